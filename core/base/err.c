@@ -1,0 +1,40 @@
+/* Error filling and printing: one line that names the file, the line and the fix. */
+#include "err.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+int kd_err_set(struct kd_err *e, int code, const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    e->code = code;
+    snprintf(e->file, sizeof e->file, "%s", file ? file : "");
+    e->line = line;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    e->fix[0] = '\0';
+    return code;
+}
+
+int kd_err_fix(struct kd_err *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->fix, sizeof e->fix, fmt, ap);
+    va_end(ap);
+    return e->code;
+}
+
+void kd_err_print(const struct kd_err *e)
+{
+    if (e->file[0] && e->line > 0)
+        fprintf(stderr, "%s:%d: error: %s", e->file, e->line, e->msg);
+    else if (e->file[0])
+        fprintf(stderr, "%s: error: %s", e->file, e->msg);
+    else
+        fprintf(stderr, "error: %s", e->msg);
+    if (e->fix[0])
+        fprintf(stderr, " (fix: %s)", e->fix);
+    fputc('\n', stderr);
+}

@@ -1,0 +1,103 @@
+/* Atomic writes (Redis rdbSave pattern) and small file helpers. */
+#include "fsio.h"
+#include "err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int mkdir_parents(const char *path)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return KD_ERR_IO;
+        *p = '/';
+    }
+    return 0;
+}
+
+int atomic_open(struct atomic_file *af, const char *path, struct kd_err *e)
+{
+    snprintf(af->path, sizeof af->path, "%s", path);
+    snprintf(af->tmp, sizeof af->tmp, "%s.tmp", path);
+    if (mkdir_parents(path) != 0)
+        return kd_err_set(e, KD_ERR_IO, path, 0, "cannot create the folder: %s", strerror(errno));
+    af->f = fopen(af->tmp, "wb");
+    if (!af->f)
+        return kd_err_set(e, KD_ERR_IO, af->tmp, 0, "cannot write: %s", strerror(errno));
+    return 0;
+}
+
+static void fsync_parent(const char *path)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    int fd = open(dirname(buf), O_RDONLY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+int atomic_commit(struct atomic_file *af, struct kd_err *e)
+{
+    int bad = fflush(af->f) != 0 || ferror(af->f) || fsync(fileno(af->f)) != 0;
+    int saved = errno;
+    bad |= fclose(af->f) != 0;
+    af->f = NULL;
+    if (bad || rename(af->tmp, af->path) != 0) {
+        if (!bad)
+            saved = errno;
+        unlink(af->tmp);
+        return kd_err_set(e, KD_ERR_IO, af->path, 0, "cannot write: %s", strerror(saved));
+    }
+    fsync_parent(af->path);
+    return 0;
+}
+
+void atomic_abort(struct atomic_file *af)
+{
+    if (af->f)
+        fclose(af->f);
+    af->f = NULL;
+    unlink(af->tmp);
+}
+
+int file_read_all(const char *path, char **out, size_t *len, struct kd_err *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return kd_err_set(e, KD_ERR_IO, path, 0, "cannot open: %s", strerror(errno));
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (n + 1 >= cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(buf);
+        return kd_err_set(e, KD_ERR_IO, path, 0, "read failed");
+    }
+    buf[n] = '\0';
+    *out = buf;
+    if (len)
+        *len = n;
+    return 0;
+}

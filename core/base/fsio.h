@@ -1,0 +1,29 @@
+/* Crash-safe file output: write to "<path>.tmp", fsync, rename over <path>, fsync the folder.
+ * A run killed at any moment leaves the old file or the new one, never a torn one. */
+#ifndef KD_FSIO_H
+#define KD_FSIO_H
+
+#include <stdio.h>
+#include <stddef.h>
+
+struct kd_err;
+
+struct atomic_file {
+    FILE *f;              /* write through this */
+    char path[1024];      /* final name */
+    char tmp[1040];       /* path + ".tmp" */
+};
+
+/* Open <path>.tmp for writing (creating parent folders). Returns 0 or KD_ERR_IO. */
+int atomic_open(struct atomic_file *af, const char *path, struct kd_err *e);
+/* Flush, fsync, close and rename into place. Returns 0 or KD_ERR_IO (the .tmp is removed). */
+int atomic_commit(struct atomic_file *af, struct kd_err *e);
+/* Close and remove the .tmp: the old file, if any, stays. */
+void atomic_abort(struct atomic_file *af);
+
+/* Create every folder on the way to path's parent (mkdir -p of dirname). */
+int mkdir_parents(const char *path);
+/* Read a whole file into a malloc'd buffer (NUL-terminated). Returns 0 or KD_ERR_IO. */
+int file_read_all(const char *path, char **out, size_t *len, struct kd_err *e);
+
+#endif

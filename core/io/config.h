@@ -1,0 +1,86 @@
+/* Experiment configuration: YAML (libyaml) -> typed struct experiment, driven by one schema
+ * table (config_schema.c: key, type, range, default, doc). Keys are dotted paths ("optim.lr");
+ * nested YAML mappings and dotted keys are the same thing. Unknown, duplicate or mistyped keys
+ * are errors naming file:line and a fix. Order of precedence, lowest first:
+ *   schema defaults < base: files (depth first, in list order) < the file itself
+ *   < its `scale: {<scale>: {...}}` block < command-line key=value overrides. */
+#ifndef KD_CONFIG_H
+#define KD_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct kd_err;
+
+#define CFG_STR 256      /* max length of string values */
+#define CFG_LIST 32      /* max length of list values */
+
+struct run_cfg {
+    int seed;                 /* base seed of every random stream */
+    int seeds[CFG_LIST];      /* seeds to repeat the run over (Make runs one process each) */
+    int n_seeds;
+    int log_every;            /* steps between progress lines when not on a terminal */
+    int ckpt_every;           /* epochs between resumable checkpoints (0: only at the end) */
+};
+
+struct data_cfg {
+    char set[CFG_STR];        /* "fashion-mnist" or "folder" */
+    char dir[CFG_STR];        /* where the files are */
+    int train_n;              /* first N of a seeded shuffle of the train set (0: all) */
+    int per_class;            /* N per class instead (0: off); few-shot sets */
+    int test_n;               /* first N of the test set (0: all) */
+    int crop_pad;             /* random crop after zero padding by this many pixels (0: off) */
+    int flip;                 /* random horizontal flip */
+};
+
+struct model_cfg {
+    char arch[CFG_STR];       /* "vit" or "tinyvit" */
+    int img;                  /* input side, pixels */
+    int in_ch;                /* input channels */
+    int classes;              /* output classes */
+    int patch;                /* ViT patch side */
+    int dim;                  /* ViT width */
+    int depth;                /* ViT blocks */
+    int heads;                /* ViT heads */
+    float mlp_ratio;          /* hidden = mlp_ratio * dim */
+    float drop_path;          /* stochastic depth rate (linear over depth) */
+};
+
+struct optim_cfg {
+    char name[CFG_STR];       /* "adamw" or "sgd" */
+    float lr;                 /* peak learning rate for batch `batch` */
+    float min_lr;             /* cosine floor */
+    float weight_decay;       /* decoupled; not applied to norms, biases, tokens, embeddings */
+    float beta1, beta2;       /* AdamW */
+    float momentum;           /* SGD */
+    float clip_grad;          /* global grad-norm clip (0: off) */
+    float label_smoothing;    /* for cross-entropy with labels */
+    int epochs;
+    int warmup_epochs;        /* linear warmup, then cosine */
+    int batch;                /* effective batch size */
+};
+
+struct experiment {
+    char path[CFG_STR];       /* the YAML this came from */
+    char scale[16];           /* smoke | quick | full */
+    char kind[CFG_STR];       /* which experiment binary runs it: "train", ... */
+    char title[CFG_STR];      /* one line for tables and legends */
+    char teacher[CFG_STR];    /* config of the teacher whose checkpoint this run reads, or "" */
+    struct run_cfg run;
+    struct data_cfg data;
+    struct model_cfg model;
+    struct optim_cfg optim;
+};
+
+/* Load path (with its base chain), apply the scale block and the overrides ("key=value").
+ * Returns 0 or KD_ERR_CONFIG / KD_ERR_IO with e naming the file and line. */
+int config_load(struct experiment *x, const char *path, const char *scale,
+                int n_overrides, char **overrides, struct kd_err *e);
+/* Every key with its resolved value, as YAML that config_load reads back to the same struct. */
+int config_write_resolved(const struct experiment *x, FILE *f);
+/* FNV-1a over the resolved YAML: two runs with the same hash ran the same config. */
+uint64_t config_hash(const struct experiment *x);
+/* The schema as a table: key, type, default, range, doc (for --help-config). */
+void config_print_help(FILE *f);
+
+#endif

@@ -1,0 +1,101 @@
+/* Math kernels, one family per file. Conventions (llm.c):
+ * - arguments: outputs, then buffers saved for backward, then const inputs, then shape ints;
+ * - tensors are flat row-major float arrays; token tensors are (B, T, C), images are NHWC;
+ * - *_backward ACCUMULATES (+=) into every gradient it is given; a NULL gradient is skipped;
+ * - every fast kernel has a naive *_ref twin that tests compare against. */
+#ifndef KD_OPS_H
+#define KD_OPS_H
+
+#include <stddef.h>
+
+/* ---- matmul.c: out (N, OC) = inp (N, C) @ weight^T + bias; weight (OC, C), bias (OC) or NULL */
+void matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
+                    int N, int C, int OC);
+void matmul_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
+                        int N, int C, int OC);
+/* dinp (N, C), dweight (OC, C), dbias (OC); any may be NULL. */
+void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                     const float *inp, const float *weight, int N, int C, int OC);
+void matmul_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,
+                         const float *inp, const float *weight, int N, int C, int OC);
+
+/* ---- layernorm.c: per row of (N, C); mean, rstd (N) saved; eps 1e-6 (timm ViT) */
+#define LAYERNORM_EPS 1e-6f
+void layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                       const float *weight, const float *bias, int N, int C);
+void layernorm_forward_ref(float *out, float *mean, float *rstd, const float *inp,
+                           const float *weight, const float *bias, int N, int C);
+/* weight/bias may be NULL (no affine: TinyMIM's feature target); then dweight/dbias are too. */
+void layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                        const float *inp, const float *weight, const float *mean,
+                        const float *rstd, int N, int C);
+
+/* ---- gelu.c: exact erf GELU, as torch.nn.GELU(), so exported weights give the same logits */
+void gelu_forward(float *out, const float *inp, size_t n);
+void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+
+/* ---- softmax.c: row-wise over (N, C), max-subtracted; scale multiplies inp first */
+void softmax_forward(float *out, const float *inp, float scale, int N, int C);
+void softmax_backward(float *dinp, const float *dout, const float *out, float scale, int N, int C);
+/* log-softmax, for losses: out (N, C) */
+void log_softmax_forward(float *out, const float *inp, float scale, int N, int C);
+
+/* ---- attention.c: multi-head self-attention core (no projections).
+ * qkv (B, T, 3C) = [Q | K | V] along the last axis, head h using columns h*hd .. h*hd+hd-1 of
+ * each; out (B, T, C); att (B, NH, T, T) the softmax probabilities, saved for backward and read
+ * by relation distillation. bias (NH, T, T) is added to the scaled scores (TinyViT's attention
+ * bias) or NULL. scale = hd^-0.5. */
+void attention_forward(float *out, float *att, const float *qkv, const float *bias,
+                       int B, int T, int C, int NH);
+void attention_forward_ref(float *out, float *att, const float *qkv, const float *bias,
+                           int B, int T, int C, int NH);
+/* dqkv (B, T, 3C); dbias (NH, T, T) or NULL; scratch: attention_scratch_floats(T) floats. */
+size_t attention_scratch_floats(int T);
+void attention_backward(float *dqkv, float *dbias, float *scratch, const float *dout,
+                        const float *qkv, const float *att, int B, int T, int C, int NH);
+
+/* ---- conv.c: 2-D convolution, NHWC, via im2col + sgemm.
+ * inp (B, H, W, IC); weight (OC, KH, KW, IC); bias (OC) or NULL; out (B, OH, OW, OC) with
+ * OH = (H + 2 pad - KH) / stride + 1. col: conv_col_floats(...) floats of scratch, which
+ * conv_forward fills with the im2col matrix and conv_backward may reuse. */
+size_t conv_col_floats(int B, int H, int W, int IC, int K, int stride, int pad);
+void conv_forward(float *out, float *col, const float *inp, const float *weight, const float *bias,
+                  int B, int H, int W, int IC, int OC, int K, int stride, int pad);
+void conv_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
+                      int B, int H, int W, int IC, int OC, int K, int stride, int pad);
+void conv_backward(float *dinp, float *dweight, float *dbias, float *col, const float *dout,
+                   const float *inp, const float *weight,
+                   int B, int H, int W, int IC, int OC, int K, int stride, int pad);
+
+/* ---- dwconv.c: depthwise conv, NHWC; weight (C, K, K) as torch's (C, 1, K, K); bias (C)|NULL */
+void dwconv_forward(float *out, const float *inp, const float *weight, const float *bias,
+                    int B, int H, int W, int C, int K, int stride, int pad);
+void dwconv_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                     const float *inp, const float *weight,
+                     int B, int H, int W, int C, int K, int stride, int pad);
+
+/* ---- batchnorm.c: over (N, C) rows (N = B*H*W for NHWC). training: batch statistics, saved
+ * mean/rstd (C), running stats updated with momentum (torch convention, eps 1e-5); eval: running
+ * statistics (mean/rstd are then filled from them). */
+#define BATCHNORM_EPS 1e-5f
+void batchnorm_forward(float *out, float *mean, float *rstd, float *running_mean,
+                       float *running_var, const float *inp, const float *weight,
+                       const float *bias, int N, int C, float momentum, int training);
+/* Backward of the training-mode forward. */
+void batchnorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                        const float *inp, const float *weight, const float *mean,
+                        const float *rstd, int N, int C);
+
+/* ---- pool.c: token mean (B, T, C) -> (B, C), and its backward */
+void meanpool_forward(float *out, const float *inp, int B, int T, int C);
+void meanpool_backward(float *dinp, const float *dout, int B, int T, int C);
+
+/* ---- elementwise.c */
+/* out = a + b over n (out may alias a or b). */
+void add_forward(float *out, const float *a, const float *b, size_t n);
+/* Stochastic depth: out (B, M) = x * keep[b] / (1 - p) per sample; keep (B) of 0/1 floats
+ * already scaled: scale[b] in {0, 1/(1-p)}. Backward: dx += dout * scale[b]. */
+void droppath_forward(float *out, const float *x, const float *scale, int B, size_t M);
+void droppath_backward(float *dx, const float *dout, const float *scale, int B, size_t M);
+
+#endif

@@ -1,0 +1,28 @@
+/* A dozen lines of test harness (Redis test_cond): CHECK counts, the runner prints
+ * "N passed, N failed" and exits non-zero on any failure. */
+#ifndef KD_CHECK_H
+#define KD_CHECK_H
+
+#include <stdio.h>
+
+extern int check_passed, check_failed;
+
+#define CHECK(cond, ...)                                                                       \
+    do {                                                                                       \
+        if (cond) {                                                                            \
+            check_passed++;                                                                    \
+        } else {                                                                               \
+            check_failed++;                                                                    \
+            fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__);                              \
+            fprintf(stderr, __VA_ARGS__);                                                      \
+            fputc('\n', stderr);                                                               \
+        }                                                                                      \
+    } while (0)
+
+/* Print the closing line "<name>: N passed, N failed" and return the exit code. */
+int check_report(const char *name);
+
+/* Largest |a - b| / (atol + rtol * |b|) over n values; <= 1 means within tolerance. */
+double check_close(const float *a, const float *b, size_t n, double atol, double rtol);
+
+#endif
