@@ -26,6 +26,20 @@ int kd_err_fix(struct kd_err *e, const char *fmt, ...)
     return e->code;
 }
 
+int kd_err_setfix(struct kd_err *e, int code, const char *file, int line, const char *fix,
+                  const char *fmt, ...)
+{
+    va_list ap;
+    e->code = code;
+    snprintf(e->file, sizeof e->file, "%s", file ? file : "");
+    e->line = line;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    snprintf(e->fix, sizeof e->fix, "%s", fix ? fix : "");
+    return code;
+}
+
 void kd_err_print(const struct kd_err *e)
 {
     if (e->file[0] && e->line > 0)

@@ -31,6 +31,9 @@ int kd_err_set(struct kd_err *e, int code, const char *file, int line, const cha
     __attribute__((format(printf, 5, 6)));
 /* Set the fix hint of e; returns e->code so that it chains: return kd_err_fix(e, "..."). */
 int kd_err_fix(struct kd_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* kd_err_set and kd_err_fix in one call. */
+int kd_err_setfix(struct kd_err *e, int code, const char *file, int line, const char *fix,
+                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* One line: "file:line: error: msg (fix: ...)" to stderr. */
 void kd_err_print(const struct kd_err *e);
 

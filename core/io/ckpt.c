@@ -1,0 +1,227 @@
+/* Checkpoint files. Layout (little-endian):
+ *   "KDLABCKP" u32 version u32 n_tensors u32 has_moments i64 epoch i64 step
+ *   u32 config_len, config bytes
+ *   n_tensors x { u16 name_len, name, u8 ndim, u32 shape[ndim], f32 values[n] [, m[n], v[n]] }
+ *   u32 crc32 of all bytes before it */
+#include "io/ckpt.h"
+#include "train/optim.h"
+#include "base/err.h"
+#include "base/fsio.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+static const char CKPT_MAGIC[8] = {'K', 'D', 'L', 'A', 'B', 'C', 'K', 'P'};
+
+struct writer {
+    FILE *f;
+    uLong crc;
+};
+
+static void put(struct writer *w, const void *p, size_t n)
+{
+    fwrite(p, 1, n, w->f);
+    w->crc = crc32(w->crc, p, (uInt)n);
+}
+
+static void put_u32(struct writer *w, uint32_t v)
+{
+    put(w, &v, 4);
+}
+
+int ckpt_save(const char *path, struct params *ps, const struct optim *o,
+              const char *config_text, const struct ckpt_info *info, struct kd_err *e)
+{
+    struct atomic_file af;
+    if (atomic_open(&af, path, e))
+        return e->code;
+    struct writer w = {af.f, crc32(0, NULL, 0)};
+    int64_t epoch = info->epoch, step = info->step;
+    put(&w, CKPT_MAGIC, 8);
+    put_u32(&w, CKPT_VERSION);
+    put_u32(&w, (uint32_t)ps->n);
+    put_u32(&w, o != NULL);
+    put(&w, &epoch, 8);
+    put(&w, &step, 8);
+    uint32_t clen = (uint32_t)strlen(config_text);
+    put_u32(&w, clen);
+    put(&w, config_text, clen);
+    float *w0 = params_values(ps);
+    for (int i = 0; i < ps->n; i++) {
+        const struct param *p = &ps->p[i];
+        uint16_t nl = (uint16_t)strlen(p->name);
+        uint8_t nd = (uint8_t)p->ndim;
+        put(&w, &nl, 2);
+        put(&w, p->name, nl);
+        put(&w, &nd, 1);
+        for (int d = 0; d < p->ndim; d++)
+            put_u32(&w, (uint32_t)p->shape[d]);
+        put(&w, *p->w, p->n * sizeof(float));
+        if (o) {
+            size_t off = (size_t)(*p->w - w0);
+            put(&w, o->m + off, p->n * sizeof(float));
+            put(&w, o->v + off, p->n * sizeof(float));
+        }
+    }
+    uint32_t crc = (uint32_t)w.crc;
+    fwrite(&crc, 1, 4, af.f);
+    return atomic_commit(&af, e);
+}
+
+struct reader {
+    const char *buf;
+    size_t len, at;
+};
+
+static const void *take(struct reader *r, size_t n)
+{
+    if (r->len - r->at < n)
+        return NULL;
+    const void *p = r->buf + r->at;
+    r->at += n;
+    return p;
+}
+
+static int get(struct reader *r, void *out, size_t n)
+{
+    const void *p = take(r, n);
+    if (!p)
+        return -1;
+    memcpy(out, p, n);
+    return 0;
+}
+
+/* The first line starting with prefix that differs between a and b, copied into key. */
+static int config_diff(const char *a, const char *b, const char *prefix, char *key, size_t cap)
+{
+    const char *pa = a;
+    while (*pa) {
+        const char *eol = strchr(pa, '\n');
+        size_t n = eol ? (size_t)(eol - pa) : strlen(pa);
+        if (strncmp(pa, prefix, strlen(prefix)) == 0) {
+            const char *colon = memchr(pa, ':', n);
+            size_t kn = colon ? (size_t)(colon - pa) : n;
+            int found = 0;
+            for (const char *pb = b; *pb;) {
+                const char *eb = strchr(pb, '\n');
+                size_t nb = eb ? (size_t)(eb - pb) : strlen(pb);
+                if (nb > kn && strncmp(pb, pa, kn) == 0 && pb[kn] == ':') {
+                    found = nb == n && memcmp(pa, pb, n) == 0;
+                    break;
+                }
+                pb += nb + (eb != NULL);
+            }
+            if (!found) {
+                snprintf(key, cap, "%.*s", (int)kn, pa);
+                return 1;
+            }
+        }
+        pa += n + (eol != NULL);
+    }
+    return 0;
+}
+
+static int load_tensors(struct reader *r, const char *path, struct params *ps, struct optim *o,
+                        uint32_t n_tensors, int has_moments, struct kd_err *e)
+{
+    if ((int)n_tensors != ps->n)
+        return kd_err_setfix(e, KD_ERR_MISMATCH, path, 0,
+                             "this checkpoint was made for another model; check model.*",
+                             "holds %u tensors, the model has %d", n_tensors, ps->n);
+    float *w0 = params_values(ps);
+    for (uint32_t i = 0; i < n_tensors; i++) {
+        uint16_t nl;
+        uint8_t nd;
+        char name[256];
+        uint32_t shape[8];
+        if (get(r, &nl, 2) || nl >= sizeof name || get(r, name, nl) || get(r, &nd, 1) || nd > 8)
+            return kd_err_set(e, KD_ERR_FORMAT, path, 0, "corrupt tensor header #%u", i);
+        name[nl] = '\0';
+        if (get(r, shape, 4u * nd))
+            return kd_err_set(e, KD_ERR_FORMAT, path, 0, "corrupt tensor header #%u", i);
+        struct param *p = params_find(ps, name);
+        if (!p)
+            return kd_err_setfix(e, KD_ERR_MISMATCH, path, 0,
+                                 "the checkpoint was made for another architecture",
+                                 "tensor '%s' is not in the model", name);
+        int same = nd == p->ndim;
+        for (int d = 0; same && d < nd; d++)
+            same = (int)shape[d] == p->shape[d];
+        if (!same)
+            return kd_err_setfix(e, KD_ERR_MISMATCH, path, 0,
+                                 "check model.dim, model.depth, model.heads and model.patch",
+                                 "tensor '%s' has another shape than the model's", name);
+        size_t bytes = p->n * sizeof(float);
+        if (get(r, *p->w, bytes))
+            return kd_err_set(e, KD_ERR_FORMAT, path, 0, "truncated in tensor '%s'", name);
+        if (has_moments) {
+            const void *m = take(r, bytes), *v = take(r, bytes);
+            if (!m || !v)
+                return kd_err_set(e, KD_ERR_FORMAT, path, 0, "truncated in tensor '%s'", name);
+            if (o) {
+                size_t off = (size_t)(*p->w - w0);
+                memcpy(o->m + off, m, bytes);
+                memcpy(o->v + off, v, bytes);
+            }
+        }
+    }
+    return 0;
+}
+
+int ckpt_load(const char *path, struct params *ps, struct optim *o, const char *expect_config,
+              const char *key_prefix, struct ckpt_info *info, struct kd_err *e)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    if (file_read_all(path, &buf, &len, e))
+        return kd_err_fix(e, "train it first (make teachers), or check the path");
+    int rc = 0;
+    struct reader r = {buf, len >= 4 ? len - 4 : 0, 0};
+    uint32_t crc_file = 0, version = 0, n_tensors = 0, has_moments = 0, clen = 0;
+    int64_t epoch = 0, step = 0;
+    char magic[8];
+    if (len < 40 || memcmp(buf, CKPT_MAGIC, 8) != 0) {
+        rc = kd_err_set(e, KD_ERR_FORMAT, path, 0, "not a kdlab checkpoint (bad magic or size)");
+        goto out;
+    }
+    memcpy(&crc_file, buf + len - 4, 4);
+    if ((uint32_t)crc32(crc32(0, NULL, 0), (const Bytef *)buf, (uInt)(len - 4)) != crc_file) {
+        rc = kd_err_set(e, KD_ERR_FORMAT, path, 0, "checksum mismatch: truncated or corrupted");
+        kd_err_fix(e, "delete it and re-run the experiment that makes it");
+        goto out;
+    }
+    get(&r, magic, 8);
+    if (get(&r, &version, 4) || get(&r, &n_tensors, 4) || get(&r, &has_moments, 4) ||
+        get(&r, &epoch, 8) || get(&r, &step, 8) || get(&r, &clen, 4) || version != CKPT_VERSION) {
+        rc = kd_err_set(e, KD_ERR_FORMAT, path, 0, "unsupported checkpoint version %u", version);
+        goto out;
+    }
+    const char *ctext = take(&r, clen);
+    if (!ctext) {
+        rc = kd_err_set(e, KD_ERR_FORMAT, path, 0, "corrupt config section");
+        goto out;
+    }
+    if (expect_config) {
+        char *stored = strndup(ctext, clen), key[128];
+        int differs = config_diff(expect_config, stored, key_prefix, key, sizeof key);
+        free(stored);
+        if (differs) {
+            rc = kd_err_set(e, KD_ERR_MISMATCH, path, 0,
+                            "was made with another value of '%s' than this config", key);
+            kd_err_fix(e, "use the matching config, or delete the checkpoint to start over");
+            goto out;
+        }
+    }
+    rc = load_tensors(&r, path, ps, o, n_tensors, (int)has_moments, e);
+    if (!rc && info) {
+        info->epoch = epoch;
+        info->step = step;
+    }
+    if (!rc && o)
+        o->step = step;
+out:
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,30 @@
+/* Checkpoints: magic, version, the resolved config text, epoch and step, every named tensor
+ * (torch shape) with optional optimizer moments, and a CRC32 of it all; written atomically.
+ * A truncated or corrupted file, or one made for another model, is refused with the name of
+ * the tensor or config key that differs. */
+#ifndef KD_CKPT_H
+#define KD_CKPT_H
+
+#include "nn/params.h"
+
+struct optim;
+struct kd_err;
+
+#define CKPT_VERSION 1
+
+struct ckpt_info {
+    long epoch;          /* epochs completed */
+    long step;           /* optimizer steps done */
+};
+
+/* Save params (and o's moments when o is not NULL). config_text is the resolved YAML. */
+int ckpt_save(const char *path, struct params *ps, const struct optim *o,
+              const char *config_text, const struct ckpt_info *info, struct kd_err *e);
+/* Load into params (and o when not NULL and the file has moments). When expect_config is not
+ * NULL, every line of it that starts with key_prefix must equal the file's ("" = all lines);
+ * the first difference is reported by key. Tensors missing, extra or of another shape are
+ * errors naming the tensor. */
+int ckpt_load(const char *path, struct params *ps, struct optim *o, const char *expect_config,
+              const char *key_prefix, struct ckpt_info *info, struct kd_err *e);
+
+#endif

@@ -1,0 +1,54 @@
+/* Isotropic vision transformer (ViT/DeiT): patch embedding as a matmul over patchified pixels,
+ * CLS token, learned position embedding, pre-norm blocks, final LayerNorm, linear head on the CLS
+ * token. Parameter names follow timm, so weights load into timm's VisionTransformer. */
+#ifndef KD_VIT_H
+#define KD_VIT_H
+
+#include "nn/nn.h"
+#include "io/config.h"
+
+struct kd_err;
+
+struct vit {
+    int img, in_ch, patch;    /* input side, channels, patch side */
+    int grid, NP, PPC;        /* patches per side, patches, pixels per patch (P*P*in_ch) */
+    int T, C, depth, classes; /* tokens (NP + 1), width, blocks, outputs */
+    int Bmax;                 /* largest batch the buffers hold */
+    struct linear patch_embed;
+    float *cls, *gcls;        /* (C) */
+    float *pos, *gpos;        /* (T, C) */
+    struct block *blocks;     /* (depth) */
+    struct norm norm;
+    struct linear head;
+    struct params params;
+    /* activations, for Bmax x T */
+    struct plan acts;
+    float *patches;           /* (B, NP, PPC) */
+    float *emb;               /* (B, NP, C) patch embeddings before CLS and positions */
+    float **resid;            /* (depth + 1) x (B, T, C): resid[0] embedded tokens, [l+1] block l */
+    struct block_acts *ba;    /* (depth) */
+    float *feat;              /* (B, T, C) after the final norm */
+    struct norm_acts feat_s;
+    float *pooled;            /* (B, C) the CLS token of feat */
+    float *logits;            /* (B, classes) */
+    /* backward scratch */
+    struct block_scratch bs;
+    float *d_a, *d_b;         /* (B, T, C) ping-pong gradients of the residual stream */
+    float *d_pooled;          /* (B, C) */
+};
+
+/* Build the model of cfg for batches up to Bmax; parameters are zero until vit_reset. */
+int vit_init(struct vit *m, const struct model_cfg *cfg, int Bmax, struct kd_err *e);
+void vit_free(struct vit *m);
+/* timm-style initial values from rng(seed, INIT). */
+void vit_reset(struct vit *m, uint64_t seed);
+/* Images (B, img, img, in_ch) -> m->logits and m->feat. training: draw drop-path for `step`. */
+void vit_forward(struct vit *m, const float *images, int B, int training, uint64_t seed,
+                 int step);
+/* Accumulate parameter gradients from d_logits (B, classes) and/or d_feat (B, T, C), either
+ * of which may be NULL. */
+void vit_backward(struct vit *m, const float *d_logits, const float *d_feat, int B);
+/* Multiply-accumulates of one forward pass for one image (counted from the architecture). */
+double vit_macs(const struct vit *m);
+
+#endif

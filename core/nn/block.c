@@ -1,0 +1,170 @@
+/* The pre-norm transformer block: attention branch and MLP branch, each with a residual and
+ * per-sample stochastic depth. The attention-free variant is DC-ViT's compressed block. */
+#include "nn/nn.h"
+#include "ops/ops.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void block_init(struct block *b, struct params *ps, const char *name, int C, int NH, int hidden,
+                int attn, float drop_path)
+{
+    char sub[64];
+    b->C = C;
+    b->NH = NH;
+    b->hidden = hidden;
+    b->attn = attn;
+    b->drop_path = drop_path;
+    if (attn) {
+        snprintf(sub, sizeof sub, "%s.norm1", name);
+        norm_init(&b->ln1, ps, sub, C);
+        snprintf(sub, sizeof sub, "%s.attn.qkv", name);
+        linear_init(&b->qkv, ps, sub, C, 3 * C, 1);
+        snprintf(sub, sizeof sub, "%s.attn.proj", name);
+        linear_init(&b->proj, ps, sub, C, C, 1);
+    }
+    snprintf(sub, sizeof sub, "%s.norm2", name);
+    norm_init(&b->ln2, ps, sub, C);
+    snprintf(sub, sizeof sub, "%s.mlp.fc1", name);
+    linear_init(&b->fc1, ps, sub, C, hidden, 1);
+    snprintf(sub, sizeof sub, "%s.mlp.fc2", name);
+    linear_init(&b->fc2, ps, sub, hidden, C, 1);
+}
+
+void block_reset(struct block *b, struct rng *r)
+{
+    if (b->attn) {
+        norm_reset(&b->ln1);
+        linear_reset(&b->qkv, r);
+        linear_reset(&b->proj, r);
+    }
+    norm_reset(&b->ln2);
+    linear_reset(&b->fc1, r);
+    linear_reset(&b->fc2, r);
+}
+
+void block_plan_acts(const struct block *b, struct plan *pl, struct block_acts *a, int B, int T)
+{
+    size_t BT = (size_t)B * T, C = b->C;
+    memset(a, 0, sizeof *a);
+    if (b->attn) {
+        plan_add(pl, &a->ln1, BT * C);
+        plan_add(pl, &a->ln1_s.mean, BT);
+        plan_add(pl, &a->ln1_s.rstd, BT);
+        plan_add(pl, &a->qkv, BT * 3 * C);
+        plan_add(pl, &a->att, (size_t)B * b->NH * T * T);
+        plan_add(pl, &a->atty, BT * C);
+    }
+    plan_add(pl, &a->x1, BT * C);
+    plan_add(pl, &a->ln2, BT * C);
+    plan_add(pl, &a->ln2_s.mean, BT);
+    plan_add(pl, &a->ln2_s.rstd, BT);
+    plan_add(pl, &a->h, BT * b->hidden);
+    plan_add(pl, &a->hg, BT * b->hidden);
+    plan_add(pl, &a->dp_buf, 2 * (size_t)B);
+}
+
+void block_plan_scratch(struct plan *pl, struct block_scratch *s, int C, int hidden, int B, int T)
+{
+    size_t BT = (size_t)B * T;
+    plan_add(pl, &s->d_ln, BT * C);
+    plan_add(pl, &s->d_qkv, BT * 3 * C);
+    plan_add(pl, &s->d_atty, BT * C);
+    plan_add(pl, &s->d_x1, BT * C);
+    plan_add(pl, &s->d_branch, BT * C);
+    plan_add(pl, &s->d_h, BT * hidden);
+    plan_add(pl, &s->d_hg, BT * hidden);
+    plan_add(pl, &s->att, attention_scratch_floats(T));
+}
+
+/* out = res + scale[b] * branch, per sample; scale NULL means 1. out may alias branch. */
+static void residual_add(float *out, const float *res, const float *branch, const float *scale,
+                         int B, size_t M)
+{
+    if (!scale) {
+        add_forward(out, res, branch, (size_t)B * M);
+        return;
+    }
+    for (int b = 0; b < B; b++) {
+        float s = scale[b];
+        for (size_t i = 0; i < M; i++)
+            out[b * M + i] = res[b * M + i] + s * branch[b * M + i];
+    }
+}
+
+/* d = dy * scale[b] (or a copy when scale is NULL). */
+static void scaled_copy(float *d, const float *dy, const float *scale, int B, size_t M)
+{
+    if (!scale) {
+        memcpy(d, dy, sizeof(float) * B * M);
+        return;
+    }
+    for (int b = 0; b < B; b++)
+        for (size_t i = 0; i < M; i++)
+            d[b * M + i] = dy[b * M + i] * scale[b];
+}
+
+void block_forward(const struct block *b, float *y, struct block_acts *a, const float *x,
+                   int B, int T)
+{
+    int N = B * T;
+    size_t M = (size_t)T * b->C;
+    if (b->attn) {
+        norm_forward(&b->ln1, a->ln1, &a->ln1_s, x, N);
+        linear_forward(&b->qkv, a->qkv, a->ln1, N);
+        attention_forward(a->atty, a->att, a->qkv, NULL, B, T, b->C, b->NH);
+        linear_forward(&b->proj, a->x1, a->atty, N);
+        residual_add(a->x1, x, a->x1, a->dp1, B, M);
+    } else {
+        memcpy(a->x1, x, sizeof(float) * N * b->C);
+    }
+    norm_forward(&b->ln2, a->ln2, &a->ln2_s, a->x1, N);
+    linear_forward(&b->fc1, a->h, a->ln2, N);
+    gelu_forward(a->hg, a->h, (size_t)N * b->hidden);
+    linear_forward(&b->fc2, y, a->hg, N);
+    residual_add(y, a->x1, y, a->dp2, B, M);
+}
+
+void block_backward(struct block *b, float *dx, const float *dy, const float *x,
+                    const struct block_acts *a, struct block_scratch *s, int B, int T)
+{
+    int N = B * T, C = b->C;
+    size_t M = (size_t)T * C;
+    /* MLP branch: y = x1 + dp2 * fc2(gelu(fc1(ln2(x1)))) */
+    memcpy(s->d_x1, dy, sizeof(float) * N * C);
+    scaled_copy(s->d_branch, dy, a->dp2, B, M);
+    memset(s->d_hg, 0, sizeof(float) * N * b->hidden);
+    linear_backward(&b->fc2, s->d_hg, s->d_branch, a->hg, N);
+    memset(s->d_h, 0, sizeof(float) * N * b->hidden);
+    gelu_backward(s->d_h, s->d_hg, a->h, (size_t)N * b->hidden);
+    memset(s->d_ln, 0, sizeof(float) * N * C);
+    linear_backward(&b->fc1, s->d_ln, s->d_h, a->ln2, N);
+    norm_backward(&b->ln2, s->d_x1, s->d_ln, a->x1, &a->ln2_s, N);
+    /* attention branch: x1 = x + dp1 * proj(attention(qkv(ln1(x)))) */
+    add_forward(dx, dx, s->d_x1, (size_t)N * C);
+    if (!b->attn)
+        return;
+    scaled_copy(s->d_branch, s->d_x1, a->dp1, B, M);
+    memset(s->d_atty, 0, sizeof(float) * N * C);
+    linear_backward(&b->proj, s->d_atty, s->d_branch, a->atty, N);
+    memset(s->d_qkv, 0, sizeof(float) * N * 3 * C);
+    attention_backward(s->d_qkv, NULL, s->att, s->d_atty, a->qkv, a->att, B, T, C, b->NH);
+    memset(s->d_ln, 0, sizeof(float) * N * C);
+    linear_backward(&b->qkv, s->d_ln, s->d_qkv, a->ln1, N);
+    norm_backward(&b->ln1, dx, s->d_ln, x, &a->ln1_s, N);
+}
+
+void block_draw_droppath(const struct block *b, struct block_acts *a, uint64_t seed, int step,
+                         int layer, int B, int training)
+{
+    a->dp1 = a->dp2 = NULL;
+    if (!training || b->drop_path <= 0.0f)
+        return;
+    struct rng r;
+    rng_init(&r, seed, RNG_STREAM_DROPPATH, (uint32_t)step, (uint32_t)layer);
+    float keep = 1.0f - b->drop_path;
+    for (int i = 0; i < 2 * B; i++)
+        a->dp_buf[i] = rng_uniform(&r) < keep ? 1.0f / keep : 0.0f;
+    a->dp1 = b->attn ? a->dp_buf : NULL;
+    a->dp2 = a->dp_buf + B;
+}

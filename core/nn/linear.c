@@ -1,0 +1,45 @@
+/* Fully connected layer over rows: the ViT's qkv, projection, MLP and head. */
+#include "nn/nn.h"
+#include "ops/ops.h"
+
+#include <string.h>
+
+void linear_init(struct linear *l, struct params *ps, const char *name, int in, int out,
+                 int has_bias)
+{
+    l->in = in;
+    l->out = out;
+    l->has_bias = has_bias;
+    l->b = l->gb = NULL;
+    params_add(ps, &l->w, &l->gw, 1, name, "weight", out, in, 0, 0);
+    if (has_bias)
+        params_add(ps, &l->b, &l->gb, 0, name, "bias", out, 0, 0, 0);
+}
+
+void linear_reset(struct linear *l, struct rng *r)
+{
+    init_trunc_normal(l->w, (size_t)l->out * l->in, 0.02f, r);
+    if (l->b)
+        memset(l->b, 0, sizeof(float) * l->out);
+}
+
+void linear_forward(const struct linear *l, float *y, const float *x, int N)
+{
+    matmul_forward(y, x, l->w, l->b, N, l->in, l->out);
+}
+
+void linear_backward(struct linear *l, float *dx, const float *dy, const float *x, int N)
+{
+    matmul_backward(dx, l->gw, l->gb, dy, x, l->w, N, l->in, l->out);
+}
+
+void init_trunc_normal(float *w, size_t n, float s, struct rng *r)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v;
+        do
+            v = rng_normal(r);
+        while (v < -2.0f || v > 2.0f);
+        w[i] = v * s;
+    }
+}

@@ -1,0 +1,89 @@
+/* Layers, one per file, each with the verbs _init (register parameters under a name prefix),
+ * _reset (initial values, after allocation), _forward and _backward (accumulates into grads). */
+#ifndef KD_NN_H
+#define KD_NN_H
+
+#include "nn/params.h"
+#include "base/rng.h"
+
+/* ---- linear.c: y (N, out) = x (N, in) W^T + b; torch layout W (out, in) */
+struct linear {
+    int in, out;
+    int has_bias;
+    float *w, *b, *gw, *gb;
+};
+void linear_init(struct linear *l, struct params *ps, const char *name, int in, int out,
+                 int has_bias);
+/* Truncated normal std 0.02 for W (timm's ViT), zero bias. */
+void linear_reset(struct linear *l, struct rng *r);
+void linear_forward(const struct linear *l, float *y, const float *x, int N);
+/* dx may be NULL (first layer). */
+void linear_backward(struct linear *l, float *dx, const float *dy, const float *x, int N);
+
+/* ---- norm.c: LayerNorm over the last axis of (N, C); eps LAYERNORM_EPS */
+struct norm {
+    int C;
+    float *w, *b, *gw, *gb;
+};
+struct norm_acts {
+    float *mean, *rstd; /* (N) saved for backward */
+};
+void norm_init(struct norm *n, struct params *ps, const char *name, int C);
+void norm_reset(struct norm *n);
+void norm_forward(const struct norm *n, float *y, struct norm_acts *a, const float *x, int N);
+void norm_backward(struct norm *n, float *dx, const float *dy, const float *x,
+                   const struct norm_acts *a, int N);
+
+/* Truncated normal (cut at 2 std) of std s into w[0..n-1]. */
+void init_trunc_normal(float *w, size_t n, float s, struct rng *r);
+
+#endif
+
+/* ---- block.c: pre-norm transformer block (timm's Block):
+ *   x1 = x + dp1 * proj(attention(qkv(LN1(x))))    (skipped when attn == 0: DC-ViT's block)
+ *   y  = x1 + dp2 * fc2(GELU(fc1(LN2(x1))))
+ * dp1, dp2 are per-sample drop-path scales, 0 or 1/(1-p). */
+struct block {
+    int C, NH, hidden;   /* width, heads, MLP hidden units */
+    int attn;            /* 1: has attention; 0: attention removed (compressed block) */
+    float drop_path;     /* this block's stochastic depth rate */
+    struct norm ln1, ln2;
+    struct linear qkv, proj, fc1, fc2;
+};
+/* What a block saves for backward, sized for (B, T) at most; read by distillation losses. */
+struct block_acts {
+    float *ln1;                 /* (B, T, C) LN1 output */
+    struct norm_acts ln1_s;     /* (B*T) */
+    float *qkv;                 /* (B, T, 3C): Q, K, V after LN1 (TinyMIM's relations) */
+    float *att;                 /* (B, NH, T, T) attention probabilities */
+    float *atty;                /* (B, T, C) attention output before proj */
+    float *x1;                  /* (B, T, C) residual stream after the attention branch */
+    float *ln2;                 /* (B, T, C) */
+    struct norm_acts ln2_s;
+    float *h;                   /* (B, T, hidden) fc1 output, before GELU */
+    float *hg;                  /* (B, T, hidden) after GELU */
+    float *dp1, *dp2;           /* (B) drop-path scales of this step (NULL: none) */
+    float *dp_buf;              /* (2B) storage behind dp1, dp2 */
+};
+/* Backward scratch shared by all blocks of a model (used one block at a time). */
+struct block_scratch {
+    float *d_ln, *d_qkv, *d_atty, *d_x1, *d_branch; /* (B,T,C), (B,T,3C), (B,T,C) x3 */
+    float *d_h, *d_hg;                              /* (B, T, hidden) */
+    float *att;                                     /* attention_scratch_floats(T) */
+};
+void block_init(struct block *b, struct params *ps, const char *name, int C, int NH, int hidden,
+                int attn, float drop_path);
+void block_reset(struct block *b, struct rng *r);
+/* Request activation buffers for up to B x T tokens. */
+void block_plan_acts(const struct block *b, struct plan *pl, struct block_acts *a, int B, int T);
+void block_plan_scratch(struct plan *pl, struct block_scratch *s, int C, int hidden, int B, int T);
+/* y (B, T, C) from x (B, T, C). */
+void block_forward(const struct block *b, float *y, struct block_acts *a, const float *x,
+                   int B, int T);
+/* dx (B, T, C) += d(loss)/dx given dy; dy is not modified. */
+void block_backward(struct block *b, float *dx, const float *dy, const float *x,
+                    const struct block_acts *a, struct block_scratch *s, int B, int T);
+/* Fill a->dp1/dp2 for one training step from rng(seed, DROPPATH, step, layer). training == 0
+ * sets them to NULL (scale 1). */
+void block_draw_droppath(const struct block *b, struct block_acts *a, uint64_t seed, int step,
+                         int layer, int B, int training);

@@ -1,0 +1,31 @@
+/* Optimizers (AdamW, SGD with momentum), the warmup + cosine schedule and gradient clipping.
+ * Weight decay is decoupled and skips parameters registered with decay = 0 (norms, biases,
+ * tokens, position embeddings); frozen parameters are skipped entirely. */
+#ifndef KD_OPTIM_H
+#define KD_OPTIM_H
+
+#include "nn/params.h"
+#include "io/config.h"
+
+struct kd_err;
+
+struct optim {
+    struct optim_cfg cfg;
+    struct arena state;   /* moments, laid out like the parameter block */
+    float *m, *v;         /* AdamW first/second moments (v unused by SGD) */
+    long step;            /* updates done */
+};
+
+int optim_init(struct optim *o, struct params *ps, const struct optim_cfg *cfg,
+               struct kd_err *e);
+void optim_free(struct optim *o);
+/* One update of every non-frozen parameter with learning rate lr. */
+void optim_step(struct optim *o, struct params *ps, float lr);
+/* Learning rate at `step` of `steps_per_epoch * epochs`: linear warmup from 0, then cosine down
+ * to min_lr. */
+float lr_at(const struct optim_cfg *cfg, long step, long steps_per_epoch);
+/* Global L2 norm of all gradients; scales them to max_norm when above it (max_norm > 0).
+ * Returns the norm before clipping (NaN or Inf when a gradient is not finite). */
+float grad_clip(struct params *ps, float max_norm);
+
+#endif
