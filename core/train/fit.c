@@ -1,0 +1,195 @@
+/* The shared epoch loop (see fit.h). */
+#include "train/fit.h"
+#include "train/optim.h"
+#include "loss/loss.h"
+#include "io/ckpt.h"
+#include "base/rng.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static float ce_fn(void *ctx, struct net *n, float *dlogits, const int *labels, const int *idx,
+                   int B, int epoch)
+{
+    const struct experiment *x = ctx;
+    return ce_loss(dlogits, n->logits, labels, x->optim.label_smoothing, 1.0f, B, n->classes);
+}
+
+const struct fit_loss fit_loss_ce = {NULL, ce_fn};
+
+void evaluate(struct net *n, const struct dataset *d, const int *idx, int count, double *loss,
+              double *acc)
+{
+    int Bmax = n->Bmax;
+    size_t img = (size_t)d->h * d->w * d->c;
+    float *images = malloc(sizeof(float) * Bmax * img);
+    int *labels = malloc(sizeof(int) * Bmax);
+    double total = 0;
+    long correct = 0;
+    for (int at = 0; at < count; at += Bmax) {
+        int B = count - at < Bmax ? count - at : Bmax;
+        dataset_batch(images, labels, d, idx + at, B, NULL, 0, 0);
+        net_forward(n, images, B, 0, 0, 0);
+        total += (double)ce_loss(NULL, n->logits, labels, 0.0f, 0.0f, B, n->classes) * B;
+        correct += ce_correct(n->logits, labels, B, n->classes);
+    }
+    *loss = count ? total / count : 0;
+    *acc = count ? (double)correct / count : 0;
+    free(images);
+    free(labels);
+}
+
+struct loop {
+    struct run *r;
+    struct net *n;
+    struct optim opt;
+    float *images, *dlogits;
+    int *labels, *order;
+    long steps_per_epoch;
+};
+
+/* Returns 0, or KD_ERR_NUMERIC naming the step and the first layer with a bad gradient. */
+static int train_epoch(struct loop *L, int epoch, const struct fit_loss *loss, double *mean_loss,
+                       double *mean_acc, float *last_lr, struct kd_err *e)
+{
+    struct run *r = L->r;
+    const struct experiment *x = &r->x;
+    struct net *n = L->n;
+    int B = x->optim.batch;
+    struct augment_cfg aug = {x->data.crop_pad, x->data.flip};
+    struct rng shuf;
+    memcpy(L->order, r->train_idx, sizeof(int) * r->n_train);
+    rng_init(&shuf, (uint64_t)x->run.seed, RNG_STREAM_SHUFFLE, (uint32_t)epoch, 0);
+    rng_shuffle(&shuf, L->order, r->n_train);
+    double total = 0;
+    long correct = 0;
+    for (long s = 0; s < L->steps_per_epoch; s++) {
+        long step = (long)epoch * L->steps_per_epoch + s;
+        const int *idx = L->order + s * B;
+        dataset_batch(L->images, L->labels, &r->train, idx, B, &aug, (uint64_t)x->run.seed,
+                      epoch);
+        net_forward(n, L->images, B, 1, (uint64_t)x->run.seed, (int)step);
+        memset(L->dlogits, 0, sizeof(float) * B * n->classes);
+        const struct fit_loss *lf = loss ? loss : &fit_loss_ce;
+        float lv = lf->fn(lf->ctx ? lf->ctx : (void *)x, n, L->dlogits, L->labels, idx, B, epoch);
+        if (!isfinite(lv))
+            return kd_err_setfix(e, KD_ERR_NUMERIC, r->x.path, 0,
+                                 "lower optim.lr or raise optim.warmup_epochs",
+                                 "loss is %f at epoch %d step %ld", lv, epoch + 1, step);
+        correct += ce_correct(n->logits, L->labels, B, n->classes);
+        params_zero_grad(n->params);
+        net_backward(n, L->dlogits, B);
+        float norm = grad_clip(n->params, x->optim.clip_grad);
+        if (!isfinite(norm))
+            return kd_err_setfix(e, KD_ERR_NUMERIC, r->x.path, 0,
+                                 "lower optim.lr or set optim.clip_grad",
+                                 "gradient of '%s' is not finite at epoch %d step %ld",
+                                 net_first_nonfinite_grad(n), epoch + 1, step);
+        *last_lr = lr_at(&x->optim, step, L->steps_per_epoch);
+        optim_step(&L->opt, n->params, *last_lr);
+        total += lv;
+    }
+    *mean_loss = total / L->steps_per_epoch;
+    *mean_acc = (double)correct / ((double)L->steps_per_epoch * B);
+    return 0;
+}
+
+static int loop_setup(struct loop *L, struct run *r, struct net *n, struct kd_err *e)
+{
+    memset(L, 0, sizeof *L);
+    L->r = r;
+    L->n = n;
+    int B = r->x.optim.batch;
+    if (r->n_train < B)
+        return kd_err_setfix(e, KD_ERR_CONFIG, r->x.path, 0,
+                             "lower optim.batch or raise data.train_n",
+                             "optim.batch %d is larger than the %d training images", B,
+                             r->n_train);
+    L->steps_per_epoch = r->n_train / B;
+    size_t img = (size_t)r->train.h * r->train.w * r->train.c;
+    L->images = malloc(sizeof(float) * B * img);
+    L->dlogits = malloc(sizeof(float) * B * n->classes);
+    L->labels = malloc(sizeof(int) * B);
+    L->order = malloc(sizeof(int) * r->n_train);
+    return optim_init(&L->opt, n->params, &r->x.optim, e);
+}
+
+static void loop_free(struct loop *L)
+{
+    optim_free(&L->opt);
+    free(L->images);
+    free(L->dlogits);
+    free(L->labels);
+    free(L->order);
+}
+
+/* Resume point: STEM.part.ckpt (weights + moments) and the CSV rows up to its epoch. */
+static int try_resume(struct loop *L, int *first_epoch, struct kd_err *e)
+{
+    struct run *r = L->r;
+    const char *part = run_path(r, ".part.ckpt");
+    *first_epoch = 0;
+    if (access(part, F_OK) != 0)
+        return 0;
+    struct ckpt_info info;
+    int rc = ckpt_load(part, L->n->params, &L->opt, r->resolved, "", &info, e);
+    if (rc)
+        return rc;
+    if (run_csv_reload(r) < info.epoch)
+        return kd_err_setfix(e, KD_ERR_FORMAT, run_path(r, ".part.csv"), 0,
+                             "delete the .part.* files to start over",
+                             "holds fewer rows than the checkpoint's %ld epochs", info.epoch);
+    run_csv_truncate(r, (int)info.epoch);
+    *first_epoch = (int)info.epoch;
+    fprintf(stderr, "[%s] resuming after epoch %d\n", r->out, *first_epoch);
+    return 0;
+}
+
+int fit(struct run *r, struct net *n, const struct fit_loss *loss, struct kd_err *e)
+{
+    struct loop L;
+    const struct experiment *x = &r->x;
+    int first = 0, rc = loop_setup(&L, r, n, e);
+    run_csv_header(r, "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds,img_per_s,"
+                      "peak_mb");
+    if (!rc)
+        rc = try_resume(&L, &first, e);
+    for (int epoch = first; !rc && epoch < x->optim.epochs; epoch++) {
+        double t0 = now_seconds(), tl = 0, ta = 0, vl = 0, va = 0;
+        float lr = 0;
+        rc = train_epoch(&L, epoch, loss, &tl, &ta, &lr, e);
+        if (rc)
+            break;
+        double secs = now_seconds() - t0;
+        evaluate(n, &r->test, r->test_idx, r->n_test, &vl, &va);
+        double ips = L.steps_per_epoch * x->optim.batch / secs;
+        run_csv_row(r, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.2f,%.1f,%.0f", epoch + 1, tl, ta, vl, va,
+                    lr, secs, ips, peak_rss_mb());
+        fprintf(stderr, "[%s] epoch %d/%d loss %.4f acc %.4f test %.4f %.0f img/s\n", r->out,
+                epoch + 1, x->optim.epochs, tl, ta, va, ips);
+        int last = epoch + 1 == x->optim.epochs;
+        int every = x->run.ckpt_every > 0 && (epoch + 1) % x->run.ckpt_every == 0;
+        if (!last && every) {
+            struct ckpt_info info = {epoch + 1, L.opt.step};
+            rc = ckpt_save(run_path(r, ".part.ckpt"), n->params, &L.opt, r->resolved, &info, e);
+            if (!rc)
+                rc = run_csv_write(r, 0, e);
+        }
+    }
+    if (!rc) {
+        struct ckpt_info info = {x->optim.epochs, L.opt.step};
+        rc = ckpt_save(run_path(r, ".ckpt"), n->params, NULL, r->resolved, &info, e);
+    }
+    if (!rc)
+        rc = run_finish(r, e);
+    if (!rc)
+        rc = run_csv_write(r, 1, e);
+    if (!rc) {
+        unlink(run_path(r, ".part.ckpt"));
+        unlink(run_path(r, ".part.csv"));
+    }
+    loop_free(&L);
+    return rc;
+}

@@ -1,0 +1,80 @@
+/* Architecture dispatch: wraps each model's forward/backward behind struct net. */
+#include "train/net.h"
+#include "models/vit.h"
+#include "base/err.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void vit_fwd(void *impl, const float *images, int B, int training, uint64_t seed,
+                    int step)
+{
+    vit_forward(impl, images, B, training, seed, step);
+}
+
+static void vit_bwd(void *impl, const float *d_logits, int B)
+{
+    vit_backward(impl, d_logits, NULL, B);
+}
+
+static void vit_destroy(void *impl)
+{
+    vit_free(impl);
+    free(impl);
+}
+
+static int net_create_vit(struct net *n, const struct model_cfg *cfg, int Bmax, uint64_t seed,
+                          struct kd_err *e)
+{
+    struct vit *m = calloc(1, sizeof *m);
+    if (!m)
+        return kd_err_set(e, KD_ERR_NOMEM, "", 0, "out of memory");
+    int rc = vit_init(m, cfg, Bmax, e);
+    if (rc) {
+        vit_free(m);
+        free(m);
+        return rc;
+    }
+    vit_reset(m, seed);
+    n->impl = m;
+    n->params = &m->params;
+    n->logits = m->logits;
+    n->classes = m->classes;
+    n->macs = vit_macs(m);
+    n->forward = vit_fwd;
+    n->backward = vit_bwd;
+    n->destroy = vit_destroy;
+    return 0;
+}
+
+int net_create(struct net *n, const struct model_cfg *cfg, int Bmax, uint64_t seed,
+               struct kd_err *e)
+{
+    memset(n, 0, sizeof *n);
+    snprintf(n->arch, sizeof n->arch, "%s", cfg->arch);
+    n->Bmax = Bmax;
+    if (strcmp(cfg->arch, "vit") == 0)
+        return net_create_vit(n, cfg, Bmax, seed, e);
+    return kd_err_setfix(e, KD_ERR_CONFIG, "", 0, "use one of: vit", "unknown model.arch '%s'",
+                         cfg->arch);
+}
+
+void net_destroy(struct net *n)
+{
+    if (n->destroy && n->impl)
+        n->destroy(n->impl);
+    memset(n, 0, sizeof *n);
+}
+
+const char *net_first_nonfinite_grad(struct net *n)
+{
+    struct params *ps = n->params;
+    for (int i = 0; i < ps->n; i++) {
+        const float *g = *ps->p[i].g;
+        for (size_t j = 0; j < ps->p[i].n; j++)
+            if (!isfinite(g[j]))
+                return ps->p[i].name;
+    }
+    return NULL;
+}

@@ -1,0 +1,228 @@
+/* Experiment scaffolding shared by every binary under experiments/. */
+#include "train/run.h"
+#include "base/fsio.h"
+#include "base/runtime.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+double peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
+}
+
+_Noreturn void die(const struct kd_err *e)
+{
+    kd_err_print(e);
+    exit(1);
+}
+
+void run_stem_of(char *out, size_t cap, const char *config_path, const char *scale, int seed)
+{
+    const char *p = config_path;
+    if (strncmp(p, "./", 2) == 0)
+        p += 2;
+    if (strncmp(p, "configs/", 8) == 0)
+        p += 8;
+    size_t n = strlen(p);
+    if (n > 5 && strcmp(p + n - 5, ".yaml") == 0)
+        n -= 5;
+    snprintf(out, cap, "results/%s/%.*s-s%d", scale, (int)n, p, seed);
+}
+
+static int usage(struct kd_err *e, const char *prog)
+{
+    return kd_err_setfix(e, KD_ERR_USAGE, "", 0,
+                         "e.g. bin/train configs/teachers/vit_s.yaml --scale smoke optim.lr=1e-3",
+                         "usage: %s CONFIG.yaml [--scale smoke|quick|full] [--out STEM] "
+                         "[key=value ...]",
+                         prog);
+}
+
+int run_start(struct run *r, int argc, char **argv, struct kd_err *e)
+{
+    memset(r, 0, sizeof *r);
+    r->prog = argv[0];
+    r->t_start = now_seconds();
+    const char *config = NULL, *scale = "quick", *out = NULL;
+    char **over = calloc(argc, sizeof *over);
+    int n_over = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--scale") == 0 && i + 1 < argc)
+            scale = argv[++i];
+        else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+            out = argv[++i];
+        else if (strcmp(argv[i], "--help-config") == 0) {
+            config_print_help(stdout);
+            exit(0);
+        } else if (strchr(argv[i], '=') && argv[i][0] != '-')
+            over[n_over++] = argv[i];
+        else if (!config && argv[i][0] != '-')
+            config = argv[i];
+        else {
+            free(over);
+            return usage(e, argv[0]);
+        }
+    }
+    if (!config) {
+        free(over);
+        return usage(e, argv[0]);
+    }
+    int rc = config_load(&r->x, config, scale, n_over, over, e);
+    free(over);
+    if (rc)
+        return rc;
+    if (out)
+        snprintf(r->out, sizeof r->out, "%s", out);
+    else
+        run_stem_of(r->out, sizeof r->out, config, scale, r->x.run.seed);
+    size_t cap = 1 << 16;
+    r->resolved = malloc(cap);
+    FILE *f = fmemopen(r->resolved, cap, "w");
+    config_write_resolved(&r->x, f);
+    fclose(f);
+    return 0;
+}
+
+int run_load_data(struct run *r, struct kd_err *e)
+{
+    const struct data_cfg *d = &r->x.data;
+    int rc = idx_load(&r->train, d->dir, "train", e);
+    if (!rc)
+        rc = idx_load(&r->test, d->dir, "t10k", e);
+    if (rc)
+        return rc;
+    r->train_idx = malloc(sizeof(int) * r->train.n);
+    r->test_idx = malloc(sizeof(int) * r->test.n);
+    r->n_train = dataset_subset(&r->train, r->train_idx, d->train_n, d->per_class,
+                                (uint64_t)r->x.run.seed);
+    /* The test subset does not depend on the run's seed: every run is scored on the same set. */
+    r->n_test = dataset_subset(&r->test, r->test_idx, d->test_n, 0, 0);
+    return 0;
+}
+
+const char *run_path(const struct run *r, const char *suffix)
+{
+    static char bufs[4][600];
+    static int next;
+    char *b = bufs[next++ % 4];
+    snprintf(b, sizeof bufs[0], "%s%s", r->out, suffix);
+    return b;
+}
+
+void run_csv_header(struct run *r, const char *header)
+{
+    snprintf(r->header, sizeof r->header, "%s", header);
+}
+
+void run_csv_row(struct run *r, const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n >= (int)sizeof line)
+        n = sizeof line - 1;
+    if (r->rows_len + n + 2 > r->rows_cap) {
+        r->rows_cap = 2 * (r->rows_cap + n + 2);
+        r->rows = realloc(r->rows, r->rows_cap);
+    }
+    memcpy(r->rows + r->rows_len, line, n);
+    r->rows_len += n;
+    r->rows[r->rows_len++] = '\n';
+    r->rows[r->rows_len] = '\0';
+    r->n_rows++;
+}
+
+void run_csv_truncate(struct run *r, int n)
+{
+    size_t at = 0;
+    for (int i = 0; i < n && at < r->rows_len; i++)
+        at = (size_t)(strchr(r->rows + at, '\n') - r->rows) + 1;
+    if (n < r->n_rows) {
+        r->rows_len = at;
+        if (r->rows)
+            r->rows[at] = '\0';
+        r->n_rows = n;
+    }
+}
+
+int run_csv_write(struct run *r, int final, struct kd_err *e)
+{
+    struct atomic_file af;
+    if (atomic_open(&af, run_path(r, final ? ".csv" : ".part.csv"), e))
+        return e->code;
+    fprintf(af.f, "%s\n", r->header);
+    if (r->rows_len)
+        fwrite(r->rows, 1, r->rows_len, af.f);
+    return atomic_commit(&af, e);
+}
+
+int run_csv_reload(struct run *r)
+{
+    char *text = NULL;
+    struct kd_err ignored;
+    if (file_read_all(run_path(r, ".part.csv"), &text, NULL, &ignored))
+        return 0;
+    char *body = strchr(text, '\n');
+    r->rows_len = 0;
+    r->n_rows = 0;
+    if (body && strncmp(text, r->header, strlen(r->header)) == 0) {
+        for (char *line = body + 1; *line;) {
+            char *eol = strchr(line, '\n');
+            if (!eol)
+                break; /* a torn last line cannot happen (atomic writes), but never trust it */
+            *eol = '\0';
+            run_csv_row(r, "%s", line);
+            line = eol + 1;
+        }
+    }
+    free(text);
+    return r->n_rows;
+}
+
+int run_finish(struct run *r, struct kd_err *e)
+{
+    struct atomic_file af;
+    if (atomic_open(&af, run_path(r, ".yaml"), e))
+        return e->code;
+    fputs(r->resolved, af.f);
+    if (atomic_commit(&af, e))
+        return e->code;
+    if (atomic_open(&af, run_path(r, ".meta"), e))
+        return e->code;
+    char host[256] = "unknown";
+    gethostname(host, sizeof host);
+    const char *rev = getenv("KD_REVISION");
+    fprintf(af.f, "config: %s\nconfig_hash: %016llx\nseed: %d\nscale: %s\nrevision: %s\n"
+                  "host: %s\nthreads: %d\nblas_core: %s\nwall_seconds: %.1f\n",
+            r->x.path, (unsigned long long)config_hash(&r->x), r->x.run.seed, r->x.scale,
+            rev ? rev : "unknown", host, kd_threads(), kd_blas_corename(),
+            now_seconds() - r->t_start);
+    return atomic_commit(&af, e);
+}
+
+void run_free(struct run *r)
+{
+    dataset_free(&r->train);
+    dataset_free(&r->test);
+    free(r->train_idx);
+    free(r->test_idx);
+    free(r->resolved);
+    free(r->rows);
+}
