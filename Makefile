@@ -29,6 +29,8 @@ CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libkdlab.a
 EXP_SRC := $(sort $(wildcard experiments/*.c))
 EXP_BIN := $(EXP_SRC:experiments/%.c=bin/%)
+TOOL_SRC := $(sort $(wildcard tools/*.c))
+TOOL_BIN := $(TOOL_SRC:tools/%.c=bin/%)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
@@ -38,7 +40,7 @@ TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 .DEFAULT_GOAL := all
 
 .PHONY: all
-all: $(EXP_BIN) $(TEST_BIN) ## build the core, every experiment and every test
+all: $(EXP_BIN) $(TOOL_BIN) $(TEST_BIN) ## build the core, every experiment and every test
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -54,8 +56,111 @@ bin/%: $(BUILD)/experiments/%.o $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
+bin/%: $(BUILD)/tools/%.o $(LIB)
+	@mkdir -p bin
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_SUPPORT:%.c=$(BUILD)/%.o) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 -include $(shell find build* -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------------------------------------
+# Experiments. bin/plan turns every YAML under configs/ (but base/) into a rule
+#   results/$(SCALE)/<path>-s<seed>.csv: bin/<kind> <its YAML chain> <results it reads>
+# so editing one YAML re-runs that experiment and what depends on it, nothing else.
+# RUN prefixes every experiment: RUN="srun -c2" sends each to a Slurm cluster.
+
+CONFIGS := $(sort $(shell find configs -name '*.yaml' -not -path 'configs/base/*' 2>/dev/null))
+BASE_CONFIGS := $(wildcard configs/base/*.yaml)
+PLAN := build/plan-$(SCALE).mk
+CATALOGUE := configs/catalogue.tsv
+# table ids and "alias=id" pairs for <paper>-table<N>, from the catalogue
+TABLES := $(shell awk -F'\t' '!/^#/ && NF>1 {print $$1}' $(CATALOGUE) 2>/dev/null)
+ALIASES := $(shell awk -F'\t' '!/^#/ && NF>1 && $$3!="-" {print $$2"-table"$$3"="$$1}' \
+             $(CATALOGUE) 2>/dev/null)
+
+define run_experiment
+	@mkdir -p $(dir $3)
+	@echo "  RUN     $3"
+	$(Q)$(RUN) bin/$1 $2 --scale $(SCALE) --out $3 run.seed=$4
+endef
+
+$(PLAN): bin/plan $(CATALOGUE) $(CONFIGS) $(BASE_CONFIGS)
+	@mkdir -p $(dir $@)
+	$(Q)bin/plan $(SCALE) $(CATALOGUE) $(CONFIGS) > $@.tmp && mv $@.tmp $@
+
+# The plan needs the built core; goals that must work on a fresh machine do without it.
+NOPLAN_GOALS := help list deps clean bench-deps
+ifeq ($(filter deps,$(MAKECMDGOALS)),)
+ifneq ($(filter-out $(NOPLAN_GOALS),$(or $(MAKECMDGOALS),all)),)
+include $(PLAN)
+endif
+endif
+
+# One table: its points' CSVs -> summary CSV + markdown (bin/report) -> figure (gnuplot).
+define table_rules
+.PHONY: $(1)
+$(1): results/$(SCALE)/tables/$(1).md
+results/$(SCALE)/tables/$(1).md: $$(TABLE_$(1)) bin/report $(CATALOGUE) $$(wildcard plots/$(1).gp) \
+		$$(wildcard $$(FOLDER_$(1))/paper.csv)
+	@mkdir -p $$(dir $$@)
+	$(Q)bin/report $(SCALE) $(1) $$(TABLE_$(1))
+	$(Q)if [ -f plots/$(1).gp ]; then gnuplot -e "scale='$(SCALE)'" plots/$(1).gp; fi
+	$(Q)cat $$@
+endef
+$(foreach t,$(TABLES),$(eval $(call table_rules,$(t))))
+$(foreach a,$(ALIASES),$(eval .PHONY: $(word 1,$(subst =, ,$(a))))\
+  $(eval $(word 1,$(subst =, ,$(a))): $(word 2,$(subst =, ,$(a)))))
+
+.PHONY: tables teachers results report claims list
+tables: $(TABLES) report ## run every table of the catalogue at SCALE
+teachers: $(filter results/$(SCALE)/teachers/%,$(ALL_RESULTS)) ## train the teacher zoo at SCALE
+results: $(ALL_RESULTS) ## run every experiment at SCALE
+report: $(TABLES:%=results/$(SCALE)/tables/%.md) bin/report ## results/SCALE/REPORT.md: all tables
+	$(Q)bin/report $(SCALE) --all $(TABLES) > results/$(SCALE)/REPORT.md.tmp && \
+	  mv results/$(SCALE)/REPORT.md.tmp results/$(SCALE)/REPORT.md
+	@echo "  REPORT  results/$(SCALE)/REPORT.md"
+claims: bin/claims ## check every claim of the papers against the results at SCALE
+	$(Q)bin/claims $(SCALE) configs/claims.tsv
+list: ## every table: paper, target, number, verified, title, time at each scale
+	@awk -F'\t' 'BEGIN {printf "%-8s %-20s %-6s %-8s %-52s %-7s %-7s\n", "paper", "target", \
+	  "table", "verified", "title", "quick", "full"} !/^#/ && NF>1 {printf \
+	  "%-8s %-20s %-6s %-8s %-52s %-7s %-7s\n", $$2, $$1, $$3, $$4, $$8, $$10, $$11}' $(CATALOGUE)
+
+# ---------------------------------------------------------------------------------------------
+# Setup, tests, benchmarks.
+
+.PHONY: deps test unit-tests smoke asan bench clean help
+deps: ## install the Debian packages kdlab needs (apt-get; sudo when not root)
+	$(Q)bash tools/deps.sh
+
+unit-tests: $(TEST_BIN) $(EXP_BIN) $(TOOL_BIN)
+	$(Q)fail=0; for t in $(TEST_BIN); do $$t || fail=1; done; \
+	for t in tests/test_*.sh; do [ -f $$t ] || continue; bash $$t || fail=1; done; exit $$fail
+
+smoke: all ## every table at SCALE=smoke in a scratch results folder (seconds each)
+	$(Q)$(MAKE) --no-print-directory SCALE=smoke tables
+
+test: ## unit tests, gradient checks, bad-input cases, Slurm, and a smoke run of every table
+	$(Q)$(MAKE) --no-print-directory unit-tests
+	$(Q)$(MAKE) --no-print-directory smoke
+	$(Q)bash tests/determinism.sh
+	@echo "all tests passed"
+
+asan: ## the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
+	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined OPT=-O1 unit-tests
+
+bench: bin/bench ## training/inference img/s of the reference ViT: kdlab vs PyTorch, with sgemm
+	$(Q)bin/bench
+
+clean: ## remove build products (results stay)
+	rm -rf build build-* bin
+
+help: ## this list
+	@echo "kdlab targets (SCALE=smoke|quick|full, default quick; RUN=\"srun -c2\" for Slurm):"
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | \
+	  awk -F'\t' '{printf "  %-14s %s\n", $$1, $$2}'
+	@echo "  <table>        one table of 'make list', e.g. tinyvit-topk (or its alias tinyvit-table3)"

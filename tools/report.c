@@ -1,0 +1,248 @@
+/* report: one table from its points' CSVs, beside the paper's published numbers.
+ *   bin/report SCALE TARGET RESULT.csv...  -> results/SCALE/tables/TARGET.{csv,md}
+ *   bin/report SCALE --all TARGET...       -> all tables' markdown on stdout (REPORT.md)
+ * The reported number of a run is its metric in the LAST row (last epoch, never the best);
+ * seeds of one point give mean and sample std. */
+#include "kd.h"
+#include "io/catalogue.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_POINTS 64
+#define MAX_SEEDS 16
+
+struct point {
+    char name[128];        /* config file name without .yaml */
+    char stem[512];        /* results/SCALE/<folder>/<name> */
+    char title[256];
+    char x[64];            /* value of the catalogue's x key, or "" */
+    double v[MAX_SEEDS];   /* metric of each seed's last row */
+    int n;
+    double wall;           /* seconds over all seeds */
+    char paper[64], paper_note[256];
+};
+
+/* Value of column `col` in the last row of a CSV, or NAN. */
+static double csv_last(const char *path, const char *col)
+{
+    char *text = NULL;
+    struct kd_err e;
+    if (file_read_all(path, &text, NULL, &e))
+        return NAN;
+    int idx = -1, i = 0;
+    char *eol = strchr(text, '\n');
+    if (!eol) {
+        free(text);
+        return NAN;
+    }
+    *eol = '\0';
+    for (char *t = strtok(text, ","); t; t = strtok(NULL, ","), i++)
+        if (strcmp(t, col) == 0)
+            idx = i;
+    char *last = NULL;
+    for (char *l = eol + 1; *l; l = strchr(l, '\n') + 1) {
+        last = l;
+        if (!strchr(l, '\n'))
+            break;
+    }
+    double v = NAN;
+    if (idx >= 0 && last && *last) {
+        i = 0;
+        for (char *t = last; t && i <= idx; i++) {
+            if (i == idx)
+                v = strtod(t, NULL);
+            t = strchr(t, ',');
+            t = t ? t + 1 : NULL;
+        }
+    }
+    free(text);
+    return v;
+}
+
+/* Value of "key: value" in a YAML-like file (resolved config, .meta), unquoted, into out. */
+static int kv_lookup(const char *path, const char *key, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    size_t kn = strlen(key);
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f)) {
+        if (strncmp(line, key, kn) != 0 || line[kn] != ':')
+            continue;
+        char *v = line + kn + 1;
+        v += strspn(v, " \"");
+        v[strcspn(v, "\"\r\n")] = '\0';
+        snprintf(out, cap, "%s", v);
+        found = 1;
+    }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+static void paper_lookup(const char *folder, struct point *p)
+{
+    char path[600], line[1024];
+    snprintf(path, sizeof path, "%s/paper.csv", folder);
+    FILE *f = fopen(path, "r");
+    size_t n = strlen(p->name);
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, p->name, n) != 0 || line[n] != ',')
+            continue;
+        char *v = line + n + 1, *note = strchr(v, ',');
+        if (note)
+            *note++ = '\0';
+        snprintf(p->paper, sizeof p->paper, "%s", v);
+        if (note) {
+            note[strcspn(note, "\r\n")] = '\0';
+            snprintf(p->paper_note, sizeof p->paper_note, "%s", note);
+        }
+    }
+    if (f)
+        fclose(f);
+}
+
+static int add_result(struct point *pts, int n, const char *csv, const struct catalogue_row *t)
+{
+    char stem[512];
+    snprintf(stem, sizeof stem, "%s", csv);
+    char *dash = strrchr(stem, '-');
+    if (!dash || dash[1] != 's')
+        return n;
+    *dash = '\0';
+    int i = 0;
+    while (i < n && strcmp(pts[i].stem, stem) != 0)
+        i++;
+    struct point *p = &pts[i];
+    if (i == n) {
+        if (n == MAX_POINTS)
+            return n;
+        memset(p, 0, sizeof *p);
+        snprintf(p->stem, sizeof p->stem, "%s", stem);
+        const char *base = strrchr(stem, '/');
+        snprintf(p->name, sizeof p->name, "%s", base ? base + 1 : stem);
+        paper_lookup(t->folder, p);
+        n++;
+    }
+    char side[600], wall[64] = "0";
+    snprintf(side, sizeof side, "%.*s.yaml", (int)(strlen(csv) - 4), csv);
+    kv_lookup(side, "title", p->title, sizeof p->title);
+    if (strcmp(t->x_key, "-") != 0)
+        kv_lookup(side, t->x_key, p->x, sizeof p->x);
+    snprintf(side, sizeof side, "%.*s.meta", (int)(strlen(csv) - 4), csv);
+    kv_lookup(side, "wall_seconds", wall, sizeof wall);
+    p->wall += atof(wall);
+    if (p->n < MAX_SEEDS)
+        p->v[p->n++] = csv_last(csv, t->metric);
+    return n;
+}
+
+static void stats(const struct point *p, double *mean, double *sd)
+{
+    double s = 0, ss = 0;
+    for (int i = 0; i < p->n; i++)
+        s += p->v[i];
+    *mean = s / p->n;
+    for (int i = 0; i < p->n; i++)
+        ss += (p->v[i] - *mean) * (p->v[i] - *mean);
+    *sd = p->n > 1 ? sqrt(ss / (p->n - 1)) : 0;
+}
+
+static int cmp_point(const void *a, const void *b)
+{
+    return strcmp(((const struct point *)a)->name, ((const struct point *)b)->name);
+}
+
+/* Accuracies are printed in percent; other metrics as they are. */
+static double shown(const char *metric, double v)
+{
+    return strstr(metric, "acc") ? 100 * v : v;
+}
+
+static int write_table(const char *scale, const struct catalogue_row *t, struct point *pts,
+                       int n, struct kd_err *e)
+{
+    char path[512];
+    struct atomic_file csv, md;
+    qsort(pts, n, sizeof *pts, cmp_point);
+    snprintf(path, sizeof path, "results/%s/tables/%s.csv", scale, t->target);
+    if (atomic_open(&csv, path, e))
+        return e->code;
+    snprintf(path, sizeof path, "results/%s/tables/%s.md", scale, t->target);
+    if (atomic_open(&md, path, e))
+        return e->code;
+    double wall = 0;
+    int seeds = 0;
+    for (int i = 0; i < n; i++)
+        wall += pts[i].wall, seeds = pts[i].n > seeds ? pts[i].n : seeds;
+    fprintf(csv.f, "point,title,x,n_seeds,mean,std,paper,wall_s\n");
+    fprintf(md.f, "### %s\n\n`make %s`", t->title, t->target);
+    if (strcmp(t->number, "-") != 0)
+        fprintf(md.f, " (alias `make %s-table%s`)", t->paper, t->number);
+    fprintf(md.f, "; paper: %s, table %s (number verified: %s; source: %s).\n"
+                  "Scale `%s`; ours: %s of the last epoch%s, mean ± std over up to %d seed%s; "
+                  "wall time %.1f min.\n\n| point | setting | paper | ours |\n|---|---|---|---|\n",
+            t->paper, t->number, t->verified, t->source, scale, t->metric,
+            strstr(t->metric, "acc") ? " in %" : "", seeds, seeds == 1 ? "" : "s", wall / 60);
+    for (int i = 0; i < n; i++) {
+        const struct point *p = &pts[i];
+        double m, sd;
+        stats(p, &m, &sd);
+        for (char *c = (char *)p->title; *c; c++)
+            *c = *c == ',' ? ';' : *c;
+        fprintf(csv.f, "%s,\"%s\",%s,%d,%.6g,%.6g,%s,%.1f\n", p->name, p->title,
+                p->x[0] ? p->x : "0", p->n, shown(t->metric, m), shown(t->metric, sd),
+                p->paper[0] ? p->paper : "NaN", p->wall);
+        fprintf(md.f, "| %s | %s | %s%s%s%s | %.2f ± %.2f (n=%d) |\n", p->name, p->title,
+                p->paper[0] ? p->paper : "-", p->paper_note[0] ? " (" : "", p->paper_note,
+                p->paper_note[0] ? ")" : "", shown(t->metric, m), shown(t->metric, sd), p->n);
+    }
+    fprintf(md.f, "\nFigure: `plots/%s.png`.\n", t->target);
+    if (atomic_commit(&csv, e) || atomic_commit(&md, e))
+        return e->code;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct kd_err e;
+    struct catalogue cat;
+    static struct point pts[MAX_POINTS];
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s SCALE TARGET RESULT.csv... | SCALE --all TARGET...\n",
+                argv[0]);
+        return 2;
+    }
+    if (catalogue_load(&cat, "configs/catalogue.tsv", &e))
+        die(&e);
+    if (strcmp(argv[2], "--all") == 0) {
+        printf("# kdlab results at scale `%s`\n\nEvery number below came from runs this "
+               "harness made; the paper columns are the published values.\n\n", argv[1]);
+        for (int i = 3; i < argc; i++) {
+            char path[512], *text;
+            snprintf(path, sizeof path, "results/%s/tables/%s.md", argv[1], argv[i]);
+            if (file_read_all(path, &text, NULL, &e) == 0) {
+                printf("%s\n", text);
+                free(text);
+            } else {
+                printf("### %s\n\nnot yet run at this scale (`make %s SCALE=%s`)\n\n", argv[i],
+                       argv[i], argv[1]);
+            }
+        }
+        return 0;
+    }
+    const struct catalogue_row *t = catalogue_find(&cat, argv[2]);
+    if (!t) {
+        fprintf(stderr, "configs/catalogue.tsv: error: no table '%s' (fix: see make list)\n",
+                argv[2]);
+        return 1;
+    }
+    int n = 0;
+    for (int i = 3; i < argc; i++)
+        n = add_result(pts, n, argv[i], t);
+    if (write_table(argv[1], t, pts, n, &e))
+        die(&e);
+    return 0;
+}
