@@ -1,0 +1,139 @@
+/* claims: each claim of the papers, checked against the table summaries of one scale.
+ *   bin/claims SCALE configs/claims.tsv
+ * A claim line: id <TAB> table target <TAB> statement <TAB> test, where test is one of
+ *   "A > B" / "A < B"   point A's mean beats (is below) point B's
+ *   "A best"            A has the highest mean of its table
+ *   "increasing"        the mean rises with the table's x value
+ * Prints holds / does not hold / not yet run, with the numbers behind the verdict. */
+#include "kd.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct row {
+    char point[128];
+    double x, mean, sd;
+};
+
+/* Read results/SCALE/tables/TARGET.csv (point,title,x,n_seeds,mean,std,...). */
+static int summary_read(const char *scale, const char *target, struct row *rows, int cap)
+{
+    char path[512], line[2048];
+    snprintf(path, sizeof path, "results/%s/tables/%s.csv", scale, target);
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    if (!f)
+        return -1;
+    if (!fgets(line, sizeof line, f)) {
+        fclose(f);
+        return -1;
+    }
+    while (n < cap && fgets(line, sizeof line, f)) {
+        char *title = strchr(line, '"'), *after = title ? strchr(title + 1, '"') : NULL;
+        if (!after)
+            continue;
+        *strchr(line, ',') = '\0';
+        snprintf(rows[n].point, sizeof rows[n].point, "%s", line);
+        if (sscanf(after + 1, ",%lf,%*d,%lf,%lf", &rows[n].x, &rows[n].mean, &rows[n].sd) == 3)
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static const struct row *find(const struct row *rows, int n, const char *point)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(rows[i].point, point) == 0)
+            return &rows[i];
+    return NULL;
+}
+
+static int cmp_x(const void *a, const void *b)
+{
+    double d = ((const struct row *)a)->x - ((const struct row *)b)->x;
+    return (d > 0) - (d < 0);
+}
+
+/* 1 holds, 0 does not hold, -1 not yet run; why gets the numbers. */
+static int check(const char *scale, const char *target, const char *test, char *why, size_t cap)
+{
+    struct row rows[64];
+    int n = summary_read(scale, target, rows, 64);
+    char a[128], op[8], b[128];
+    if (n <= 0) {
+        snprintf(why, cap, "no results/%s/tables/%s.csv: run `make %s SCALE=%s`", scale, target,
+                 target, scale);
+        return -1;
+    }
+    if (strcmp(test, "increasing") == 0) {
+        qsort(rows, n, sizeof *rows, cmp_x);
+        int ok = 1;
+        why[0] = '\0';
+        for (int i = 0; i < n; i++) {
+            ok &= i == 0 || rows[i].mean > rows[i - 1].mean;
+            snprintf(why + strlen(why), cap - strlen(why), "%s%s %.2f", i ? " < " : "",
+                     rows[i].point, rows[i].mean);
+        }
+        return ok;
+    }
+    int k = sscanf(test, "%127s %7s %127s", a, op, b);
+    const struct row *ra = find(rows, n, a);
+    if (!ra) {
+        snprintf(why, cap, "point '%s' not in the table yet", a);
+        return -1;
+    }
+    if (k == 2 && strcmp(op, "best") == 0) {
+        const struct row *top = ra;
+        for (int i = 0; i < n; i++)
+            top = rows[i].mean > top->mean ? &rows[i] : top;
+        snprintf(why, cap, "%s %.2f; best %s %.2f", a, ra->mean, top->point, top->mean);
+        return top == ra;
+    }
+    const struct row *rb = k == 3 ? find(rows, n, b) : NULL;
+    if (!rb) {
+        snprintf(why, cap, "point '%s' not in the table yet", k == 3 ? b : "?");
+        return -1;
+    }
+    snprintf(why, cap, "%s %.2f ± %.2f vs %s %.2f ± %.2f", a, ra->mean, ra->sd, b, rb->mean,
+             rb->sd);
+    return strcmp(op, ">") == 0 ? ra->mean > rb->mean : ra->mean < rb->mean;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s SCALE CLAIMS.tsv\n", argv[0]);
+        return 2;
+    }
+    FILE *f = fopen(argv[2], "r");
+    if (!f) {
+        fprintf(stderr, "%s: error: cannot open the claims file\n", argv[2]);
+        return 1;
+    }
+    char line[2048], why[1024];
+    int counts[3] = {0, 0, 0}, lineno = 0;
+    static const char *verdict[] = {"not yet run", "does not hold", "holds"};
+    printf("claims at scale %s (from results/%s/tables/*.csv)\n", argv[1], argv[1]);
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        char *col[4];
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        int n = 0;
+        for (char *t = strtok(line, "\t\r\n"); t && n < 4; t = strtok(NULL, "\t\r\n"))
+            col[n++] = t;
+        if (n != 4) {
+            fprintf(stderr, "%s:%d: error: a claim needs 4 tab-separated columns (fix: id, "
+                            "table, statement, test)\n", argv[2], lineno);
+            return 1;
+        }
+        int v = check(argv[1], col[1], col[3], why, sizeof why);
+        counts[v + 1]++;
+        printf("%-14s %-24s %s\n    %s (%s)\n", verdict[v + 1], col[0], col[2], col[3], why);
+    }
+    fclose(f);
+    printf("%d hold, %d do not hold, %d not yet run\n", counts[2], counts[1], counts[0]);
+    return 0;
+}
