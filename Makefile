@@ -92,12 +92,11 @@ $(PLAN): bin/plan $(CATALOGUE) $(CONFIGS) $(BASE_CONFIGS)
 	@mkdir -p $(dir $@)
 	$(Q)bin/plan $(SCALE) $(CATALOGUE) $(CONFIGS) > $@.tmp && mv $@.tmp $@
 
-# The plan needs the built core; goals that must work on a fresh machine do without it.
-NOPLAN_GOALS := help list deps clean bench-deps
-ifeq ($(filter deps,$(MAKECMDGOALS)),)
+# The plan needs the built core, so only goals that run experiments read it; demo and test
+# install the dependencies first and then call make again for their experiments.
+NOPLAN_GOALS := all help list deps clean demo test smoke unit-tests asan bench fuzz
 ifneq ($(filter-out $(NOPLAN_GOALS),$(or $(MAKECMDGOALS),all)),)
 include $(PLAN)
-endif
 endif
 
 # One table: its points' CSVs -> summary CSV + markdown (bin/report) -> figure (gnuplot).
@@ -133,7 +132,12 @@ list: ## every table: paper, target, number, verified, title, time at each scale
 # ---------------------------------------------------------------------------------------------
 # Setup, tests, benchmarks.
 
-.PHONY: deps test unit-tests smoke asan bench clean help
+.PHONY: deps demo test unit-tests smoke asan bench clean help
+DEMO_TABLES ?= kdlab-teachers
+demo: | deps ## the main job: one table per paper at SCALE (quick), figures, report, claims
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory $(DEMO_TABLES) report claims
+
 deps: ## install the Debian packages kdlab needs (apt-get; sudo when not root)
 	$(Q)bash tools/deps.sh
 
@@ -141,10 +145,11 @@ unit-tests: $(TEST_BIN) $(EXP_BIN) $(TOOL_BIN)
 	$(Q)fail=0; for t in $(TEST_BIN); do $$t || fail=1; done; \
 	for t in tests/test_*.sh; do [ -f $$t ] || continue; bash $$t || fail=1; done; exit $$fail
 
-smoke: all ## every table at SCALE=smoke in a scratch results folder (seconds each)
+smoke: all ## every table at SCALE=smoke (results/smoke/, seconds each)
 	$(Q)$(MAKE) --no-print-directory SCALE=smoke tables
 
-test: ## unit tests, gradient checks, bad-input cases, Slurm, and a smoke run of every table
+test: | deps ## unit tests, gradient checks, bad-input cases, Slurm, and a smoke run of every table
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit-tests
 	$(Q)$(MAKE) --no-print-directory smoke
 	$(Q)bash tests/determinism.sh
