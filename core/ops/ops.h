@@ -19,7 +19,8 @@ void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dou
 void matmul_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,
                          const float *inp, const float *weight, int N, int C, int OC);
 
-/* ---- layernorm.c: per row of (N, C); mean, rstd (N) saved; eps 1e-6 (timm ViT) */
+/* ---- layernorm.c: per row of (N, C); mean, rstd (N) saved (may be NULL when no backward
+ * follows); eps 1e-6 (timm ViT) */
 #define LAYERNORM_EPS 1e-6f
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                        const float *weight, const float *bias, int N, int C);
@@ -29,12 +30,16 @@ void layernorm_forward_ref(float *out, float *mean, float *rstd, const float *in
 void layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                         const float *inp, const float *weight, const float *mean,
                         const float *rstd, int N, int C);
+void layernorm_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,
+                            const float *inp, const float *weight, const float *mean,
+                            const float *rstd, int N, int C);
 
 /* ---- gelu.c: exact erf GELU, as torch.nn.GELU(), so exported weights give the same logits */
 void gelu_forward(float *out, const float *inp, size_t n);
 void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
 
-/* ---- softmax.c: row-wise over (N, C), max-subtracted; scale multiplies inp first */
+/* ---- softmax.c: row-wise over (N, C), max-subtracted; scale multiplies inp first; the forwards
+ * allow out == inp (in place) */
 void softmax_forward(float *out, const float *inp, float scale, int N, int C);
 void softmax_backward(float *dinp, const float *dout, const float *out, float scale, int N, int C);
 /* log-softmax, for losses: out (N, C) */
@@ -49,15 +54,20 @@ void attention_forward(float *out, float *att, const float *qkv, const float *bi
                        int B, int T, int C, int NH);
 void attention_forward_ref(float *out, float *att, const float *qkv, const float *bias,
                            int B, int T, int C, int NH);
-/* dqkv (B, T, 3C); dbias (NH, T, T) or NULL; scratch: attention_scratch_floats(T) floats. */
+/* dqkv (B, T, 3C) or NULL; dbias (NH, T, T) or NULL; scratch: attention_scratch_floats(T)
+ * floats (T*T), contents not kept. */
 size_t attention_scratch_floats(int T);
 void attention_backward(float *dqkv, float *dbias, float *scratch, const float *dout,
                         const float *qkv, const float *att, int B, int T, int C, int NH);
+void attention_backward_ref(float *dqkv, float *dbias, const float *dout, const float *qkv,
+                            const float *att, int B, int T, int C, int NH);
 
 /* ---- conv.c: 2-D convolution, NHWC, via im2col + sgemm.
  * inp (B, H, W, IC); weight (OC, KH, KW, IC); bias (OC) or NULL; out (B, OH, OW, OC) with
  * OH = (H + 2 pad - KH) / stride + 1. col: conv_col_floats(...) floats of scratch, which
- * conv_forward fills with the im2col matrix and conv_backward may reuse. */
+ * conv_forward fills with the im2col matrix; conv_backward rebuilds what it needs in it, so col
+ * need not survive from the forward. It is 0 (col may be NULL) for a 1x1, stride 1, pad 0 conv,
+ * which needs no im2col. */
 size_t conv_col_floats(int B, int H, int W, int IC, int K, int stride, int pad);
 void conv_forward(float *out, float *col, const float *inp, const float *weight, const float *bias,
                   int B, int H, int W, int IC, int OC, int K, int stride, int pad);
@@ -66,17 +76,24 @@ void conv_forward_ref(float *out, const float *inp, const float *weight, const f
 void conv_backward(float *dinp, float *dweight, float *dbias, float *col, const float *dout,
                    const float *inp, const float *weight,
                    int B, int H, int W, int IC, int OC, int K, int stride, int pad);
+void conv_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,
+                       const float *inp, const float *weight,
+                       int B, int H, int W, int IC, int OC, int K, int stride, int pad);
 
-/* ---- dwconv.c: depthwise conv, NHWC; weight (C, K, K) as torch's (C, 1, K, K); bias (C)|NULL */
+/* ---- dwconv.c: depthwise conv, NHWC; weight (C, K, K) as torch's (C, 1, K, K); bias (C)|NULL;
+ * K <= 9; out (B, OH, OW, C) with OH as for conv */
 void dwconv_forward(float *out, const float *inp, const float *weight, const float *bias,
                     int B, int H, int W, int C, int K, int stride, int pad);
+void dwconv_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
+                        int B, int H, int W, int C, int K, int stride, int pad);
 void dwconv_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                      const float *inp, const float *weight,
                      int B, int H, int W, int C, int K, int stride, int pad);
 
 /* ---- batchnorm.c: over (N, C) rows (N = B*H*W for NHWC). training: batch statistics, saved
- * mean/rstd (C), running stats updated with momentum (torch convention, eps 1e-5); eval: running
- * statistics (mean/rstd are then filled from them). */
+ * mean/rstd (C), running stats updated with momentum (torch convention, eps 1e-5; either may be
+ * NULL to skip the update); eval: running statistics (mean/rstd are then filled from them).
+ * weight/bias (C) or NULL. */
 #define BATCHNORM_EPS 1e-5f
 void batchnorm_forward(float *out, float *mean, float *rstd, float *running_mean,
                        float *running_var, const float *inp, const float *weight,

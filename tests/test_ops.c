@@ -1,0 +1,404 @@
+/* Every fast kernel in core/ops against its naive twin (or a double-precision formula) on odd
+ * shapes, so blocking, tails, strides and padding are all exercised. Gradients start from random
+ * values rather than zero, which also checks that backward accumulates. */
+#include "check.h"
+#include "ops/ops.h"
+#include "base/rng.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Fast kernels use float sums (sgemm, 8-lane partial sums) while the twins sum in double: over
+ * the <= ~300 terms of O(1) here the float result is within a few 1e-7 relative of exact, so
+ * 1e-5 absolute + 1e-4 relative leaves ~30x headroom and still catches any indexing bug, whose
+ * error is O(1). */
+#define ATOL 1e-5
+#define RTOL 1e-4
+
+static struct rng R;
+
+static float *fnew(size_t n)
+{
+    float *p = calloc(n ? n : 1, sizeof(float));
+    if (!p)
+        abort();
+    return p;
+}
+
+static float *frand(size_t n, float s)
+{
+    float *p = fnew(n);
+    for (size_t i = 0; i < n; i++)
+        p[i] = s * rng_normal(&R);
+    return p;
+}
+
+static float *fcopy(const float *x, size_t n)
+{
+    float *p = fnew(n);
+    memcpy(p, x, sizeof(float) * n);
+    return p;
+}
+
+#define CLOSE(a, b, n, what)                                                                   \
+    do {                                                                                       \
+        double w_ = check_close(a, b, n, ATOL, RTOL);                                          \
+        CHECK(w_ <= 1, "%s: worst error %.3g of tolerance", what, w_);                         \
+    } while (0)
+
+static void test_matmul(int N, int C, int OC, int with_bias)
+{
+    float *x = frand((size_t)N * C, 1), *w = frand((size_t)OC * C, 0.5f);
+    float *b = with_bias ? frand(OC, 1) : NULL;
+    float *y = fnew((size_t)N * OC), *yr = fnew((size_t)N * OC);
+    matmul_forward(y, x, w, b, N, C, OC);
+    matmul_forward_ref(yr, x, w, b, N, C, OC);
+    CLOSE(y, yr, (size_t)N * OC, "matmul forward");
+
+    float *dy = frand((size_t)N * OC, 1);
+    float *dx = frand((size_t)N * C, 1), *dw = frand((size_t)OC * C, 1), *db = frand(OC, 1);
+    float *dxr = fcopy(dx, (size_t)N * C), *dwr = fcopy(dw, (size_t)OC * C), *dbr = fcopy(db, OC);
+    matmul_backward(dx, dw, db, dy, x, w, N, C, OC);
+    matmul_backward_ref(dxr, dwr, dbr, dy, x, w, N, C, OC);
+    CLOSE(dx, dxr, (size_t)N * C, "matmul dinp");
+    CLOSE(dw, dwr, (size_t)OC * C, "matmul dweight");
+    CLOSE(db, dbr, OC, "matmul dbias");
+    /* NULL gradients are skipped and the others still accumulate. */
+    matmul_backward(NULL, dw, NULL, dy, x, w, N, C, OC);
+    matmul_backward_ref(NULL, dwr, NULL, dy, x, w, N, C, OC);
+    CLOSE(dw, dwr, (size_t)OC * C, "matmul dweight alone");
+    CLOSE(db, dbr, OC, "matmul dbias untouched");
+    free(x), free(w), free(b), free(y), free(yr), free(dy);
+    free(dx), free(dw), free(db), free(dxr), free(dwr), free(dbr);
+}
+
+static void test_layernorm(int N, int C, int affine)
+{
+    size_t n = (size_t)N * C;
+    float *x = frand(n, 2), *w = affine ? frand(C, 1) : NULL, *b = affine ? frand(C, 1) : NULL;
+    for (size_t i = 0; i < n; i++)
+        x[i] += 3.0f; /* an offset mean, where a one-pass variance would lose digits */
+    float *y = fnew(n), *yr = fnew(n), *m = fnew(N), *mr = fnew(N), *s = fnew(N), *sr = fnew(N);
+    layernorm_forward(y, m, s, x, w, b, N, C);
+    layernorm_forward_ref(yr, mr, sr, x, w, b, N, C);
+    CLOSE(y, yr, n, "layernorm forward");
+    CLOSE(m, mr, N, "layernorm mean");
+    CLOSE(s, sr, N, "layernorm rstd");
+
+    float *dy = frand(n, 1), *dx = frand(n, 1), *dw = frand(C, 1), *db = frand(C, 1);
+    float *dxr = fcopy(dx, n), *dwr = fcopy(dw, C), *dbr = fcopy(db, C);
+    layernorm_backward(dx, affine ? dw : NULL, affine ? db : NULL, dy, x, w, m, s, N, C);
+    layernorm_backward_ref(dxr, affine ? dwr : NULL, affine ? dbr : NULL, dy, x, w, m, s, N, C);
+    CLOSE(dx, dxr, n, "layernorm dinp");
+    CLOSE(dw, dwr, C, "layernorm dweight");
+    CLOSE(db, dbr, C, "layernorm dbias");
+    free(x), free(w), free(b), free(y), free(yr), free(m), free(mr), free(s), free(sr);
+    free(dy), free(dx), free(dw), free(db), free(dxr), free(dwr), free(dbr);
+}
+
+static void test_gelu(void)
+{
+    enum { n = 1001 };
+    float *x = frand(n, 3), *y = fnew(n), *yr = fnew(n);
+    float *dy = frand(n, 1), *dx = frand(n, 1), *dxr = fcopy(dx, n);
+    x[0] = 0, x[1] = -10, x[2] = 10, x[3] = 1e-4f;
+    for (int i = 0; i < n; i++) {
+        double v = x[i], cdf = 0.5 * (1 + erf(v / sqrt(2.0)));
+        yr[i] = (float)(v * cdf);
+        dxr[i] += (float)(dy[i] * (cdf + v * exp(-0.5 * v * v) / sqrt(2 * M_PI)));
+    }
+    gelu_forward(y, x, n);
+    gelu_backward(dx, dy, x, n);
+    CLOSE(y, yr, n, "gelu forward");
+    CLOSE(dx, dxr, n, "gelu backward");
+    gelu_forward(x, x, n); /* in place */
+    CLOSE(x, yr, n, "gelu in place");
+    free(x), free(y), free(yr), free(dy), free(dx), free(dxr);
+}
+
+static void test_softmax(int N, int C, float scale, float spread)
+{
+    size_t n = (size_t)N * C;
+    float *x = frand(n, spread), *y = fnew(n), *yr = fnew(n), *ly = fnew(n), *lyr = fnew(n);
+    float *dy = frand(n, 1), *dx = frand(n, 1), *dxr = fcopy(dx, n);
+    for (int r = 0; r < N; r++) {
+        const float *xr = x + (size_t)r * C;
+        double m = -INFINITY, sum = 0, dot = 0;
+        for (int i = 0; i < C; i++)
+            m = fmax(m, (double)scale * xr[i]);
+        for (int i = 0; i < C; i++)
+            sum += exp((double)scale * xr[i] - m);
+        for (int i = 0; i < C; i++) {
+            yr[(size_t)r * C + i] = (float)(exp((double)scale * xr[i] - m) / sum);
+            lyr[(size_t)r * C + i] = (float)((double)scale * xr[i] - m - log(sum));
+        }
+        for (int i = 0; i < C; i++)
+            dot += (double)dy[(size_t)r * C + i] * yr[(size_t)r * C + i];
+        for (int i = 0; i < C; i++) {
+            size_t k = (size_t)r * C + i;
+            dxr[k] += (float)(scale * yr[k] * (dy[k] - dot));
+        }
+    }
+    softmax_forward(y, x, scale, N, C);
+    log_softmax_forward(ly, x, scale, N, C);
+    softmax_backward(dx, dy, y, scale, N, C);
+    CLOSE(y, yr, n, "softmax forward");
+    CLOSE(ly, lyr, n, "log_softmax forward");
+    CLOSE(dx, dxr, n, "softmax backward");
+    softmax_forward(x, x, scale, N, C);
+    CLOSE(x, yr, n, "softmax in place");
+    free(x), free(y), free(yr), free(ly), free(lyr), free(dy), free(dx), free(dxr);
+}
+
+static void test_attention(int B, int T, int C, int NH, int with_bias)
+{
+    size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C, na = (size_t)B * NH * T * T;
+    size_t nb = (size_t)NH * T * T;
+    float *qkv = frand(nq, 1), *bias = with_bias ? frand(nb, 1) : NULL;
+    float *y = fnew(no), *yr = fnew(no), *a = fnew(na), *ar = fnew(na);
+    attention_forward(y, a, qkv, bias, B, T, C, NH);
+    attention_forward_ref(yr, ar, qkv, bias, B, T, C, NH);
+    CLOSE(y, yr, no, "attention forward");
+    CLOSE(a, ar, na, "attention probabilities");
+
+    float *dy = frand(no, 1), *dq = frand(nq, 1), *db = frand(nb, 1);
+    float *dqr = fcopy(dq, nq), *dbr = fcopy(db, nb);
+    float *scratch = fnew(attention_scratch_floats(T));
+    attention_backward(dq, with_bias ? db : NULL, scratch, dy, qkv, a, B, T, C, NH);
+    attention_backward_ref(dqr, with_bias ? dbr : NULL, dy, qkv, a, B, T, C, NH);
+    CLOSE(dq, dqr, nq, "attention dqkv");
+    CLOSE(db, dbr, nb, "attention dbias");
+    attention_backward(NULL, db, scratch, dy, qkv, a, B, T, C, NH);
+    attention_backward_ref(NULL, dbr, dy, qkv, a, B, T, C, NH);
+    CLOSE(db, dbr, nb, "attention dbias alone");
+    free(qkv), free(bias), free(y), free(yr), free(a), free(ar);
+    free(dy), free(dq), free(db), free(dqr), free(dbr), free(scratch);
+}
+
+static void test_conv(int B, int H, int W, int IC, int OC, int K, int stride, int pad)
+{
+    int OH = (H + 2 * pad - K) / stride + 1, OW = (W + 2 * pad - K) / stride + 1;
+    size_t ni = (size_t)B * H * W * IC, nw = (size_t)OC * K * K * IC;
+    size_t no = (size_t)B * OH * OW * OC;
+    float *x = frand(ni, 1), *w = frand(nw, 0.3f), *b = frand(OC, 1);
+    float *col = fnew(conv_col_floats(B, H, W, IC, K, stride, pad));
+    float *y = fnew(no), *yr = fnew(no);
+    conv_forward(y, col, x, w, b, B, H, W, IC, OC, K, stride, pad);
+    conv_forward_ref(yr, x, w, b, B, H, W, IC, OC, K, stride, pad);
+    CLOSE(y, yr, no, "conv forward");
+    conv_forward(y, col, x, w, NULL, B, H, W, IC, OC, K, stride, pad);
+    conv_forward_ref(yr, x, w, NULL, B, H, W, IC, OC, K, stride, pad);
+    CLOSE(y, yr, no, "conv forward without bias");
+
+    float *dy = frand(no, 1), *dx = frand(ni, 1), *dw = frand(nw, 1), *db = frand(OC, 1);
+    float *dxr = fcopy(dx, ni), *dwr = fcopy(dw, nw), *dbr = fcopy(db, OC);
+    memset(col, 0xff, sizeof(float) * conv_col_floats(B, H, W, IC, K, stride, pad)); /* NaNs */
+    conv_backward(dx, dw, db, col, dy, x, w, B, H, W, IC, OC, K, stride, pad);
+    conv_backward_ref(dxr, dwr, dbr, dy, x, w, B, H, W, IC, OC, K, stride, pad);
+    CLOSE(dx, dxr, ni, "conv dinp");
+    CLOSE(dw, dwr, nw, "conv dweight");
+    CLOSE(db, dbr, OC, "conv dbias");
+    conv_backward(dx, NULL, NULL, col, dy, x, w, B, H, W, IC, OC, K, stride, pad);
+    conv_backward_ref(dxr, NULL, NULL, dy, x, w, B, H, W, IC, OC, K, stride, pad);
+    CLOSE(dx, dxr, ni, "conv dinp alone");
+    free(x), free(w), free(b), free(col), free(y), free(yr);
+    free(dy), free(dx), free(dw), free(db), free(dxr), free(dwr), free(dbr);
+}
+
+static void test_dwconv(int B, int H, int W, int C, int K, int stride, int pad)
+{
+    int OH = (H + 2 * pad - K) / stride + 1, OW = (W + 2 * pad - K) / stride + 1, KK = K * K;
+    size_t ni = (size_t)B * H * W * C, no = (size_t)B * OH * OW * C;
+    float *x = frand(ni, 1), *w = frand((size_t)C * KK, 0.5f), *b = frand(C, 1);
+    float *y = fnew(no), *yr = fnew(no);
+    dwconv_forward(y, x, w, b, B, H, W, C, K, stride, pad);
+    dwconv_forward_ref(yr, x, w, b, B, H, W, C, K, stride, pad);
+    CLOSE(y, yr, no, "dwconv forward");
+
+    /* Backward against the forward's sum differentiated in place, in double. */
+    float *dy = frand(no, 1), *dx = frand(ni, 1), *dw = frand((size_t)C * KK, 1);
+    float *db = frand(C, 1);
+    float *dxr = fcopy(dx, ni), *dwr = fcopy(dw, (size_t)C * KK), *dbr = fcopy(db, C);
+    double *gx = calloc(ni, sizeof(double)), *gw = calloc((size_t)C * KK, sizeof(double));
+    double *gb = calloc(C, sizeof(double));
+    for (int bb = 0; bb < B; bb++)
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++)
+                for (int c = 0; c < C; c++) {
+                    double d = dy[(((size_t)bb * OH + oh) * OW + ow) * C + c];
+                    gb[c] += d;
+                    for (int kh = 0; kh < K; kh++)
+                        for (int kw = 0; kw < K; kw++) {
+                            int ih = oh * stride - pad + kh, iw = ow * stride - pad + kw;
+                            if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                                continue;
+                            size_t xi = (((size_t)bb * H + ih) * W + iw) * C + c;
+                            gx[xi] += d * w[(size_t)c * KK + kh * K + kw];
+                            gw[(size_t)c * KK + kh * K + kw] += d * x[xi];
+                        }
+                }
+    for (size_t i = 0; i < ni; i++)
+        dxr[i] += (float)gx[i];
+    for (size_t i = 0; i < (size_t)C * KK; i++)
+        dwr[i] += (float)gw[i];
+    for (int c = 0; c < C; c++)
+        dbr[c] += (float)gb[c];
+    dwconv_backward(dx, dw, db, dy, x, w, B, H, W, C, K, stride, pad);
+    CLOSE(dx, dxr, ni, "dwconv dinp");
+    CLOSE(dw, dwr, (size_t)C * KK, "dwconv dweight");
+    CLOSE(db, dbr, C, "dwconv dbias");
+    free(x), free(w), free(b), free(y), free(yr), free(dy), free(dx), free(dw), free(db);
+    free(dxr), free(dwr), free(dbr), free(gx), free(gw), free(gb);
+}
+
+static void test_batchnorm(int N, int C)
+{
+    size_t n = (size_t)N * C;
+    float mom = 0.1f;
+    float *x = frand(n, 2), *w = frand(C, 1), *b = frand(C, 1), *y = fnew(n), *yr = fnew(n);
+    float *m = fnew(C), *s = fnew(C), *mr = fnew(C), *sr = fnew(C);
+    float *rm = frand(C, 1), *rv = fnew(C), *rmr = fnew(C), *rvr = fnew(C);
+    for (int c = 0; c < C; c++)
+        rv[c] = 1.0f + 0.5f * c / C;
+    for (size_t i = 0; i < n; i++)
+        x[i] += (float)(i % C); /* per-channel offsets */
+    for (int c = 0; c < C; c++) {
+        double mu = 0, var = 0;
+        for (int r = 0; r < N; r++)
+            mu += x[(size_t)r * C + c];
+        mu /= N;
+        for (int r = 0; r < N; r++)
+            var += (x[(size_t)r * C + c] - mu) * (x[(size_t)r * C + c] - mu);
+        var /= N;
+        mr[c] = (float)mu;
+        sr[c] = (float)(1 / sqrt(var + BATCHNORM_EPS));
+        rmr[c] = (float)((1 - mom) * rm[c] + mom * mu);
+        rvr[c] = (float)((1 - mom) * rv[c] + mom * var * N / (N - 1)); /* unbiased, as torch */
+        for (int r = 0; r < N; r++) {
+            size_t k = (size_t)r * C + c;
+            yr[k] = (float)((x[k] - mu) / sqrt(var + BATCHNORM_EPS) * w[c] + b[c]);
+        }
+    }
+    batchnorm_forward(y, m, s, rm, rv, x, w, b, N, C, mom, 1);
+    CLOSE(y, yr, n, "batchnorm train forward");
+    CLOSE(m, mr, C, "batchnorm mean");
+    CLOSE(s, sr, C, "batchnorm rstd");
+    CLOSE(rm, rmr, C, "batchnorm running_mean");
+    CLOSE(rv, rvr, C, "batchnorm running_var");
+
+    float *dy = frand(n, 1), *dx = frand(n, 1), *dw = frand(C, 1), *db = frand(C, 1);
+    float *dxr = fcopy(dx, n), *dwr = fcopy(dw, C), *dbr = fcopy(db, C);
+    for (int c = 0; c < C; c++) {
+        double sd = 0, sdx = 0;
+        for (int r = 0; r < N; r++) {
+            size_t k = (size_t)r * C + c;
+            sd += dy[k];
+            sdx += dy[k] * (x[k] - (double)mr[c]) * sr[c];
+        }
+        dbr[c] += (float)sd;
+        dwr[c] += (float)sdx;
+        for (int r = 0; r < N; r++) {
+            size_t k = (size_t)r * C + c;
+            double xh = (x[k] - (double)mr[c]) * sr[c];
+            dxr[k] += (float)(w[c] * sr[c] * (dy[k] - sd / N - xh * sdx / N));
+        }
+    }
+    batchnorm_backward(dx, dw, db, dy, x, w, m, s, N, C);
+    CLOSE(dx, dxr, n, "batchnorm dinp");
+    CLOSE(dw, dwr, C, "batchnorm dweight");
+    CLOSE(db, dbr, C, "batchnorm dbias");
+
+    /* Eval: running statistics, left unchanged. */
+    memcpy(rmr, rm, sizeof(float) * C);
+    memcpy(rvr, rv, sizeof(float) * C);
+    for (size_t k = 0; k < n; k++) {
+        int c = (int)(k % C);
+        yr[k] = (float)((x[k] - rm[c]) / sqrt(rv[c] + BATCHNORM_EPS) * w[c] + b[c]);
+    }
+    batchnorm_forward(y, m, s, rm, rv, x, w, b, N, C, mom, 0);
+    CLOSE(y, yr, n, "batchnorm eval forward");
+    CHECK(!memcmp(rm, rmr, sizeof(float) * C) && !memcmp(rv, rvr, sizeof(float) * C),
+          "batchnorm eval changed running stats");
+    free(x), free(w), free(b), free(y), free(yr), free(m), free(s), free(mr), free(sr);
+    free(rm), free(rv), free(rmr), free(rvr);
+    free(dy), free(dx), free(dw), free(db), free(dxr), free(dwr), free(dbr);
+}
+
+static void test_small_ops(int B, int T, int C)
+{
+    size_t n = (size_t)B * T * C;
+    float *x = frand(n, 1), *y = fnew((size_t)B * C), *yr = fnew((size_t)B * C);
+    float *dy = frand((size_t)B * C, 1), *dx = frand(n, 1), *dxr = fcopy(dx, n);
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++) {
+            double s = 0;
+            for (int t = 0; t < T; t++)
+                s += x[((size_t)b * T + t) * C + c];
+            yr[(size_t)b * C + c] = (float)(s / T);
+            for (int t = 0; t < T; t++)
+                dxr[((size_t)b * T + t) * C + c] += dy[(size_t)b * C + c] / (float)T;
+        }
+    meanpool_forward(y, x, B, T, C);
+    meanpool_backward(dx, dy, B, T, C);
+    CLOSE(y, yr, (size_t)B * C, "meanpool forward");
+    CLOSE(dx, dxr, n, "meanpool backward");
+
+    /* add and droppath are exact in float: compare bit for bit. */
+    float *a = frand(n, 1), *s = fnew(n), *scale = fnew(B), *g = frand(n, 1), *gr = fcopy(g, n);
+    int ok = 1;
+    add_forward(s, a, x, n);
+    for (size_t i = 0; i < n; i++)
+        ok &= s[i] == a[i] + x[i];
+    add_forward(a, a, x, n); /* in place */
+    ok &= !memcmp(a, s, sizeof(float) * n);
+    CHECK(ok, "add_forward");
+    for (int b = 0; b < B; b++)
+        scale[b] = b % 2 ? 0.0f : 1.0f / 0.75f;
+    droppath_forward(s, x, scale, B, (size_t)T * C);
+    ok = 1;
+    for (size_t i = 0; i < n; i++)
+        ok &= s[i] == x[i] * scale[i / ((size_t)T * C)];
+    CHECK(ok, "droppath forward");
+    float *dout = frand(n, 1);
+    droppath_backward(g, dout, scale, B, (size_t)T * C);
+    ok = 1;
+    for (size_t i = 0; i < n; i++)
+        ok &= g[i] == gr[i] + dout[i] * scale[i / ((size_t)T * C)];
+    CHECK(ok, "droppath backward");
+    free(x), free(y), free(yr), free(dy), free(dx), free(dxr);
+    free(a), free(s), free(scale), free(g), free(gr), free(dout);
+}
+
+int main(void)
+{
+    rng_init(&R, 1234, RNG_STREAM_OTHER, 0, 0);
+    test_matmul(7, 13, 5, 1);
+    test_matmul(7, 13, 5, 0);
+    test_matmul(67, 97, 35, 1); /* past OpenBLAS's small-matrix path */
+    test_matmul(1, 1, 1, 1);
+    test_layernorm(7, 13, 1);
+    test_layernorm(7, 13, 0);
+    test_layernorm(5, 67, 1); /* 8-lane sums plus a tail */
+    test_gelu();
+    test_softmax(7, 13, 1.0f, 1);
+    test_softmax(5, 31, 0.25f, 200); /* logits up to ~1000: overflows without max-subtraction */
+    test_softmax(3, 10, -1.5f, 2);
+    test_attention(2, 5, 12, 3, 0);
+    test_attention(2, 5, 12, 3, 1);
+    test_attention(3, 7, 18, 3, 1);
+    test_attention(1, 17, 32, 2, 0);
+    test_conv(2, 7, 6, 3, 5, 3, 2, 1);  /* stride 2, pad 1, odd sizes */
+    test_conv(2, 7, 7, 4, 5, 3, 1, 1);
+    test_conv(1, 8, 12, 3, 7, 4, 4, 0); /* patch embedding */
+    test_conv(2, 5, 3, 13, 7, 1, 1, 0); /* 1x1: the no-im2col path */
+    test_conv(1, 5, 4, 2, 3, 1, 2, 0);  /* 1x1 strided: im2col */
+    test_conv(1, 4, 5, 2, 3, 2, 1, 3);  /* padding wider than the kernel */
+    test_dwconv(2, 7, 6, 37, 3, 2, 1);  /* two channel blocks, the second partial */
+    test_dwconv(1, 9, 8, 13, 7, 1, 3);
+    test_dwconv(2, 5, 5, 64, 3, 1, 1);
+    test_batchnorm(29, 13);
+    test_batchnorm(50, 70); /* two channel blocks */
+    test_small_ops(3, 5, 13);
+    return check_report("test_ops");
+}
