@@ -8,12 +8,14 @@
 #define KD_CONFIG_H
 
 #include <stdint.h>
+#include <stddef.h>
 #include <stdio.h>
 
 struct kd_err;
 
 #define CFG_STR 256      /* max length of string values */
 #define CFG_LIST 32      /* max length of list values */
+#define CFG_SOURCES 32   /* max distinct YAML files behind one config */
 
 struct run_cfg {
     int seed;                 /* base seed of every random stream */
@@ -70,6 +72,11 @@ struct experiment {
     struct data_cfg data;
     struct model_cfg model;
     struct optim_cfg optim;
+    /* Provenance, not configuration (not in the resolved YAML or the hash): every YAML file
+     * read, the file first, then its bases in load order, each once, paths normalized
+     * ("configs/teachers/../base/vit.yaml" -> "configs/base/vit.yaml"); for Make rules. */
+    char sources[CFG_SOURCES][CFG_STR];
+    int n_sources;
 };
 
 /* Load path (with its base chain), apply the scale block and the overrides ("key=value").
@@ -82,5 +89,16 @@ int config_write_resolved(const struct experiment *x, FILE *f);
 uint64_t config_hash(const struct experiment *x);
 /* The schema as a table: key, type, default, range, doc (for --help-config). */
 void config_print_help(FILE *f);
+/* Set one key from text as written on a command line ("0.1", "[0, 1, 2]" or "0,1,2" for lists),
+ * with the same type and range checks as a file; e names "<command line>". Cross-key checks
+ * (model.dim % model.heads, ...) are config_load's, not this function's. Returns 0 or
+ * KD_ERR_CONFIG (x unchanged on error for scalars). */
+int config_set(struct experiment *x, const char *key, const char *value, struct kd_err *e);
+/* The value of key as text (strings raw, lists "[0, 1]", floats shortest exact). Returns 0, or
+ * -1 for an unknown key. */
+int config_get(const struct experiment *x, const char *key, char *buf, size_t cap);
+/* The schema keys, in schema order: i in [0, config_key_count()). NULL out of range. */
+int config_key_count(void);
+const char *config_key_name(int i);
 
 #endif

@@ -1,0 +1,65 @@
+/* Private to core/io: the one schema table behind struct experiment and the value codec it
+ * drives (text -> typed field with type and range checks, typed field -> YAML text). The YAML
+ * loader (config.c) only walks documents and calls cfg_value_set with file:line. */
+#ifndef KD_CONFIG_SCHEMA_H
+#define KD_CONFIG_SCHEMA_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct experiment;
+struct kd_err;
+
+enum cfg_type {
+    CFG_INT,
+    CFG_FLOAT,
+    CFG_BOOL,     /* stored as int 0/1; printed true/false */
+    CFG_STRING,   /* char[size] */
+    CFG_ENUM,     /* char[size], one of `choices` ("adamw|sgd") */
+    CFG_INTS,     /* int[CFG_LIST] with an int count at count_off */
+    CFG_FLOATS,   /* float[CFG_LIST] with an int count at count_off */
+};
+
+struct cfg_key {
+    const char *key;      /* dotted path, "optim.lr" */
+    enum cfg_type type;
+    size_t off;           /* offsetof(struct experiment, field) */
+    size_t count_off;     /* lists: offset of the int element count */
+    size_t size;          /* strings and enums: buffer bytes */
+    double min, max;      /* numbers and list elements: inclusive range */
+    const char *def;      /* default, as the text a YAML file would hold */
+    const char *choices;  /* enums: "a|b|c" */
+    const char *doc;      /* one line for --help-config */
+};
+
+/* Where a value came from, for error messages: "<command line>" has line 0. */
+struct cfg_origin {
+    const char *file;
+    int line;
+};
+
+extern const struct cfg_key cfg_schema[];
+extern const int cfg_schema_n;
+
+/* Index of key in the schema, or -1. */
+int cfg_find(const char *key);
+/* Set schema entry k of x from YAML text. `items`/`n_items` is a sequence (NULL, -1 for a
+ * scalar); `quoted` marks a quoted scalar (never null). Returns 0 or KD_ERR_CONFIG with e at o. */
+int cfg_value_set(struct experiment *x, int k, const char *text, int quoted, const char **items,
+                  int n_items, struct cfg_origin o, struct kd_err *e);
+/* Set entry k from command-line text: a list is "[1, 2]" or "1,2" (brackets optional); any
+ * other type is one scalar taken as written. Same errors as cfg_value_set. */
+int cfg_value_parse(struct experiment *x, int k, const char *text, struct cfg_origin o,
+                    struct kd_err *e);
+/* Every schema default into x (also zeroes x). Returns 0 (a failure is a schema bug). */
+int cfg_defaults(struct experiment *x, struct kd_err *e);
+/* Fill e with "expected <type> for '<key>', got <got>" ("a list", "a mapping") at o. */
+int cfg_err_shape(int k, const char *got, struct cfg_origin o, struct kd_err *e);
+/* Fill e with "unknown key 'key'" at o and the closest schema key as the fix. */
+int cfg_unknown_key(const char *key, struct cfg_origin o, struct kd_err *e);
+/* The value of entry k in x as YAML text (no key). Returns the length written (< cap). */
+int cfg_value_format(const struct experiment *x, int k, char *buf, size_t cap);
+/* Edit distance between a and b (bytes). */
+int cfg_levenshtein(const char *a, const char *b);
+
+#endif
