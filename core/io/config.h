@@ -80,7 +80,8 @@ struct experiment {
 };
 
 /* Load path (with its base chain), apply the scale block and the overrides ("key=value").
- * Returns 0 or KD_ERR_CONFIG / KD_ERR_IO with e naming the file and line. */
+ * scale NULL means "quick". Returns 0 or KD_ERR_CONFIG / KD_ERR_IO with e naming the file and
+ * line (x is then partly filled and must not be used). */
 int config_load(struct experiment *x, const char *path, const char *scale,
                 int n_overrides, char **overrides, struct kd_err *e);
 /* Every key with its resolved value, as YAML that config_load reads back to the same struct. */
