@@ -7,6 +7,12 @@
 #include <cblas.h>
 #include <string.h>
 
+/* gcc 12 at -O2 vectorizes only loops whose trip count is a known multiple of the vector width
+ * ("very cheap" cost model); these kernels' loops over C or n need the ordinary one. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("vect-cost-model=dynamic")
+#endif
+
 static inline int conv_out(int n, int K, int stride, int pad)
 {
     return (n + 2 * pad - K) / stride + 1;

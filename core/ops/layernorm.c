@@ -5,6 +5,12 @@
 
 #include <math.h>
 
+/* gcc 12 at -O2 vectorizes only loops whose trip count is a known multiple of the vector width
+ * ("very cheap" cost model); these kernels' loops over C or n need the ordinary one. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("vect-cost-model=dynamic")
+#endif
+
 /* Sum with 8 independent accumulators: gcc vectorizes this without -ffast-math (a single float
  * accumulator is a serial chain it may not reorder), and the pairwise-ish order is more exact. */
 static inline float sum8(const float *restrict x, int n)

@@ -5,6 +5,12 @@
 #include <cblas.h>
 #include <string.h>
 
+/* gcc 12 at -O2 vectorizes only loops whose trip count is a known multiple of the vector width
+ * ("very cheap" cost model); these kernels' loops over C or n need the ordinary one. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("vect-cost-model=dynamic")
+#endif
+
 /* out (N, OC), inp (N, C), weight (OC, C), bias (OC) or NULL. */
 void matmul_forward(float *restrict out, const float *restrict inp, const float *restrict weight,
                     const float *restrict bias, int N, int C, int OC)

@@ -7,6 +7,33 @@
 #define KD_OPS_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <math.h>
+
+/* exp(x) for float, within 2 ulp of expf over [-87, 88] (inputs outside are clamped there), in
+ * straight-line code that gcc vectorizes: libm's expf is a call per element, which made GELU and
+ * softmax as slow as the matmuls around them. Cephes' range reduction x = n ln2 + r and degree-6
+ * polynomial; 2^n is built in the exponent bits. */
+static inline float ops_expf(float x)
+{
+    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+    /* Round to nearest by adding and removing 1.5 * 2^23 (floorf would not vectorize). */
+    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    float r2 = r * r;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r2 + r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof(scale));
+    return p * scale;
+}
 
 /* ---- matmul.c: out (N, OC) = inp (N, C) @ weight^T + bias; weight (OC, C), bias (OC) or NULL */
 void matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
