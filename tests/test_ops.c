@@ -147,6 +147,7 @@ static void test_expf(void)
     CHECK(worst <= 2, "ops_expf: max error %.3g ulp", worst);
     CHECK(ops_expf(-1000.0f) >= 0 && ops_expf(-1000.0f) < 1e-37f, "ops_expf underflow clamp");
     CHECK(isfinite(ops_expf(1000.0f)), "ops_expf overflow clamp");
+    CHECK(isnan(ops_expf(NAN)), "ops_expf NaN must propagate");
 }
 
 static void test_softmax(int N, int C, float scale, float spread)

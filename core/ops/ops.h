@@ -14,7 +14,7 @@
 /* exp(x) for float, within 2 ulp of expf over [-87, 88] (inputs outside are clamped there), in
  * straight-line code that gcc vectorizes: libm's expf is a call per element, which made GELU and
  * softmax as slow as the matmuls around them. Cephes' range reduction x = n ln2 + r and degree-6
- * polynomial; 2^n is built in the exponent bits. */
+ * polynomial; 2^n is built in the exponent bits. NaN gives NaN, so NaN guards still see it. */
 static inline float ops_expf(float x)
 {
     x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
@@ -29,7 +29,9 @@ static inline float ops_expf(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r2 + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
+    /* A NaN input stays NaN through p; this keeps the int conversion defined for it. */
+    float e = n >= -126.0f ? n : -126.0f;
+    int32_t bits = ((int32_t)e + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof(scale));
     return p * scale;
