@@ -2,6 +2,8 @@
 # Build: core/ -> build/libkdlab.a; experiments/*.c -> bin/<name>; tests/test_*.c -> build/tests/.
 
 SCALE ?= quick
+# recorded in every result's .meta
+export KD_REVISION ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 OPT ?= -O2
 RUN ?=
 V ?= 0
@@ -14,7 +16,7 @@ Q :=
 endif
 
 CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g -march=native -Wall -Wextra -Werror \
-          -Wno-unused-parameter -MMD -MP -Icore
+          -Wno-unused-parameter -Wno-format-truncation -MMD -MP -Icore
 LDLIBS := -lopenblas -lyaml -lpng -lz -lm -lpthread
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all

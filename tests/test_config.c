@@ -340,7 +340,7 @@ static void test_csv(void)
     fclose(f);
     CHECK(csv_read(&t, tmp_path("bad.csv"), &e) == KD_ERR_FORMAT && e.line == 3, "short row");
 
-    struct csv_meta m = {"cfg.yaml", 0xff, "smoke", 3, 0, 12.34};
+    struct csv_meta m = {"cfg.yaml", 0xff, "smoke", 3, 0, 12.34, NULL};
     setenv("KD_REVISION", "abc123", 1);
     CHECK(csv_write_meta(path, &m, &e) == 0, "meta");
     const char *meta = tmp_path("run.csv.meta");

@@ -5,6 +5,7 @@
  * seeds of one point give mean and sample std. */
 #include "kd.h"
 #include "io/catalogue.h"
+#include "train/run.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -16,7 +16,7 @@
 #define MAX_FILES 64   /* files loaded, counting a base reached twice twice */
 #define MAX_DEPTH 16   /* base: nesting */
 #define MAX_NEST 8     /* mapping nesting inside one file */
-#define MAX_KEYS 256   /* schema entries */
+#define MAX_KEYS 512   /* schema entries (MAX_SCHEMA) */
 #define CMDLINE "<command line>"
 
 static const char *scale_names[] = {"smoke", "quick", "full"};

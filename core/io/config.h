@@ -62,6 +62,8 @@ struct optim_cfg {
     int batch;                /* effective batch size */
 };
 
+#include "io/config_methods.h"
+
 struct experiment {
     char path[CFG_STR];       /* the YAML this came from */
     char scale[16];           /* smoke | quick | full */
@@ -72,6 +74,13 @@ struct experiment {
     struct data_cfg data;
     struct model_cfg model;
     struct optim_cfg optim;
+    /* Method sections, each declared in io/config_<method>.h with its schema in
+     * io/schema_<method>.c. */
+    struct tinyvit_cfg tinyvit;
+    struct seed_cfg seed;
+    struct tinymim_cfg tinymim;
+    struct dcvit_cfg dcvit;
+    struct interop_cfg interop;
     /* Provenance, not configuration (not in the resolved YAML or the hash): every YAML file
      * read, the file first, then its bases in load order, each once, paths normalized
      * ("configs/teachers/../base/vit.yaml" -> "configs/base/vit.yaml"); for Make rules. */

@@ -12,16 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define OFF(f) offsetof(struct experiment, f)
-#define SIZE(f) sizeof(((struct experiment *)0)->f)
-#define INT(k, f, lo, hi, d, doc) {k, CFG_INT, OFF(f), 0, 0, lo, hi, d, NULL, doc}
-#define FLT(k, f, lo, hi, d, doc) {k, CFG_FLOAT, OFF(f), 0, 0, lo, hi, d, NULL, doc}
-#define BOOL(k, f, d, doc) {k, CFG_BOOL, OFF(f), 0, 0, 0, 1, d, NULL, doc}
-#define STR(k, f, d, doc) {k, CFG_STRING, OFF(f), 0, SIZE(f), 0, 0, d, NULL, doc}
-#define ENUM(k, f, ch, d, doc) {k, CFG_ENUM, OFF(f), 0, SIZE(f), 0, 0, d, ch, doc}
-#define INTS(k, f, n, lo, hi, d, doc) {k, CFG_INTS, OFF(f), OFF(n), 0, lo, hi, d, NULL, doc}
 
-const struct cfg_key cfg_schema[] = {
+static const struct cfg_key core_keys[] = {
     STR("kind", kind, "train", "experiment binary that runs this config"),
     STR("title", title, "", "one line for tables and legends"),
     STR("teacher", teacher, "", "config of the teacher whose checkpoint is read (\"\": none)"),
@@ -59,7 +51,38 @@ const struct cfg_key cfg_schema[] = {
     INT("optim.warmup_epochs", optim.warmup_epochs, 0, 1000000, "1", "linear warmup epochs"),
     INT("optim.batch", optim.batch, 1, 1 << 20, "128", "effective batch size, images"),
 };
-const int cfg_schema_n = (int)(sizeof cfg_schema / sizeof cfg_schema[0]);
+
+#define MAX_SCHEMA 512
+static struct cfg_key all_keys[MAX_SCHEMA];
+static int n_all;
+
+static void schema_append(const struct cfg_key *part, int n)
+{
+    for (int i = 0; (n < 0 ? part[i].key != NULL : i < n); i++) {
+        KD_ASSERT(n_all < MAX_SCHEMA);
+        all_keys[n_all++] = part[i];
+    }
+}
+
+/* Concatenated once, on first use; single-threaded setup, before any worker thread. */
+const struct cfg_key *cfg_schema_table(void)
+{
+    if (n_all == 0) {
+        schema_append(core_keys, (int)(sizeof core_keys / sizeof core_keys[0]));
+        schema_append(schema_tinyvit, -1);
+        schema_append(schema_seed, -1);
+        schema_append(schema_tinymim, -1);
+        schema_append(schema_dcvit, -1);
+        schema_append(schema_interop, -1);
+    }
+    return all_keys;
+}
+
+int cfg_schema_count(void)
+{
+    cfg_schema_table();
+    return n_all;
+}
 
 int cfg_find(const char *key)
 {

@@ -38,8 +38,26 @@ struct cfg_origin {
     int line;
 };
 
-extern const struct cfg_key cfg_schema[];
-extern const int cfg_schema_n;
+/* The schema is the core table (config_schema.c) followed by one table per method, each in
+ * its own file (schema_<method>.c) and ended by an entry whose key is NULL. */
+extern const struct cfg_key schema_tinyvit[], schema_seed[], schema_tinymim[], schema_dcvit[],
+    schema_interop[];
+const struct cfg_key *cfg_schema_table(void);
+int cfg_schema_count(void);
+#define cfg_schema (cfg_schema_table())
+#define cfg_schema_n (cfg_schema_count())
+
+/* Row builders for schema tables: key, field of struct experiment, range, default, doc. */
+#define OFF(f) offsetof(struct experiment, f)
+#define SIZE(f) sizeof(((struct experiment *)0)->f)
+#define INT(k, f, lo, hi, d, doc) {k, CFG_INT, OFF(f), 0, 0, lo, hi, d, NULL, doc}
+#define FLT(k, f, lo, hi, d, doc) {k, CFG_FLOAT, OFF(f), 0, 0, lo, hi, d, NULL, doc}
+#define BOOL(k, f, d, doc) {k, CFG_BOOL, OFF(f), 0, 0, 0, 1, d, NULL, doc}
+#define STR(k, f, d, doc) {k, CFG_STRING, OFF(f), 0, SIZE(f), 0, 0, d, NULL, doc}
+#define ENUM(k, f, ch, d, doc) {k, CFG_ENUM, OFF(f), 0, SIZE(f), 0, 0, d, ch, doc}
+#define INTS(k, f, n, lo, hi, d, doc) {k, CFG_INTS, OFF(f), OFF(n), 0, lo, hi, d, NULL, doc}
+#define FLTS(k, f, n, lo, hi, d, doc) {k, CFG_FLOATS, OFF(f), OFF(n), 0, lo, hi, d, NULL, doc}
+#define SCHEMA_END {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL}
 
 /* Index of key in the schema, or -1. */
 int cfg_find(const char *key);

@@ -192,6 +192,8 @@ int csv_write_meta(const char *csv_path, const struct csv_meta *m, struct kd_err
                   "host: %s\nstart: %s\nwall_seconds: %.1f\n",
             m->config ? m->config : "", (unsigned long long)m->config_hash,
             m->scale ? m->scale : "", m->seed, csv_revision(), host, start, m->wall_seconds);
+    if (m->extra)
+        fputs(m->extra, af.f);
     return atomic_commit(&af, e);
 }
 

@@ -46,9 +46,11 @@ struct csv_meta {
     int seed;
     time_t start;         /* wall clock at start (written as UTC ISO 8601) */
     double wall_seconds;  /* run time */
+    const char *extra;    /* more "key: value\n" lines, or NULL */
 };
 /* Write "<csv_path>.meta" atomically as "key: value" lines: config, config_hash (16 hex digits),
- * scale, seed, revision (csv_revision()), host, start, wall_seconds. Returns 0 or KD_ERR_IO. */
+ * scale, seed, revision (csv_revision()), host, start, wall_seconds, then m->extra.
+ * Returns 0 or KD_ERR_IO. */
 int csv_write_meta(const char *csv_path, const struct csv_meta *m, struct kd_err *e);
 /* The code revision: the KD_REVISION macro given at build time, else the KD_REVISION
  * environment variable, else "unknown". */

@@ -41,6 +41,8 @@ void evaluate(struct net *n, const struct dataset *d, const int *idx, int count,
     free(labels);
 }
 
+#define FIT_HEADER "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds,img_per_s,peak_mb"
+
 struct loop {
     struct run *r;
     struct net *n;
@@ -137,11 +139,13 @@ static int try_resume(struct loop *L, int *first_epoch, struct kd_err *e)
     int rc = ckpt_load(part, L->n->params, &L->opt, r->resolved, "", &info, e);
     if (rc)
         return rc;
-    if (run_csv_reload(r) < info.epoch)
+    int rows = run_csv_resume(r, FIT_HEADER, (int)info.epoch, e);
+    if (rows < 0)
+        return rows;
+    if (rows != info.epoch)
         return kd_err_setfix(e, KD_ERR_FORMAT, run_path(r, ".part.csv"), 0,
                              "delete the .part.* files to start over",
-                             "holds fewer rows than the checkpoint's %ld epochs", info.epoch);
-    run_csv_truncate(r, (int)info.epoch);
+                             "holds %d rows, the checkpoint %ld epochs", rows, info.epoch);
     *first_epoch = (int)info.epoch;
     fprintf(stderr, "[%s] resuming after epoch %d\n", r->out, *first_epoch);
     return 0;
@@ -152,8 +156,8 @@ int fit(struct run *r, struct net *n, const struct fit_loss *loss, struct kd_err
     struct loop L;
     const struct experiment *x = &r->x;
     int first = 0, rc = loop_setup(&L, r, n, e);
-    run_csv_header(r, "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds,img_per_s,"
-                      "peak_mb");
+    if (!rc)
+        rc = run_csv_open(r, FIT_HEADER, e);
     if (!rc)
         rc = try_resume(&L, &first, e);
     for (int epoch = first; !rc && epoch < x->optim.epochs; epoch++) {
@@ -165,7 +169,7 @@ int fit(struct run *r, struct net *n, const struct fit_loss *loss, struct kd_err
         double secs = now_seconds() - t0;
         evaluate(n, &r->test, r->test_idx, r->n_test, &vl, &va);
         double ips = L.steps_per_epoch * x->optim.batch / secs;
-        run_csv_row(r, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.2f,%.1f,%.0f", epoch + 1, tl, ta, vl, va,
+        csv_row(&r->csv, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.2f,%.1f,%.0f", epoch + 1, tl, ta, vl, va,
                     lr, secs, ips, peak_rss_mb());
         fprintf(stderr, "[%s] epoch %d/%d loss %.4f acc %.4f test %.4f %.0f img/s\n", r->out,
                 epoch + 1, x->optim.epochs, tl, ta, va, ips);

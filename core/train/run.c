@@ -3,13 +3,11 @@
 #include "base/fsio.h"
 #include "base/runtime.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
-#include <unistd.h>
 
 double now_seconds(void)
 {
@@ -58,6 +56,7 @@ int run_start(struct run *r, int argc, char **argv, struct kd_err *e)
     memset(r, 0, sizeof *r);
     r->prog = argv[0];
     r->t_start = now_seconds();
+    r->wall_start = time(NULL);
     const char *config = NULL, *scale = "quick", *out = NULL;
     char **over = calloc(argc, sizeof *over);
     int n_over = 0;
@@ -124,97 +123,37 @@ const char *run_path(const struct run *r, const char *suffix)
     return b;
 }
 
-void run_csv_header(struct run *r, const char *header)
+int run_csv_open(struct run *r, const char *header, struct kd_err *e)
 {
-    snprintf(r->header, sizeof r->header, "%s", header);
+    return csv_open(&r->csv, run_path(r, ".csv"), header, e);
 }
 
-void run_csv_row(struct run *r, const char *fmt, ...)
+int run_csv_resume(struct run *r, const char *header, int upto, struct kd_err *e)
 {
-    char line[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (n >= (int)sizeof line)
-        n = sizeof line - 1;
-    if (r->rows_len + n + 2 > r->rows_cap) {
-        r->rows_cap = 2 * (r->rows_cap + n + 2);
-        r->rows = realloc(r->rows, r->rows_cap);
-    }
-    memcpy(r->rows + r->rows_len, line, n);
-    r->rows_len += n;
-    r->rows[r->rows_len++] = '\n';
-    r->rows[r->rows_len] = '\0';
-    r->n_rows++;
-}
-
-void run_csv_truncate(struct run *r, int n)
-{
-    size_t at = 0;
-    for (int i = 0; i < n && at < r->rows_len; i++)
-        at = (size_t)(strchr(r->rows + at, '\n') - r->rows) + 1;
-    if (n < r->n_rows) {
-        r->rows_len = at;
-        if (r->rows)
-            r->rows[at] = '\0';
-        r->n_rows = n;
-    }
+    csv_free(&r->csv);
+    int rc = csv_resume(&r->csv, run_path(r, ".csv"), header, run_path(r, ".part.csv"), upto, e);
+    return rc ? rc : r->csv.n_rows;
 }
 
 int run_csv_write(struct run *r, int final, struct kd_err *e)
 {
-    struct atomic_file af;
-    if (atomic_open(&af, run_path(r, final ? ".csv" : ".part.csv"), e))
-        return e->code;
-    fprintf(af.f, "%s\n", r->header);
-    if (r->rows_len)
-        fwrite(r->rows, 1, r->rows_len, af.f);
-    return atomic_commit(&af, e);
-}
-
-int run_csv_reload(struct run *r)
-{
-    char *text = NULL;
-    struct kd_err ignored;
-    if (file_read_all(run_path(r, ".part.csv"), &text, NULL, &ignored))
-        return 0;
-    char *body = strchr(text, '\n');
-    r->rows_len = 0;
-    r->n_rows = 0;
-    if (body && strncmp(text, r->header, strlen(r->header)) == 0) {
-        for (char *line = body + 1; *line;) {
-            char *eol = strchr(line, '\n');
-            if (!eol)
-                break; /* a torn last line cannot happen (atomic writes), but never trust it */
-            *eol = '\0';
-            run_csv_row(r, "%s", line);
-            line = eol + 1;
-        }
-    }
-    free(text);
-    return r->n_rows;
+    return csv_write(&r->csv, final ? NULL : run_path(r, ".part.csv"), e);
 }
 
 int run_finish(struct run *r, struct kd_err *e)
 {
     struct atomic_file af;
+    char extra[256];
     if (atomic_open(&af, run_path(r, ".yaml"), e))
         return e->code;
     fputs(r->resolved, af.f);
     if (atomic_commit(&af, e))
         return e->code;
-    if (atomic_open(&af, run_path(r, ".meta"), e))
-        return e->code;
-    char host[256] = "unknown";
-    gethostname(host, sizeof host);
-    const char *rev = getenv("KD_REVISION");
-    fprintf(af.f, "config: %s\nconfig_hash: %016llx\nseed: %d\nscale: %s\nrevision: %s\n"
-                  "host: %s\nthreads: %d\nblas_core: %s\nwall_seconds: %.1f\n",
-            r->x.path, (unsigned long long)config_hash(&r->x), r->x.run.seed, r->x.scale,
-            rev ? rev : "unknown", host, kd_threads(), kd_blas_corename(),
-            now_seconds() - r->t_start);
-    return atomic_commit(&af, e);
+    snprintf(extra, sizeof extra, "threads: %d\nblas_core: %s\n", kd_threads(),
+             kd_blas_corename());
+    struct csv_meta m = {r->x.path, config_hash(&r->x), r->x.scale, r->x.run.seed,
+                         r->wall_start, now_seconds() - r->t_start, extra};
+    return csv_write_meta(r->out, &m, e);
 }
 
 void run_free(struct run *r)
@@ -224,5 +163,5 @@ void run_free(struct run *r)
     free(r->train_idx);
     free(r->test_idx);
     free(r->resolved);
-    free(r->rows);
+    csv_free(&r->csv);
 }

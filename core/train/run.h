@@ -9,6 +9,9 @@
 #include "io/config.h"
 #include "data/dataset.h"
 #include "base/err.h"
+#include "io/csv.h"
+
+#include <time.h>
 
 struct run {
     struct experiment x;
@@ -18,12 +21,9 @@ struct run {
     struct dataset train, test;
     int *train_idx, n_train; /* the training subset */
     int *test_idx, n_test;
-    double t_start;          /* wall clock at start, seconds */
-    /* result rows */
-    char header[1024];
-    char *rows;              /* "\n"-separated CSV rows, header excluded */
-    size_t rows_len, rows_cap;
-    int n_rows;
+    double t_start;          /* monotonic seconds at start */
+    time_t wall_start;       /* wall clock at start */
+    struct csv csv;          /* the result table (io/csv.h) */
 };
 
 /* Parse the command line and load the config. Returns 0, or fills e (usage or config error). */
@@ -35,15 +35,13 @@ const char *run_path(const struct run *r, const char *suffix);
 /* Output stem of another config (a teacher): results/<scale>/<path>-s<seed of that config>. */
 void run_stem_of(char *out, size_t cap, const char *config_path, const char *scale, int seed);
 
-/* Result table: set the header once, add rows, write STEM.part.csv after each epoch and
- * STEM.csv at the end (both atomically). */
-void run_csv_header(struct run *r, const char *header);
-void run_csv_row(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Keep the first n rows (resume drops rows past the checkpoint). */
-void run_csv_truncate(struct run *r, int n);
+/* Result table: open it with its header (run_csv_open), add rows with csv_row(&r->csv, ...),
+ * write STEM.part.csv after each epoch (run_csv_write(r, 0)) and STEM.csv at the end
+ * (run_csv_write(r, 1)), both atomically. run_csv_resume keeps the rows of STEM.part.csv up
+ * to epoch `upto` and returns how many there are (or a negative error). */
+int run_csv_open(struct run *r, const char *header, struct kd_err *e);
+int run_csv_resume(struct run *r, const char *header, int upto, struct kd_err *e);
 int run_csv_write(struct run *r, int final, struct kd_err *e);
-/* Read STEM.part.csv back (resume). Returns the rows read, 0 when none. */
-int run_csv_reload(struct run *r);
 /* STEM.yaml and STEM.meta (config hash, seed, revision, host, wall time). */
 int run_finish(struct run *r, struct kd_err *e);
 void run_free(struct run *r);
