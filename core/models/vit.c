@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void vit_register(struct vit *m, const struct model_cfg *cfg)
+static void vit_register(struct vit *m, const struct model_cfg *cfg,
+                         const struct vit_layout *lay)
 {
     struct params *ps = &m->params;
     params_begin(ps);
@@ -20,7 +21,9 @@ static void vit_register(struct vit *m, const struct model_cfg *cfg)
         snprintf(name, sizeof name, "blocks.%d", l);
         /* timm: drop-path rate grows linearly from 0 to drop_path over the depth. */
         float dp = m->depth > 1 ? cfg->drop_path * l / (m->depth - 1) : cfg->drop_path;
-        block_init(&m->blocks[l], ps, name, m->C, cfg->heads, hidden, 1, dp);
+        int h = lay && lay->hidden[l] ? lay->hidden[l] : hidden;
+        int nh = lay && lay->heads[l] ? lay->heads[l] : cfg->heads;
+        block_init(&m->blocks[l], ps, name, m->C, nh, h, !(lay && lay->no_attn[l]), dp);
     }
     norm_init(&m->norm, ps, "norm", m->C);
     linear_init(&m->head, ps, "head", m->C, m->classes, 1);
@@ -42,13 +45,22 @@ static void vit_plan(struct vit *m)
     plan_add(pl, &m->feat_s.rstd, B * m->T);
     plan_add(pl, &m->pooled, B * m->C);
     plan_add(pl, &m->logits, B * m->classes);
-    block_plan_scratch(pl, &m->bs, m->C, m->blocks[0].hidden, m->Bmax, m->T);
+    int hidden = 0;
+    for (int l = 0; l < m->depth; l++)
+        hidden = m->blocks[l].hidden > hidden ? m->blocks[l].hidden : hidden;
+    block_plan_scratch(pl, &m->bs, m->C, hidden, m->Bmax, m->T);
     plan_add(pl, &m->d_a, BTC);
     plan_add(pl, &m->d_b, BTC);
     plan_add(pl, &m->d_pooled, B * m->C);
 }
 
 int vit_init(struct vit *m, const struct model_cfg *cfg, int Bmax, struct kd_err *e)
+{
+    return vit_init_layout(m, cfg, NULL, Bmax, e);
+}
+
+int vit_init_layout(struct vit *m, const struct model_cfg *cfg, const struct vit_layout *layout,
+                    int Bmax, struct kd_err *e)
 {
     memset(m, 0, sizeof *m);
     if (cfg->img % cfg->patch != 0) {
@@ -61,6 +73,14 @@ int vit_init(struct vit *m, const struct model_cfg *cfg, int Bmax, struct kd_err
                    cfg->heads, cfg->dim);
         return kd_err_fix(e, "pick a head count that divides the width");
     }
+    for (int l = 0; layout && l < cfg->depth && l < VIT_MAX_DEPTH; l++)
+        if (layout->heads[l] && cfg->dim % layout->heads[l] != 0)
+            return kd_err_setfix(e, KD_ERR_CONFIG, "", 0, "pick a head count that divides it",
+                                 "block %d: %d heads do not divide model.dim %d", l,
+                                 layout->heads[l], cfg->dim);
+    if (cfg->depth > VIT_MAX_DEPTH)
+        return kd_err_setfix(e, KD_ERR_CONFIG, "", 0, "use at most 64 blocks",
+                             "model.depth %d is too deep", cfg->depth);
     m->img = cfg->img;
     m->in_ch = cfg->in_ch;
     m->patch = cfg->patch;
@@ -77,7 +97,7 @@ int vit_init(struct vit *m, const struct model_cfg *cfg, int Bmax, struct kd_err
     m->resid = calloc(m->depth + 1, sizeof *m->resid);
     if (!m->blocks || !m->ba || !m->resid)
         return kd_err_set(e, KD_ERR_NOMEM, "", 0, "out of memory");
-    vit_register(m, cfg);
+    vit_register(m, cfg, layout);
     int rc = params_alloc(&m->params, e);
     if (rc)
         return rc;

@@ -37,8 +37,21 @@ struct vit {
     float *d_pooled;          /* (B, C) */
 };
 
-/* Build the model of cfg for batches up to Bmax; parameters are zero until vit_reset. */
+/* Per-block shape, for models whose blocks differ: DC-ViT's compressed blocks (no attention,
+ * fewer hidden units) and TinyMIM's student whose last block has the teacher's head count.
+ * A zero entry means "as model_cfg says". */
+#define VIT_MAX_DEPTH 64
+struct vit_layout {
+    int no_attn[VIT_MAX_DEPTH];  /* 1: the block has no attention branch */
+    int hidden[VIT_MAX_DEPTH];   /* MLP hidden units */
+    int heads[VIT_MAX_DEPTH];    /* attention heads */
+};
+
+/* Build the model of cfg for batches up to Bmax; parameters are zero until vit_reset.
+ * layout may be NULL (every block as cfg says). */
 int vit_init(struct vit *m, const struct model_cfg *cfg, int Bmax, struct kd_err *e);
+int vit_init_layout(struct vit *m, const struct model_cfg *cfg, const struct vit_layout *layout,
+                    int Bmax, struct kd_err *e);
 void vit_free(struct vit *m);
 /* timm-style initial values from rng(seed, INIT). */
 void vit_reset(struct vit *m, uint64_t seed);
