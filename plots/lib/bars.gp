@@ -13,10 +13,15 @@ if (strlen(yl2) > 0) {
     set y2tics nomirror out
     set y2range [*:*]
 }
-plot data using 0:5:xtic(1) every ::1 with boxes ls 1 title 'kdlab (ours)', \
-     '' using 0:5:6 every ::1 with yerrorbars lc rgb '#222222' pt -1 notitle, \
-     '' using 0:($7 == $7 ? $7 : 1/0) every ::1 axes x1y2 with points ls 2 ps 1.8 \
-        title (strlen(yl2) > 0 ? 'paper (right axis)' : '')
+if (strlen(yl2) > 0) {
+    plot data using 0:5:xtic(1) every ::1 with boxes ls 1 title 'kdlab (ours)', \
+         '' using 0:5:6 every ::1 with yerrorbars lc rgb '#222222' pt -1 notitle, \
+         '' using 0:($7 == $7 ? $7 : 1/0) every ::1 axes x1y2 with points ls 2 ps 1.8 \
+            title (strlen(yl2) > 0 ? 'paper (right axis)' : '')
+} else {
+    plot data using 0:5:xtic(1) every ::1 with boxes ls 1 title 'kdlab (ours)', \
+         '' using 0:5:6 every ::1 with yerrorbars lc rgb '#222222' pt -1 notitle
+}
 set terminal svg size 960,560 enhanced font 'DejaVu Sans,11' background '#ffffff'
 set output sprintf('plots/%s.svg', id)
 replot
