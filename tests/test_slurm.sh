@@ -52,8 +52,10 @@ check "srun -n1 -c1 true" timeout 60 srun -n1 -c1 -t 1 true
 cpt=$(timeout 60 srun -n1 -c1 -t 1 printenv SLURM_CPUS_PER_TASK 2>/dev/null)
 check "srun -c1 sets SLURM_CPUS_PER_TASK=1 (got '$cpt')" [ "$cpt" = 1 ]
 
+# shellcheck disable=SC2016  # the $SLURM_* variables expand inside the job, not here
+job='i=$SLURM_ARRAY_TASK_ID; echo "task $i cpus $SLURM_CPUS_PER_TASK" >'"$work"'/out-$i.txt'
 timeout 120 sbatch --wait --array=0-1 -c1 -t 2 -J kdlab-test --output="$work/log-%a.txt" \
-    --wrap 'echo "task $SLURM_ARRAY_TASK_ID cpus $SLURM_CPUS_PER_TASK" > '"$work"'/out-$SLURM_ARRAY_TASK_ID.txt' \
+    --wrap "$job" \
     >"$work/sbatch.txt" 2>&1
 rc=$?
 check "sbatch --wait --array=0-1 exit status 0 (got $rc: $(tr '\n' ' ' <"$work/sbatch.txt"))" \

@@ -12,7 +12,11 @@ stop_pidfile() {   # name pidfile
     kill -0 "$pid" 2>/dev/null || { rm -f "$file"; return 0; }
     kill -TERM "$pid" 2>/dev/null
     for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || { echo "slurm-down: stopped $name ($pid)"; rm -f "$file"; return 0; }
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "slurm-down: stopped $name ($pid)"
+            rm -f "$file"
+            return 0
+        fi
         sleep 0.2
     done
     kill -KILL "$pid" 2>/dev/null

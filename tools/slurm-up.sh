@@ -30,10 +30,17 @@ host=$(hostname -s)
 cpus=$(nproc --all)
 mem_total=$(free -m | awk '/^Mem:/ {print $2}')
 real_mem=$((mem_total * 9 / 10))   # below what slurmd measures, or the node is drained
+# The topology slurmd will detect, so that slurmctld does not "reconfigure" the node.
+topo=$(slurmd -C 2>/dev/null |
+       grep -oE 'SocketsPerBoard=[0-9]+ CoresPerSocket=[0-9]+ ThreadsPerCore=[0-9]+' || true)
 
-node_state() { timeout 5 sinfo -h -N -n "$host" -o '%T' 2>/dev/null | head -n1 | tr -d '*~#' || true; }
-last_error() {   # the last fatal/error line of a daemon log, for the one-line message
-    grep -hE 'fatal|error' "$1" 2>/dev/null | tail -n1 | sed 's/^\[[^]]*\] //' || true
+node_state() {
+    timeout 5 sinfo -h -N -n "$host" -o '%T' 2>/dev/null | head -n1 | tr -d '*~#' || true
+}
+log_lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+last_error() {   # newest fatal/error line this start logged (the pmix noise is harmless)
+    tail -n +"$(($2 + 1))" "$1" 2>/dev/null | grep -E 'fatal|error' | grep -v -i pmix |
+        tail -n1 | sed 's/^\[[^]]*\] //' || true
 }
 pid_alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 node_up() { case "$1" in idle | mixed | allocated | completing) return 0 ;; esac; return 1; }
@@ -55,7 +62,11 @@ if ! pid_alive /run/munge/munged.pid; then
         die "munged did not start (see /var/log/munge/munged.log)"
     touch "$state/munged"
 fi
-munge -n | unmunge >/dev/null 2>&1 || die "munge credential round trip failed"
+for ((i = 0; ; i++)); do   # munged daemonizes before its socket is ready
+    munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break
+    [ "$i" -lt 20 ] || die "munge credential round trip failed (see /var/log/munge/munged.log)"
+    sleep 0.25
+done
 
 if [ -f "$conf" ] && ! grep -q '^# kdlab tools/slurm-up.sh' "$conf"; then
     cp -p "$conf" "$conf.kdlab-bak"
@@ -90,24 +101,35 @@ InactiveLimit=0
 # MinJobAge <= 5 keeps sbatch --wait polling every 2 s (it backs off to 8 s when larger).
 MinJobAge=5
 KillWait=5
-NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$real_mem State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus $topo RealMemory=$real_mem State=UNKNOWN
 PartitionName=main Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
 mv "$conf.tmp" "$conf"
 
+declare -A mark=([slurmctld]=$(log_lines "$logdir/slurmctld.log")
+                  [slurmd]=$(log_lines "$logdir/slurmd.log"))
+# The daemons fork and write their pid files a moment after the command returns, so remove
+# stale ones first: a missing file then means "not yet", an existing one with no process "died".
 if ! pid_alive /run/slurmctld.pid; then
+    rm -f /run/slurmctld.pid
     slurmctld -c || die "slurmctld did not start (see $logdir/slurmctld.log)"
     touch "$state/slurmctld"
 fi
 if ! pid_alive /run/slurmd.pid; then
+    rm -f /run/slurmd.pid
     slurmd || die "slurmd did not start (see $logdir/slurmd.log)"
     touch "$state/slurmd"
 fi
 
 for ((i = 0; i < timeout_s * 2; i++)); do
     for d in slurmctld slurmd; do
-        pid_alive /run/$d.pid ||
-            die "$d exited: $(last_error "$logdir/$d.log") (see $logdir/$d.log)"
+        if [ -s /run/$d.pid ]; then
+            pid_alive /run/$d.pid ||
+                die "$d exited: $(last_error "$logdir/$d.log" "${mark[$d]}") (see $logdir/$d.log)"
+        elif [ "$i" -ge 20 ]; then
+            die "$d not running after 10 s: $(last_error "$logdir/$d.log" "${mark[$d]}")" \
+                "(see $logdir/$d.log)"
+        fi
     done
     s=$(node_state)
     if node_up "$s"; then
