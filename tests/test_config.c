@@ -90,10 +90,12 @@ static void test_scale(void)
 {
     struct experiment x;
     CHECK(load(&x, GOOD "scale_child.yaml", "quick", 0, NULL) == 0, "quick");
-    CHECK(x.optim.epochs == 5, "base's scale block beats the file body: %d", x.optim.epochs);
+    CHECK(x.optim.epochs == 30, "the file body beats its base's scale block: %d",
+          x.optim.epochs);
     CHECK(x.optim.batch == 32 && x.data.train_n == 2000, "file's block beats base's block");
     CHECK(load(&x, GOOD "scale_child.yaml", "smoke", 0, NULL) == 0, "smoke");
-    CHECK(x.optim.epochs == 1 && x.data.train_n == 100 && x.optim.batch == 256, "smoke values");
+    CHECK(x.optim.epochs == 30 && x.data.train_n == 100 && x.optim.batch == 256,
+          "smoke values");
     CHECK(load(&x, GOOD "scale_child.yaml", "full", 0, NULL) == 0, "full");
     CHECK(x.optim.epochs == 30 && x.data.train_n == 50000 && strcmp(x.scale, "full") == 0,
           "empty full block");

@@ -257,21 +257,20 @@ static int check_scales(struct loader *L, int i)
     return 0;
 }
 
-static int apply_scales(struct loader *L)
+/* Apply doc i's block for the requested scale, right after doc i's own keys: a file's plain
+ * keys then override the scale presets of its bases, and its own presets override it. */
+static int apply_scale_of(struct loader *L, int i)
 {
-    for (int j = 0; j < L->n_order; j++) {
-        int i = L->order[j];
-        yaml_node_t *block = root_value(&L->docs[i], "scale", NULL);
-        if (!block || block->type != YAML_MAPPING_NODE)
-            continue;
-        for (yaml_node_pair_t *p = block->data.mapping.pairs.start;
-             p < block->data.mapping.pairs.top; p++) {
-            yaml_node_t *k = yaml_document_get_node(&L->docs[i], p->key);
-            yaml_node_t *v = yaml_document_get_node(&L->docs[i], p->value);
-            if (strcmp((char *)k->data.scalar.value, L->scale) == 0 &&
-                v->type == YAML_MAPPING_NODE && walk_scope(L, L->x, i, v, 0))
-                return L->e->code;
-        }
+    yaml_node_t *block = root_value(&L->docs[i], "scale", NULL);
+    if (!block || block->type != YAML_MAPPING_NODE)
+        return 0;
+    for (yaml_node_pair_t *p = block->data.mapping.pairs.start;
+         p < block->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(&L->docs[i], p->key);
+        yaml_node_t *v = yaml_document_get_node(&L->docs[i], p->value);
+        if (strcmp((char *)k->data.scalar.value, L->scale) == 0 &&
+            v->type == YAML_MAPPING_NODE && walk_scope(L, L->x, i, v, 0))
+            return L->e->code;
     }
     return 0;
 }
@@ -441,6 +440,7 @@ static int load_file(struct loader *L, const char *path, const char *from, int f
         rc = rc ? rc : load_bases(L, i);
         rc = rc ? rc : walk_scope(L, L->x, i, root, 1);
         rc = rc ? rc : check_scales(L, i);
+        rc = rc ? rc : apply_scale_of(L, i);
     }
     free(L->stack[--L->depth]);
     if (!rc)
@@ -508,7 +508,6 @@ int config_load(struct experiment *x, const char *path, const char *scale,
     if (!rc && scale_index(L->scale) < 0)
         rc = err_scale(e, CMDLINE, 0, L->scale);
     rc = rc ? rc : load_file(L, path, NULL, 0);
-    rc = rc ? rc : apply_scales(L);
     for (int i = 0; !rc && i < n_overrides; i++)
         rc = apply_override(L, overrides[i]);
     rc = rc ? rc : check_cross(L);

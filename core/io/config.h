@@ -1,9 +1,11 @@
 /* Experiment configuration: YAML (libyaml) -> typed struct experiment, driven by one schema
  * table (config_schema.c: key, type, range, default, doc). Keys are dotted paths ("optim.lr");
  * nested YAML mappings and dotted keys are the same thing. Unknown, duplicate or mistyped keys
- * are errors naming file:line and a fix. Order of precedence, lowest first:
- *   schema defaults < base: files (depth first, in list order) < the file itself
- *   < its `scale: {<scale>: {...}}` block < command-line key=value overrides. */
+ * are errors naming file:line and a fix. Order of precedence, lowest first: schema defaults,
+ * then each file in load order (its base: files first, depth first, in list order), each file's
+ * own keys followed by its `scale: {<scale>: {...}}` block, then command-line key=value
+ * overrides. So a file's plain keys beat its bases' scale presets, and its own presets beat
+ * its plain keys. */
 #ifndef KD_CONFIG_H
 #define KD_CONFIG_H
 
