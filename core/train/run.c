@@ -143,14 +143,15 @@ int run_csv_write(struct run *r, int final, struct kd_err *e)
 int run_finish(struct run *r, struct kd_err *e)
 {
     struct atomic_file af;
-    char extra[256];
+    char extra[384];
+    const char *job = getenv("SLURM_JOB_ID");
     if (atomic_open(&af, run_path(r, ".yaml"), e))
         return e->code;
     fputs(r->resolved, af.f);
     if (atomic_commit(&af, e))
         return e->code;
-    snprintf(extra, sizeof extra, "threads: %d\nblas_core: %s\n", kd_threads(),
-             kd_blas_corename());
+    snprintf(extra, sizeof extra, "threads: %d\nblas_core: %s\nslurm_job: %s\n", kd_threads(),
+             kd_blas_corename(), job ? job : "none");
     struct csv_meta m = {r->x.path, config_hash(&r->x), r->x.scale, r->x.run.seed,
                          r->wall_start, now_seconds() - r->t_start, extra};
     return csv_write_meta(r->out, &m, e);
