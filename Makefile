@@ -17,22 +17,25 @@ endif
 
 CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g -march=native -Wall -Wextra -Werror \
           -Wno-unused-parameter -Wno-format-truncation -MMD -MP -Icore
-LDLIBS := -lopenblas -lyaml -lpng -lz -lm -lpthread
+LDLIBS := -lopenblas -lyaml -lpng -lcjson -lz -lm -lpthread
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-BUILD := build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
 comma := ,
+BUILD := build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
 
 CORE_SRC := $(sort $(wildcard core/*/*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libkdlab.a
 EXP_SRC := $(sort $(wildcard experiments/*.c))
-EXP_BIN := $(EXP_SRC:experiments/%.c=bin/%)
+# a sanitized build keeps its binaries beside its objects, so bin/ stays the normal build;
+# shell tests find them through KD_BIN (unit-tests sets it)
+BIN := $(if $(SANITIZE),$(BUILD)/bin,bin)
+EXP_BIN := $(EXP_SRC:experiments/%.c=$(BIN)/%)
 TOOL_SRC := $(sort $(wildcard tools/*.c))
-TOOL_BIN := $(TOOL_SRC:tools/%.c=bin/%)
+TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BIN)/%)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
@@ -53,13 +56,13 @@ $(LIB): $(CORE_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-bin/%: $(BUILD)/experiments/%.o $(LIB)
-	@mkdir -p bin
+$(BIN)/%: $(BUILD)/experiments/%.o $(LIB)
+	@mkdir -p $(BIN)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
-bin/%: $(BUILD)/tools/%.o $(LIB)
-	@mkdir -p bin
+$(BIN)/%: $(BUILD)/tools/%.o $(LIB)
+	@mkdir -p $(BIN)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
@@ -97,6 +100,7 @@ $(PLAN): bin/plan $(CATALOGUE) $(CONFIGS) $(BASE_CONFIGS)
 # The plan needs the built core, so only goals that run experiments read it; demo and test
 # install the dependencies first and then call make again for their experiments.
 NOPLAN_GOALS := all help list deps clean demo test smoke unit-tests asan bench fuzz
+include fuzz.mk  # make fuzz: libFuzzer harnesses (adds its goals to NOPLAN_GOALS)
 ifneq ($(filter-out $(NOPLAN_GOALS),$(or $(MAKECMDGOALS),all)),)
 include $(PLAN)
 endif
@@ -145,7 +149,8 @@ deps: ## install the Debian packages kdlab needs (apt-get; sudo when not root)
 
 unit-tests: $(TEST_BIN) $(EXP_BIN) $(TOOL_BIN)
 	$(Q)fail=0; for t in $(TEST_BIN); do $$t || fail=1; done; \
-	for t in tests/test_*.sh; do [ -f $$t ] || continue; bash $$t || fail=1; done; exit $$fail
+	for t in tests/test_*.sh; do [ -f $$t ] || continue; KD_BIN=$(BIN) bash $$t || fail=1; done; \
+	exit $$fail
 
 smoke: all ## every table at SCALE=smoke (results/smoke/, seconds each)
 	$(Q)$(MAKE) --no-print-directory SCALE=smoke tables

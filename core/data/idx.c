@@ -23,8 +23,10 @@ static uint32_t be32(const unsigned char *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Read exactly len bytes; a short read is a truncated file, a zlib error a corrupt one. */
-static int idx_read(gzFile f, void *buf, size_t len, const char *path, struct kd_err *e)
+/* Read exactly len bytes; a short read is a truncated file, a zlib error a corrupt one. `more`
+ * bytes are still expected after these (for the message). */
+static int idx_read(gzFile f, void *buf, size_t len, size_t more, const char *path,
+                    struct kd_err *e)
 {
     unsigned char *p = buf;
     while (len > 0) {
@@ -46,7 +48,7 @@ static int idx_read(gzFile f, void *buf, size_t len, const char *path, struct kd
     if (len > 0)
         return kd_err_setfix(e, KD_ERR_FORMAT, path, 0, idx_fix_corrupt,
                              "file is truncated (%zu bytes short of what its header declares)",
-                             len);
+                             len + more);
     return 0;
 }
 
@@ -62,7 +64,7 @@ static int idx_open(gzFile *out, const char *path, uint32_t magic, int ndim, uin
                              "cannot open Fashion-MNIST file: %s",
                              errno ? strerror(errno) : "out of memory");
     gzbuffer(f, 1 << 18);
-    int rc = idx_read(f, hdr, 4 + 4 * (size_t)ndim, path, e);
+    int rc = idx_read(f, hdr, 4 + 4 * (size_t)ndim, 0, path, e);
     if (rc == 0 && be32(hdr) != magic)
         rc = kd_err_setfix(e, KD_ERR_FORMAT, path, 0, idx_fix_corrupt,
                            "bad IDX magic 0x%08x (expected 0x%08x, %s)", be32(hdr), magic,
@@ -81,11 +83,25 @@ static int idx_open(gzFile *out, const char *path, uint32_t magic, int ndim, uin
     return 0;
 }
 
-/* Read the payload and check that nothing follows it. Closes f. */
-static int idx_body(gzFile f, void *buf, size_t len, const char *path, struct kd_err *e)
+/* Read the len-byte payload into *out (malloc'd) and check that nothing follows it. Closes f.
+ * The buffer grows as bytes arrive, so a corrupt header that declares gigabytes costs only what
+ * the file really holds before the truncation is reported. */
+static int idx_body(gzFile f, uint8_t **out, size_t len, const char *path, struct kd_err *e)
 {
     unsigned char extra;
-    int rc = idx_read(f, buf, len, path, e);
+    size_t cap = 0, have = 0;
+    uint8_t *buf = NULL;
+    int rc = 0;
+    while (rc == 0 && have < len) {
+        cap = cap == 0 ? (len < (1u << 20) ? len : 1u << 20) : (len - cap < cap ? len : 2 * cap);
+        uint8_t *grown = realloc(buf, cap);
+        if (!grown)
+            rc = kd_err_set(e, KD_ERR_NOMEM, path, 0, "out of memory for %zu bytes", len);
+        else
+            rc = idx_read(f, (buf = grown) + have, cap - have, len - cap, path, e);
+        have = cap;
+    }
+    *out = buf;
     if (rc == 0 && gzread(f, &extra, 1) != 0)
         rc = kd_err_setfix(e, KD_ERR_FORMAT, path, 0, idx_fix_corrupt,
                            "file holds more bytes than its header declares");
@@ -116,19 +132,11 @@ int idx_load(struct dataset *d, const char *dir, const char *split, struct kd_er
                              "%u labels but %s holds %u images", ldim[0], ipath, idim[0]);
     }
     size_t n = idim[0], img = (size_t)idim[1] * idim[2];
-    d->pixels = malloc(n * img);
-    d->labels = malloc(n);
-    if (!d->pixels || !d->labels) {
-        gzclose(fi);
-        gzclose(fl);
-        dataset_free(d);
-        return kd_err_set(e, KD_ERR_NOMEM, ipath, 0, "out of memory for %zu images", n);
-    }
-    rc = idx_body(fi, d->pixels, n * img, ipath, e);
+    rc = idx_body(fl, &d->labels, n, lpath, e);
     if (rc)
-        gzclose(fl);
+        gzclose(fi);
     else
-        rc = idx_body(fl, d->labels, n, lpath, e);
+        rc = idx_body(fi, &d->pixels, n * img, ipath, e);
     for (size_t i = 0; rc == 0 && i < n; i++)
         if (d->labels[i] >= IDX_CLASSES)
             rc = kd_err_setfix(e, KD_ERR_FORMAT, lpath, 0, idx_fix_corrupt,
