@@ -99,7 +99,7 @@ $(PLAN): bin/plan $(CATALOGUE) $(CONFIGS) $(BASE_CONFIGS)
 
 # The plan needs the built core, so only goals that run experiments read it; demo and test
 # install the dependencies first and then call make again for their experiments.
-NOPLAN_GOALS := all help list deps clean demo test smoke unit-tests asan bench fuzz
+NOPLAN_GOALS := all help list deps clean demo test smoke unit-tests asan bench fuzz export
 include fuzz.mk  # make fuzz: libFuzzer harnesses (adds its goals to NOPLAN_GOALS)
 ifneq ($(filter-out $(NOPLAN_GOALS),$(or $(MAKECMDGOALS),all)),)
 include $(PLAN)
@@ -167,6 +167,11 @@ asan: ## the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
 
 bench: bin/bench ## training/inference img/s of the reference ViT: kdlab vs PyTorch, with sgemm
 	$(Q)bin/bench
+
+.PHONY: export
+export: bin/export ## CKPT=<run>.ckpt OUT=<file>.safetensors: weights for PyTorch (timm ViT names)
+	$(Q)test -n "$(CKPT)" -a -n "$(OUT)" || { echo "usage: make export CKPT=results/quick/teachers/vit_s-s0.ckpt OUT=vit_s.safetensors" >&2; exit 2; }
+	$(Q)bin/export $(CKPT) $(OUT)
 
 clean: ## remove build products (results stay)
 	rm -rf build build-* bin

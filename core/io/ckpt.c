@@ -225,3 +225,32 @@ out:
     free(buf);
     return rc;
 }
+
+int ckpt_read_config(const char *path, char **text, struct kd_err *e)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    uint32_t crc_file, version, clen;
+    *text = NULL;
+    if (file_read_all(path, &buf, &len, e))
+        return kd_err_fix(e, "train it first, or check the path");
+    int rc = 0;
+    if (len < 40 || memcmp(buf, CKPT_MAGIC, 8) != 0) {
+        rc = kd_err_set(e, KD_ERR_FORMAT, path, 0, "not a kdlab checkpoint (bad magic or size)");
+        goto out;
+    }
+    memcpy(&crc_file, buf + len - 4, 4);
+    memcpy(&version, buf + 8, 4);
+    memcpy(&clen, buf + 36, 4);
+    if ((uint32_t)crc32(crc32(0, NULL, 0), (const Bytef *)buf, (uInt)(len - 4)) != crc_file ||
+        version != CKPT_VERSION || clen > len - 44) {
+        rc = kd_err_setfix(e, KD_ERR_FORMAT, path, 0, "re-run the experiment that makes it",
+                           "corrupt, truncated or of another version (%u)", version);
+        goto out;
+    }
+    if (!(*text = strndup(buf + 40, clen)))
+        rc = kd_err_set(e, KD_ERR_NOMEM, path, 0, "out of memory");
+out:
+    free(buf);
+    return rc;
+}

@@ -26,5 +26,8 @@ int ckpt_save(const char *path, struct params *ps, const struct optim *o,
  * errors naming the tensor. */
 int ckpt_load(const char *path, struct params *ps, struct optim *o, const char *expect_config,
               const char *key_prefix, struct ckpt_info *info, struct kd_err *e);
+/* The resolved config text a checkpoint was made with, malloc'd and NUL-terminated into *text
+ * (caller frees), after the magic, version and checksum checks of ckpt_load. */
+int ckpt_read_config(const char *path, char **text, struct kd_err *e);
 
 #endif

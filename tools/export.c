@@ -1,0 +1,69 @@
+/* export: a trained network's weights as safetensors for PyTorch (timm VisionTransformer names
+ * and torch shapes, so load_state_dict(strict=True) takes them). The model shape comes from the
+ * config stored in the checkpoint; the file keeps those model.* lines in its __metadata__.
+ *   bin/export CKPT OUT.safetensors
+ *   bin/export --config CFG.yaml [--seed N] OUT.safetensors   (initial weights: tests)
+ * Also converts back: bin/export IN.safetensors OUT.safetensors re-writes a kdlab export. */
+#include "kd.h"
+#include "train/net.h"
+#include "train/run.h"
+#include "train/weights.h"
+
+#include <string.h>
+
+static int usage(const char *prog)
+{
+    fprintf(stderr, "usage: %s CKPT OUT.safetensors\n"
+                    "       %s --config CFG.yaml [--seed N] OUT.safetensors\n"
+                    "e.g.   make export CKPT=results/quick/teachers/vit_s-s0.ckpt "
+                    "OUT=vit_s.safetensors\n", prog, prog);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    struct kd_err e;
+    const char *config = NULL, *in = NULL, *out = NULL;
+    int seed = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            config = argv[++i];
+        else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
+            seed = atoi(argv[++i]);
+        else if (argv[i][0] == '-')
+            return usage(argv[0]);
+        else if (!in && !config)
+            in = argv[i];
+        else if (!out)
+            out = argv[i];
+        else
+            return usage(argv[0]);
+    }
+    if (!out || (!in && !config))
+        return usage(argv[0]);
+    struct experiment *x = malloc(sizeof *x);
+    struct net n;
+    char *text = NULL;
+    size_t cap = 1 << 16;
+    if (!x || !(text = calloc(cap, 1)))
+        return 1;
+    int rc = config ? config_load(x, config, "quick", 0, NULL, &e)
+                    : weights_model_cfg(x, in, &e);
+    if (rc)
+        die(&e);
+    FILE *f = fmemopen(text, cap - 1, "w");
+    config_write_resolved(x, f);
+    fclose(f);
+    if (config)
+        rc = net_create(&n, &x->model, 1, (uint64_t)seed, &e);
+    else
+        rc = net_create_from_weights(&n, in, &x->model, 1, &e);
+    if (rc || net_weights_save(&n, out, text, &e))
+        die(&e);
+    fprintf(stderr, "export: %s -> %s (%d tensors, %zu parameters)\n", in ? in : config, out,
+            n.params->n, n.params->total);
+    net_destroy(&n);
+    free(text);
+    free(x);
+    return 0;
+}
