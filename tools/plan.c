@@ -16,6 +16,7 @@ static int refs_of(const struct experiment *x, const char **out)
     int n = 0;
     if (x->teacher[0])
         out[n++] = x->teacher;
+    n += dcvit_refs_of(x, out + n);
     return n;
 }
 

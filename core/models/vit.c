@@ -202,6 +202,32 @@ void vit_backward(struct vit *m, const float *d_logits, const float *d_feat, int
     linear_backward(&m->patch_embed, NULL, m->emb, m->patches, B * m->NP);
 }
 
+/* Adjoint of patchify: d_img (B, img, img, ch) += d_patches (B, NP, P*P*ch). */
+static void unpatchify_add(float *d_img, const float *d_patches, int B, int S, int P, int ch)
+{
+    int G = S / P, row = P * ch;
+    for (int b = 0; b < B; b++)
+        for (int gy = 0; gy < G; gy++)
+            for (int gx = 0; gx < G; gx++)
+                for (int py = 0; py < P; py++) {
+                    float *dst = d_img + (((size_t)b * S + gy * P + py) * S + gx * P) * ch;
+                    add_forward(dst, dst, d_patches, row);
+                    d_patches += row;
+                }
+}
+
+void vit_backward_images(struct vit *m, float *d_images, const float *d_logits,
+                         const float *d_feat, int B)
+{
+    vit_backward(m, d_logits, d_feat, B);
+    /* vit_backward leaves d(emb) in m->emb; the patches are no longer needed: d(patches). */
+    size_t n = (size_t)B * m->NP * m->PPC;
+    memset(m->patches, 0, sizeof(float) * n);
+    matmul_backward(m->patches, NULL, NULL, m->emb, NULL, m->patch_embed.w, B * m->NP, m->PPC,
+                    m->C);
+    unpatchify_add(d_images, m->patches, B, m->img, m->patch, m->in_ch);
+}
+
 double vit_macs(const struct vit *m)
 {
     double T = m->T, C = m->C, macs = (double)m->NP * m->PPC * C;

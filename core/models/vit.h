@@ -61,6 +61,10 @@ void vit_forward(struct vit *m, const float *images, int B, int training, uint64
 /* Accumulate parameter gradients from d_logits (B, classes) and/or d_feat (B, T, C), either
  * of which may be NULL. */
 void vit_backward(struct vit *m, const float *d_logits, const float *d_feat, int B);
+/* vit_backward, and also ACCUMULATE d(loss)/d(images) (B, img, img, in_ch) into d_images (for
+ * optimizing inputs: DC-ViT's synthetic metric set). Overwrites m->patches. */
+void vit_backward_images(struct vit *m, float *d_images, const float *d_logits,
+                         const float *d_feat, int B);
 /* Multiply-accumulates of one forward pass for one image (counted from the architecture). */
 double vit_macs(const struct vit *m);
 

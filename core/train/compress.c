@@ -1,0 +1,340 @@
+/* Few-shot compression helpers: the original, feature-mimicking fine-tuning, scores, latency. */
+#include "train/compress.h"
+#include "models/vit_compress.h"
+#include "train/optim.h"
+#include "loss/loss.h"
+#include "io/ckpt.h"
+#include "base/fsio.h"
+#include "base/rng.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int compress_load_original(struct vit *m, struct experiment *tx, const struct run *r, int Bmax,
+                           struct kd_err *e)
+{
+    char stem[600], path[700];
+    if (!r->x.teacher[0])
+        return kd_err_setfix(e, KD_ERR_CONFIG, r->x.path, 0,
+                             "add e.g. `teacher: configs/teachers/vit_s.yaml`",
+                             "no `teacher:` key: the trained model to compress");
+    if (config_load(tx, r->x.teacher, r->x.scale, 0, NULL, e))
+        return e->code;
+    int seed = tx->run.n_seeds > 0 ? tx->run.seeds[0] : tx->run.seed;
+    run_stem_of(stem, sizeof stem, r->x.teacher, r->x.scale, seed);
+    snprintf(path, sizeof path, "%s.ckpt", stem);
+    if (strcmp(tx->model.arch, "vit") != 0)
+        return kd_err_setfix(e, KD_ERR_CONFIG, r->x.teacher, 0, "compress a model.arch: vit",
+                             "model.arch '%s' cannot be compressed", tx->model.arch);
+    int rc = vit_init(m, &tx->model, Bmax, e);
+    if (!rc)
+        rc = ckpt_load(path, &m->params, NULL, NULL, "", NULL, e);
+    if (rc)
+        kd_err_fix(e, "train it first: make %s.csv SCALE=%s", stem, r->x.scale);
+    return rc;
+}
+
+/* Freeze everything, then thaw blocks 0..upto (upto < 0: all but the head). */
+static void set_trainable(struct vit *s, int upto)
+{
+    for (int i = 0; i < s->params.n; i++) {
+        struct param *p = &s->params.p[i];
+        int l = -1;
+        if (upto < 0)
+            p->frozen = strncmp(p->name, "head.", 5) == 0;
+        else
+            p->frozen = !(sscanf(p->name, "blocks.%d.", &l) == 1 && l <= upto);
+    }
+}
+
+double compress_finetune(struct vit *s, struct vit *t, const struct run *r, int upto, int steps,
+                         uint32_t tag, struct kd_err *e)
+{
+    const struct experiment *x = &r->x;
+    int B = x->optim.batch, T = s->T, C = s->C;
+    size_t img = (size_t)r->train.h * r->train.w * r->train.c, BTC = (size_t)B * T * C;
+    struct augment_cfg aug = {x->data.crop_pad, x->data.flip};
+    struct optim o;
+    struct optim_cfg oc = x->optim;
+    if (steps <= 0)
+        return 0;
+    oc.epochs = 1;
+    oc.warmup_epochs = 0;
+    if (optim_init(&o, &s->params, &oc, e))
+        return -e->code;
+    set_trainable(s, upto);
+    float *images = malloc(sizeof(float) * B * img), *tfeat = malloc(sizeof(float) * BTC);
+    float *dfeat = malloc(sizeof(float) * BTC);
+    int *idx = malloc(sizeof(int) * B), *labels = malloc(sizeof(int) * B);
+    double tail = 0;
+    int n_tail = 0;
+    for (int step = 0; step < steps; step++) {
+        struct rng rg;
+        rng_init(&rg, (uint64_t)x->run.seed, RNG_STREAM_SHUFFLE, (uint32_t)step, tag);
+        for (int i = 0; i < B; i++)
+            idx[i] = r->train_idx[rng_below(&rg, (uint32_t)r->n_train)];
+        dataset_batch(images, labels, &r->train, idx, B, &aug, (uint64_t)x->run.seed ^ tag,
+                      step);
+        vit_forward(t, images, B, 0, 0, 0);
+        memcpy(tfeat, t->feat, sizeof(float) * BTC);
+        vit_forward(s, images, B, 0, 0, 0);
+        float ramp = x->dcvit.loss_warmup > 0 && step < x->dcvit.loss_warmup
+                         ? (float)(step + 1) / x->dcvit.loss_warmup : 1.0f;
+        double loss = 0;
+        for (size_t i = 0; i < BTC; i++) {
+            float d = s->feat[i] - tfeat[i];
+            loss += (double)d * d;
+            dfeat[i] = ramp * 2.0f * d / (float)BTC;
+        }
+        loss /= BTC;
+        params_zero_grad(&s->params);
+        vit_backward(s, NULL, dfeat, B);
+        grad_clip(&s->params, oc.clip_grad);
+        optim_step(&o, &s->params, lr_at(&oc, step, steps));
+        if (step >= steps - (steps + 9) / 10)
+            tail += loss, n_tail++;
+    }
+    for (int i = 0; i < s->params.n; i++)
+        s->params.p[i].frozen = 0;
+    optim_free(&o);
+    free(images);
+    free(tfeat);
+    free(dfeat);
+    free(idx);
+    free(labels);
+    return n_tail ? tail / n_tail : 0;
+}
+
+static void softmax_row(double *p, const float *z, int K)
+{
+    double mx = z[0], s = 0;
+    for (int k = 1; k < K; k++)
+        mx = z[k] > mx ? z[k] : mx;
+    for (int k = 0; k < K; k++)
+        s += p[k] = exp(z[k] - mx);
+    for (int k = 0; k < K; k++)
+        p[k] /= s;
+}
+
+double compress_kl(struct vit *t, struct vit *s, const float *images, int n)
+{
+    int K = t->classes, Bm = t->Bmax < s->Bmax ? t->Bmax : s->Bmax;
+    size_t img = (size_t)t->img * t->img * t->in_ch;
+    float *tl = malloc(sizeof(float) * Bm * K);
+    double kl = 0, p[256], q[256];
+    KD_ASSERT(K <= 256);
+    for (int a = 0; a < n; a += Bm) {
+        int B = n - a < Bm ? n - a : Bm;
+        vit_forward(t, images + a * img, B, 0, 0, 0);
+        memcpy(tl, t->logits, sizeof(float) * B * K);
+        vit_forward(s, images + a * img, B, 0, 0, 0);
+        for (int b = 0; b < B; b++) {
+            softmax_row(p, tl + b * K, K);
+            softmax_row(q, s->logits + b * K, K);
+            for (int k = 0; k < K; k++)
+                kl += p[k] * (log(p[k] + 1e-12) - log(q[k] + 1e-12));
+        }
+    }
+    free(tl);
+    return n ? kl / n : 0;
+}
+
+double compress_feature_mse(struct vit *t, struct vit *s, const float *images, int n)
+{
+    int Bm = t->Bmax < s->Bmax ? t->Bmax : s->Bmax;
+    size_t img = (size_t)t->img * t->img * t->in_ch, TC = (size_t)t->T * t->C;
+    float *tf = malloc(sizeof(float) * Bm * TC);
+    double mse = 0;
+    for (int a = 0; a < n; a += Bm) {
+        int B = n - a < Bm ? n - a : Bm;
+        vit_forward(t, images + a * img, B, 0, 0, 0);
+        memcpy(tf, t->feat, sizeof(float) * B * TC);
+        vit_forward(s, images + a * img, B, 0, 0, 0);
+        for (size_t i = 0; i < B * TC; i++)
+            mse += (double)(s->feat[i] - tf[i]) * (s->feat[i] - tf[i]);
+    }
+    free(tf);
+    return n ? mse / ((double)n * TC) : 0;
+}
+
+float *compress_fewshot_images(const struct run *r)
+{
+    size_t img = (size_t)r->train.h * r->train.w * r->train.c;
+    float *out = malloc(sizeof(float) * img * (r->n_train ? r->n_train : 1));
+    int *labels = malloc(sizeof(int) * (r->n_train ? r->n_train : 1));
+    KD_ASSERT(out && labels);
+    dataset_batch(out, labels, &r->train, r->train_idx, r->n_train, NULL, 0, 0);
+    free(labels);
+    return out;
+}
+
+double compress_test_acc(struct vit *m, const struct run *r)
+{
+    int Bm = m->Bmax;
+    size_t img = (size_t)r->test.h * r->test.w * r->test.c;
+    float *images = malloc(sizeof(float) * Bm * img);
+    int *labels = malloc(sizeof(int) * Bm);
+    long correct = 0;
+    for (int a = 0; a < r->n_test; a += Bm) {
+        int B = r->n_test - a < Bm ? r->n_test - a : Bm;
+        dataset_batch(images, labels, &r->test, r->test_idx + a, B, NULL, 0, 0);
+        vit_forward(m, images, B, 0, 0, 0);
+        correct += ce_correct(m->logits, labels, B, m->classes);
+    }
+    free(images);
+    free(labels);
+    return r->n_test ? (double)correct / r->n_test : 0;
+}
+
+void compress_latency(struct vit *m, int B, int runs, double *mean_ms, double *min_ms)
+{
+    size_t n = (size_t)B * m->img * m->img * m->in_ch;
+    float *images = malloc(sizeof(float) * n);
+    struct rng r;
+    rng_init(&r, 0, RNG_STREAM_OTHER, 0, 0x6c74);
+    for (size_t i = 0; i < n; i++)
+        images[i] = rng_normal(&r);
+    KD_ASSERT(B <= m->Bmax);
+    for (int i = 0; i < runs / 5 + 1; i++)
+        vit_forward(m, images, B, 0, 0, 0);
+    double total = 0, best = INFINITY;
+    for (int i = 0; i < runs; i++) {
+        double t0 = now_seconds();
+        vit_forward(m, images, B, 0, 0, 0);
+        double dt = now_seconds() - t0;
+        total += dt;
+        best = dt < best ? dt : best;
+    }
+    *mean_ms = 1e3 * total / runs;
+    *min_ms = 1e3 * best;
+    free(images);
+}
+
+int compress_save(const struct run *r, struct vit *m, struct kd_err *e)
+{
+    struct ckpt_info info = {1, 0};
+    if (ckpt_save(run_path(r, ".ckpt"), &m->params, NULL, r->resolved, &info, e))
+        return e->code;
+    struct atomic_file af;
+    if (atomic_open(&af, run_path(r, ".layout"), e))
+        return e->code;
+    fprintf(af.f, "%d\n", m->depth);
+    for (int l = 0; l < m->depth; l++)
+        fprintf(af.f, "%d %d\n", m->blocks[l].attn, m->blocks[l].hidden);
+    return atomic_commit(&af, e);
+}
+
+int compress_read_layout(const char *path, struct vit_layout *lay, int *depth, struct kd_err *e)
+{
+    FILE *f = fopen(path, "r");
+    memset(lay, 0, sizeof *lay);
+    if (!f)
+        return kd_err_setfix(e, KD_ERR_IO, path, 0, "run the reused config first",
+                             "cannot open the layout of a compressed model");
+    int ok = fscanf(f, "%d", depth) == 1 && *depth > 0 && *depth <= VIT_MAX_DEPTH;
+    for (int l = 0; ok && l < *depth; l++) {
+        int attn, hidden;
+        ok = fscanf(f, "%d %d", &attn, &hidden) == 2 && hidden > 0;
+        lay->no_attn[l] = !attn;
+        lay->hidden[l] = hidden;
+    }
+    fclose(f);
+    if (!ok)
+        return kd_err_setfix(e, KD_ERR_FORMAT, path, 0, "delete it and re-run its config",
+                             "malformed layout file");
+    return 0;
+}
+
+int compress_write_synthetic(const char *path, const float *images, const int *targets, int n,
+                             int h, int w, int c, struct kd_err *e)
+{
+    struct atomic_file af;
+    int32_t hdr[4] = {n, h, w, c};
+    if (atomic_open(&af, path, e))
+        return e->code;
+    fwrite("KDSYN001", 1, 8, af.f);
+    fwrite(hdr, sizeof hdr, 1, af.f);
+    for (int i = 0; i < n; i++) {
+        int32_t t = targets[i];
+        fwrite(&t, sizeof t, 1, af.f);
+    }
+    fwrite(images, sizeof(float), (size_t)n * h * w * c, af.f);
+    return atomic_commit(&af, e);
+}
+
+int compress_read_synthetic(const char *path, float **images, int **targets, int *n, int h,
+                            int w, int c, struct kd_err *e)
+{
+    char magic[8];
+    int32_t hdr[4];
+    *images = NULL;
+    *targets = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return kd_err_setfix(e, KD_ERR_IO, path, 0, "run the dcvit.synthetic config first",
+                             "cannot open the synthetic metric set");
+    int ok = fread(magic, 1, 8, f) == 8 && memcmp(magic, "KDSYN001", 8) == 0 &&
+             fread(hdr, sizeof hdr, 1, f) == 1 && hdr[0] > 0 && hdr[1] == h && hdr[2] == w &&
+             hdr[3] == c;
+    if (ok) {
+        size_t px = (size_t)hdr[0] * h * w * c;
+        int32_t *t = malloc(sizeof(int32_t) * hdr[0]);
+        *targets = malloc(sizeof(int) * hdr[0]);
+        *images = malloc(sizeof(float) * px);
+        ok = t && *targets && *images && fread(t, sizeof(int32_t), hdr[0], f) == (size_t)hdr[0] &&
+             fread(*images, sizeof(float), px, f) == px;
+        for (int i = 0; ok && i < hdr[0]; i++)
+            (*targets)[i] = t[i];
+        free(t);
+        *n = hdr[0];
+    }
+    fclose(f);
+    if (!ok) {
+        free(*images);
+        free(*targets);
+        *images = NULL;
+        *targets = NULL;
+        return kd_err_setfix(e, KD_ERR_FORMAT, path, 0, "delete it and re-run its config",
+                             "not a synthetic set of %dx%dx%d images", h, w, c);
+    }
+    return 0;
+}
+
+void compress_row(struct run *r, struct vit *m, int stage, int block, int hidden, double score,
+                  double ft_loss, double orig_macs)
+{
+    double acc = compress_test_acc(m, r), lat = 0, lat_min = 0;
+    int B = r->x.dcvit.latency_batch < m->Bmax ? r->x.dcvit.latency_batch : m->Bmax;
+    compress_latency(m, B, r->x.dcvit.latency_runs, &lat, &lat_min);
+    double macs = vit_macs(m);
+    csv_row(&r->csv, "%d,%d,%d,%.6g,%.6g,%.6f,%zu,%.0f,%.6f,%.3f,%.3f,%.1f", stage, block,
+            hidden, score, ft_loss, acc, vit_param_count(m), macs, macs / orig_macs, lat,
+            lat_min, now_seconds() - r->t_start);
+    fprintf(stderr, "[%s] stage %d block %d hidden %d: test top-1 %.2f%%, %.2f MMACs (%.1f%%), "
+                    "%.2f ms per batch of %d\n",
+            r->out, stage, block, hidden, 100 * acc, macs / 1e6, 100 * macs / orig_macs, lat, B);
+}
+
+int compress_remeasure(struct run *r, const struct experiment *tx, double orig_macs,
+                       struct kd_err *e)
+{
+    char stem[600], path[700];
+    struct vit_layout lay;
+    struct model_cfg mc = tx->model;
+    struct vit m;
+    run_stem_of(stem, sizeof stem, r->x.dcvit.reuse, r->x.scale, r->x.run.seed);
+    snprintf(path, sizeof path, "%s.layout", stem);
+    if (compress_read_layout(path, &lay, &mc.depth, e))
+        return e->code;
+    int Bmax = r->x.dcvit.latency_batch > 64 ? r->x.dcvit.latency_batch : 64;
+    int rc = vit_init_layout(&m, &mc, &lay, Bmax, e);
+    snprintf(path, sizeof path, "%s.ckpt", stem);
+    if (!rc)
+        rc = ckpt_load(path, &m.params, NULL, NULL, "", NULL, e);
+    if (!rc)
+        compress_row(r, &m, 0, -1, 0, 0, 0, orig_macs);
+    vit_free(&m);
+    return rc;
+}

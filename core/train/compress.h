@@ -1,0 +1,66 @@
+/* What few-shot compression experiments share (DC-ViT, PRACTISE, the synthetic set): loading
+ * the trained original, fine-tuning a compressed copy to mimic the original's final tokens on
+ * the few-shot images, scoring candidates, test accuracy, latency, and saving the result with
+ * its per-block layout so a later run can re-measure it. */
+#ifndef KD_COMPRESS_H
+#define KD_COMPRESS_H
+
+#include "models/vit.h"
+#include "train/run.h"
+
+/* Build and load the original model named by r->x.teacher (its config at r's scale, its
+ * checkpoint at run_stem_of(teacher, scale, its first seed) + ".ckpt"), for batches up to Bmax.
+ * tx receives the teacher's config. Returns 0 or fills e (missing key, file or mismatch). */
+int compress_load_original(struct vit *m, struct experiment *tx, const struct run *r, int Bmax,
+                           struct kd_err *e);
+
+/* Fine-tune s for `steps` steps to match t's tokens after the final norm (B, T, C), MSE over
+ * every token, on batches of r's training subset (the few-shot set) drawn with replacement and
+ * augmented as r's data config says; optimizer and lr from r->x.optim (warmup + cosine over the
+ * steps), the loss weight ramps up linearly over dcvit.loss_warmup steps. Only blocks 0..upto
+ * update (upto < 0: every parameter but the head). `tag` separates the random streams of
+ * different calls. Returns the mean loss over the last 10% of steps (0 if steps == 0), or a
+ * negative code with e filled. */
+double compress_finetune(struct vit *s, struct vit *t, const struct run *r, int upto, int steps,
+                         uint32_t tag, struct kd_err *e);
+
+/* Mean KL(p_t || p_s) of the two models' class distributions over images (n, h, w, c). */
+double compress_kl(struct vit *t, struct vit *s, const float *images, int n);
+/* Mean squared difference of the final-norm tokens of the two models over images. */
+double compress_feature_mse(struct vit *t, struct vit *s, const float *images, int n);
+/* The normalized training images of r's subset, without augmentation: malloc'd (n, h, w, c). */
+float *compress_fewshot_images(const struct run *r);
+/* Top-1 accuracy of m over r's test subset. */
+double compress_test_acc(struct vit *m, const struct run *r);
+/* Mean and min milliseconds of one forward pass of B images after runs / 5 warmup passes
+ * (B <= m->Bmax). */
+void compress_latency(struct vit *m, int B, int runs, double *mean_ms, double *min_ms);
+
+/* The result table of kind dcvit and practise: one row per compression stage (0: the original),
+ * the last row is the final model. compress_row measures m (test top-1, latency with dcvit.latency_*)
+ * and appends a row to r->csv; orig_macs scales macs_ratio. */
+#define COMPRESS_HEADER                                                                          \
+    "stage,block,hidden,score,ft_loss,test_acc,params,macs,macs_ratio,latency_ms,"             \
+    "latency_min_ms,seconds"
+void compress_row(struct run *r, struct vit *m, int stage, int block, int hidden, double score,
+                  double ft_loss, double orig_macs);
+/* dcvit.reuse: rebuild the finished run of that config (same seed and scale) from its
+ * STEM.ckpt and STEM.layout, with the model config of tx, and append its row (stage 0) to r's
+ * table. Returns 0 or fills e. */
+int compress_remeasure(struct run *r, const struct experiment *tx, double orig_macs,
+                       struct kd_err *e);
+
+/* STEM.ckpt and STEM.layout (depth, then per block: attention 0/1 and hidden units). */
+int compress_save(const struct run *r, struct vit *m, struct kd_err *e);
+/* Read path's layout (a STEM.layout file) into lay for a model of `depth` blocks (depth gets
+ * the file's block count). Returns 0 or KD_ERR_IO / KD_ERR_FORMAT. */
+int compress_read_layout(const char *path, struct vit_layout *lay, int *depth, struct kd_err *e);
+
+/* The synthetic metric set file: "KDSYN001", int32 n, h, w, c, int32 targets (n), float
+ * images (n, h, w, c) normalized. Written atomically. read allocates *images and *targets. */
+int compress_write_synthetic(const char *path, const float *images, const int *targets, int n,
+                             int h, int w, int c, struct kd_err *e);
+int compress_read_synthetic(const char *path, float **images, int **targets, int *n, int h,
+                            int w, int c, struct kd_err *e);
+
+#endif

@@ -1,0 +1,184 @@
+/* dcvit: DC-ViT (CVPR 2024), dense few-shot compression of the trained ViT named by `teacher:`.
+ * The MACs target (dcvit.remove, in original blocks) fixes n blocks and a shared MLP width; each
+ * candidate block (not the first or last) is compressed alone (attention removed, a random
+ * subset of MLP units kept), fine-tuned to mimic the original's final tokens on the few-shot set
+ * (data.train_n unlabeled images), and scored by KL between the two models on the metric set
+ * (dcvit.metric: synthetic | real | none = random choice); the n lowest are then compressed one
+ * at a time in depth order, fine-tuning blocks up to the one after the last compressed each time.
+ * Writes STEM.csv (one row per stage, last = final), STEM.trial.csv (candidate scores),
+ * STEM.ckpt and STEM.layout (the compressed model), STEM.yaml, STEM.meta. */
+#include "kd.h"
+#include "models/vit_compress.h"
+#include "train/compress.h"
+#include "base/runtime.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The metric images: malloc'd (n, h, w, c), or NULL for "none". */
+static float *metric_images(const struct run *r, int *n, struct kd_err *e)
+{
+    const struct dcvit_cfg *d = &r->x.dcvit;
+    *n = 0;
+    if (strcmp(d->metric, "real") == 0) {
+        *n = r->n_train;
+        return compress_fewshot_images(r);
+    }
+    if (strcmp(d->metric, "none") == 0)
+        return NULL;
+    struct experiment sx;
+    char stem[600], path[700];
+    float *images;
+    int *targets;
+    if (!d->synthetic[0]) {
+        kd_err_setfix(e, KD_ERR_CONFIG, r->x.path, 0,
+                      "add dcvit.synthetic: configs/dcvit/synthetic.yaml, or dcvit.metric: real",
+                      "dcvit.metric is synthetic but no dcvit.synthetic config is named");
+        return NULL;
+    }
+    if (config_load(&sx, d->synthetic, r->x.scale, 0, NULL, e))
+        return NULL;
+    run_stem_of(stem, sizeof stem, d->synthetic, r->x.scale,
+                sx.run.n_seeds > 0 ? sx.run.seeds[0] : sx.run.seed);
+    snprintf(path, sizeof path, "%s.syn", stem);
+    if (compress_read_synthetic(path, &images, &targets, n, r->train.h, r->train.w, r->train.c,
+                                e))
+        return NULL;
+    free(targets);
+    return images;
+}
+
+/* A copy of `from` with block `blk` compressed to `hidden` units, for batches up to Bmax. */
+static int build_compressed(struct vit *s, const struct vit *from, const struct model_cfg *mc,
+                            int blk, int hidden, int Bmax, uint64_t seed, struct kd_err *e)
+{
+    struct vit_layout lay;
+    vit_compress_layout(&lay, from, &blk, 1, hidden);
+    if (vit_init_layout(s, mc, &lay, Bmax, e))
+        return e->code;
+    vit_compress_copy(s, from, NULL, seed);
+    return 0;
+}
+
+/* Block-wise trial: score[c] for every candidate c in 1..depth-2 (lower = more recoverable). */
+static int trial(struct run *r, struct vit *t, const struct model_cfg *mc, int hidden,
+                 const float *metric, int n_metric, double *score, struct kd_err *e)
+{
+    const struct dcvit_cfg *d = &r->x.dcvit;
+    struct csv tc;
+    if (csv_open(&tc, run_path(r, ".trial.csv"), "block,score,ft_loss", e))
+        return e->code;
+    for (int c = 1; c < t->depth - 1; c++) {
+        struct vit s;
+        if (build_compressed(&s, t, mc, c, hidden, t->Bmax, (uint64_t)r->x.run.seed, e))
+            return e->code;
+        double ft = compress_finetune(&s, t, r, c, d->trial_steps, 0x100 + c, e);
+        if (ft < 0)
+            return e->code;
+        score[c] = compress_kl(t, &s, metric, n_metric);
+        csv_row(&tc, "%d,%.6g,%.6g", c, score[c], ft);
+        fprintf(stderr, "[%s] trial block %d: KL %.5f after fine-tuning (MSE %.5f)\n", r->out,
+                c, score[c], ft);
+        vit_free(&s);
+    }
+    int rc = csv_write(&tc, NULL, e);
+    csv_free(&tc);
+    return rc;
+}
+
+/* The n chosen blocks, in depth order: lowest scores, or a random choice without scores. */
+static void choose(int *chosen, int n, const double *score, int depth, int random_pick,
+                   uint64_t seed)
+{
+    int cand[VIT_MAX_DEPTH], nc = 0;
+    for (int c = 1; c < depth - 1; c++)
+        cand[nc++] = c;
+    if (random_pick) {
+        struct rng rg;
+        rng_init(&rg, seed, RNG_STREAM_OTHER, 0, 0x6368);
+        rng_shuffle(&rg, cand, nc);
+    } else {
+        for (int i = 1; i < nc; i++) /* stable insertion sort by score */
+            for (int j = i; j > 0 && score[cand[j]] < score[cand[j - 1]]; j--) {
+                int tmp = cand[j];
+                cand[j] = cand[j - 1];
+                cand[j - 1] = tmp;
+            }
+    }
+    for (int i = 0; i < n; i++)
+        chosen[i] = cand[i];
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && chosen[j] < chosen[j - 1]; j--) {
+            int tmp = chosen[j];
+            chosen[j] = chosen[j - 1];
+            chosen[j - 1] = tmp;
+        }
+}
+
+int main(int argc, char **argv)
+{
+    kd_runtime_setup(argc, argv);
+    struct kd_err e;
+    struct run r;
+    struct experiment tx;
+    struct vit t;
+    if (run_start(&r, argc, argv, &e) || run_load_data(&r, &e))
+        die(&e);
+    const struct dcvit_cfg *d = &r.x.dcvit;
+    int Bmax = r.x.optim.batch > d->latency_batch ? r.x.optim.batch : d->latency_batch;
+    if (compress_load_original(&t, &tx, &r, Bmax, &e) || run_csv_open(&r, COMPRESS_HEADER, &e))
+        die(&e);
+    double orig_macs = vit_macs(&t);
+    if (d->reuse[0]) {
+        if (compress_remeasure(&r, &tx, orig_macs, &e) || run_csv_write(&r, 1, &e) ||
+            run_finish(&r, &e))
+            die(&e);
+        return 0;
+    }
+    struct vit_compress st;
+    double block = vit_attn_macs(&t) + vit_mlp_macs(&t, t.blocks[0].hidden);
+    if (vit_compress_structure(&st, &t, d->remove * block, d->n_blocks, t.depth - 2, &e)) {
+        snprintf(e.file, sizeof e.file, "%s", r.x.path);
+        die(&e);
+    }
+    fprintf(stderr, "[%s] remove %.2f blocks of MACs: compress %d blocks to %d hidden units "
+                    "(ratio %.3f)\n", r.out, d->remove, st.n, st.hidden, st.ratio);
+    compress_row(&r, &t, 0, -1, t.blocks[0].hidden, 0, 0, orig_macs);
+    int n_metric = 0, chosen[VIT_MAX_DEPTH];
+    double score[VIT_MAX_DEPTH] = {0};
+    float *metric = metric_images(&r, &n_metric, &e);
+    int random_pick = strcmp(d->metric, "none") == 0;
+    if ((!metric && !random_pick) ||
+        (!random_pick && trial(&r, &t, &tx.model, st.hidden, metric, n_metric, score, &e)))
+        die(&e);
+    choose(chosen, st.n, score, t.depth, random_pick, (uint64_t)r.x.run.seed);
+    /* Heap models: a struct vit must not move (its parameter registry points into it). */
+    struct vit *cur = &t;
+    for (int i = 0; i < st.n; i++) {
+        int blk = chosen[i], upto = blk + 1 < t.depth - 1 ? blk + 1 : t.depth - 1;
+        struct vit *nxt = calloc(1, sizeof *nxt);
+        if (build_compressed(nxt, cur, &tx.model, blk, st.hidden, Bmax, (uint64_t)r.x.run.seed,
+                             &e))
+            die(&e);
+        if (cur != &t) {
+            vit_free(cur);
+            free(cur);
+        }
+        cur = nxt;
+        double ft = compress_finetune(cur, &t, &r, upto, d->steps, 0x200 + i, &e);
+        if (ft < 0)
+            die(&e);
+        compress_row(&r, cur, i + 1, blk, st.hidden, score[blk], ft, orig_macs);
+    }
+    if (compress_save(&r, cur, &e) || run_csv_write(&r, 1, &e) || run_finish(&r, &e))
+        die(&e);
+    if (cur != &t) {
+        vit_free(cur);
+        free(cur);
+    }
+    vit_free(&t);
+    free(metric);
+    run_free(&r);
+    return 0;
+}

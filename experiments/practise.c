@@ -1,0 +1,114 @@
+/* practise: the block-dropping baseline PRACTISE (Wang & Wu, CVPR 2023) under DC-ViT's few-shot
+ * budget. Drops k = round(dcvit.remove) whole blocks of the ViT named by `teacher:` (sparse: only
+ * whole-block MACs), chosen by recoverability = feature MSE after dropping / latency reduction
+ * (every block of an isotropic ViT saves the same, so the MSE alone ranks them), then fine-tunes
+ * every parameter but the classifier to mimic the original's final tokens on the few-shot set.
+ * Differences from the paper, on purpose: no 1x1 adaptors are trained while scoring (the score is
+ * the MSE right after dropping), and fine-tuning uses the config's optimizer (AdamW, warmup +
+ * cosine, as DC-ViT) for dcvit.practise_steps steps instead of SGD with step decay.
+ * Writes STEM.csv (stage 0 original, stage 1 dropped), STEM.trial.csv, STEM.ckpt, STEM.layout. */
+#include "kd.h"
+#include "models/vit_compress.h"
+#include "train/compress.h"
+#include "base/runtime.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* tx's model without the blocks flagged in drop (a map from kept to original blocks). */
+static int build_dropped(struct vit *s, const struct vit *t, const struct model_cfg *mc,
+                         const int *drop, int Bmax, struct kd_err *e)
+{
+    int map[VIT_MAX_DEPTH], n = 0;
+    for (int l = 0; l < t->depth; l++)
+        if (!drop[l])
+            map[n++] = l;
+    struct model_cfg c = *mc;
+    c.depth = n;
+    if (vit_init(s, &c, Bmax, e))
+        return e->code;
+    vit_compress_copy(s, t, map, 0);
+    return 0;
+}
+
+static int score_blocks(struct run *r, struct vit *t, const struct model_cfg *mc,
+                        double *score, struct kd_err *e)
+{
+    float *images = compress_fewshot_images(r);
+    double block = vit_attn_macs(t) + vit_mlp_macs(t, t->blocks[0].hidden);
+    struct csv tc;
+    if (csv_open(&tc, run_path(r, ".trial.csv"), "block,score,mse", e))
+        return e->code;
+    for (int l = 0; l < t->depth; l++) {
+        int drop[VIT_MAX_DEPTH] = {0};
+        struct vit s;
+        drop[l] = 1;
+        if (build_dropped(&s, t, mc, drop, t->Bmax, e))
+            return e->code;
+        double mse = compress_feature_mse(t, &s, images, r->n_train);
+        score[l] = mse / (block / vit_macs(t));
+        csv_row(&tc, "%d,%.6g,%.6g", l, score[l], mse);
+        fprintf(stderr, "[%s] drop block %d: feature MSE %.5f\n", r->out, l, mse);
+        vit_free(&s);
+    }
+    free(images);
+    int rc = csv_write(&tc, NULL, e);
+    csv_free(&tc);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    kd_runtime_setup(argc, argv);
+    struct kd_err e;
+    struct run r;
+    struct experiment tx;
+    struct vit t, s;
+    if (run_start(&r, argc, argv, &e) || run_load_data(&r, &e))
+        die(&e);
+    const struct dcvit_cfg *d = &r.x.dcvit;
+    int Bmax = r.x.optim.batch > d->latency_batch ? r.x.optim.batch : d->latency_batch;
+    if (compress_load_original(&t, &tx, &r, Bmax, &e) || run_csv_open(&r, COMPRESS_HEADER, &e))
+        die(&e);
+    double orig_macs = vit_macs(&t);
+    if (d->reuse[0]) {
+        if (compress_remeasure(&r, &tx, orig_macs, &e) || run_csv_write(&r, 1, &e) ||
+            run_finish(&r, &e))
+            die(&e);
+        return 0;
+    }
+    int k = (int)lround(d->remove);
+    if (k < 1 || k >= t.depth || fabs(d->remove - k) > 1e-6) {
+        kd_err_setfix(&e, KD_ERR_CONFIG, r.x.path, 0, "set dcvit.remove to a whole number "
+                      "of blocks below the depth", "PRACTISE drops whole blocks: dcvit.remove "
+                      "%g is not one of 1..%d", d->remove, t.depth - 1);
+        die(&e);
+    }
+    compress_row(&r, &t, 0, -1, t.blocks[0].hidden, 0, 0, orig_macs);
+    double score[VIT_MAX_DEPTH];
+    if (score_blocks(&r, &t, &tx.model, score, &e))
+        die(&e);
+    int drop[VIT_MAX_DEPTH] = {0}, last = -1;
+    for (int i = 0; i < k; i++) {
+        int best = -1;
+        for (int l = 0; l < t.depth; l++)
+            if (!drop[l] && (best < 0 || score[l] < score[best]))
+                best = l;
+        drop[best] = 1;
+        last = best > last ? best : last;
+    }
+    if (build_dropped(&s, &t, &tx.model, drop, Bmax, &e))
+        die(&e);
+    int steps = d->practise_steps > 0 ? d->practise_steps : d->steps * (k + 1);
+    double ft = compress_finetune(&s, &t, &r, -1, steps, 0x300, &e);
+    if (ft < 0)
+        die(&e);
+    compress_row(&r, &s, 1, last, s.blocks[0].hidden, score[last], ft, orig_macs);
+    if (compress_save(&r, &s, &e) || run_csv_write(&r, 1, &e) || run_finish(&r, &e))
+        die(&e);
+    vit_free(&s);
+    vit_free(&t);
+    run_free(&r);
+    return 0;
+}
