@@ -50,7 +50,21 @@ struct loop {
     float *images, *dlogits;
     int *labels, *order;
     long steps_per_epoch;
+    const struct fit_batch *batch; /* NULL: dataset_batch */
 };
+
+/* Test hook for the NaN guard (tests/test_bad_inputs.sh): the environment variable
+ * KD_FAULT_NAN_STEP=<step> puts a NaN into the first parameter's gradient at that step. */
+static void fault_inject(struct net *n, long step)
+{
+    static long at = -2;
+    if (at == -2) {
+        const char *s = getenv("KD_FAULT_NAN_STEP");
+        at = s && *s ? atol(s) : -1;
+    }
+    if (step == at)
+        (*n->params->p[0].g)[0] = NAN;
+}
 
 /* Returns 0, or KD_ERR_NUMERIC naming the step and the first layer with a bad gradient. */
 static int train_epoch(struct loop *L, int epoch, const struct fit_loss *loss, double *mean_loss,
@@ -70,11 +84,14 @@ static int train_epoch(struct loop *L, int epoch, const struct fit_loss *loss, d
     for (long s = 0; s < L->steps_per_epoch; s++) {
         long step = (long)epoch * L->steps_per_epoch + s;
         const int *idx = L->order + s * B;
-        dataset_batch(L->images, L->labels, &r->train, idx, B, &aug, (uint64_t)x->run.seed,
-                      epoch);
+        const struct fit_loss *lf = loss ? loss : &fit_loss_ce;
+        if (L->batch)
+            L->batch->fn(L->batch->ctx, L->images, L->labels, idx, B, epoch);
+        else
+            dataset_batch(L->images, L->labels, &r->train, idx, B, &aug, (uint64_t)x->run.seed,
+                          epoch);
         net_forward(n, L->images, B, 1, (uint64_t)x->run.seed, (int)step);
         memset(L->dlogits, 0, sizeof(float) * B * n->classes);
-        const struct fit_loss *lf = loss ? loss : &fit_loss_ce;
         float lv = lf->fn(lf->ctx ? lf->ctx : (void *)x, n, L->dlogits, L->labels, idx, B, epoch);
         if (!isfinite(lv))
             return kd_err_setfix(e, KD_ERR_NUMERIC, r->x.path, 0,
@@ -83,6 +100,7 @@ static int train_epoch(struct loop *L, int epoch, const struct fit_loss *loss, d
         correct += ce_correct(n->logits, L->labels, B, n->classes);
         params_zero_grad(n->params);
         net_backward(n, L->dlogits, B);
+        fault_inject(n, step);
         float norm = grad_clip(n->params, x->optim.clip_grad);
         if (!isfinite(norm))
             return kd_err_setfix(e, KD_ERR_NUMERIC, r->x.path, 0,
@@ -153,9 +171,16 @@ static int try_resume(struct loop *L, int *first_epoch, struct kd_err *e)
 
 int fit(struct run *r, struct net *n, const struct fit_loss *loss, struct kd_err *e)
 {
+    return fit_batched(r, n, loss, NULL, e);
+}
+
+int fit_batched(struct run *r, struct net *n, const struct fit_loss *loss,
+                const struct fit_batch *batch, struct kd_err *e)
+{
     struct loop L;
     const struct experiment *x = &r->x;
     int first = 0, rc = loop_setup(&L, r, n, e);
+    L.batch = batch;
     if (!rc)
         rc = run_csv_open(r, FIT_HEADER, e);
     if (!rc)

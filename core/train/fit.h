@@ -17,12 +17,23 @@ struct fit_loss {
                 int B, int epoch);
 };
 
+/* A batch builder in place of dataset_batch: images (B, h, w, c) and labels of the samples
+ * idx[0..B-1] at `epoch`, called before the forward pass (stored soft labels replay the
+ * augmentation their records name, so the student sees the teacher's images). */
+struct fit_batch {
+    void *ctx;
+    void (*fn)(void *ctx, float *images, int *labels, const int *idx, int B, int epoch);
+};
+
 /* Cross-entropy with the config's label smoothing: the supervised default. */
 extern const struct fit_loss fit_loss_ce;
 
 /* Train n on r's data with r's optim config; writes STEM.csv and STEM.ckpt when done.
  * Resumes from STEM.part.ckpt when present (same config). Returns 0 or fills e. */
 int fit(struct run *r, struct net *n, const struct fit_loss *loss, struct kd_err *e);
+/* fit() with batches from `batch` (NULL: dataset_batch, as fit does). */
+int fit_batched(struct run *r, struct net *n, const struct fit_loss *loss,
+                const struct fit_batch *batch, struct kd_err *e);
 
 /* Mean loss (plain CE) and accuracy of n over the samples idx[0..count-1] of d. */
 void evaluate(struct net *n, const struct dataset *d, const int *idx, int count,

@@ -1,0 +1,70 @@
+/* tinyvit_labels: TinyViT's teacher pass. The teacher named by `teacher:` runs in inference
+ * mode over tinyvit.epochs epochs of augmented training images; per (epoch, sample) the
+ * augmentation seed and the top-K softmax probabilities go to STEM.bin (core/data/softlabel.h).
+ * Epochs are independent: each record depends on (run.seed, epoch, sample) alone.
+ * Writes STEM.bin, STEM.csv (one row per epoch: bytes, bytes per sample, seconds), STEM.yaml,
+ * STEM.meta. */
+#include "kd.h"
+#include "data/softlabel.h"
+#include "train/softlabel_teacher.h"
+#include "base/runtime.h"
+
+#include <stdlib.h>
+
+#define LABELS_HEADER                                                                          \
+    "epoch,samples,k,bytes,bytes_per_sample,file_bytes,topk_mass,teacher_acc,seconds,img_per_s"
+
+int main(int argc, char **argv)
+{
+    kd_runtime_setup(argc, argv);
+    struct kd_err e;
+    struct run r;
+    struct softlabel_teacher t;
+    if (run_start(&r, argc, argv, &e) || run_load_data(&r, &e))
+        die(&e);
+    int B = r.x.optim.batch < 1024 ? r.x.optim.batch : 1024;
+    if (softlabel_teacher_load(&t, &r, B, &e))
+        die(&e);
+    if (t.net.classes != r.x.model.classes || r.train.classes > t.net.classes) {
+        kd_err_setfix(&e, KD_ERR_CONFIG, r.x.path, 0, "use a teacher trained on this data set",
+                      "the teacher has %d classes, model.classes is %d", t.net.classes,
+                      r.x.model.classes);
+        die(&e);
+    }
+    int E = r.x.tinyvit.epochs > 0 ? r.x.tinyvit.epochs : r.x.optim.epochs;
+    struct softlabel_info info = {
+        .k = (uint32_t)r.x.tinyvit.topk, .epochs = (uint32_t)E, .samples = (uint32_t)r.n_train,
+        .classes = (uint32_t)t.net.classes, .data_n = (uint32_t)r.train.n,
+        .crop_pad = (uint32_t)r.x.data.crop_pad, .flip = (uint32_t)r.x.data.flip,
+        .base_seed = (uint64_t)r.x.run.seed, .teacher_hash = t.hash};
+    struct augment_cfg aug = {r.x.data.crop_pad, r.x.data.flip};
+    struct softlabel_writer w;
+    if (softlabel_writer_open(&w, run_path(&r, ".bin"), &info, r.train_idx, &e) ||
+        run_csv_open(&r, LABELS_HEADER, &e))
+        die(&e);
+    size_t img = (size_t)r.train.h * r.train.w * r.train.c;
+    float *images = malloc(sizeof(float) * B * img);
+    float *probs = malloc(sizeof(float) * B * t.net.classes);
+    size_t rec = softlabel_record_bytes(info.k), file = softlabel_file_bytes(&info);
+    for (int epoch = 0; epoch < E; epoch++) {
+        double t0 = now_seconds();
+        struct softlabel_epoch_stats st;
+        softlabel_label_epoch(&w, &r.train, r.train_idx, r.n_train, epoch, &aug,
+                              (uint64_t)r.x.run.seed, B, images, probs, softlabel_teacher_probs,
+                              &t, &st);
+        double secs = now_seconds() - t0;
+        csv_row(&r.csv, "%d,%d,%u,%zu,%zu,%zu,%.6f,%.6f,%.3f,%.1f", epoch + 1, r.n_train, info.k,
+                rec * r.n_train, rec, file, st.topk_mass, st.teacher_acc, secs,
+                r.n_train / secs);
+        fprintf(stderr, "[%s] labels epoch %d/%d: %d records of %zu bytes, top-%u mass %.4f, "
+                "teacher acc %.4f, %.0f img/s\n", r.out, epoch + 1, E, r.n_train, rec, info.k,
+                st.topk_mass, st.teacher_acc, r.n_train / secs);
+    }
+    if (softlabel_writer_commit(&w, &e) || run_finish(&r, &e) || run_csv_write(&r, 1, &e))
+        die(&e);
+    free(images);
+    free(probs);
+    softlabel_teacher_free(&t);
+    run_free(&r);
+    return 0;
+}

@@ -1,0 +1,7 @@
+# TinyViT: stored soft labels vs teacher in the loop
+id = 'tinyvit-cost'
+ttl = 'TinyViT: stored soft labels vs teacher in the loop'
+xl = 'labels'
+yl = 'seconds per training epoch'
+yl2 = ''
+load 'plots/lib/bars.gp'
