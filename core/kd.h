@@ -6,6 +6,7 @@
 #include "base/arena.h"
 #include "base/rng.h"
 #include "base/fsio.h"
+#include "base/runtime.h"
 #include "ops/ops.h"
 #include "io/config.h"
 #include "data/dataset.h"
