@@ -413,8 +413,9 @@ static int load_file(struct loader *L, const char *path, const char *from, int f
     if (!realpath(path, real) || file_read_all(path, &text, &len, L->e)) {
         int err = errno;
         if (!from)
-            return kd_err_set(L->e, KD_ERR_IO, path, 0, "cannot open the config: %s",
-                              strerror(err));
+            return kd_err_setfix(L->e, KD_ERR_IO, path, 0,
+                                 "check the path; `make list` shows the tables and their folders",
+                                 "cannot open the config: %s", strerror(err));
         return kd_err_setfix(L->e, KD_ERR_CONFIG, from, from_line,
                              "base paths are relative to the file that names them",
                              "cannot open base file '%s': %s", path, strerror(err));

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# The table of bad inputs: each one is tried on bin/train and must give a non-zero exit (no
+# signal, no sanitizer report), a one-line error naming the file (or the command line) with a
+# fix, and no result files (STEM.csv, STEM.ckpt, STEM.yaml). The table of input -> message is
+# written to tests/BAD_INPUTS.md (rewritten when a message changes; temp paths shown as <tmp>).
+set -uo pipefail
+bin=${KD_BIN:-bin}
+root=$(pwd)
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+cfg=configs/teachers/vit_t.yaml
+data=/usr/share/datasets/fashion-mnist
+small=(--scale smoke data.train_n=128 data.test_n=64 optim.epochs=2 optim.batch=32
+       run.ckpt_every=1 model.dim=32 model.depth=1)
+export KD_THREADS=1
+pass=0 fail=0
+table=$dir/table.md
+
+# try NAME "WHAT" "EXPECT_WHERE" "EXPECT_TEXT" STEM -- command...: run, check, add a table row.
+try() {
+    local name=$1 what=$2 where=$3 text=$4 stem=$5
+    shift 6
+    "$@" >"$dir/$name.out" 2>"$dir/$name.err"
+    local rc=$? msg problems=()
+    msg=$(grep -v '^\[' "$dir/$name.err" | tail -n1)
+    [ "$rc" -ne 0 ] || problems+=("exit status 0")
+    [ "$rc" -lt 128 ] || problems+=("killed by signal $((rc - 128))")
+    grep -qE 'Sanitizer|runtime error|internal error' "$dir/$name.err" && problems+=("sanitizer")
+    [[ $msg == *"$where"* ]] || problems+=("message does not name '$where'")
+    [[ $msg == *"$text"* ]] || problems+=("message does not say '$text'")
+    [[ $msg == *"(fix: "* ]] || problems+=("message gives no fix")
+    [ "$(grep -cv '^\[' "$dir/$name.err")" -eq 1 ] || problems+=("more than one line")
+    local f
+    for f in "$stem.csv" "$stem.ckpt" "$stem.yaml"; do
+        [ -n "$stem" ] && [ -e "$f" ] && problems+=("result file $(basename "$f") written")
+    done
+    if [ ${#problems[@]} -eq 0 ]; then pass=$((pass + 1)); else
+        fail=$((fail + 1))
+        echo "test_bad_inputs: FAIL $name: ${problems[*]} (exit $rc): $(tail -n3 "$dir/$name.err")"
+    fi
+    local cmd="$*" args="${small[*]}"
+    cmd=${cmd//$args/<small>}
+    cmd=${cmd//$dir/<tmp>}
+    cmd=${cmd//$root\//}
+    cmd=${cmd//$bin\//bin/}
+    msg=${msg//$dir/<tmp>}
+    msg=${msg//$root\//}
+    msg=${msg//$bin\//bin/}
+    msg=${msg//\`/\'}
+    printf '| %s | `%s` | %s | `%s` |\n' "$what" "$cmd" "$rc" "$msg" >>"$table"
+}
+
+# --- config files (in cfg/, apart from the output stems)
+mkdir -p "$dir/cfg"
+printf 'base: %s/%s\nmodel:\n  drop_pth: 0.1\n' "$root" "$cfg" >"$dir/cfg/typo.yaml"
+printf 'base: %s/%s\nlearning_rate: 0.1\n' "$root" "$cfg" >"$dir/cfg/unknown.yaml"
+printf 'base: %s/%s\noptim:\n  lr: fast\n' "$root" "$cfg" >"$dir/cfg/type.yaml"
+printf 'base: nope.yaml\nkind: train\n' >"$dir/cfg/nobase.yaml"
+printf 'base: %s/%s\nmodel: [dim: 3\n' "$root" "$cfg" >"$dir/cfg/syntax.yaml"
+printf 'base: %s/%s\nmodel:\n  patch: 5\n' "$root" "$cfg" >"$dir/cfg/cross.yaml"
+try typo "YAML key typo" typo.yaml "did you mean" "$dir/typo" -- \
+    "$bin/train" "$dir/cfg/typo.yaml" "${small[@]}" --out "$dir/typo"
+try unknown "unknown YAML key" unknown.yaml "unknown key" "$dir/unknown" -- \
+    "$bin/train" "$dir/cfg/unknown.yaml" "${small[@]}" --out "$dir/unknown"
+try type "wrong value type" type.yaml "optim.lr" "$dir/type" -- \
+    "$bin/train" "$dir/cfg/type.yaml" "${small[@]}" --out "$dir/type"
+try nobase "missing base file" nobase.yaml "nope.yaml" "$dir/nobase" -- \
+    "$bin/train" "$dir/cfg/nobase.yaml" "${small[@]}" --out "$dir/nobase"
+try syntax "YAML syntax error" syntax.yaml "syntax" "$dir/syntax" -- \
+    "$bin/train" "$dir/cfg/syntax.yaml" "${small[@]}" --out "$dir/syntax"
+try cross "keys that contradict each other" cross.yaml "model.patch" "$dir/cross" -- \
+    "$bin/train" "$dir/cfg/cross.yaml" "${small[@]}" --out "$dir/cross"
+try noconfig "missing config file" nope.yaml "cannot open" "$dir/noconfig" -- \
+    "$bin/train" "$dir/cfg/nope.yaml" "${small[@]}" --out "$dir/noconfig"
+
+# --- command line
+try noargs "no arguments" "usage:" "CONFIG.yaml" "" -- "$bin/train"
+try twoconfigs "two config files" "usage:" "CONFIG.yaml" "$dir/two" -- \
+    "$bin/train" "$cfg" "$cfg" "${small[@]}" --out "$dir/two"
+try badscale "unknown --scale" "<command line>" "huge" "$dir/scale" -- \
+    "$bin/train" "$cfg" --scale huge --out "$dir/scale"
+try badkey "override of an unknown key" "<command line>" "optim.lrr" "$dir/key" -- \
+    "$bin/train" "$cfg" "${small[@]}" optim.lrr=0.1 --out "$dir/key"
+try range "override out of range" "<command line>" "out of range" "$dir/range" -- \
+    "$bin/train" "$cfg" "${small[@]}" optim.lr=1e6 --out "$dir/range"
+
+# --- data
+mkdir -p "$dir/trunc"
+cp "$data"/*labels* "$dir/trunc/"
+head -c 200000 "$data/train-images-idx3-ubyte.gz" >"$dir/trunc/train-images-idx3-ubyte.gz"
+try nodata "missing data folder" "$dir/nodata/train-" "make deps" "$dir/nodata" -- \
+    "$bin/train" "$cfg" "${small[@]}" data.dir="$dir/nodata" --out "$dir/nodata"
+try truncdata "truncated data file" "trunc/train-images" "truncated" "$dir/truncdata" -- \
+    "$bin/train" "$cfg" "${small[@]}" data.dir="$dir/trunc" --out "$dir/truncdata"
+
+# --- training faults and resume points. Epoch 1 has 4 steps: a NaN at step 5 (epoch 2) must
+# stop the run naming step and layer, keep epoch 1's resume point and write no result.
+KD_FAULT_NAN_STEP=5 try nan "NaN gradient in epoch 2 (KD_FAULT_NAN_STEP=5)" "$cfg" \
+    "not finite at epoch 2 step 5" "$dir/nan" -- \
+    "$bin/train" "$cfg" "${small[@]}" --out "$dir/nan"
+if [ -f "$dir/nan.part.ckpt" ] && [ "$(wc -l <"$dir/nan.part.csv")" -eq 2 ]; then
+    pass=$((pass + 1))
+else
+    fail=$((fail + 1))
+    echo "test_bad_inputs: FAIL nan: epoch 1's resume point (.part.ckpt, .part.csv) is gone"
+fi
+for c in trunc flip other; do
+    cp "$dir/nan.part.ckpt" "$dir/$c.part.ckpt"
+    cp "$dir/nan.part.csv" "$dir/$c.part.csv"
+done
+size=$(stat -c %s "$dir/nan.part.ckpt")
+truncate -s $((size / 2)) "$dir/trunc.part.ckpt"
+printf '\xff' | dd of="$dir/flip.part.ckpt" bs=1 seek=$((size / 2)) conv=notrunc status=none
+try ckpttrunc "truncated checkpoint (resume point)" trunc.part.ckpt "truncated" "$dir/trunc" -- \
+    "$bin/train" "$cfg" "${small[@]}" --out "$dir/trunc"
+try ckptflip "corrupted checkpoint (one byte)" flip.part.ckpt "corrupted" "$dir/flip" -- \
+    "$bin/train" "$cfg" "${small[@]}" --out "$dir/flip"
+try ckptother "checkpoint of another config" other.part.ckpt "model.dim" "$dir/other" -- \
+    "$bin/train" "$cfg" "${small[@]}" model.dim=64 --out "$dir/other"
+
+{
+    echo "# Bad inputs and what they get"
+    echo
+    echo "Written by tests/test_bad_inputs.sh (\`make unit-tests\`), which checks each row: exit"
+    echo "status non-zero and not a signal, one error line naming the file (or the command line)"
+    echo "with a fix, no result file written. <tmp> is the test's temporary folder; <small> is"
+    echo "\`${small[*]}\`."
+    echo
+    echo "| input | command | exit | message |"
+    echo "|---|---|---|---|"
+    cat "$table"
+} >"$dir/BAD_INPUTS.md"
+if ! cmp -s "$dir/BAD_INPUTS.md" tests/BAD_INPUTS.md; then
+    cp "$dir/BAD_INPUTS.md" tests/BAD_INPUTS.md
+    echo "test_bad_inputs: tests/BAD_INPUTS.md updated"
+fi
+echo "test_bad_inputs: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
