@@ -1,0 +1,26 @@
+/* Cosine distance between student and teacher embeddings, 1 - cos, a Table 4 alternative. */
+#include "loss/loss_ssl.h"
+
+size_t embed_cosine_work_floats(int B, int D)
+{
+    return 2 * (size_t)B * D + B;
+}
+
+float embed_cosine_loss(float *dzs, float *work, const float *zs, const float *zt, float weight,
+                        int B, int D)
+{
+    float *zn = work, *norms = zn + (size_t)B * D, *dzn = norms + B;
+    l2norm_forward(zn, norms, zs, B, D);
+    double total = 0;
+    for (int b = 0; b < B; b++) {
+        double c = 0;
+        for (int j = 0; j < D; j++)
+            c += (double)zn[(size_t)b * D + j] * zt[(size_t)b * D + j];
+        total += 1.0 - c;
+    }
+    for (size_t i = 0; i < (size_t)B * D; i++)
+        dzn[i] = -weight * zt[i] / B;
+    if (dzs)
+        l2norm_backward(dzs, dzn, zn, norms, B, D);
+    return (float)(total / B);
+}

@@ -1,0 +1,78 @@
+/* SEED's loss (jacobswan1/SEED seed/builder.py): the student's and the teacher's similarity
+ * distributions over [own teacher embedding; queue], soft cross-entropy from teacher to student.
+ * As tau_t -> 0 the target is one-hot on column 0 and this is InfoNCE with zt as the positive. */
+#include "loss/loss_ssl.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+size_t seed_queue_work_floats(int B, int K, int D)
+{
+    return 2 * (size_t)B * D + B + 2 * (size_t)B * (K + 1);
+}
+
+/* Similarities (B, K+1) of rows a (B, D) with [t_b; queue]. */
+static void similarities(float *out, const float *a, const float *t, const float *queue, int B,
+                         int K, int D)
+{
+    int L = K + 1;
+    for (int b = 0; b < B; b++) {
+        float s = 0;
+        for (int j = 0; j < D; j++)
+            s += a[(size_t)b * D + j] * t[(size_t)b * D + j];
+        out[(size_t)b * L] = s;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, D, 1.0f, a, D, queue, D, 0.0f,
+                out + 1, L);
+}
+
+/* Row-wise softmax (log_p 0) or log-softmax (log_p 1) of x / tau, in place, sums in double. */
+static void softmax_rows(float *x, float tau, int B, int L, int log_p)
+{
+    for (int b = 0; b < B; b++) {
+        float *row = x + (size_t)b * L;
+        /* All in double: at tau_t = 1e-4 the scaled similarities are ~1e4, where float and
+         * double divisions differ by more than the softmax can absorb. */
+        double mx = -INFINITY, sum = 0;
+        for (int j = 0; j < L; j++)
+            mx = (double)row[j] / tau > mx ? (double)row[j] / tau : mx;
+        for (int j = 0; j < L; j++)
+            sum += exp((double)row[j] / tau - mx);
+        double lse = mx + log(sum);
+        for (int j = 0; j < L; j++)
+            row[j] = log_p ? (float)((double)row[j] / tau - lse)
+                           : (float)exp((double)row[j] / tau - lse);
+    }
+}
+
+float seed_queue_loss(float *dzs, float *work, const float *zs, const float *zt,
+                      const float *queue, float tau_s, float tau_t, float weight, int B, int K,
+                      int D)
+{
+    int L = K + 1;
+    float *zn = work, *norms = zn + (size_t)B * D, *pt = norms + B, *ps = pt + (size_t)B * L;
+    float *dzn = ps + (size_t)B * L;
+    l2norm_forward(zn, norms, zs, B, D);
+    similarities(pt, zt, zt, queue, B, K, D);
+    similarities(ps, zn, zt, queue, B, K, D);
+    softmax_rows(pt, tau_t, B, L, 0);
+    softmax_rows(ps, tau_s, B, L, 1);
+    double total = 0;
+    float g = weight / (tau_s * B);
+    for (size_t i = 0; i < (size_t)B * L; i++) {
+        if (pt[i] > 0)
+            total -= (double)pt[i] * ps[i];
+        /* d(loss)/d(student similarity) = (p_S - p_T) / (tau_s B) */
+        ps[i] = g * (expf(ps[i]) - pt[i]);
+    }
+    if (dzs) {
+        for (int b = 0; b < B; b++)
+            for (int j = 0; j < D; j++)
+                dzn[(size_t)b * D + j] = ps[(size_t)b * L] * zt[(size_t)b * D + j];
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, D, K, 1.0f, ps + 1, L, queue, D,
+                    1.0f, dzn, D);
+        l2norm_backward(dzs, dzn, zn, norms, B, D);
+    }
+    return (float)(total / B);
+}

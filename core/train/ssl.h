@@ -1,0 +1,79 @@
+/* Self-supervised encoders and the epoch loop MoCo-v2 and SEED share: a ViT with a projection
+ * head (the loss reads the head's output, the evaluation the ViT's pooled CLS feature), the EMA
+ * key encoder, FIFO queues of unit embeddings, and ssl_fit (order, learning rate, a per-epoch
+ * kNN monitor, the final probe/kNN/semi-supervised evaluation, CSV, checkpoint). */
+#ifndef KD_SSL_H
+#define KD_SSL_H
+
+#include "models/vit.h"
+#include "models/heads.h"
+#include "train/optim.h"
+#include "train/run.h"
+#include "data/augment_ssl.h"
+
+struct kd_err;
+
+struct ssl_enc {
+    struct vit vit;            /* backbone; vit.head (classes) stays unused */
+    struct params head_ps;     /* the projection head's parameters */
+    struct proj_head head;     /* Linear(C, C) - ReLU - Linear(C, D) on vit.pooled */
+    struct plan acts;          /* head activations and the buffers below */
+    struct params all;         /* view over both parameter sets, for checkpoints */
+    int D, Bmax;
+    float *zn, *norms;         /* (Bmax, D) unit embeddings, (Bmax) norms: after ssl_enc_forward */
+    float *dz;                 /* (Bmax, D) gradient w.r.t. head.z, filled by the losses */
+    float *d_pooled;           /* (Bmax, C) */
+    float *d_feat;             /* (Bmax, T, C) only row 0 of each sample is non-zero */
+    struct optim opt_vit, opt_head; /* for trained encoders (ssl_enc_optim) */
+};
+
+/* Build a ViT of cfg with a projection head to D dims, for batches up to Bmax, initialized from
+ * seed. Returns 0 or fills e. */
+int ssl_enc_init(struct ssl_enc *s, const struct model_cfg *cfg, int D, int Bmax, uint64_t seed,
+                 struct kd_err *e);
+void ssl_enc_free(struct ssl_enc *s);
+/* images (B, h, w, c) -> s->head.z (raw) and s->zn (unit). */
+void ssl_enc_forward(struct ssl_enc *s, const float *images, int B, int training, uint64_t seed,
+                     int step);
+/* Zero every gradient, back-propagate s->dz (B, D) through head and backbone. */
+void ssl_enc_backward(struct ssl_enc *s, int B);
+/* Optimizers over both parameter sets; ssl_enc_step clips (per set) and updates. */
+int ssl_enc_optim(struct ssl_enc *s, const struct optim_cfg *cfg, struct kd_err *e);
+/* Returns the gradient norm before clipping (NaN/Inf: do not trust the step). */
+float ssl_enc_step(struct ssl_enc *s, float lr);
+/* dst = m dst + (1 - m) src over every parameter (the MoCo key encoder); m = 0 copies. */
+void ssl_enc_ema(struct ssl_enc *dst, const struct ssl_enc *src, float m);
+int ssl_enc_save(struct ssl_enc *s, const char *path, const char *config_text, long epoch,
+                 long step, struct kd_err *e);
+int ssl_enc_load(struct ssl_enc *s, const char *path, struct kd_err *e);
+
+/* A FIFO queue of K unit vectors of D floats, initialized to random unit vectors from
+ * rng(seed, RNG_STREAM_SSL_QUEUE, tag, row) as MoCo's is. */
+struct emb_queue {
+    float *v;                  /* (K, D) */
+    int K, D, ptr;             /* ptr: the next row to overwrite */
+};
+int emb_queue_init(struct emb_queue *q, int K, int D, uint64_t seed, int tag, struct kd_err *e);
+void emb_queue_free(struct emb_queue *q);
+/* Overwrite the oldest B rows with z (B, D) (wrapping around). */
+void emb_queue_push(struct emb_queue *q, const float *z, int B);
+
+/* The SSL augmentation of a config's seed section. */
+struct ssl_augment_cfg ssl_augment_of(const struct experiment *x);
+
+/* One training step of a method: draws its views, runs its encoders, its loss, backward and
+ * the update of s (and whatever EMA/queues it keeps). Returns the loss, or NaN/Inf. */
+struct ssl_method {
+    void *ctx;
+    float (*step)(void *ctx, struct run *r, const int *idx, int B, int epoch, long step,
+                  float lr);
+};
+
+/* Train with method m for x.optim.epochs epochs, s being the encoder evaluated and saved:
+ * per epoch a CSV row (loss, kNN top-1 of a monitor subset); after the last epoch the kNN on
+ * the whole train/test subsets, the linear probe and the seed.semi fine-tunings fill the last
+ * row. Writes STEM.csv, STEM.ckpt (backbone + head of s), STEM.yaml and STEM.meta.
+ * Returns 0 or fills e. */
+int ssl_fit(struct run *r, struct ssl_enc *s, const struct ssl_method *m, struct kd_err *e);
+
+#endif

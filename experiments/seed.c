@@ -1,0 +1,143 @@
+/* seed: SEED, self-supervised distillation (Fang et al., ICLR 2021; jacobswan1/SEED
+ * seed/builder.py). A frozen MoCo-v2 teacher (the `teacher:` config, kind moco, and its
+ * checkpoint) and a student ViT with its own projection head see the same augmented view; the
+ * student learns the teacher's similarity distribution over [its own embedding; a FIFO queue of
+ * teacher embeddings] (seed.strategy seed), or one of SEED Table 4's alternatives: l2 or cosine
+ * between embeddings, or SEED plus the student's own MoCo-v2 loss (seed_moco, with an EMA copy
+ * of the student, a second view and a queue of student keys). The teacher's embeddings of a
+ * batch enter the queue after the loss. Outputs as experiments/moco.c. */
+#include "kd.h"
+#include "train/ssl.h"
+#include "loss/loss_ssl.h"
+#include "base/runtime.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum strategy { STRAT_SEED, STRAT_L2, STRAT_COSINE, STRAT_SEED_MOCO };
+
+struct seed {
+    struct ssl_enc t, s, sk;    /* frozen teacher, student, student key encoder (seed_moco) */
+    struct emb_queue tq, sq;    /* teacher embeddings; student keys (seed_moco) */
+    struct ssl_augment_cfg aug;
+    enum strategy strat;
+    float *v1, *v2;             /* (B, h, w, c): the shared view; the key view (seed_moco) */
+    float *work, *work2;        /* loss scratch */
+    const struct experiment *x;
+};
+
+static float seed_step(void *ctx, struct run *r, const int *idx, int B, int epoch, long step,
+                       float lr)
+{
+    struct seed *S = ctx;
+    const struct seed_cfg *c = &S->x->seed;
+    uint64_t seed = (uint64_t)S->x->run.seed;
+    int D = S->s.D, K = c->queue;
+    ssl_batch(S->v1, &r->train, idx, B, &S->aug, seed, epoch, 0);
+    ssl_enc_forward(&S->t, S->v1, B, 0, seed, (int)step);
+    ssl_enc_forward(&S->s, S->v1, B, 1, seed, (int)step);
+    memset(S->s.dz, 0, sizeof(float) * B * D);
+    float loss;
+    if (S->strat == STRAT_L2)
+        loss = embed_l2_loss(S->s.dz, S->work, S->s.head.z, S->t.zn, 1.0f, B, D);
+    else if (S->strat == STRAT_COSINE)
+        loss = embed_cosine_loss(S->s.dz, S->work, S->s.head.z, S->t.zn, 1.0f, B, D);
+    else
+        loss = seed_queue_loss(S->s.dz, S->work, S->s.head.z, S->t.zn, S->tq.v, c->tau_s,
+                               c->tau_t, 1.0f, B, K, D);
+    if (S->strat == STRAT_SEED_MOCO) {
+        ssl_batch(S->v2, &r->train, idx, B, &S->aug, seed, epoch, 1);
+        ssl_enc_ema(&S->sk, &S->s, c->momentum);
+        ssl_enc_forward(&S->sk, S->v2, B, 0, seed, (int)step);
+        loss += infonce_loss(S->s.dz, S->work2, S->s.head.z, S->sk.zn, S->sq.v, c->tau,
+                             c->moco_weight, B, K, D) * c->moco_weight;
+    }
+    ssl_enc_backward(&S->s, B);
+    float norm = ssl_enc_step(&S->s, lr);
+    emb_queue_push(&S->tq, S->t.zn, B);
+    if (S->strat == STRAT_SEED_MOCO)
+        emb_queue_push(&S->sq, S->sk.zn, B);
+    return norm == norm ? loss : norm;
+}
+
+/* The teacher: its config (kind moco, same proj_dim) and checkpoint at this run's scale. */
+static int load_teacher(struct seed *S, const struct experiment *x, int Bmax, struct kd_err *e)
+{
+    struct experiment tx;
+    char stem[600];
+    if (!x->teacher[0])
+        return kd_err_setfix(e, KD_ERR_CONFIG, x->path, 0,
+                             "add `teacher: configs/seed/<...>/<moco config>.yaml`",
+                             "a seed run needs a MoCo teacher");
+    if (config_load(&tx, x->teacher, x->scale, 0, NULL, e))
+        return e->code;
+    if (strcmp(tx.kind, "moco") != 0 || tx.seed.proj_dim != x->seed.proj_dim)
+        return kd_err_setfix(e, KD_ERR_CONFIG, x->path, 0,
+                             "name a kind: moco config with the same seed.proj_dim",
+                             "teacher %s is kind '%s' with proj_dim %d (this run: %d)",
+                             x->teacher, tx.kind, tx.seed.proj_dim, x->seed.proj_dim);
+    run_stem_of(stem, sizeof stem, x->teacher, x->scale,
+                tx.run.n_seeds > 0 ? tx.run.seeds[0] : tx.run.seed);
+    char ckpt[640];
+    snprintf(ckpt, sizeof ckpt, "%s.ckpt", stem);
+    int rc = ssl_enc_init(&S->t, &tx.model, tx.seed.proj_dim, Bmax, 0, e);
+    if (!rc && ssl_enc_load(&S->t, ckpt, e))
+        return kd_err_fix(e, "train the teacher first (make %s.csv SCALE=%s)", stem, x->scale);
+    return rc;
+}
+
+static enum strategy strategy_of(const char *s)
+{
+    return !strcmp(s, "l2")          ? STRAT_L2
+           : !strcmp(s, "cosine")    ? STRAT_COSINE
+           : !strcmp(s, "seed_moco") ? STRAT_SEED_MOCO
+                                     : STRAT_SEED;
+}
+
+int main(int argc, char **argv)
+{
+    kd_runtime_setup(argc, argv);
+    struct kd_err e;
+    struct run r;
+    struct seed S;
+    memset(&S, 0, sizeof S);
+    if (run_start(&r, argc, argv, &e) || run_load_data(&r, &e))
+        die(&e);
+    const struct experiment *x = &r.x;
+    int B = x->optim.batch, D = x->seed.proj_dim, K = x->seed.queue;
+    uint64_t seed = (uint64_t)x->run.seed;
+    S.x = x;
+    S.aug = ssl_augment_of(x);
+    S.strat = strategy_of(x->seed.strategy);
+    if (load_teacher(&S, x, B, &e) || ssl_enc_init(&S.s, &x->model, D, B, seed, &e) ||
+        ssl_enc_optim(&S.s, &x->optim, &e) || emb_queue_init(&S.tq, K, D, seed, 1, &e))
+        die(&e);
+    if (S.strat == STRAT_SEED_MOCO) {
+        if (ssl_enc_init(&S.sk, &x->model, D, B, seed, &e) ||
+            emb_queue_init(&S.sq, K, D, seed, 2, &e))
+            die(&e);
+        ssl_enc_ema(&S.sk, &S.s, 0.0f);
+    }
+    size_t img = (size_t)r.train.h * r.train.w * r.train.c;
+    S.v1 = malloc(sizeof(float) * B * img);
+    S.v2 = malloc(sizeof(float) * B * img);
+    S.work = malloc(sizeof(float) * seed_queue_work_floats(B, K, D));
+    S.work2 = malloc(sizeof(float) * infonce_work_floats(B, K, D));
+    if (!S.v1 || !S.v2 || !S.work || !S.work2) {
+        kd_err_setfix(&e, KD_ERR_NOMEM, x->path, 0, "lower seed.queue or optim.batch",
+                      "out of memory");
+        die(&e);
+    }
+    struct ssl_method m = {&S, seed_step};
+    if (ssl_fit(&r, &S.s, &m, &e))
+        die(&e);
+    free(S.v1), free(S.v2), free(S.work), free(S.work2);
+    emb_queue_free(&S.tq);
+    emb_queue_free(&S.sq);
+    ssl_enc_free(&S.t);
+    ssl_enc_free(&S.s);
+    if (S.strat == STRAT_SEED_MOCO)
+        ssl_enc_free(&S.sk);
+    run_free(&r);
+    return 0;
+}
