@@ -16,6 +16,8 @@ static int refs_of(const struct experiment *x, const char **out)
     int n = 0;
     if (x->teacher[0])
         out[n++] = x->teacher;
+    if (x->tinyvit.softlabels[0])
+        out[n++] = x->tinyvit.softlabels;
     n += dcvit_refs_of(x, out + n);
     return n;
 }
