@@ -23,6 +23,12 @@
 #define LLVMFuzzerTestOneInput fuzz_csv_one
 #include "fuzz/fuzz_csv.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_softlabel_one
+#include "fuzz/fuzz_softlabel.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_safetensors_one
+#include "fuzz/fuzz_safetensors.c"
+#undef LLVMFuzzerTestOneInput
 
 struct harness {
     const char *name;
@@ -32,6 +38,7 @@ struct harness {
 static const struct harness harnesses[] = {
     {"fuzz_config", fuzz_config_one}, {"fuzz_idx", fuzz_idx_one}, {"fuzz_png", fuzz_png_one},
     {"fuzz_ckpt", fuzz_ckpt_one},     {"fuzz_csv", fuzz_csv_one},
+    {"fuzz_softlabel", fuzz_softlabel_one}, {"fuzz_safetensors", fuzz_safetensors_one},
 };
 
 /* Every regular file of dir through h; returns how many. */

@@ -190,6 +190,7 @@ static int open_header(struct softlabel_file *f, struct kd_err *e)
     memcpy(&in->data_n, h + 56, 4);
     if (in->k < 1 || in->k > SOFTLABEL_MAX_K || in->k > in->classes || in->classes > 65536 ||
         v[7] != softlabel_record_bytes(in->k) || in->samples > in->data_n || in->epochs < 1 ||
+        in->data_n > (1u << 24) ||
         in->epochs > (1u << 20) || in->samples > (1u << 28))
         return open_fail(f, e, "impossible header values");
     size_t want = softlabel_file_bytes(in);
@@ -232,6 +233,16 @@ static int open_body(struct softlabel_file *f, struct kd_err *e)
         f->index[i] = (int)j;
     }
     f->records = f->map + SOFTLABEL_HEADER_BYTES + 4 * (size_t)in->samples;
+    /* A student writes dense labels at the stored class indices: each must be a class (a
+     * corrupt file with a good CRC would otherwise write out of bounds: fuzz_softlabel). */
+    size_t rb = softlabel_record_bytes(in->k), nrec = (size_t)in->epochs * in->samples;
+    for (size_t r = 0; r < nrec; r++)
+        for (uint32_t i = 0; i < in->k; i++) {
+            uint16_t c;
+            memcpy(&c, f->records + r * rb + 4 + 2 * (size_t)i, 2);
+            if (c >= in->classes)
+                return open_fail(f, e, "a record's class index is not below the class count");
+        }
     return 0;
 }
 

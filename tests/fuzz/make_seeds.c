@@ -1,11 +1,13 @@
 /* Writes the generated part of the fuzz seed corpus (tests/fuzz/corpus/<harness>/): small valid
- * IDX, PNG, checkpoint and CSV files, each in the harness's input framing, plus a few broken
- * ones. The YAML seeds are copies of real configs. Run by `make fuzz-seeds`; the output is
- * committed, so this only runs again when a format changes. */
+ * IDX, PNG, checkpoint, CSV, soft-label and safetensors files, each in the harness's input
+ * framing, plus a few broken ones. The YAML seeds are copies of real configs. Run by
+ * `make fuzz-seeds`; the output is committed, so this only runs again when a format changes. */
 #include "fuzz_util.h"
 #include "fuzz_ckpt.h"
 
 #include "data/png.h"
+#include "data/softlabel.h"
+#include "io/safetensors.h"
 #include "io/ckpt.h"
 
 #include <zlib.h>
@@ -128,6 +130,56 @@ static void csv_seeds(const char *dir)
     put(dir, "ragged", ragged, sizeof ragged - 1, NULL, 0);
 }
 
+static void softlabel_seeds(const char *dir)
+{
+    struct softlabel_info info = {.k = 2, .epochs = 2, .samples = 3, .classes = 4, .data_n = 5,
+                                  .crop_pad = 2, .flip = 1, .base_seed = 7, .teacher_hash = 9};
+    const int index[3] = {4, 0, 2};
+    struct softlabel_writer w;
+    struct kd_err e;
+    static uint8_t buf[4096];
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "%s/seed.softlabel", fuzz_dir());
+    if (softlabel_writer_open(&w, tmp, &info, index, &e)) {
+        kd_err_print(&e);
+        exit(1);
+    }
+    for (int r = 0; r < 6; r++) {
+        uint16_t idx[2] = {(uint16_t)(r % 4), (uint16_t)((r + 1) % 4)};
+        uint16_t val[2] = {softlabel_f16_from_f32(0.6f), softlabel_f16_from_f32(0.3f)};
+        softlabel_writer_put(&w, (uint32_t)r * 77, idx, val);
+    }
+    if (softlabel_writer_commit(&w, &e)) {
+        kd_err_print(&e);
+        exit(1);
+    }
+    size_t n = slurp(tmp, buf, sizeof buf);
+    uint8_t as_is = 0, fixed = 1;
+    put(dir, "k2-e2-s3", &as_is, 1, buf, n);
+    put(dir, "k2-e2-s3-crc", &fixed, 1, buf, n - 4);
+}
+
+static void safetensors_seeds(const char *dir)
+{
+    static const float a[6] = {1, 2, 3, 4, 5, 6}, b[2] = {-1, 0.5f};
+    struct st_entry t[2] = {{"blocks.0.attn.qkv.weight", a, 2, {2, 3}},
+                            {"head.bias", b, 1, {2}}};
+    const char *mk[1] = {"format"}, *mv[1] = {"pt"};
+    static uint8_t buf[4096];
+    struct kd_err e;
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "%s/seed.safetensors", fuzz_dir());
+    if (st_write(tmp, t, 2, mk, mv, 1, &e)) {
+        kd_err_print(&e);
+        exit(1);
+    }
+    put(dir, "two-f32.safetensors", buf, slurp(tmp, buf, sizeof buf), NULL, 0);
+    static const char f16[] = "\x48\0\0\0\0\0\0\0{\"x\":{\"dtype\":\"F16\",\"shape\":[2],"
+                              "\"data_offsets\":[0,4]}}                              "
+                              "\x00\x3c\x00\xc0";
+    put(dir, "f16.safetensors", f16, sizeof f16 - 1, NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -147,5 +199,9 @@ int main(int argc, char **argv)
     ckpt_seeds(d);
     snprintf(d, sizeof d, "%s/fuzz_csv", argv[1]);
     csv_seeds(d);
+    snprintf(d, sizeof d, "%s/fuzz_softlabel", argv[1]);
+    softlabel_seeds(d);
+    snprintf(d, sizeof d, "%s/fuzz_safetensors", argv[1]);
+    safetensors_seeds(d);
     return 0;
 }
