@@ -144,5 +144,8 @@ void vit_compress_copy(struct vit *dst, const struct vit *src, const int *map, u
 
 size_t vit_param_count(const struct vit *m)
 {
-    return m->params.total;
+    size_t n = 0;
+    for (int i = 0; i < m->params.n; i++)
+        n += m->params.p[i].n;
+    return n;
 }

@@ -71,9 +71,7 @@ double invert_l2(float *dx, const float *x, size_t n, float weight)
     return norm;
 }
 
-/* out = roll(flip(x)) of one (S, S, ch) image: out[y][x] = in[(y - dy) mod S][src x], src x =
- * (x - dx) mod S, then mirrored when flip. back != 0 applies the adjoint, accumulating. */
-static void jitter_apply(float *out, const float *in, int S, int ch, int dy, int dx, int flip,
+void invert_jitter(float *out, const float *in, int S, int ch, int dy, int dx, int flip,
                          int back)
 {
     for (int y = 0; y < S; y++)
@@ -115,7 +113,7 @@ static void invert_batch(struct vit *m, float *img, float *mom, float *vel, cons
         dys[b] = J ? (int)rng_below(&r, 2 * J + 1) - J : 0;
         dxs[b] = J ? (int)rng_below(&r, 2 * J + 1) - J : 0;
         fl[b] = c->flip ? (int)rng_below(&r, 2) : 0;
-        jitter_apply(xj + b * P, img + (a + b) * P, S, ch, dys[b], dxs[b], fl[b], 0);
+        invert_jitter(xj + b * P, img + (a + b) * P, S, ch, dys[b], dxs[b], fl[b], 0);
     }
     vit_forward(m, xj, B, 0, 0, 0);
     memset(dlogits, 0, sizeof(float) * B * K);
@@ -128,7 +126,7 @@ static void invert_batch(struct vit *m, float *img, float *mom, float *vel, cons
     memset(grad, 0, sizeof(float) * B * P);
     for (int b = 0; b < B; b++) {
         float *g = grad + b * P, *x = img + (a + b) * P;
-        jitter_apply(g, dxj + b * P, S, ch, dys[b], dxs[b], fl[b], 1);
+        invert_jitter(g, dxj + b * P, S, ch, dys[b], dxs[b], fl[b], 1);
         s->tv += invert_tv(g, x, S, S, ch, c->tv / B);
         s->l2 += invert_l2(g, x, P, c->l2 / B);
     }

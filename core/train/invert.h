@@ -48,4 +48,10 @@ int invert_run(struct vit *m, float *images, const int *targets, const struct in
 double invert_tv(float *dx, const float *x, int h, int w, int c, float weight);
 double invert_l2(float *dx, const float *x, size_t n, float weight);
 
+/* One (S, S, ch) image shifted cyclically and flipped: out[y][x] = in[(y - dy) mod S][sx] with
+ * sx = (x - dx) mod S, mirrored (S - 1 - sx) when flip. back != 0 applies the adjoint instead,
+ * ACCUMULATING into out (the gradient's way back to the unshifted image). */
+void invert_jitter(float *out, const float *in, int S, int ch, int dy, int dx, int flip,
+                   int back);
+
 #endif

@@ -1,0 +1,15 @@
+# Accuracy against measured latency of the compressed models (last row of each latency run).
+id = 'dcvit-latency'
+ttl = 'Few-shot compression of ViT-s: accuracy vs latency (batch 64, mean over runs)'
+xl = 'latency (ms per batch of 64, 2 threads)'
+yl = 'test top-1 (%)'
+yl2 = ''
+load 'plots/lib/style.gp'
+runs(kind) = sprintf("< tail -q -n 1 results/%s/dcvit/latency/%s_*-s*.csv | sort -t, -k10 -g", \
+                     scale, kind)
+set key bottom right
+plot runs('dcvit') using 10:($6 * 100) with linespoints ls 1 title 'DC-ViT', \
+     runs('practise') using 10:($6 * 100) with linespoints ls 2 title 'PRACTISE'
+set terminal svg size 960,560 enhanced font 'DejaVu Sans,11' background '#ffffff'
+set output sprintf('plots/%s.svg', id)
+replot

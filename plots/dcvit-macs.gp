@@ -1,0 +1,19 @@
+# DC-ViT's dense curve against PRACTISE's whole-block points: accuracy vs MACs removed.
+id = 'dcvit-macs'
+ttl = 'Few-shot compression of ViT-s: DC-ViT (dense) vs PRACTISE (whole blocks)'
+xl = 'MACs removed, in blocks of the original (1 block = 16.6% of ViT-s)'
+yl = 'test top-1 (%)'
+yl2 = ''
+load 'plots/lib/style.gp'
+dc = sprintf("< grep '^dcvit_' %s | sort -t, -k3 -g", data)
+pr = sprintf("< grep '^practise_' %s | sort -t, -k3 -g", data)
+orig = sprintf("< sed -n 2p results/%s/dcvit/macs/dcvit_r1-s0.csv", scale)
+set key bottom left
+set xrange [-0.1:*]
+set style line 3 lc rgb '#222222' pt 9 ps 1.6
+plot dc using 3:5:6 with yerrorlines ls 1 title 'DC-ViT: attention removed, MLP narrowed', \
+     pr using 3:5:6 with yerrorlines ls 2 title 'PRACTISE: whole blocks dropped', \
+     orig using (0):($6 * 100) with points ls 3 title 'original ViT-s (seed 0)'
+set terminal svg size 960,560 enhanced font 'DejaVu Sans,11' background '#ffffff'
+set output sprintf('plots/%s.svg', id)
+replot

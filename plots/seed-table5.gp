@@ -1,0 +1,7 @@
+# SEED Table 5: linear probe against the teacher temperature.
+id = 'seed-table5'
+ttl = 'SEED Table 5: teacher temperature'
+xl = 'tau_T (seed.tau_t)'
+yl = 'linear probe top-1 (%)'
+yl2 = ''
+load 'plots/lib/curve.gp'

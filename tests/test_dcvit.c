@@ -1,0 +1,283 @@
+/* DC-ViT pieces: MACs of compressed models against a hand formula, the structure from a MACs
+ * target, the weight copy (kept units, dropped blocks) checked functionally, finite-difference
+ * checks of a compressed ViT (attention-free block with fewer hidden units), of the gradient
+ * with respect to the input images and of the inversion priors, the jitter adjoint, and a short
+ * deterministic inversion. */
+#include "kd.h"
+#include "check.h"
+#include "gradcheck.h"
+#include "models/vit_compress.h"
+#include "train/invert.h"
+#include "loss/loss.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct model_cfg small = {.img = 8, .in_ch = 1, .classes = 3, .patch = 4, .dim = 8,
+                                       .depth = 4, .heads = 2, .mlp_ratio = 4};
+
+static void perturb(struct vit *m, uint64_t seed, float s)
+{
+    struct rng r;
+    rng_init(&r, seed, RNG_STREAM_OTHER, 0, 0);
+    for (int i = 0; i < m->params.n; i++)
+        for (size_t j = 0; j < m->params.p[i].n; j++)
+            (*m->params.p[i].w)[j] += s * rng_normal(&r);
+}
+
+static void fill_normal(float *x, size_t n, uint64_t seed)
+{
+    struct rng r;
+    rng_init(&r, seed, RNG_STREAM_OTHER, 1, 0);
+    for (size_t i = 0; i < n; i++)
+        x[i] = rng_normal(&r);
+}
+
+/* vit_s as in configs/teachers/vit_s.yaml: T = 50, C = 128, hidden 512, depth 6. */
+static void test_macs(void)
+{
+    struct model_cfg c = {.img = 28, .in_ch = 1, .classes = 10, .patch = 4, .dim = 128,
+                          .depth = 6, .heads = 4, .mlp_ratio = 4};
+    struct vit m, k;
+    struct kd_err e;
+    struct vit_compress st;
+    CHECK(vit_init(&m, &c, 1, &e) == 0, "vit_s init");
+    double T = 50, C = 128, H = 512;
+    double attn = 3 * T * C * C + 2 * T * T * C + T * C * C, mlp = 2 * T * C * H;
+    double embed = 49.0 * 16 * C, head = C * 10;
+    CHECK(vit_attn_macs(&m) == attn && vit_mlp_macs(&m, 512) == mlp, "block MACs formula");
+    CHECK(vit_macs(&m) == embed + 6 * (attn + mlp) + head, "original MACs %.0f", vit_macs(&m));
+    /* 1.5 blocks removed: n = ceil(1.5) = 2, r = 4 (1 - (1.5 (a + m) - 2 a) / (2 m)). */
+    double removed = 1.5 * (attn + mlp);
+    CHECK(vit_compress_structure(&st, &m, removed, 0, 4, &e) == 0 && st.n == 2, "n = 2");
+    int want = (int)lround(H * (1 - (removed - 2 * attn) / (2 * mlp)));
+    CHECK(st.hidden == want, "hidden %d, formula %d", st.hidden, want);
+    int blocks[2] = {1, 3};
+    struct vit_layout lay;
+    vit_compress_layout(&lay, &m, blocks, 2, st.hidden);
+    CHECK(vit_init_layout(&k, &c, &lay, 1, &e) == 0, "compressed init");
+    double hand = embed + 4 * (attn + mlp) + 2 * 2 * T * C * st.hidden + head;
+    CHECK(vit_macs(&k) == hand, "compressed MACs %.0f vs %.0f", vit_macs(&k), hand);
+    /* Rounding the width to whole units misses the target by less than half a unit per block. */
+    CHECK(fabs(vit_macs(&m) - vit_macs(&k) - removed) <= 2 * 0.5 * 2 * T * C, "MACs target");
+    size_t hand_params = vit_param_count(&m) - 2 * (2 * C + 3 * C * C + 3 * C + C * C + C) -
+                         2 * (2 * C * (H - st.hidden) + (H - st.hidden));
+    CHECK(vit_param_count(&k) == hand_params, "params %zu vs %zu", vit_param_count(&k),
+          hand_params);
+    /* The paper's k + 1 blocks at the MACs of k: explicit count; ceil alone leaves no MLP. */
+    CHECK(vit_compress_structure(&st, &m, 2 * (attn + mlp), 0, 4, &e) == KD_ERR_CONFIG,
+          "integer target with ceil: no unit left is an error");
+    CHECK(vit_compress_structure(&st, &m, 2 * (attn + mlp), 3, 4, &e) == 0 && st.n == 3 &&
+              st.hidden == (int)lround(H * (1 - (2 * (attn + mlp) - 3 * attn) / (3 * mlp))),
+          "explicit n_blocks = 3");
+    CHECK(vit_compress_structure(&st, &m, 4.5 * (attn + mlp), 0, 4, &e) == KD_ERR_CONFIG,
+          "more blocks than candidates is an error");
+    vit_free(&k);
+    vit_free(&m);
+}
+
+/* A compressed copy equals the original whose removed parts were zeroed. */
+static void test_copy(void)
+{
+    enum { B = 2 };
+    struct vit m, k, d;
+    struct kd_err e;
+    struct vit_layout lay;
+    CHECK(vit_init(&m, &small, B, &e) == 0, "init");
+    vit_reset(&m, 3);
+    perturb(&m, 4, 0.2f);
+    int blk = 2, h = 13;
+    vit_compress_layout(&lay, &m, &blk, 1, h);
+    CHECK(vit_init_layout(&k, &small, &lay, B, &e) == 0, "compressed init");
+    vit_compress_copy(&k, &m, NULL, 42);
+    const struct block *s = &m.blocks[blk], *c = &k.blocks[blk];
+    int H = s->hidden, C = s->C, kept[64], prev = -1, ok = 1;
+    for (int j = 0; j < h; j++) {
+        kept[j] = -1;
+        for (int u = 0; u < H; u++)
+            if (memcmp(c->fc1.w + j * C, s->fc1.w + u * C, sizeof(float) * C) == 0)
+                kept[j] = u;
+        ok &= kept[j] > prev && c->fc1.b[j] == s->fc1.b[kept[j]];
+        for (int o = 0; o < C; o++)
+            ok &= c->fc2.w[o * h + j] == s->fc2.w[o * H + kept[j]];
+        prev = kept[j];
+    }
+    CHECK(ok, "kept units are original units, in order, with their fc2 columns");
+    float images[B * 64], ref[B * 3];
+    fill_normal(images, B * 64, 5);
+    vit_forward(&k, images, B, 0, 0, 0);
+    memcpy(ref, k.logits, sizeof ref);
+    struct block *w = &m.blocks[blk];
+    memset(w->proj.w, 0, sizeof(float) * C * C);
+    memset(w->proj.b, 0, sizeof(float) * C);
+    for (int u = 0, j = 0; u < H; u++) {
+        if (j < h && kept[j] == u) {
+            j++;
+            continue;
+        }
+        for (int o = 0; o < C; o++)
+            w->fc2.w[o * H + u] = 0;
+    }
+    vit_forward(&m, images, B, 0, 0, 0);
+    CHECK(check_close(m.logits, ref, B * 3, 1e-5, 1e-4) <= 1, "compressed = zeroed original");
+    /* Dropping a block equals the original with that block's branches zeroed. */
+    struct model_cfg c3 = small;
+    c3.depth = 3;
+    int map[3] = {0, 1, 3};
+    CHECK(vit_init(&d, &c3, B, &e) == 0, "dropped init");
+    vit_compress_copy(&d, &m, map, 0);
+    memset(w->fc2.w, 0, sizeof(float) * C * H);
+    memset(w->fc2.b, 0, sizeof(float) * C);
+    vit_forward(&d, images, B, 0, 0, 0);
+    memcpy(ref, d.logits, sizeof ref);
+    vit_forward(&m, images, B, 0, 0, 0);
+    CHECK(check_close(m.logits, ref, B * 3, 1e-5, 1e-4) <= 1, "dropped = identity block");
+    vit_free(&d);
+    vit_free(&k);
+    vit_free(&m);
+}
+
+struct feat_ctx {
+    struct vit *m;
+    float *images, *up;
+    int B;
+};
+
+/* sum(feat * up) + sum(logits * up'): the fine-tuning MSE path and the classifier path. */
+static double feat_loss(void *p)
+{
+    struct feat_ctx *c = p;
+    vit_forward(c->m, c->images, c->B, 0, 0, 0);
+    size_t n = (size_t)c->B * c->m->T * c->m->C;
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)c->m->feat[i] * c->up[i];
+    for (int i = 0; i < c->B * c->m->classes; i++)
+        s += (double)c->m->logits[i] * c->up[n + i];
+    return s;
+}
+
+static void test_grad_compressed(void)
+{
+    enum { B = 2 };
+    struct vit m, k;
+    struct kd_err e;
+    struct vit_layout lay;
+    int blocks[2] = {1, 2};
+    CHECK(vit_init(&m, &small, B, &e) == 0, "init");
+    vit_reset(&m, 6);
+    perturb(&m, 7, 0.3f);
+    vit_compress_layout(&lay, &m, blocks, 2, 5);
+    CHECK(vit_init_layout(&k, &small, &lay, B, &e) == 0 && !k.blocks[1].attn &&
+              k.blocks[2].hidden == 5 && k.blocks[3].attn, "layout");
+    vit_compress_copy(&k, &m, NULL, 1);
+    size_t nf = (size_t)B * k.T * k.C, ni = (size_t)B * 64;
+    float *up = malloc(sizeof(float) * (nf + B * 3)), images[B * 64], dimg[B * 64] = {0};
+    fill_normal(up, nf + B * 3, 8);
+    fill_normal(images, ni, 9);
+    struct feat_ctx c = {&k, images, up, B};
+    feat_loss(&c);
+    params_zero_grad(&k.params);
+    vit_backward_images(&k, dimg, up + nf, up, B);
+    /* eps 1e-2 in float: central differences carry ~1e-4 relative noise (test_grad_model). */
+    for (int i = 0; i < k.params.n; i++)
+        CHECK(gradcheck(k.params.p[i].name, feat_loss, &c, *k.params.p[i].w, *k.params.p[i].g,
+                        k.params.p[i].n, 1e-2, 2e-2) == 0,
+              "compressed vit %s", k.params.p[i].name);
+    CHECK(gradcheck("images", feat_loss, &c, images, dimg, ni, 1e-2, 2e-2) == 0,
+          "d(images) of vit_backward_images");
+    /* The checker can fail: a wrong sign in one checked entry is caught. */
+    dimg[gradcheck_point(3, ni)] *= -1;
+    CHECK(gradcheck("images (planted error)", feat_loss, &c, images, dimg, ni, 1e-2, 2e-2) == 1,
+          "planted error caught");
+    free(up);
+    vit_free(&k);
+    vit_free(&m);
+}
+
+struct prior_ctx {
+    float *x;
+    int tv;
+};
+
+static double prior_loss(void *p)
+{
+    struct prior_ctx *c = p;
+    return c->tv ? invert_tv(NULL, c->x, 5, 6, 2, 1) : invert_l2(NULL, c->x, 60, 1);
+}
+
+static void test_priors(void)
+{
+    float x[60], g[60];
+    fill_normal(x, 60, 10);
+    for (int tv = 0; tv <= 1; tv++) {
+        struct prior_ctx c = {x, tv};
+        memset(g, 0, sizeof g);
+        if (tv)
+            invert_tv(g, x, 5, 6, 2, 1);
+        else
+            invert_l2(g, x, 60, 1);
+        /* |d|^0.6 is steep near 0: smaller steps than elsewhere. */
+        CHECK(gradcheck(tv ? "tv" : "l2", prior_loss, &c, x, g, 60, 1e-3, 2e-2) == 0,
+              "prior %s gradient", tv ? "tv" : "l2");
+    }
+    /* Adjoint of the jitter: <J x, y> == <x, J^T y>. */
+    float a[2 * 7 * 7], b[2 * 7 * 7], ja[2 * 7 * 7], jb[2 * 7 * 7] = {0};
+    fill_normal(a, 98, 11);
+    fill_normal(b, 98, 12);
+    invert_jitter(ja, a, 7, 2, 2, -3, 1, 0);
+    invert_jitter(jb, b, 7, 2, 2, -3, 1, 1);
+    double l = 0, r = 0;
+    for (int i = 0; i < 98; i++)
+        l += (double)ja[i] * b[i], r += (double)a[i] * jb[i];
+    CHECK(fabs(l - r) < 1e-4, "jitter adjoint %g vs %g", l, r);
+}
+
+struct inv_log {
+    double first, last, acc;
+};
+
+static void inv_cb(void *p, int it, const struct invert_stats *s)
+{
+    struct inv_log *l = p;
+    if (it == 0)
+        l->first = s->ce;
+    l->last = s->ce;
+    l->acc = s->acc;
+}
+
+static void test_invert(void)
+{
+    struct vit m;
+    struct kd_err e;
+    CHECK(vit_init(&m, &small, 4, &e) == 0, "init");
+    vit_reset(&m, 13);
+    perturb(&m, 14, 1.0f);
+    int targets[6];
+    invert_targets(targets, 6, 3, 1);
+    CHECK(targets[0] != targets[1] && targets[1] != targets[2] && targets[0] != targets[2],
+          "first K targets distinct");
+    struct invert_cfg c = {6, 100, 5, 0.3f, 0.5f, 0.9f, 1e-3f, 1e-4f, 1, 1, -3.0f, 3.0f};
+    float x1[6 * 64], x2[6 * 64];
+    struct inv_log l1, l2;
+    CHECK(invert_run(&m, x1, targets, &c, 3, inv_cb, &l1, &e) == 0, "invert runs");
+    CHECK(invert_run(&m, x2, targets, &c, 3, inv_cb, &l2, &e) == 0, "invert runs again");
+    CHECK(memcmp(x1, x2, sizeof x1) == 0, "same seed, same images");
+    CHECK(l1.last < 0.8 * l1.first, "CE falls: %.3f -> %.3f", l1.first, l1.last);
+    int in_range = 1;
+    for (int i = 0; i < 6 * 64; i++)
+        in_range &= x1[i] >= c.lo && x1[i] <= c.hi;
+    CHECK(in_range, "pixels clipped to the data range");
+    vit_free(&m);
+}
+
+int main(void)
+{
+    test_macs();
+    test_copy();
+    test_grad_compressed();
+    test_priors();
+    test_invert();
+    return check_report("test_dcvit");
+}
