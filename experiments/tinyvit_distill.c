@@ -159,10 +159,10 @@ static int distill_setup(struct distill *D, struct run *r, struct kd_err *e)
                              "tinyvit.topk %d exceeds model.classes %d", D->k, D->C);
     if (D->online && softlabel_teacher_load(&D->teacher, r, B, e))
         return e->code;
-    if (D->online && D->teacher.net.classes != D->C)
+    if (D->online && D->teacher.base.net.classes != D->C)
         return kd_err_setfix(e, KD_ERR_CONFIG, r->x.path, 0, "use a teacher of model.classes",
                              "the teacher has %d classes, the student %d",
-                             D->teacher.net.classes, D->C);
+                             D->teacher.base.net.classes, D->C);
     if (r->x.tinyvit.softlabels[0] && open_labels(D, e))
         return e->code;
     size_t img = (size_t)r->train.h * r->train.w * r->train.c, n = (size_t)B * D->C;

@@ -6,6 +6,7 @@
  * STEM.meta. */
 #include "kd.h"
 #include "data/softlabel.h"
+#include "train/run.h"
 #include "train/softlabel_teacher.h"
 #include "base/runtime.h"
 
@@ -25,16 +26,16 @@ int main(int argc, char **argv)
     int B = r.x.optim.batch < 1024 ? r.x.optim.batch : 1024;
     if (softlabel_teacher_load(&t, &r, B, &e))
         die(&e);
-    if (t.net.classes != r.x.model.classes || r.train.classes > t.net.classes) {
+    if (t.base.net.classes != r.x.model.classes || r.train.classes > t.base.net.classes) {
         kd_err_setfix(&e, KD_ERR_CONFIG, r.x.path, 0, "use a teacher trained on this data set",
-                      "the teacher has %d classes, model.classes is %d", t.net.classes,
+                      "the teacher has %d classes, model.classes is %d", t.base.net.classes,
                       r.x.model.classes);
         die(&e);
     }
     int E = r.x.tinyvit.epochs > 0 ? r.x.tinyvit.epochs : r.x.optim.epochs;
     struct softlabel_info info = {
         .k = (uint32_t)r.x.tinyvit.topk, .epochs = (uint32_t)E, .samples = (uint32_t)r.n_train,
-        .classes = (uint32_t)t.net.classes, .data_n = (uint32_t)r.train.n,
+        .classes = (uint32_t)t.base.net.classes, .data_n = (uint32_t)r.train.n,
         .crop_pad = (uint32_t)r.x.data.crop_pad, .flip = (uint32_t)r.x.data.flip,
         .base_seed = (uint64_t)r.x.run.seed, .teacher_hash = t.hash};
     struct augment_cfg aug = {r.x.data.crop_pad, r.x.data.flip};
@@ -44,7 +45,7 @@ int main(int argc, char **argv)
         die(&e);
     size_t img = (size_t)r.train.h * r.train.w * r.train.c;
     float *images = malloc(sizeof(float) * B * img);
-    float *probs = malloc(sizeof(float) * B * t.net.classes);
+    float *probs = malloc(sizeof(float) * B * t.base.net.classes);
     size_t rec = softlabel_record_bytes(info.k), file = softlabel_file_bytes(&info);
     for (int epoch = 0; epoch < E; epoch++) {
         double t0 = now_seconds();

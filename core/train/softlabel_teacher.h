@@ -1,23 +1,22 @@
-/* The teacher of a soft-label run: the config named by the `teacher:` key, built by net_create
- * and filled from its checkpoint (results/<scale>/<teacher path>-s<its seed>.ckpt), then run in
- * inference mode to give softmax probabilities (TinyViT's labels pass and its online twin). */
+/* The teacher of a soft-label run, through the shared loader (train/teacher.h: the `teacher:`
+ * config and its checkpoint, or interop.teacher_weights), run in inference mode to give softmax
+ * probabilities (TinyViT's labels pass and its online twin), with the hash that soft-label
+ * files record so that a student can tell which teacher made them. */
 #ifndef KD_SOFTLABEL_TEACHER_H
 #define KD_SOFTLABEL_TEACHER_H
 
 #include <stdint.h>
 
-#include "train/net.h"
-#include "train/run.h"
+#include "train/teacher.h"
+
+struct run;
 
 struct softlabel_teacher {
-    struct experiment x;     /* the teacher's config at the run's scale */
-    struct net net;
-    uint64_t hash;           /* config_hash(&x): recorded in soft-label files */
-    char ckpt[600];          /* the checkpoint read */
+    struct teacher base;     /* config, network with weights loaded, weights path */
+    uint64_t hash;           /* config_hash(&base.x): recorded in soft-label files */
 };
 
-/* Load r's teacher for batches up to Bmax. Errors: no `teacher:` key, a bad teacher config, a
- * missing checkpoint (fix: train it first) or one made for another model (names the key). */
+/* Load r's teacher for batches up to Bmax (errors as teacher_load's). */
 int softlabel_teacher_load(struct softlabel_teacher *t, const struct run *r, int Bmax,
                            struct kd_err *e);
 /* softlabel_teacher_fn over a struct softlabel_teacher *: probs (B, C) = softmax(logits). */
