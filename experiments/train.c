@@ -4,6 +4,7 @@
 #include "kd.h"
 #include "train/fit.h"
 #include "base/runtime.h"
+#include "train/init_from.h"
 
 int main(int argc, char **argv)
 {
@@ -14,6 +15,8 @@ int main(int argc, char **argv)
     if (run_start(&r, argc, argv, &e) || run_load_data(&r, &e))
         die(&e);
     if (net_create(&n, &r.x.model, r.x.optim.batch, (uint64_t)r.x.run.seed, &e))
+        die(&e);
+    if (r.x.init[0] && init_from_config(n.params, &r.x, r.x.init, 0, &e))
         die(&e);
     if (fit(&r, &n, NULL, &e))
         die(&e);

@@ -18,6 +18,8 @@ static int refs_of(const struct experiment *x, const char **out)
         out[n++] = x->teacher;
     if (x->tinyvit.softlabels[0])
         out[n++] = x->tinyvit.softlabels;
+    if (x->init[0])
+        out[n++] = x->init;
     n += dcvit_refs_of(x, out + n);
     return n;
 }

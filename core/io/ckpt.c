@@ -254,3 +254,84 @@ out:
     free(buf);
     return rc;
 }
+
+/* Tensor records after the config section, matched by name and shape (see ckpt_load_matching). */
+static int match_tensors(struct reader *r, const char *path, struct params *ps, uint32_t n,
+                         int has_moments, struct ckpt_match *mt, struct kd_err *e)
+{
+    char *seen = calloc(ps->n ? ps->n : 1, 1);
+    for (uint32_t i = 0; i < n; i++) {
+        uint16_t nl;
+        uint8_t nd;
+        char name[256];
+        uint32_t shape[8];
+        if (get(r, &nl, 2) || nl >= sizeof name || get(r, name, nl) || get(r, &nd, 1) ||
+            nd > 8 || get(r, shape, 4u * nd)) {
+            free(seen);
+            return kd_err_set(e, KD_ERR_FORMAT, path, 0, "corrupt tensor header #%u", i);
+        }
+        name[nl] = '\0';
+        size_t count = 1;
+        for (int d = 0; d < nd; d++)
+            count *= shape[d];
+        const void *v = take(r, count * sizeof(float) * (has_moments ? 3 : 1));
+        if (!v) {
+            free(seen);
+            return kd_err_set(e, KD_ERR_FORMAT, path, 0, "truncated in tensor '%s'", name);
+        }
+        struct param *p = params_find(ps, name);
+        int same = p && nd == p->ndim;
+        for (int d = 0; same && d < nd; d++)
+            same = (int)shape[d] == p->shape[d];
+        if (!same) {
+            if (mt->skipped++ == 0)
+                snprintf(mt->first_skipped, sizeof mt->first_skipped, "%s", name);
+            continue;
+        }
+        memcpy(*p->w, v, p->n * sizeof(float));
+        seen[p - ps->p] = 1;
+        mt->loaded++;
+    }
+    for (int i = 0; i < ps->n; i++)
+        if (!seen[i] && mt->missing++ == 0)
+            snprintf(mt->first_missing, sizeof mt->first_missing, "%s", ps->p[i].name);
+    free(seen);
+    return 0;
+}
+
+int ckpt_load_matching(const char *path, struct params *ps, struct ckpt_match *mt,
+                       struct kd_err *e)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    memset(mt, 0, sizeof *mt);
+    if (file_read_all(path, &buf, &len, e))
+        return kd_err_fix(e, "run the config that makes it first (make does), or check the path");
+    int rc = 0;
+    struct reader r = {buf, len >= 4 ? len - 4 : 0, 0};
+    uint32_t crc_file = 0, version = 0, n_tensors = 0, has_moments = 0, clen = 0;
+    int64_t epoch = 0, step = 0;
+    char magic[8];
+    if (len < 40 || memcmp(buf, CKPT_MAGIC, 8) != 0) {
+        rc = kd_err_set(e, KD_ERR_FORMAT, path, 0, "not a kdlab checkpoint (bad magic or size)");
+        goto out;
+    }
+    memcpy(&crc_file, buf + len - 4, 4);
+    if ((uint32_t)crc32(crc32(0, NULL, 0), (const Bytef *)buf, (uInt)(len - 4)) != crc_file) {
+        rc = kd_err_setfix(e, KD_ERR_FORMAT, path, 0,
+                           "delete it and re-run the experiment that makes it",
+                           "checksum mismatch: truncated or corrupted");
+        goto out;
+    }
+    get(&r, magic, 8);
+    if (get(&r, &version, 4) || get(&r, &n_tensors, 4) || get(&r, &has_moments, 4) ||
+        get(&r, &epoch, 8) || get(&r, &step, 8) || get(&r, &clen, 4) ||
+        version != CKPT_VERSION || !take(&r, clen)) {
+        rc = kd_err_set(e, KD_ERR_FORMAT, path, 0, "unsupported checkpoint version %u", version);
+        goto out;
+    }
+    rc = match_tensors(&r, path, ps, n_tensors, (int)has_moments, mt, e);
+out:
+    free(buf);
+    return rc;
+}

@@ -30,4 +30,16 @@ int ckpt_load(const char *path, struct params *ps, struct optim *o, const char *
  * (caller frees), after the magic, version and checksum checks of ckpt_load. */
 int ckpt_read_config(const char *path, char **text, struct kd_err *e);
 
+/* What ckpt_load_matching did: tensors loaded, file tensors skipped (name absent from ps or
+ * another shape), parameters of ps left untouched, and the first name of each kind. */
+struct ckpt_match {
+    int loaded, skipped, missing;
+    char first_skipped[64], first_missing[64];
+};
+/* Load every tensor of the file whose name and shape match a parameter of ps and skip the rest
+ * (an MAE decoder, a head of another size): initialization from a pretrained model. No config
+ * check, no optimizer state. Returns 0 (mt filled) or a read/format error. */
+int ckpt_load_matching(const char *path, struct params *ps, struct ckpt_match *mt,
+                       struct kd_err *e);
+
 #endif

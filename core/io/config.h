@@ -72,6 +72,7 @@ struct experiment {
     char kind[CFG_STR];       /* which experiment binary runs it: "train", ... */
     char title[CFG_STR];      /* one line for tables and legends */
     char teacher[CFG_STR];    /* config of the teacher whose checkpoint this run reads, or "" */
+    char init[CFG_STR];       /* config whose checkpoint initializes matching tensors, or "" */
     struct run_cfg run;
     struct data_cfg data;
     struct model_cfg model;

@@ -17,6 +17,7 @@ static const struct cfg_key core_keys[] = {
     STR("kind", kind, "train", "experiment binary that runs this config"),
     STR("title", title, "", "one line for tables and legends"),
     STR("teacher", teacher, "", "config of the teacher whose checkpoint is read (\"\": none)"),
+    STR("init", init, "", "config whose checkpoint initializes matching tensors (\"\": none)"),
     INT("run.seed", run.seed, 0, INT_MAX, "0", "base seed of every random stream"),
     INTS("run.seeds", run.seeds, run.n_seeds, 0, INT_MAX, "[0]", "seeds to repeat the run over"),
     INT("run.log_every", run.log_every, 1, INT_MAX, "50", "steps between plain progress lines"),

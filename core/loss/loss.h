@@ -15,4 +15,35 @@ int ce_correct(const float *logits, const int *labels, int B, int K);
 float soft_ce_loss(float *dlogits, const float *logits, const float *probs, float weight, int B,
                    int K);
 
+/* ---- TinyMIM and MAE (core/loss/qk_vv_relation.c, smooth_l1.c, kl_div.c, mae_pixel.c) */
+#include <stddef.h>
+
+/* qk_vv_relation.c: relation distillation. For each sample, head and chosen pair (X, Y) of
+ * Q, K, V: R = softmax(X Y^T * hd^-0.5) over all T tokens, for the student (qkv (B, T, 3Cs))
+ * and the teacher (qkv (B, T, 3Ct)), both split into NH heads; returns KL(R_t || R_s) summed
+ * over keys, averaged over batch, heads and queries, summed over pairs. d_sqkv (B, T, 3Cs)
+ * ACCUMULATES weight * d(loss)/d(student qkv), or is NULL. scratch holds
+ * relation_scratch_floats(T, largest head dim) floats. */
+enum { RELATION_QK = 1, RELATION_VV = 2, RELATION_QQ = 4, RELATION_KK = 8 };
+size_t relation_scratch_floats(int T, int hd_max);
+float relation_loss(float *d_sqkv, float *scratch, const float *s_qkv, const float *t_qkv,
+                    int pairs, float weight, int B, int T, int Cs, int Ct, int NH);
+/* Pair mask of a tinymim.relations name ("qk_vv", "qq_kk_vv", "qk", "vv"), or 0. */
+int relation_pairs(const char *name);
+
+/* smooth_l1.c: mean over n of torch's SmoothL1(pred - target, beta). */
+float smooth_l1_loss(float *dpred, const float *pred, const float *target, float beta,
+                     float weight, size_t n);
+
+/* kl_div.c: mean over B rows of KL(softmax(target) || softmax(logits)), both (B, K);
+ * scratch 2K floats. */
+float kl_div_loss(float *dlogits, float *scratch, const float *logits, const float *target,
+                  float weight, int B, int K);
+
+/* mae_pixel.c: MAE reconstruction loss of pred (B, NP, PPC) against the image's patches
+ * target (B, NP, PPC) over the patches whose mask (B, NP) is 1; norm_pix normalizes each
+ * target patch by its mean and unbiased std. */
+float mae_pixel_loss(float *dpred, const float *pred, const float *target, const float *mask,
+                     int norm_pix, float weight, int B, int NP, int PPC);
+
 #endif

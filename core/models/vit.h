@@ -68,4 +68,24 @@ void vit_backward_images(struct vit *m, float *d_images, const float *d_logits,
 /* Multiply-accumulates of one forward pass for one image (counted from the architecture). */
 double vit_macs(const struct vit *m);
 
+/* ---- vit_tokens.c: the ViT over a subset of its patch tokens (MAE's encoder on the visible
+ * patches, masked distillation) and in partial passes. keep (B, n_keep) lists each sample's
+ * patch indices in [0, NP) (NULL: every patch in order, n_keep = NP). The tokens are
+ * [CLS; kept patches] with their own position embeddings, Tk = n_keep + 1, and resid[],
+ * ba[] and feat hold (B, Tk, C). The caller keeps `keep` unchanged until the backward. */
+/* All patches of images (B, img, img, in_ch) -> out (B, NP, PPC), as the patch embedding sees
+ * them. */
+void vit_patchify(const struct vit *m, float *out, const float *images, int B);
+/* Run blocks 0 .. n_blocks-1 (a teacher stops at its target block); with n_blocks == depth
+ * also the final norm into feat. No head, no logits. training: draw drop-path for `step`. */
+void vit_forward_tokens(struct vit *m, const float *images, const int *keep, int n_keep,
+                        int n_blocks, int B, int training, uint64_t seed, int step);
+/* Accumulate parameter gradients from d_feat (B, Tk, C) after a full vit_forward_tokens. */
+void vit_backward_tokens(struct vit *m, const float *d_feat, const int *keep, int n_keep, int B);
+/* Accumulate parameter gradients from d_qkv (B, Tk, 3C) of block `layer` (0-based): that block's
+ * qkv and norm1, every block below and the embeddings; nothing above it, and not its
+ * projection or MLP. */
+void vit_backward_from_qkv(struct vit *m, int layer, const float *d_qkv, const int *keep,
+                           int n_keep, int B);
+
 #endif

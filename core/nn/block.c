@@ -168,3 +168,12 @@ void block_draw_droppath(const struct block *b, struct block_acts *a, uint64_t s
     a->dp1 = b->attn ? a->dp_buf : NULL;
     a->dp2 = a->dp_buf + B;
 }
+
+void block_backward_from_qkv(struct block *b, float *dx, const float *d_qkv, const float *x,
+                             const struct block_acts *a, struct block_scratch *s, int B, int T)
+{
+    int N = B * T;
+    memset(s->d_ln, 0, sizeof(float) * N * b->C);
+    linear_backward(&b->qkv, s->d_ln, d_qkv, a->ln1, N);
+    norm_backward(&b->ln1, dx, s->d_ln, x, &a->ln1_s, N);
+}

@@ -37,7 +37,6 @@ void norm_backward(struct norm *n, float *dx, const float *dy, const float *x,
 /* Truncated normal (cut at 2 std) of std s into w[0..n-1]. */
 void init_trunc_normal(float *w, size_t n, float s, struct rng *r);
 
-#endif
 
 /* ---- block.c: pre-norm transformer block (timm's Block):
  *   x1 = x + dp1 * proj(attention(qkv(LN1(x))))    (skipped when attn == 0: DC-ViT's block)
@@ -83,7 +82,13 @@ void block_forward(const struct block *b, float *y, struct block_acts *a, const 
 /* dx (B, T, C) += d(loss)/dx given dy; dy is not modified. */
 void block_backward(struct block *b, float *dx, const float *dy, const float *x,
                     const struct block_acts *a, struct block_scratch *s, int B, int T);
+/* Gradient entering at the qkv output (TinyMIM's relations are read there): dx (B, T, C) +=
+ * d(loss)/dx given d_qkv (B, T, 3C); only qkv and norm1 get parameter gradients. */
+void block_backward_from_qkv(struct block *b, float *dx, const float *d_qkv, const float *x,
+                             const struct block_acts *a, struct block_scratch *s, int B, int T);
 /* Fill a->dp1/dp2 for one training step from rng(seed, DROPPATH, step, layer). training == 0
  * sets them to NULL (scale 1). */
 void block_draw_droppath(const struct block *b, struct block_acts *a, uint64_t seed, int step,
                          int layer, int B, int training);
+
+#endif

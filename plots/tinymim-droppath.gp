@@ -1,0 +1,7 @@
+# TinyMIM: ours after fine-tuning (bars) beside the paper's ImageNet top-1 (right axis).
+id = 'tinymim-droppath'
+ttl = 'TinyMIM Table 13: drop path teacher / student'
+xl = ''
+yl = 'Fashion-MNIST top-1 after fine-tune (%)'
+yl2 = 'paper ImageNet top-1 (%)'
+load 'plots/lib/bars.gp'
