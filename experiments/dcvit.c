@@ -4,7 +4,8 @@
  * subset of MLP units kept), fine-tuned to mimic the original's final tokens on the few-shot set
  * (data.train_n unlabeled images), and scored by KL between the two models on the metric set
  * (dcvit.metric: synthetic | real | none = random choice); the n lowest are then compressed one
- * at a time in depth order, fine-tuning blocks up to the one after the last compressed each time.
+ * at a time, most recoverable first, each time fine-tuning the blocks up to the one after the
+ * deepest compressed so far.
  * Writes STEM.csv (one row per stage, last = final), STEM.trial.csv (candidate scores),
  * STEM.ckpt and STEM.layout (the compressed model), STEM.yaml, STEM.meta. */
 #include "kd.h"
@@ -87,7 +88,8 @@ static int trial(struct run *r, struct vit *t, const struct model_cfg *mc, int h
     return rc;
 }
 
-/* The n chosen blocks, in depth order: lowest scores, or a random choice without scores. */
+/* The n chosen blocks, most recoverable first (the official code's order): lowest scores, or a
+ * random choice without scores. */
 static void choose(int *chosen, int n, const double *score, int depth, int random_pick,
                    uint64_t seed)
 {
@@ -108,12 +110,6 @@ static void choose(int *chosen, int n, const double *score, int depth, int rando
     }
     for (int i = 0; i < n; i++)
         chosen[i] = cand[i];
-    for (int i = 1; i < n; i++)
-        for (int j = i; j > 0 && chosen[j] < chosen[j - 1]; j--) {
-            int tmp = chosen[j];
-            chosen[j] = chosen[j - 1];
-            chosen[j - 1] = tmp;
-        }
 }
 
 int main(int argc, char **argv)
@@ -155,8 +151,13 @@ int main(int argc, char **argv)
     choose(chosen, st.n, score, t.depth, random_pick, (uint64_t)r.x.run.seed);
     /* Heap models: a struct vit must not move (its parameter registry points into it). */
     struct vit *cur = &t;
+    int deepest = 0;
     for (int i = 0; i < st.n; i++) {
-        int blk = chosen[i], upto = blk + 1 < t.depth - 1 ? blk + 1 : t.depth - 1;
+        int blk = chosen[i];
+        deepest = blk > deepest ? blk : deepest;
+        /* Blocks up to the one after the deepest compressed so far: every compressed block
+         * keeps adapting. */
+        int upto = deepest + 1 < t.depth - 1 ? deepest + 1 : t.depth - 1;
         struct vit *nxt = calloc(1, sizeof *nxt);
         if (build_compressed(nxt, cur, &tx.model, blk, st.hidden, Bmax, (uint64_t)r.x.run.seed,
                              &e))
