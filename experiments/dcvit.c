@@ -140,13 +140,14 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "[%s] remove %.2f blocks of MACs: compress %d blocks to %d hidden units "
                     "(ratio %.3f)\n", r.out, d->remove, st.n, st.hidden, st.ratio);
-    compress_row(&r, &t, 0, -1, t.blocks[0].hidden, 0, 0, orig_macs);
     int n_metric = 0, chosen[VIT_MAX_DEPTH];
     double score[VIT_MAX_DEPTH] = {0};
     float *metric = metric_images(&r, &n_metric, &e);
     int random_pick = strcmp(d->metric, "none") == 0;
-    if ((!metric && !random_pick) ||
-        (!random_pick && trial(&r, &t, &tx.model, st.hidden, metric, n_metric, score, &e)))
+    if (!metric && !random_pick)
+        die(&e);
+    compress_row(&r, &t, 0, -1, t.blocks[0].hidden, 0, 0, orig_macs);
+    if (!random_pick && trial(&r, &t, &tx.model, st.hidden, metric, n_metric, score, &e))
         die(&e);
     choose(chosen, st.n, score, t.depth, random_pick, (uint64_t)r.x.run.seed);
     /* Heap models: a struct vit must not move (its parameter registry points into it). */
