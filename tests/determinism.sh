@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Same config and seed twice: byte-identical CSV apart from the timing columns
-# (seconds, img_per_s, peak_mb), and identical checkpoints.
+# (seconds, img_per_s, peak_mb), and identical checkpoints. Then the paper experiments: for each
+# paper of configs/catalogue.tsv, the first point of its first table is run again at smoke scale
+# and compared with the result `make smoke` made (results/smoke/...; skipped when absent).
+# Timing columns are found by name (seconds, *_s, *_ms, img_per_s, peak_mb, latency*, wall*).
+# To pin another experiment, add its YAML to PINNED below.
+PINNED=()
 set -euo pipefail
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
@@ -17,5 +22,40 @@ fi
 if cmp -s "$dir/a.ckpt" "$dir/b.ckpt"; then pass=$((pass + 1)); else
     echo "FAIL: checkpoints differ"; fail=$((fail + 1))
 fi
+# CSV without its timing columns (by header name).
+untimed() {
+    awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) t[i] = $i ~ /^(seconds|img_per_s|peak_mb|latency.*|wall.*|.*_s|.*_ms)$/}
+             {o = ""; for (i = 1; i <= NF; i++) if (!t[i]) o = o $i ","; print o}' "$1"
+}
+mapfile -t papers < <(awk -F'\t' '!/^#/ && NF > 1 && $2 != "kdlab" && !seen[$2]++ {print $5}' \
+    configs/catalogue.tsv)
+points=("${PINNED[@]}")
+for folder in "${papers[@]}"; do
+    first=$(find "$folder" -maxdepth 1 -name '*.yaml' | sort | head -n1)
+    [ -n "$first" ] && points+=("$first")
+done
+# the command make smoke ran, from its plan: run_experiment,<kind>,<yaml>,<stem>,<seed>
+plan=build/plan-smoke.mk
+for yaml in "${points[@]}"; do
+    IFS=, read -r kind stem seed < <(grep -o "run_experiment,[^,]*,$yaml,[^,]*,[0-9]*" "$plan" \
+        2>/dev/null | head -n1 | cut -d, -f2,4,5)
+    if [ -z "${stem:-}" ] || [ ! -f "$stem.csv" ] || [ ! -x "bin/$kind" ]; then
+        echo "determinism: skip $yaml (no result of make smoke)"
+        continue
+    fi
+    name=$(echo "$yaml" | tr / _)
+    if ! bin/"$kind" "$yaml" --scale smoke --out "$dir/$name" "run.seed=$seed" 2>"$dir/$name.log"
+    then
+        echo "FAIL: $yaml did not run again: $(tail -n1 "$dir/$name.log")"
+        fail=$((fail + 1))
+    elif cmp -s <(untimed "$stem.csv") <(untimed "$dir/$name.csv"); then
+        pass=$((pass + 1))
+        echo "determinism: $yaml: same results as $stem.csv"
+    else
+        echo "FAIL: $yaml: a second run differs from $stem.csv:"
+        diff <(untimed "$stem.csv") <(untimed "$dir/$name.csv") | head -n 6
+        fail=$((fail + 1))
+    fi
+done
 echo "determinism: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -2,12 +2,13 @@
 # Install the Debian packages kdlab needs (apt-get; sudo when not root). Idempotent: when every
 # required and optional package is already installed (dpkg-query), apt is not touched at all,
 # so `make deps` is instant the second time. Optional packages (PyTorch for the reference
-# bench, Slurm for the dispatch tests) only warn when they cannot be installed.
+# bench, Slurm for the dispatch tests, clang + libFuzzer for `make fuzz`) only warn when they
+# cannot be installed.
 set -euo pipefail
 
 required=(build-essential make pkg-config libopenblas-dev libyaml-dev libpng-dev zlib1g-dev
           libcjson-dev gnuplot-nox dataset-fashion-mnist)
-optional=(python3-torch slurmctld slurmd slurm-client munge)
+optional=(python3-torch slurmctld slurmd slurm-client munge clang libclang-rt-14-dev)
 
 missing() {
     local p
