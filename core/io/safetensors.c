@@ -60,10 +60,22 @@ float st_bf16_to_f32(uint16_t h)
     return f;
 }
 
+/* s with control characters as '?', cut to cap - 1 bytes: file text goes into one-line errors. */
+static const char *printable(char *buf, size_t cap, const char *s)
+{
+    size_t i = 0;
+    for (; s[i] && i + 1 < cap; i++)
+        buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    buf[i] = '\0';
+    return buf;
+}
+
 static int bad(struct kd_err *e, const char *path, const char *fmt, const char *a,
                const char *b)
 {
-    kd_err_set(e, KD_ERR_FORMAT, path, 0, fmt, a, b);
+    char pa[128], pb[128];
+    kd_err_set(e, KD_ERR_FORMAT, path, 0, fmt, printable(pa, sizeof pa, a),
+               printable(pb, sizeof pb, b));
     return kd_err_fix(e, ST_FIX);
 }
 
@@ -237,6 +249,10 @@ static int parse_header(struct safetensors *st, const cJSON *root, struct kd_err
             return bad(e, st->path, "tensor name '%.64s' is empty or longer than 255 bytes%s",
                        c->string, "");
         memcpy(t->name, c->string, nl + 1);
+        for (size_t i = 0; i < nl; i++)
+            if ((unsigned char)t->name[i] < 0x20 || t->name[i] == 0x7f)
+                return bad(e, st->path, "tensor name '%s' holds a control character%s",
+                           t->name, "");
         rc = parse_entry(t, c, st->path, st->data_len, e);
         st->n++;
     }
@@ -421,7 +437,8 @@ int st_write(const char *path, const struct st_entry *t, int n, const char *cons
         size_t numel = 1;
         for (int d = 0; d < t[i].ndim; d++)
             numel *= (size_t)t[i].shape[d];
-        fwrite(t[i].data, 4, numel, af.f);
+        if (numel) /* an empty tensor may have data NULL, which fwrite must not see */
+            fwrite(t[i].data, 4, numel, af.f);
     }
     return atomic_commit(&af, e);
 }
