@@ -23,6 +23,11 @@ int idx_load(struct dataset *d, const char *dir, const char *split, struct kd_er
  * 256), files are taken in sorted order. Every image must be h x w; gray and RGB are converted to
  * c (1 or 3) channels, alpha is dropped. Returns 0 or KD_ERR_* naming the offending file. */
 int folder_load(struct dataset *d, const char *dir, int h, int w, int c, struct kd_err *e);
+/* folder_load, then samples ordered by file name across classes (ties in class order): a folder
+ * written as <class>/<source index>.png keeps its source's sample order (bin/fmnist_folder), and
+ * the first N images of a split mix the classes. What data.set: folder reads. */
+int folder_load_by_name(struct dataset *d, const char *dir, int h, int w, int c,
+                        struct kd_err *e);
 /* Free what a loader allocated and zero d; safe on a zeroed or already freed dataset. */
 void dataset_free(struct dataset *d);
 

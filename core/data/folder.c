@@ -115,7 +115,46 @@ static int folder_read_one(struct dataset *d, int k, const char *path, struct kd
     return 0;
 }
 
-int folder_load(struct dataset *d, const char *dir, int h, int w, int c, struct kd_err *e)
+struct folder_key {
+    const char *name;    /* file name */
+    int cls, at;         /* class, index in class-major order */
+};
+
+static int folder_key_cmp(const void *a, const void *b)
+{
+    const struct folder_key *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : x->cls != y->cls ? x->cls - y->cls : x->at - y->at;
+}
+
+/* Reorder d's samples (read class by class from files) by file name, then class. */
+static int folder_sort_by_name(struct dataset *d, struct name_list *files, int n_classes,
+                               struct kd_err *e)
+{
+    size_t px = (size_t)d->h * d->w * d->c;
+    struct folder_key *k = malloc(sizeof *k * (size_t)d->n);
+    uint8_t *pixels = malloc(px * (size_t)d->n), *labels = malloc((size_t)d->n);
+    int at = 0;
+    if (!k || !pixels || !labels) {
+        free(k), free(pixels), free(labels);
+        return kd_err_set(e, KD_ERR_NOMEM, "", 0, "out of memory sorting the image folder");
+    }
+    for (int c = 0; c < n_classes; c++)
+        for (int i = 0; i < files[c].n; i++, at++)
+            k[at] = (struct folder_key){files[c].v[i], c, at};
+    qsort(k, (size_t)d->n, sizeof *k, folder_key_cmp);
+    for (int i = 0; i < d->n; i++) {
+        memcpy(pixels + px * i, d->pixels + px * k[i].at, px);
+        labels[i] = d->labels[k[i].at];
+    }
+    free(d->pixels), free(d->labels), free(k);
+    d->pixels = pixels;
+    d->labels = labels;
+    return 0;
+}
+
+static int folder_read(struct dataset *d, const char *dir, int h, int w, int c, int by_name,
+                       struct kd_err *e)
 {
     struct name_list classes, files[FOLDER_MAX_CLASSES];
     char path[4096];
@@ -154,10 +193,23 @@ int folder_load(struct dataset *d, const char *dir, int h, int w, int c, struct 
             d->labels[d->n++] = (uint8_t)k;
         }
     }
+    if (rc == 0 && by_name)
+        rc = folder_sort_by_name(d, files, classes.n, e);
     for (int k = 0; k < classes.n && k < FOLDER_MAX_CLASSES; k++)
         names_free(&files[k]);
     names_free(&classes);
     if (rc)
         dataset_free(d);
     return rc;
+}
+
+int folder_load(struct dataset *d, const char *dir, int h, int w, int c, struct kd_err *e)
+{
+    return folder_read(d, dir, h, w, c, 0, e);
+}
+
+int folder_load_by_name(struct dataset *d, const char *dir, int h, int w, int c,
+                        struct kd_err *e)
+{
+    return folder_read(d, dir, h, w, c, 1, e);
 }

@@ -97,12 +97,24 @@ int run_start(struct run *r, int argc, char **argv, struct kd_err *e)
     return 0;
 }
 
+/* One split of the configured data set: Fashion-MNIST IDX files, or an image folder
+ * <data.dir>/train|test/<class>/<name>.png read at model.img x model.img x model.in_ch. */
+static int run_load_split(struct dataset *out, const struct experiment *x, int train,
+                          struct kd_err *e)
+{
+    if (strcmp(x->data.set, "folder") != 0)
+        return idx_load(out, x->data.dir, train ? "train" : "t10k", e);
+    char dir[CFG_STR + 8];
+    snprintf(dir, sizeof dir, "%s/%s", x->data.dir, train ? "train" : "test");
+    return folder_load_by_name(out, dir, x->model.img, x->model.img, x->model.in_ch, e);
+}
+
 int run_load_data(struct run *r, struct kd_err *e)
 {
     const struct data_cfg *d = &r->x.data;
-    int rc = idx_load(&r->train, d->dir, "train", e);
+    int rc = run_load_split(&r->train, &r->x, 1, e);
     if (!rc)
-        rc = idx_load(&r->test, d->dir, "t10k", e);
+        rc = run_load_split(&r->test, &r->x, 0, e);
     if (rc)
         return rc;
     r->train_idx = malloc(sizeof(int) * r->train.n);

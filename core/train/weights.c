@@ -5,12 +5,12 @@
 #include "io/safetensors.h"
 #include "io/ckpt.h"
 #include "io/config.h"
+#include "io/config_schema.h"
 #include "models/vit.h"
 #include "base/err.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* How one parameter looks in torch: its shape, and the patch embedding's permutation. */
 struct torch_view {
@@ -207,30 +207,34 @@ int net_weights_save(struct net *n, const char *path, const char *config_text,
     return rc;
 }
 
-/* Load the model lines of text into x through a temporary YAML file. */
+/* Schema defaults, then each "model.key: value" line of text through config_set. */
 static int model_cfg_from_text(struct experiment *x, const char *text, const char *path,
                                struct kd_err *e)
 {
-    char *model = model_lines(text), tmp[] = "/tmp/kdlab-weights-XXXXXX";
-    int fd = model ? mkstemp(tmp) : -1;
-    if (fd < 0) {
-        free(model);
-        return kd_err_set(e, KD_ERR_IO, path, 0, "cannot write a temporary config file");
+    int rc = cfg_defaults(x, e);
+    for (const char *s = text; *s && !rc;) {
+        const char *eol = strchr(s, '\n'), *colon;
+        size_t len = eol ? (size_t)(eol - s) : strlen(s);
+        char line[CFG_STR * 2];
+        snprintf(line, sizeof line, "%.*s", (int)len, s);
+        s += len + (eol != NULL);
+        if (strncmp(line, "model.", 6) != 0 || !(colon = strchr(line, ':')))
+            continue;
+        char *key = line, *val = line + (colon - line) + 1;
+        line[colon - line] = '\0';
+        while (*val == ' ')
+            val++;
+        size_t vl = strlen(val);
+        if (vl >= 2 && val[0] == '"' && val[vl - 1] == '"') {
+            val[vl - 1] = '\0';
+            val++;
+        }
+        rc = config_set(x, key, val, e);
     }
-    FILE *f = fdopen(fd, "w");
-    int ok = f && fputs(model, f) >= 0;
-    ok = f && fclose(f) == 0 && ok;
-    free(model);
-    if (!ok) {
-        unlink(tmp);
-        return kd_err_set(e, KD_ERR_IO, path, 0, "cannot write a temporary config file");
-    }
-    int rc = config_load(x, tmp, "quick", 0, NULL, e);
-    unlink(tmp);
     if (rc) {
         snprintf(e->file, sizeof e->file, "%s", path);
         e->line = 0;
-        kd_err_fix(e, "the model config stored in the file is not valid here; name the "
+        kd_err_fix(e, "the model config stored in the file does not fit this build; name the "
                       "architecture with a config");
     }
     return rc;
