@@ -48,6 +48,15 @@ struct model_cfg {
     int heads;                /* ViT heads */
     float mlp_ratio;          /* hidden = mlp_ratio * dim */
     float drop_path;          /* stochastic depth rate (linear over depth) */
+    /* TinyViT: one entry per stage; stage 1 is MBConv, later stages window-attention blocks */
+    int stage_dims[CFG_LIST];   /* widths */
+    int n_stage_dims;
+    int stage_depths[CFG_LIST]; /* blocks per stage */
+    int n_stage_depths;
+    int stage_heads[CFG_LIST];  /* attention heads (stage 1's entry unused) */
+    int n_stage_heads;
+    int windows[CFG_LIST];      /* window side, tokens (stage 1's entry unused) */
+    int n_windows;
 };
 
 struct optim_cfg {

@@ -1,6 +1,7 @@
 /* Architecture dispatch: wraps each model's forward/backward behind struct net. */
 #include "train/net.h"
 #include "models/vit.h"
+#include "models/tinyvit.h"
 #include "base/err.h"
 
 #include <math.h>
@@ -48,6 +49,47 @@ static int net_create_vit(struct net *n, const struct model_cfg *cfg, int Bmax, 
     return 0;
 }
 
+static void tinyvit_fwd(void *impl, const float *images, int B, int training, uint64_t seed,
+                        int step)
+{
+    tinyvit_forward(impl, images, B, training, seed, step);
+}
+
+static void tinyvit_bwd(void *impl, const float *d_logits, int B)
+{
+    tinyvit_backward(impl, d_logits, B);
+}
+
+static void tinyvit_destroy(void *impl)
+{
+    tinyvit_free(impl);
+    free(impl);
+}
+
+static int net_create_tinyvit(struct net *n, const struct model_cfg *cfg, int Bmax,
+                              uint64_t seed, struct kd_err *e)
+{
+    struct tinyvit *m = calloc(1, sizeof *m);
+    if (!m)
+        return kd_err_set(e, KD_ERR_NOMEM, "", 0, "out of memory");
+    int rc = tinyvit_init(m, cfg, Bmax, e);
+    if (rc) {
+        tinyvit_free(m);
+        free(m);
+        return rc;
+    }
+    tinyvit_reset(m, seed);
+    n->impl = m;
+    n->params = &m->params;
+    n->logits = m->logits;
+    n->classes = m->classes;
+    n->macs = tinyvit_macs(m);
+    n->forward = tinyvit_fwd;
+    n->backward = tinyvit_bwd;
+    n->destroy = tinyvit_destroy;
+    return 0;
+}
+
 int net_create(struct net *n, const struct model_cfg *cfg, int Bmax, uint64_t seed,
                struct kd_err *e)
 {
@@ -56,8 +98,10 @@ int net_create(struct net *n, const struct model_cfg *cfg, int Bmax, uint64_t se
     n->Bmax = Bmax;
     if (strcmp(cfg->arch, "vit") == 0)
         return net_create_vit(n, cfg, Bmax, seed, e);
-    return kd_err_setfix(e, KD_ERR_CONFIG, "", 0, "use one of: vit", "unknown model.arch '%s'",
-                         cfg->arch);
+    if (strcmp(cfg->arch, "tinyvit") == 0)
+        return net_create_tinyvit(n, cfg, Bmax, seed, e);
+    return kd_err_setfix(e, KD_ERR_CONFIG, "", 0, "use one of: vit, tinyvit",
+                         "unknown model.arch '%s'", cfg->arch);
 }
 
 void net_destroy(struct net *n)
