@@ -19,7 +19,7 @@
 #include <string.h>
 
 #define EXTRA_HEADER                                                                           \
-    "online,k,label_s,stored_label_s,online_label_s,label_ratio,bytes_per_sample,"            \
+    "online,k,label_s,stored_label_s,online_label_s,online_over_stored_s,bytes_per_sample,"     \
     "label_file_bytes,replay_mismatch,label_maxdiff"
 
 struct distill {
@@ -121,7 +121,9 @@ static int open_labels(struct distill *D, struct kd_err *e)
                 lx.run.n_seeds > 0 ? lx.run.seeds[0] : lx.run.seed);
     snprintf(path, sizeof path, "%s.bin", stem);
     if (softlabel_open(&D->file, path, e))
-        return e->code;
+        return e->code == KD_ERR_IO ? kd_err_fix(e, "make %s.csv SCALE=%s (runs %s)", stem,
+                                                 r->x.scale, r->x.tinyvit.softlabels)
+                                    : e->code;
     struct softlabel_need need = {
         (uint32_t)D->k, (uint32_t)r->x.tinyvit.epochs, (uint32_t)r->n_train,
         (uint32_t)r->x.model.classes, (uint32_t)r->x.data.crop_pad, (uint32_t)r->x.data.flip,
