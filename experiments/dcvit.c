@@ -146,7 +146,7 @@ int main(int argc, char **argv)
     int random_pick = strcmp(d->metric, "none") == 0;
     if (!metric && !random_pick)
         die(&e);
-    compress_row(&r, &t, 0, -1, t.blocks[0].hidden, 0, 0, orig_macs);
+    compress_row(&r, &t, 0, -1, t.blocks[0].hidden, 0, 0, orig_macs, 1);
     if (!random_pick && trial(&r, &t, &tx.model, st.hidden, metric, n_metric, score, &e))
         die(&e);
     choose(chosen, st.n, score, t.depth, random_pick, (uint64_t)r.x.run.seed);
@@ -171,7 +171,7 @@ int main(int argc, char **argv)
         double ft = compress_finetune(cur, &t, &r, upto, d->steps, 0x200 + i, &e);
         if (ft < 0)
             die(&e);
-        compress_row(&r, cur, i + 1, blk, st.hidden, score[blk], ft, orig_macs);
+        compress_row(&r, cur, i + 1, blk, st.hidden, score[blk], ft, orig_macs, i == st.n - 1);
     }
     if (compress_save(&r, cur, &e) || run_csv_write(&r, 1, &e) || run_finish(&r, &e))
         die(&e);

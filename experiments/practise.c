@@ -85,7 +85,7 @@ int main(int argc, char **argv)
                       "%g is not one of 1..%d", d->remove, t.depth - 1);
         die(&e);
     }
-    compress_row(&r, &t, 0, -1, t.blocks[0].hidden, 0, 0, orig_macs);
+    compress_row(&r, &t, 0, -1, t.blocks[0].hidden, 0, 0, orig_macs, 1);
     double score[VIT_MAX_DEPTH];
     if (score_blocks(&r, &t, &tx.model, score, &e))
         die(&e);
@@ -104,7 +104,7 @@ int main(int argc, char **argv)
     double ft = compress_finetune(&s, &t, &r, -1, steps, 0x300, &e);
     if (ft < 0)
         die(&e);
-    compress_row(&r, &s, 1, last, s.blocks[0].hidden, score[last], ft, orig_macs);
+    compress_row(&r, &s, 1, last, s.blocks[0].hidden, score[last], ft, orig_macs, 1);
     if (compress_save(&r, &s, &e) || run_csv_write(&r, 1, &e) || run_finish(&r, &e))
         die(&e);
     vit_free(&s);

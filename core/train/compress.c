@@ -303,11 +303,12 @@ int compress_read_synthetic(const char *path, float **images, int **targets, int
 }
 
 void compress_row(struct run *r, struct vit *m, int stage, int block, int hidden, double score,
-                  double ft_loss, double orig_macs)
+                  double ft_loss, double orig_macs, int timed)
 {
-    double acc = compress_test_acc(m, r), lat = 0, lat_min = 0;
+    double acc = compress_test_acc(m, r), lat = NAN, lat_min = NAN;
     int B = r->x.dcvit.latency_batch < m->Bmax ? r->x.dcvit.latency_batch : m->Bmax;
-    compress_latency(m, B, r->x.dcvit.latency_runs, &lat, &lat_min);
+    if (timed)
+        compress_latency(m, B, r->x.dcvit.latency_runs, &lat, &lat_min);
     double macs = vit_macs(m);
     csv_row(&r->csv, "%d,%d,%d,%.6g,%.6g,%.6f,%zu,%.0f,%.6f,%.3f,%.3f,%.1f", stage, block,
             hidden, score, ft_loss, acc, vit_param_count(m), macs, macs / orig_macs, lat,
@@ -334,7 +335,7 @@ int compress_remeasure(struct run *r, const struct experiment *tx, double orig_m
     if (!rc)
         rc = ckpt_load(path, &m.params, NULL, NULL, "", NULL, e);
     if (!rc)
-        compress_row(r, &m, 0, -1, 0, 0, 0, orig_macs);
+        compress_row(r, &m, 0, -1, 0, 0, 0, orig_macs, 1);
     vit_free(&m);
     return rc;
 }

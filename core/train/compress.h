@@ -37,13 +37,14 @@ double compress_test_acc(struct vit *m, const struct run *r);
 void compress_latency(struct vit *m, int B, int runs, double *mean_ms, double *min_ms);
 
 /* The result table of kind dcvit and practise: one row per compression stage (0: the original),
- * the last row is the final model. compress_row measures m (test top-1, latency with dcvit.latency_*)
- * and appends a row to r->csv; orig_macs scales macs_ratio. */
+ * the last row is the final model. compress_row measures m (test top-1, and when timed the
+ * latency with dcvit.latency_*, else NaN) and appends a row to r->csv; orig_macs scales
+ * macs_ratio. */
 #define COMPRESS_HEADER                                                                          \
     "stage,block,hidden,score,ft_loss,test_acc,params,macs,macs_ratio,latency_ms,"             \
     "latency_min_ms,seconds"
 void compress_row(struct run *r, struct vit *m, int stage, int block, int hidden, double score,
-                  double ft_loss, double orig_macs);
+                  double ft_loss, double orig_macs, int timed);
 /* dcvit.reuse: rebuild the finished run of that config (same seed and scale) from its
  * STEM.ckpt and STEM.layout, with the model config of tx, and append its row (stage 0) to r's
  * table. Returns 0 or fills e. */
