@@ -149,7 +149,8 @@ int invert_run(struct vit *m, float *images, const int *targets, const struct in
     int Bm = m->Bmax < 256 ? m->Bmax : 256;
     float *mom = calloc(N, sizeof(float)), *vel = calloc(N, sizeof(float));
     float *xj = malloc(sizeof(float) * Bm * P), *dxj = malloc(sizeof(float) * Bm * P);
-    float *grad = malloc(sizeof(float) * Bm * P), *dlogits = malloc(sizeof(float) * Bm * m->classes);
+    float *grad = malloc(sizeof(float) * Bm * P);
+    float *dlogits = malloc(sizeof(float) * Bm * m->classes);
     int rc = 0;
     if (!mom || !vel || !xj || !dxj || !grad || !dlogits) {
         rc = kd_err_set(e, KD_ERR_NOMEM, "", 0, "out of memory for %d synthetic images", c->n);
