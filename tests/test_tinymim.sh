@@ -16,31 +16,32 @@ cp configs/tinymim/distill/relation.yaml "$dir/configs/tinymim/distill/"
 cp configs/tinymim/targets/relation.yaml "$dir/configs/ft.yaml"
 sed -i 's|base: ../../base/|base: base/|' "$dir/configs/ft.yaml"
 root=$PWD
+bin=$root/${KD_BIN:-bin}
 cd "$dir"
 for run in a b; do
     rm -rf results
-    KD_THREADS=1 "$root/bin/mae" configs/tinymim/mae/mae_s.yaml "${small[@]}" \
+    KD_THREADS=1 "$bin/mae" configs/tinymim/mae/mae_s.yaml "${small[@]}" \
         2>"$dir/mae_$run" || cat "$dir/mae_$run"
-    KD_THREADS=1 "$root/bin/tinymim" configs/tinymim/distill/relation.yaml "${small[@]}" \
+    KD_THREADS=1 "$bin/tinymim" configs/tinymim/distill/relation.yaml "${small[@]}" \
         2>"$dir/err_$run" || echo "tinymim failed: $(cat "$dir/err_$run")"
     cp results/smoke/tinymim/distill/relation-s0.ckpt "$dir/$run.ckpt"
     cut -d, -f1-3 results/smoke/tinymim/distill/relation-s0.csv > "$dir/$run.csv"
 done
 ok cmp -s "$dir/a.ckpt" "$dir/b.ckpt"
 ok cmp -s "$dir/a.csv" "$dir/b.csv"
-KD_THREADS=1 "$root/bin/train" configs/ft.yaml "${small[@]}" 2>"$dir/ft.err"
+KD_THREADS=1 "$bin/train" configs/ft.yaml "${small[@]}" 2>"$dir/ft.err"
 ok grep -q "loaded [1-9][0-9]* tensors" "$dir/ft.err"
 ok test -s results/smoke/ft-s0.csv
-"$root/bin/tinymim" configs/tinymim/distill/relation.yaml "${small[@]}" teacher= \
+"$bin/tinymim" configs/tinymim/distill/relation.yaml "${small[@]}" teacher= \
     2>"$dir/e1" >/dev/null
 ok grep -q "needs a teacher" "$dir/e1"
-"$root/bin/tinymim" configs/tinymim/distill/relation.yaml "${small[@]}" \
+"$bin/tinymim" configs/tinymim/distill/relation.yaml "${small[@]}" \
     tinymim.target_layer=3 2>"$dir/e2" >/dev/null
 ok grep -q "deeper than the teacher" "$dir/e2"
 rm -f results/smoke/tinymim/mae/mae_s-s0.ckpt
-"$root/bin/train" configs/ft.yaml "${small[@]}" 2>"$dir/e3" >/dev/null
+"$bin/train" configs/ft.yaml "${small[@]}" 2>"$dir/e3" >/dev/null
 ok grep -q "mae_s-s0.ckpt\|relation-s0.ckpt" "$dir/e3"
-"$root/bin/tinymim" configs/tinymim/distill/relation.yaml "${small[@]}" 2>"$dir/e4" >/dev/null
+"$bin/tinymim" configs/tinymim/distill/relation.yaml "${small[@]}" 2>"$dir/e4" >/dev/null
 ok grep -q "mae_s-s0.ckpt" "$dir/e4"
 echo "test_tinymim.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
