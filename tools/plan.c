@@ -14,7 +14,7 @@
 static int refs_of(const struct experiment *x, const char **out)
 {
     int n = 0;
-    if (x->teacher[0])
+    if (x->teacher[0] && !x->interop.teacher_weights[0]) /* else weights from that file */
         out[n++] = x->teacher;
     if (x->tinyvit.softlabels[0])
         out[n++] = x->tinyvit.softlabels;
