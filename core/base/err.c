@@ -4,16 +4,33 @@
 #include <stdarg.h>
 #include <string.h>
 
-int kd_err_set(struct kd_err *e, int code, const char *file, int line, const char *fmt, ...)
+static int err_vset(struct kd_err *e, int code, const char *file, int line, const char *fix,
+                    const char *fmt, va_list ap)
 {
-    va_list ap;
     e->code = code;
     snprintf(e->file, sizeof e->file, "%s", file ? file : "");
     e->line = line;
-    va_start(ap, fmt);
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    snprintf(e->fix, sizeof e->fix, "%s", fix ? fix : "");
+    return code;
+}
+
+int kd_err_set(struct kd_err *e, int code, const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(e, code, file, line, NULL, fmt, ap);
     va_end(ap);
-    e->fix[0] = '\0';
+    return code;
+}
+
+int kd_err_setfix(struct kd_err *e, int code, const char *file, int line, const char *fix,
+                  const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(e, code, file, line, fix, fmt, ap);
+    va_end(ap);
     return code;
 }
 
@@ -24,20 +41,6 @@ int kd_err_fix(struct kd_err *e, const char *fmt, ...)
     vsnprintf(e->fix, sizeof e->fix, fmt, ap);
     va_end(ap);
     return e->code;
-}
-
-int kd_err_setfix(struct kd_err *e, int code, const char *file, int line, const char *fix,
-                  const char *fmt, ...)
-{
-    va_list ap;
-    e->code = code;
-    snprintf(e->file, sizeof e->file, "%s", file ? file : "");
-    e->line = line;
-    va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-    va_end(ap);
-    snprintf(e->fix, sizeof e->fix, "%s", fix ? fix : "");
-    return code;
 }
 
 void kd_err_print(const struct kd_err *e)
