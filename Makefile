@@ -15,9 +15,10 @@ else
 Q :=
 endif
 
-CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g -march=native -Wall -Wextra -Werror \
+CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g -march=native -fvect-cost-model=dynamic -fopenmp \
+          -Wall -Wextra -Werror \
           -Wno-unused-parameter -Wno-format-truncation -MMD -MP -Icore
-LDLIBS := -lopenblas -lyaml -lpng -lcjson -lz -lm -lpthread
+LDLIBS := -lopenblas -lyaml -lpng -lcjson -lz -lm -lgomp -lpthread
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)

@@ -1,48 +1,69 @@
 /* Multi-head self-attention core, softmax(Q K^T * scale + bias) V, without the projections.
  * Q, K and V are read in place from the packed qkv activation (row stride 3C), so the fast path
- * is three sgemm calls per (batch, head) forward and four backward, with no head-split copies. */
+ * is two sgemm calls per (batch, head) forward and four backward, with no head-split copies.
+ * These products are small (T x T x hd), so the (batch, head) pairs are spread over the ops'
+ * threads (parallel.h), each calling single-threaded OpenBLAS: one pair's work is never split,
+ * so the result does not depend on the thread count. */
 #include "ops.h"
+#include "parallel.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
 
-/* gcc 12 at -O2 vectorizes only loops whose trip count is a known multiple of the vector width
- * ("very cheap" cost model); these kernels' loops over C or n need the ordinary one. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("vect-cost-model=dynamic")
-#endif
-
 size_t attention_scratch_floats(int T)
 {
-    return (size_t)T * T; /* dP / dS of one (batch, head) */
+    return (size_t)T * T * OPS_MAX_THREADS; /* dP / dS of one (batch, head) per thread */
+}
+
+/* Threads for B * NH pairs of T x T x hd work: 1 when the whole is too small to split. */
+static int attention_threads(int pairs, int T, int hd)
+{
+    int nt = ops_threads();
+    if ((double)pairs * T * T * hd < 1.0e6 || pairs < nt)
+        return 1;
+    return nt;
+}
+
+/* One (b, h) pair of the forward; q points at its Q columns in qkv, a at its (T, T) block. */
+static void attention_forward_pair(float *o, float *a, const float *q, const float *bias, int T,
+                                   int C, int hd, float scale)
+{
+    int ld = 3 * C;
+    size_t TT = (size_t)T * T;
+    /* Scores land in att with scale as sgemm's alpha; the bias is preloaded and added through
+     * beta = 1, so neither costs a pass of its own. */
+    float beta = 0.0f;
+    if (bias) {
+        memcpy(a, bias, sizeof(float) * TT);
+        beta = 1.0f;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, scale, q, ld, q + C, ld, beta,
+                a, T);
+    softmax_forward_serial(a, a, 1.0f, T, T);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, a, T, q + 2 * C, ld,
+                0.0f, o, C);
 }
 
 /* out (B, T, C), att (B, NH, T, T), qkv (B, T, 3C), bias (NH, T, T) or NULL. */
 void attention_forward(float *restrict out, float *restrict att, const float *restrict qkv,
                        const float *restrict bias, int B, int T, int C, int NH)
 {
-    int hd = C / NH, ld = 3 * C;
+    int hd = C / NH, ld = 3 * C, pairs = B * NH;
     float scale = 1.0f / sqrtf((float)hd);
     size_t TT = (size_t)T * T;
-    for (int b = 0; b < B; b++) {
-        for (int h = 0; h < NH; h++) {
-            const float *q = qkv + (size_t)b * T * ld + (size_t)h * hd;
-            float *a = att + ((size_t)b * NH + h) * TT;
-            /* Scores land in att with scale as sgemm's alpha; the bias is preloaded and added
-             * through beta = 1, so neither costs a pass of its own. */
-            float beta = 0.0f;
-            if (bias) {
-                memcpy(a, bias + (size_t)h * TT, sizeof(float) * TT);
-                beta = 1.0f;
-            }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, scale, q, ld, q + C,
-                        ld, beta, a, T);
-            softmax_forward(a, a, 1.0f, T, T);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, a, T,
-                        q + 2 * C, ld, 0.0f, out + (size_t)b * T * C + (size_t)h * hd, C);
-        }
+    int nt = attention_threads(pairs, T, hd), saved = openblas_get_num_threads();
+    if (nt > 1)
+        openblas_set_num_threads(1);
+    OPS_OMP(parallel for schedule(static) num_threads(nt))
+    for (int p = 0; p < pairs; p++) {
+        int b = p / NH, h = p % NH;
+        attention_forward_pair(out + (size_t)b * T * C + (size_t)h * hd, att + (size_t)p * TT,
+                               qkv + (size_t)b * T * ld + (size_t)h * hd,
+                               bias ? bias + (size_t)h * TT : NULL, T, C, hd, scale);
     }
+    if (nt > 1)
+        openblas_set_num_threads(saved);
 }
 
 /* For each (b, h, i): s_j = scale * q_i . k_j + bias_ij, p = softmax(s), out_i = sum_j p_j v_j. */
@@ -84,9 +105,45 @@ void attention_forward_ref(float *out, float *att, const float *qkv, const float
     }
 }
 
+/* One (b, h) pair of the backward (see attention_backward); ds (T, T) is this thread's scratch,
+ * db (T, T) this head's slice of dbias or NULL, dq this pair's Q columns in dqkv or NULL. */
+static void attention_backward_pair(float *dq, float *db, float *ds, const float *dO,
+                                    const float *q, const float *p, int T, int C, int hd,
+                                    float scale)
+{
+    int ld = 3 * C;
+    const float *k = q + C, *v = q + 2 * C;
+    size_t TT = (size_t)T * T;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, dO, C, v, ld, 0.0f, ds,
+                T);
+    if (dq)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, dO, C, 1.0f,
+                    dq + 2 * C, ld);
+    for (int i = 0; i < T; i++) {
+        const float *pi = p + (size_t)i * T;
+        float *di = ds + (size_t)i * T;
+        float dot = 0;
+        for (int j = 0; j < T; j++)
+            dot += di[j] * pi[j];
+        for (int j = 0; j < T; j++)
+            di[j] = pi[j] * (di[j] - dot);
+    }
+    if (db)
+        for (size_t j = 0; j < TT; j++)
+            db[j] += ds[j];
+    if (!dq)
+        return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, scale, ds, T, k, ld, 1.0f,
+                dq, ld);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, scale, ds, T, q, ld, 1.0f,
+                dq + C, ld);
+}
+
 /* dqkv (B, T, 3C) and dbias (NH, T, T) accumulate; either may be NULL. Per (b, h), with P = att:
  * dV += P^T dO; dP = dO V^T; dS = P * (dP - rowsum(dP * P)); dbias += dS;
- * dQ += scale dS K; dK += scale dS^T Q. scratch holds dP, then dS in place. */
+ * dQ += scale dS K; dK += scale dS^T Q. Each thread keeps dP, then dS in place, in its own T x T
+ * of scratch. Pairs are split over threads; with dbias, whole heads are (a head's dbias then
+ * sums its batch in order, whatever the thread count). */
 void attention_backward(float *restrict dqkv, float *restrict dbias, float *restrict scratch,
                         const float *restrict dout, const float *restrict qkv,
                         const float *restrict att, int B, int T, int C, int NH)
@@ -94,42 +151,26 @@ void attention_backward(float *restrict dqkv, float *restrict dbias, float *rest
     int hd = C / NH, ld = 3 * C;
     float scale = 1.0f / sqrtf((float)hd);
     size_t TT = (size_t)T * T;
-    float *ds = scratch;
     if (!dqkv && !dbias)
         return;
-    for (int b = 0; b < B; b++) {
-        for (int h = 0; h < NH; h++) {
+    int items = dbias ? NH : B * NH, per = dbias ? B : 1;
+    int nt = attention_threads(B * NH, T, hd), saved = openblas_get_num_threads();
+    nt = nt > items ? items : nt;
+    if (nt > 1)
+        openblas_set_num_threads(1);
+    OPS_OMP(parallel for schedule(static) num_threads(nt))
+    for (int it = 0; it < items; it++) {
+        float *ds = scratch + (size_t)ops_thread_id() * TT;
+        for (int r = 0; r < per; r++) {
+            int b = dbias ? r : it / NH, h = dbias ? it : it % NH;
             size_t off = (size_t)b * T * ld + (size_t)h * hd;
-            const float *q = qkv + off, *k = q + C, *v = q + 2 * C;
-            const float *p = att + ((size_t)b * NH + h) * TT;
-            const float *dO = dout + (size_t)b * T * C + (size_t)h * hd;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, dO, C, v, ld,
-                        0.0f, ds, T);
-            if (dqkv)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, dO, C,
-                            1.0f, dqkv + off + 2 * C, ld);
-            for (int i = 0; i < T; i++) {
-                const float *pi = p + (size_t)i * T;
-                float *di = ds + (size_t)i * T;
-                float dot = 0;
-                for (int j = 0; j < T; j++)
-                    dot += di[j] * pi[j];
-                for (int j = 0; j < T; j++)
-                    di[j] = pi[j] * (di[j] - dot);
-            }
-            if (dbias) {
-                float *db = dbias + (size_t)h * TT;
-                for (size_t j = 0; j < TT; j++)
-                    db[j] += ds[j];
-            }
-            if (!dqkv)
-                continue;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, scale, ds, T, k, ld,
-                        1.0f, dqkv + off, ld);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, scale, ds, T, q, ld,
-                        1.0f, dqkv + off + C, ld);
+            attention_backward_pair(dqkv ? dqkv + off : NULL, dbias ? dbias + (size_t)h * TT : NULL,
+                                    ds, dout + (size_t)b * T * C + (size_t)h * hd, qkv + off,
+                                    att + ((size_t)b * NH + h) * TT, T, C, hd, scale);
         }
     }
+    if (nt > 1)
+        openblas_set_num_threads(saved);
 }
 
 /* The same chain rule with plain loops and no scratch: dP entries are recomputed on the fly. */

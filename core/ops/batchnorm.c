@@ -6,12 +6,6 @@
 
 #include <math.h>
 
-/* gcc 12 at -O2 vectorizes only loops whose trip count is a known multiple of the vector width
- * ("very cheap" cost model); these kernels' loops over C or n need the ordinary one. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("vect-cost-model=dynamic")
-#endif
-
 #define BN_CB 64 /* channels per block */
 
 /* Batch mean and biased variance of channels [c0, c0 + cb), two passes for accuracy. */

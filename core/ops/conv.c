@@ -4,14 +4,7 @@
  * A 1x1, stride 1, unpadded conv needs no im2col: the image already is that matrix. */
 #include "ops.h"
 
-#include <cblas.h>
 #include <string.h>
-
-/* gcc 12 at -O2 vectorizes only loops whose trip count is a known multiple of the vector width
- * ("very cheap" cost model); these kernels' loops over C or n need the ordinary one. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("vect-cost-model=dynamic")
-#endif
 
 static inline int conv_out(int n, int K, int stride, int pad)
 {
@@ -163,8 +156,7 @@ void conv_backward(float *dinp, float *dweight, float *dbias, float *col, const 
         matmul_backward(NULL, dweight, dbias, dout, col, weight, M, KKIC, OC);
     }
     if (dinp) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, KKIC, OC, 1.0f, dout, OC,
-                    weight, KKIC, 0.0f, col, KKIC);
+        ops_sgemm(0, 0, M, KKIC, OC, 1.0f, dout, OC, weight, KKIC, 0.0f, col, KKIC);
         conv_col2im_add(dinp, col, B, H, W, IC, K, stride, pad);
     }
 }

@@ -7,12 +7,6 @@
 
 #include <string.h>
 
-/* gcc 12 at -O2 vectorizes only loops whose trip count is a known multiple of the vector width
- * ("very cheap" cost model); these kernels' loops over C or n need the ordinary one. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("vect-cost-model=dynamic")
-#endif
-
 #define DW_CB 32    /* channels per block */
 #define DW_MAXKK 81 /* K up to 9 */
 

@@ -2,14 +2,9 @@
  * from PyTorch give the same logits. Forward and backward share one Phi(x) (gelu_cdf): a gradient
  * check elsewhere once failed 20 tests because the two used different approximations. */
 #include "ops.h"
+#include "parallel.h"
 
 #include <math.h>
-
-/* gcc 12 at -O2 vectorizes only loops whose trip count is a known multiple of the vector width
- * ("very cheap" cost model); these kernels' loops over C or n need the ordinary one. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("vect-cost-model=dynamic")
-#endif
 
 #define GELU_INV_SQRT2 0.70710678118654752f
 #define GELU_INV_SQRT_2PI 0.39894228040143268f
@@ -35,6 +30,7 @@ static inline float gelu_cdf(float x, float *e)
 /* out (n) = x * Phi(x). out may alias inp. */
 void gelu_forward(float *out, const float *inp, size_t n)
 {
+    OPS_OMP(parallel for schedule(static) num_threads(ops_threads_for(n)))
     for (size_t i = 0; i < n; i++) {
         float e, x = inp[i];
         out[i] = x * gelu_cdf(x, &e);
@@ -45,6 +41,7 @@ void gelu_forward(float *out, const float *inp, size_t n)
 void gelu_backward(float *restrict dinp, const float *restrict dout, const float *restrict inp,
                    size_t n)
 {
+    OPS_OMP(parallel for schedule(static) num_threads(ops_threads_for(n)))
     for (size_t i = 0; i < n; i++) {
         float e, x = inp[i];
         float cdf = gelu_cdf(x, &e);

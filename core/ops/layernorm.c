@@ -2,14 +2,9 @@
  * feature target has none). Rows are short and stay in L1, so two passes per row (mean, then
  * squared deviations) cost little and avoid the cancellation of the one-pass E[x^2] - E[x]^2. */
 #include "ops.h"
+#include "parallel.h"
 
 #include <math.h>
-
-/* gcc 12 at -O2 vectorizes only loops whose trip count is a known multiple of the vector width
- * ("very cheap" cost model); these kernels' loops over C or n need the ordinary one. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("vect-cost-model=dynamic")
-#endif
 
 /* Sum with 8 independent accumulators: gcc vectorizes this without -ffast-math (a single float
  * accumulator is a serial chain it may not reorder), and the pairwise-ish order is more exact. */
@@ -45,6 +40,7 @@ void layernorm_forward(float *restrict out, float *restrict mean, float *restric
                        const float *restrict inp, const float *restrict weight,
                        const float *restrict bias, int N, int C)
 {
+    OPS_OMP(parallel for schedule(static) num_threads(ops_threads_for((size_t)N * C)))
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
         float *o = out + (size_t)n * C;
@@ -90,6 +86,33 @@ void layernorm_forward_ref(float *out, float *mean, float *rstd, const float *in
     }
 }
 
+/* dweight (C) += sum_n dout * xhat; dbias (C) += sum_n dout. Each thread owns a block of columns
+ * and runs over all rows in order: the serial summation order at any thread count. */
+static void layernorm_backward_params(float *restrict dweight, float *restrict dbias,
+                                      const float *restrict dout, const float *restrict inp,
+                                      const float *restrict mean, const float *restrict rstd,
+                                      int N, int C)
+{
+    int nt = ops_threads_for((size_t)N * C);
+    nt = C < 32 * nt ? 1 : nt;
+    OPS_OMP(parallel num_threads(nt))
+    {
+        size_t lo, hi;
+        ops_split((size_t)C, ops_thread_id(), nt, 16, &lo, &hi);
+        for (int n = 0; n < N; n++) {
+            const float *x = inp + (size_t)n * C;
+            const float *d = dout + (size_t)n * C;
+            float m = mean[n], s = rstd[n];
+            if (dweight)
+                for (size_t k = lo; k < hi; k++)
+                    dweight[k] += d[k] * (x[k] - m) * s;
+            if (dbias)
+                for (size_t k = lo; k < hi; k++)
+                    dbias[k] += d[k];
+        }
+    }
+}
+
 /* With xhat = (x - mean) * rstd and g = dout * weight:
  * dinp += rstd * (g - mean(g) - xhat * mean(g * xhat)); dweight += dout * xhat; dbias += dout. */
 void layernorm_backward(float *restrict dinp, float *restrict dweight, float *restrict dbias,
@@ -97,6 +120,11 @@ void layernorm_backward(float *restrict dinp, float *restrict dweight, float *re
                         const float *restrict weight, const float *restrict mean,
                         const float *restrict rstd, int N, int C)
 {
+    if (dweight || dbias)
+        layernorm_backward_params(dweight, dbias, dout, inp, mean, rstd, N, C);
+    if (!dinp)
+        return;
+    OPS_OMP(parallel for schedule(static) num_threads(ops_threads_for((size_t)N * C)))
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
         const float *d = dout + (size_t)n * C;
@@ -104,7 +132,7 @@ void layernorm_backward(float *restrict dinp, float *restrict dweight, float *re
         float acc_g[8] = {0}, acc_gx[8] = {0};
         float sg = 0, sgx = 0;
         int i = 0;
-        /* First pass: both row sums (8 lanes each, see sum8) and the parameter gradients. */
+        /* Both row sums, 8 lanes each (see sum8). */
         for (; i + 8 <= C; i += 8) {
             for (int j = 0; j < 8; j++) {
                 float xh = (x[i + j] - m) * s;
@@ -123,14 +151,6 @@ void layernorm_backward(float *restrict dinp, float *restrict dweight, float *re
             sg += acc_g[j];
             sgx += acc_gx[j];
         }
-        if (dweight)
-            for (int k = 0; k < C; k++)
-                dweight[k] += d[k] * (x[k] - m) * s;
-        if (dbias)
-            for (int k = 0; k < C; k++)
-                dbias[k] += d[k];
-        if (!dinp)
-            continue;
         float *dx = dinp + (size_t)n * C;
         float mg = sg / C, mgx = sgx / C;
         for (int k = 0; k < C; k++) {

@@ -1,15 +1,10 @@
 /* Fully connected matmul over rows, out = inp @ weight^T + bias: the ViT's qkv, projection, MLP
- * and head. The fast path is one cblas_sgemm per call; the _ref twins are the plain loops. */
+ * and head. The fast path is one ops_sgemm (threaded, gemm.c) per product; the _ref twins are
+ * the plain loops. */
 #include "ops.h"
+#include "parallel.h"
 
-#include <cblas.h>
 #include <string.h>
-
-/* gcc 12 at -O2 vectorizes only loops whose trip count is a known multiple of the vector width
- * ("very cheap" cost model); these kernels' loops over C or n need the ordinary one. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("vect-cost-model=dynamic")
-#endif
 
 /* out (N, OC), inp (N, C), weight (OC, C), bias (OC) or NULL. */
 void matmul_forward(float *restrict out, const float *restrict inp, const float *restrict weight,
@@ -26,12 +21,12 @@ void matmul_forward(float *restrict out, const float *restrict inp, const float 
     /* Seeding out with the bias and letting sgemm add (beta = 1) saves a second pass. */
     float beta = 0.0f;
     if (bias) {
+        OPS_OMP(parallel for schedule(static) num_threads(ops_threads_for((size_t)N * OC)))
         for (int n = 0; n < N; n++)
             memcpy(out + (size_t)n * OC, bias, sizeof(float) * OC);
         beta = 1.0f;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, weight, C, beta,
-                out, OC);
+    ops_sgemm(0, 1, N, OC, C, 1.0f, inp, C, weight, C, beta, out, OC);
 }
 
 /* (N, OC) = (N, C) (OC, C)^T: one dot product per output, accumulated in double. */
@@ -57,17 +52,23 @@ void matmul_backward(float *restrict dinp, float *restrict dweight, float *restr
     if (N <= 0 || OC <= 0)
         return;
     if (dinp && C > 0)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, weight,
-                    C, 1.0f, dinp, C);
+        ops_sgemm(0, 0, N, C, OC, 1.0f, dout, OC, weight, C, 1.0f, dinp, C);
     if (dweight && C > 0)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C,
-                    1.0f, dweight, C);
+        ops_sgemm(1, 0, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
     if (dbias) {
-        /* Row by row so the inner loop runs along contiguous memory and vectorizes. */
-        for (int n = 0; n < N; n++) {
-            const float *d = dout + (size_t)n * OC;
-            for (int o = 0; o < OC; o++)
-                dbias[o] += d[o];
+        /* Each thread owns a block of columns and sums all rows in order (the serial order, so
+         * the same bits at any thread count), row by row so the inner loop is contiguous. */
+        int nt = ops_threads_for((size_t)N * OC);
+        nt = OC < 32 * nt ? 1 : nt;
+        OPS_OMP(parallel num_threads(nt))
+        {
+            size_t lo, hi;
+            ops_split((size_t)OC, ops_thread_id(), nt, 16, &lo, &hi);
+            for (int n = 0; n < N; n++) {
+                const float *d = dout + (size_t)n * OC;
+                for (size_t o = lo; o < hi; o++)
+                    dbias[o] += d[o];
+            }
         }
     }
 }

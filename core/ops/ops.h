@@ -37,6 +37,15 @@ static inline float ops_expf(float x)
     return p * scale;
 }
 
+/* ---- gemm.c: row-major C (M, N) = alpha op(A) op(B) + beta C, as cblas_sgemm(CblasRowMajor,
+ * ta ? CblasTrans : CblasNoTrans, ...), with the output split over the ops' threads (each slice
+ * single-threaded OpenBLAS); the same bits at any thread count. Every sgemm of the ops goes
+ * through it. */
+void ops_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+               const float *B, int ldb, float beta, float *C, int ldc);
+void ops_sgemm_ref(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                   const float *B, int ldb, float beta, float *C, int ldc);
+
 /* ---- matmul.c: out (N, OC) = inp (N, C) @ weight^T + bias; weight (OC, C), bias (OC) or NULL */
 void matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
                     int N, int C, int OC);
@@ -70,6 +79,8 @@ void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
 /* ---- softmax.c: row-wise over (N, C), max-subtracted; scale multiplies inp first; the forwards
  * allow out == inp (in place) */
 void softmax_forward(float *out, const float *inp, float scale, int N, int C);
+/* The same, on the calling thread only (for callers already running one thread per task). */
+void softmax_forward_serial(float *out, const float *inp, float scale, int N, int C);
 void softmax_backward(float *dinp, const float *dout, const float *out, float scale, int N, int C);
 /* log-softmax, for losses: out (N, C) */
 void log_softmax_forward(float *out, const float *inp, float scale, int N, int C);

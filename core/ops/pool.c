@@ -2,12 +2,6 @@
  * token and of feature-distillation targets. */
 #include "ops.h"
 
-/* gcc 12 at -O2 vectorizes only loops whose trip count is a known multiple of the vector width
- * ("very cheap" cost model); these kernels' loops over C or n need the ordinary one. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("vect-cost-model=dynamic")
-#endif
-
 /* out (B, C) = (1 / T) sum_t inp (B, T, C); rows are summed in order so the inner loop over C
  * is contiguous. */
 void meanpool_forward(float *restrict out, const float *restrict inp, int B, int T, int C)

@@ -1,6 +1,9 @@
-/* AdamW (Loshchilov & Hutter) and SGD with momentum over the contiguous parameter block. */
+/* AdamW (Loshchilov & Hutter) and SGD with momentum over the contiguous parameter block.
+ * The updates are elementwise, so they are split over the ops' threads (ops/parallel.h) with no
+ * effect on the result. */
 #include "train/optim.h"
 #include "base/err.h"
+#include "ops/parallel.h"
 
 #include <math.h>
 #include <string.h>
@@ -26,6 +29,7 @@ static void adamw_update(float *restrict w, const float *restrict g, float *rest
                          float *restrict v, size_t n, float lr, float wd, float b1, float b2,
                          float c1, float c2)
 {
+    OPS_OMP(for schedule(static) nowait)
     for (size_t i = 0; i < n; i++) {
         m[i] = b1 * m[i] + (1.0f - b1) * g[i];
         v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
@@ -37,6 +41,7 @@ static void adamw_update(float *restrict w, const float *restrict g, float *rest
 static void sgd_update(float *restrict w, const float *restrict g, float *restrict m, size_t n,
                        float lr, float wd, float mu)
 {
+    OPS_OMP(for schedule(static) nowait)
     for (size_t i = 0; i < n; i++) {
         /* torch.optim.SGD: coupled L2 decay folded into the gradient */
         float gi = g[i] + wd * w[i];
@@ -52,6 +57,9 @@ void optim_step(struct optim *o, struct params *ps, float lr)
     int adam = strcmp(c->name, "sgd") != 0;
     float c1 = 1.0f - powf(c->beta1, (float)o->step), c2 = 1.0f - powf(c->beta2, (float)o->step);
     float *w0 = params_values(ps);
+    /* One team for all parameters; each one's loop is split (orphaned `omp for`, no barrier
+     * between parameters since they are disjoint). */
+    OPS_OMP(parallel num_threads(ops_threads_for(ps->total)))
     for (int i = 0; i < ps->n; i++) {
         struct param *p = &ps->p[i];
         if (p->frozen || !p->g)

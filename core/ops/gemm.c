@@ -1,0 +1,68 @@
+/* ops_sgemm: row-major sgemm split over the ops' thread pool (parallel.h), one output slice per
+ * thread, each computed by a single-threaded OpenBLAS call. Slices are multiples of 16 rows or
+ * columns (the tile size of OpenBLAS's AVX-512 kernels), so every output element is computed by
+ * the same tile kernel with the same order over K as in the unsplit call: the result is the same
+ * bit for bit at any thread count (tests/test_ops.c checks it on the ViT's shapes). */
+#include "ops.h"
+#include "parallel.h"
+
+#include <cblas.h>
+
+/* OpenBLAS (0.3.21, AVX-512 targets) sends calls with M*N*K <= 100^3 to separate "small matrix"
+ * kernels that round differently; a slice is therefore never made smaller than that, so a call
+ * takes the same kernel path whether or not it was split. */
+#define GEMM_SMALL_MNK 1.0e6
+
+static void sgemm_one(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc)
+{
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
+                N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void ops_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+               const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if (M <= 0 || N <= 0)
+        return;
+    int nt = ops_threads();
+    /* Split the longer output side: each thread then repacks only the smaller operand. */
+    int split_m = M >= N;
+    int len = split_m ? M : N;
+    double mnk = (double)M * N * K;
+    while (nt > 1 && (mnk / nt <= GEMM_SMALL_MNK || len < 16 * nt))
+        nt--;
+    if (nt <= 1) {
+        sgemm_one(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    int saved = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    OPS_OMP(parallel num_threads(nt))
+    {
+        size_t lo, hi;
+        ops_split((size_t)len, ops_thread_id(), nt, 16, &lo, &hi);
+        if (hi > lo && split_m)
+            sgemm_one(ta, tb, (int)(hi - lo), N, K, alpha, ta ? A + lo : A + lo * lda, lda, B,
+                      ldb, beta, C + lo * ldc, ldc);
+        else if (hi > lo)
+            sgemm_one(ta, tb, M, (int)(hi - lo), K, alpha, A, lda, tb ? B + lo * ldb : B + lo,
+                      ldb, beta, C + lo, ldc);
+    }
+    openblas_set_num_threads(saved);
+}
+
+/* C (M, N) = alpha sum_k op(A)[m][k] op(B)[k][n] + beta C, in double. */
+void ops_sgemm_ref(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                   const float *B, int ldb, float beta, float *C, int ldc)
+{
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            double s = 0;
+            for (int k = 0; k < K; k++)
+                s += (double)(ta ? A[(size_t)k * lda + m] : A[(size_t)m * lda + k]) *
+                     (tb ? B[(size_t)n * ldb + k] : B[(size_t)k * ldb + n]);
+            float *c = C + (size_t)m * ldc + n;
+            *c = (float)(alpha * s + (beta == 0.0f ? 0.0 : (double)beta * *c));
+        }
+}
