@@ -306,7 +306,7 @@ int softlabel_check(const struct softlabel_file *f, const struct softlabel_need 
                  in->crop_pad, in->flip, config, need->crop_pad, need->flip);
         snprintf(fix, sizeof fix, "give both configs the same data.crop_pad and data.flip");
     } else if (need->teacher_hash && in->teacher_hash != need->teacher_hash) {
-        snprintf(msg, sizeof msg, "was made by another teacher config than %s's teacher:",
+        snprintf(msg, sizeof msg, "was made by other teacher weights than %s's teacher:",
                  config);
         snprintf(fix, sizeof fix, "point teacher: at the labels run's teacher or relabel");
     } else

@@ -29,7 +29,7 @@ struct softlabel_info {
     uint32_t crop_pad;       /* augmentation: random crop padding, pixels */
     uint32_t flip;           /* augmentation: random horizontal flip (0/1) */
     uint64_t base_seed;      /* run seed the per-record seeds were derived from */
-    uint64_t teacher_hash;   /* config_hash() of the teacher's config */
+    uint64_t teacher_hash;   /* the teacher's weights: file size << 32 ^ crc32 */
 };
 
 /* Bytes of one record: 4 + 4K. */

@@ -1,7 +1,7 @@
 /* The teacher of a soft-label run, through the shared loader (train/teacher.h: the `teacher:`
  * config and its checkpoint, or interop.teacher_weights), run in inference mode to give softmax
- * probabilities (TinyViT's labels pass and its online twin), with the hash that soft-label
- * files record so that a student can tell which teacher made them. */
+ * probabilities (TinyViT's labels pass and its online twin), with the identity of its weights
+ * that soft-label files record. */
 #ifndef KD_SOFTLABEL_TEACHER_H
 #define KD_SOFTLABEL_TEACHER_H
 
@@ -13,7 +13,8 @@ struct run;
 
 struct softlabel_teacher {
     struct teacher base;     /* config, network with weights loaded, weights path */
-    uint64_t hash;           /* config_hash(&base.x): recorded in soft-label files */
+    uint64_t hash;           /* size << 32 ^ crc32 of the weights file: soft-label files
+                              * record it so that a student can tell which teacher made them */
 };
 
 /* Load r's teacher for batches up to Bmax (errors as teacher_load's). */
