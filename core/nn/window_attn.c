@@ -64,11 +64,14 @@ size_t window_attn_scratch_floats(const struct window_attn *w, int B, int H, int
     return 5 * N * w->C + (size_t)w->NH * T * T + attention_scratch_floats(T);
 }
 
-/* Between the (B, H, W, C) map and (B * nwin, ws*ws, C) windows. to_windows: copy map pixels
- * into windows, zeros where padded. Otherwise add window rows back into the map (accumulate),
- * dropping padded rows. */
-static void window_move(float *map, float *win, int to_windows, int B, int H, int W, int C,
-                        int ws)
+/* Row of window pixel (ty, tx) of window (wy, wx) of image b in (B * nwin, ws*ws, C). */
+static size_t window_row(int b, int wy, int wx, int ty, int tx, int nh, int nw, int ws)
+{
+    return (((size_t)b * nh + wy) * nw + wx) * ws * ws + (size_t)ty * ws + tx;
+}
+
+/* win (B * nwin, ws*ws, C) = the windows of map (B, H, W, C), zeros where padded. */
+static void windows_from_map(float *win, const float *map, int B, int H, int W, int C, int ws)
 {
     int nh = (H + ws - 1) / ws, nw = (W + ws - 1) / ws;
     for (int b = 0; b < B; b++)
@@ -77,16 +80,25 @@ static void window_move(float *map, float *win, int to_windows, int B, int H, in
                 for (int ty = 0; ty < ws; ty++)
                     for (int tx = 0; tx < ws; tx++) {
                         int y = wy * ws + ty, x = wx * ws + tx;
-                        float *r = win + ((((size_t)b * nh + wy) * nw + wx) * ws * ws +
-                                          ty * ws + tx) * C;
-                        int in = y < H && x < W;
-                        float *p = in ? map + (((size_t)b * H + y) * W + x) * C : NULL;
-                        if (to_windows && in)
-                            memcpy(r, p, sizeof(float) * C);
-                        else if (to_windows)
+                        float *r = win + window_row(b, wy, wx, ty, tx, nh, nw, ws) * C;
+                        if (y < H && x < W)
+                            memcpy(r, map + (((size_t)b * H + y) * W + x) * C, sizeof(float) * C);
+                        else
                             memset(r, 0, sizeof(float) * C);
-                        else if (in)
-                            add_forward(p, p, r, C);
+                    }
+}
+
+/* map (B, H, W, C) += the window rows of win, padded rows dropped. */
+static void windows_add_to_map(float *map, const float *win, int B, int H, int W, int C, int ws)
+{
+    int nh = (H + ws - 1) / ws, nw = (W + ws - 1) / ws;
+    for (int b = 0; b < B; b++)
+        for (int wy = 0; wy < nh; wy++)
+            for (int wx = 0; wx < nw; wx++)
+                for (int ty = 0; ty < ws && wy * ws + ty < H; ty++)
+                    for (int tx = 0; tx < ws && wx * ws + tx < W; tx++) {
+                        float *p = map + (((size_t)b * H + wy * ws + ty) * W + wx * ws + tx) * C;
+                        add_forward(p, p, win + window_row(b, wy, wx, ty, tx, nh, nw, ws) * C, C);
                     }
 }
 
@@ -104,14 +116,14 @@ void window_attn_forward(const struct window_attn *w, float *y, struct window_at
         for (int i = 0; i < T; i++)
             for (int j = 0; j < T; j++)
                 a->bias[((size_t)h * T + i) * T + j] = w->ab[h * T + bias_index(i, j, ws)];
-    window_move((float *)x, a->xw, 1, B, H, W, C, ws);
+    windows_from_map(a->xw, x, B, H, W, C, ws);
     norm_forward(&w->norm, a->ln, &a->ln_s, a->xw, N);
     linear_forward(&w->qkv, a->qkv, a->ln, N);
     attention_forward(a->atty, a->att, a->qkv, a->bias, nb, T, C, NH);
     float *o = scratch;
     linear_forward(&w->proj, o, a->atty, N);
     memset(y, 0, sizeof(float) * B * H * W * C);
-    window_move(y, o, 0, B, H, W, C, ws);
+    windows_add_to_map(y, o, B, H, W, C, ws);
 }
 
 void window_attn_backward(struct window_attn *w, float *dx, float *scratch, const float *dy,
@@ -121,7 +133,7 @@ void window_attn_backward(struct window_attn *w, float *dx, float *scratch, cons
     size_t NC = (size_t)N * C;
     float *d1 = scratch, *d2 = d1 + NC, *dqkv = d2 + NC, *dbias = dqkv + 3 * NC;
     float *att_s = dbias + (size_t)NH * T * T;
-    window_move((float *)dy, d1, 1, B, H, W, C, ws);     /* d1 = d(proj out) */
+    windows_from_map(d1, dy, B, H, W, C, ws);             /* d1 = d(proj out) */
     memset(d2, 0, sizeof(float) * NC);
     linear_backward(&w->proj, d2, d1, a->atty, N);         /* d2 = d atty */
     memset(dqkv, 0, sizeof(float) * 3 * NC);
@@ -135,7 +147,7 @@ void window_attn_backward(struct window_attn *w, float *dx, float *scratch, cons
     linear_backward(&w->qkv, d1, dqkv, a->ln, N);          /* d1 = d ln */
     memset(d2, 0, sizeof(float) * NC);
     norm_backward(&w->norm, d2, d1, a->xw, &a->ln_s, N);   /* d2 = d xw */
-    window_move(dx, d2, 0, B, H, W, C, ws);
+    windows_add_to_map(dx, d2, B, H, W, C, ws);
 }
 
 double window_attn_macs(const struct window_attn *w, int H, int W)
