@@ -8,7 +8,7 @@ load 'plots/lib/style.gp'
 dc = sprintf("< grep '^dcvit_' %s | sort -t, -k3 -g", data)
 pr = sprintf("< grep '^practise_' %s | sort -t, -k3 -g", data)
 orig = sprintf("< sed -n 2p results/%s/dcvit/macs/dcvit_r1-s0.csv", scale)
-set key bottom left
+set key top right
 set xrange [-0.15:3.15]
 set offsets 0, 0, graph 0.05, graph 0.05
 set style line 3 lc rgb '#222222' pt 9 ps 1.6
