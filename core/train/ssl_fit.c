@@ -70,7 +70,7 @@ static int final_row(struct run *r, struct ssl_enc *s, int epoch, double loss, f
     int rc = evaluate_features(r, s, r->n_train, r->n_test, 1, &knn, &probe, e);
     if (rc)
         return rc;
-    char semi[256] = "";
+    char semi[512] = "";
     int n = 0;
     for (int i = 0; i < r->x.seed.n_semi; i++) {
         double acc = semi_finetune(r, &s->vit, r->x.seed.semi[i], r->x.seed.semi_epochs, e);
