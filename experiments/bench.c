@@ -1,8 +1,13 @@
 /* bench: training and inference throughput of the reference ViT (dim 192, depth 6, 3 heads,
  * patch 4, 28x28x1, batch 128, AdamW) in kdlab and in PyTorch, with this machine's sgemm rate,
- * all measured in this one run under the same OpenBLAS, and printed as ratios.
- * Each measurement runs in a fresh process so that peak memory is its own.
- *   bin/bench [--steps N] [--threads "1 2"] [--no-torch]       -> stdout, results/bench.csv */
+ * all measured in this one run under the same OpenBLAS, and printed as ratios. PyTorch runs
+ * twice, plainly and with --malloc-tune (see tools/bench_torch.py); ratios are against the
+ * faster of the two. Each measurement runs in a fresh process so that peak memory is its own.
+ * CPU time per image is printed too: on a machine shared with other jobs it moves much less than
+ * wall-clock rates do. The load average at the start and end is printed beside the table.
+ *   bin/bench [--steps N] [--threads "1 2"] [--no-torch]       -> stdout, results/bench.csv
+ *   bin/bench --scaling [--steps N]     img/s against tokens (patch 7, 4, 2) and width (96,
+ *                                       192, 384) at kd_threads() -> results/bench-scaling.csv */
 #include "kd.h"
 #include "base/runtime.h"
 #include "models/vit.h"
@@ -13,43 +18,71 @@
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TORCH_PYTHON "/usr/bin/python3" /* Debian's python3-torch is installed for it */
 
 struct sample {
-    double train_ips, infer_ips, rss_mb, gflop_train;
+    double train_ips, infer_ips, rss_mb;
+    double cpu_ms, infer_cpu_ms; /* process CPU time per trained / inferred image */
     int ok;
 };
 
-static double sgemm_gflops(int n, int reps)
+/* A model shape: the reference is {4, 192, 3}. */
+struct shape {
+    int patch, dim, heads;
+};
+
+static double cpu_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+static double load_avg(void)
+{
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = -1;
+        fclose(f);
+    }
+    return l;
+}
+
+/* sgemm n^3 rate by wall clock; *cpu_rate gets it per CPU-second (all threads' time summed). */
+static double sgemm_gflops(int n, int reps, double *cpu_rate)
 {
     float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n),
           *c = malloc(sizeof(float) * n * n);
     for (int i = 0; i < n * n; i++)
         a[i] = (float)(i % 7) * 0.1f, b[i] = (float)(i % 5) * 0.1f;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
-    double t0 = now_seconds();
+    double t0 = now_seconds(), c0 = cpu_seconds();
     for (int r = 0; r < reps; r++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
-    double secs = now_seconds() - t0;
+    double secs = now_seconds() - t0, flops = 2.0 * n * n * (double)n * reps;
+    *cpu_rate = flops / (cpu_seconds() - c0) / 1e9;
     free(a), free(b), free(c);
-    return 2.0 * n * n * (double)n * reps / secs / 1e9;
+    return flops / secs / 1e9;
 }
 
-static struct model_cfg reference_model(void)
+static struct model_cfg model_of(struct shape s)
 {
-    struct model_cfg m = {.img = 28, .in_ch = 1, .classes = 10, .patch = 4, .dim = 192,
-                          .depth = 6, .heads = 3, .mlp_ratio = 4, .drop_path = 0};
+    struct model_cfg m = {.img = 28, .in_ch = 1, .classes = 10, .patch = s.patch, .dim = s.dim,
+                          .depth = 6, .heads = s.heads, .mlp_ratio = 4, .drop_path = 0};
     snprintf(m.arch, sizeof m.arch, "vit");
     return m;
 }
 
 /* The child: one kdlab measurement, printed as key=value lines. */
-static int kdlab_child(int steps, int B)
+static int kdlab_child(int steps, int B, struct shape sh)
 {
     struct kd_err e;
-    struct model_cfg cfg = reference_model();
+    struct model_cfg cfg = model_of(sh);
     struct optim_cfg oc = {.lr = 1e-4f, .weight_decay = 0.05f, .beta1 = 0.9f, .beta2 = 0.999f};
     snprintf(oc.name, sizeof oc.name, "adamw");
     double rss0 = peak_rss_mb();
@@ -66,10 +99,10 @@ static int kdlab_child(int steps, int B)
         images[i] = rng_normal(&r);
     for (int i = 0; i < B; i++)
         labels[i] = i % 10;
-    double t0 = 0;
+    double t0 = 0, c0 = 0;
     for (int s = -2; s < steps; s++) {
         if (s == 0)
-            t0 = now_seconds();
+            t0 = now_seconds(), c0 = cpu_seconds();
         vit_forward(&m, images, B, 1, 1, s);
         memset(dlogits, 0, sizeof(float) * B * 10);
         ce_loss(dlogits, m.logits, labels, 0, 1, B, 10);
@@ -78,14 +111,17 @@ static int kdlab_child(int steps, int B)
         optim_step(&o, &m.params, 1e-4f);
     }
     double train = steps * B / (now_seconds() - t0);
+    double cpu_ms = 1e3 * (cpu_seconds() - c0) / (steps * B);
     for (int s = -2; s < steps; s++) {
         if (s == 0)
-            t0 = now_seconds();
+            t0 = now_seconds(), c0 = cpu_seconds();
         vit_forward(&m, images, B, 0, 0, 0);
     }
     double infer = steps * B / (now_seconds() - t0);
-    printf("train_img_s=%.2f\ninfer_img_s=%.2f\nrss_growth_mb=%.1f\nmacs=%.0f\n", train, infer,
-           peak_rss_mb() - rss0, vit_macs(&m));
+    double infer_cpu_ms = 1e3 * (cpu_seconds() - c0) / (steps * B);
+    printf("train_img_s=%.2f\ninfer_img_s=%.2f\nrss_growth_mb=%.1f\ntrain_cpu_ms=%.3f\n"
+           "infer_cpu_ms=%.3f\nmacs=%.0f\n", train, infer, peak_rss_mb() - rss0, cpu_ms,
+           infer_cpu_ms, vit_macs(&m));
     return 0;
 }
 
@@ -101,6 +137,10 @@ static struct sample parse(FILE *p, double *macs)
                 s.infer_ips = atof(val);
             else if (!strcmp(key, "rss_growth_mb"))
                 s.rss_mb = atof(val);
+            else if (!strcmp(key, "train_cpu_ms"))
+                s.cpu_ms = atof(val);
+            else if (!strcmp(key, "infer_cpu_ms"))
+                s.infer_cpu_ms = atof(val);
             else if (!strcmp(key, "macs") && macs)
                 *macs = atof(val);
         }
@@ -119,69 +159,153 @@ static struct sample measure(const char *cmd, double *macs)
     return s;
 }
 
+static struct sample run_kdlab(int threads, int steps, struct shape sh, double *macs)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "KD_THREADS=%d /proc/%d/exe --child %d %d %d %d", threads,
+             (int)getpid(), steps, sh.patch, sh.dim, sh.heads);
+    return measure(cmd, macs);
+}
+
+static struct sample run_torch(int threads, int steps, struct shape sh, int malloc_tune)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, TORCH_PYTHON " tools/bench_torch.py --threads %d --steps %d "
+             "--patch %d --dim %d --heads %d%s 2>/dev/null", threads, steps, sh.patch, sh.dim,
+             sh.heads, malloc_tune ? " --malloc-tune" : "");
+    return measure(cmd, NULL);
+}
+
+/* gf, gf_cpu: sgemm's rate by wall clock and per CPU-second at this thread count. */
+static void print_row(FILE *csv, const char *name, int threads, double gf, double gf_cpu,
+                      double macs, const struct sample *s)
+{
+    double tgf = s->train_ips * 6 * macs / 1e9;
+    double cgf = s->cpu_ms > 0 ? 6 * macs / s->cpu_ms / 1e6 : 0;
+    if (!s->ok) {
+        printf("%-10s %3d  (not available%s)\n", name, threads,
+               strncmp(name, "pytorch", 7) ? "" : ": apt-get install python3-torch");
+        return;
+    }
+    printf("%-10s %3d %8.1f %8.1f %6.0f %8.1f %7.1f %5.0f%% %7.2f %7.2f %7.1f %5.0f%%\n", name,
+           threads, s->train_ips, s->infer_ips, s->rss_mb, gf, tgf, 100 * tgf / gf, s->cpu_ms,
+           s->infer_cpu_ms, cgf, 100 * cgf / gf_cpu);
+    fprintf(csv, "%s,%d,%s,%.1f,%.2f,%.2f,%.1f,%.3f,%.1f,%.3f,%.3f,%.1f,%.1f,%.3f,%.2f\n", name,
+            threads, kd_blas_corename(), gf, s->train_ips, s->infer_ips, tgf, tgf / gf,
+            s->rss_mb, s->cpu_ms, s->infer_cpu_ms, gf_cpu, cgf, cgf / gf_cpu, load_avg());
+}
+
+static int bench_table(int steps, int torch, const char *threads)
+{
+    int counts[2] = {1, kd_threads()}, n_counts = kd_threads() > 1 ? 2 : 1;
+    if (threads)
+        n_counts = sscanf(threads, "%d %d", &counts[0], &counts[1]);
+    struct shape ref = {4, 192, 3};
+    printf("kdlab bench: reference ViT (dim 192, depth 6, 3 heads, patch 4, batch 128, AdamW)\n"
+           "OpenBLAS kernels: %s (%s); load average at start %.2f on %ld cores\n\n",
+           kd_blas_corename(), kd_blas_core_source(), load_avg(), sysconf(_SC_NPROCESSORS_ONLN));
+    printf("%-10s %3s %8s %8s %6s | %8s %7s %6s | %7s %7s %7s %6s\n", "", "", "", "", "",
+           "wall", "clock:", "", "CPU", "time:", "", "");
+    printf("%-10s %3s %8s %8s %6s | %8s %7s %6s | %7s %7s %7s %6s\n", "engine", "thr",
+           "train/s", "infer/s", "MB", "sgemm GF", "train GF", "of", "ms/img", "inf ms", "GF/cpu-s",
+           "of");
+    struct atomic_file af;
+    struct kd_err e;
+    if (atomic_open(&af, "results/bench.csv", &e))
+        die(&e);
+    fprintf(af.f, "engine,threads,blas_core,sgemm_gflops,train_img_s,infer_img_s,train_gflops,"
+                  "sgemm_fraction,peak_mb,train_cpu_ms_per_img,infer_cpu_ms_per_img,"
+                  "sgemm_gflops_per_cpu_s,train_gflops_per_cpu_s,cpu_sgemm_fraction,load\n");
+    for (int c = 0; c < n_counts; c++) {
+        double macs = 0, gf_cpu = 0;
+        openblas_set_num_threads(counts[c]);
+        double gf = sgemm_gflops(1024, 6, &gf_cpu);
+        struct sample k = run_kdlab(counts[c], steps, ref, &macs), t[2];
+        memset(t, 0, sizeof t);
+        print_row(af.f, "kdlab", counts[c], gf, gf_cpu, macs, &k);
+        for (int mt = 0; torch && mt < 2; mt++) {
+            t[mt] = run_torch(counts[c], steps, ref, mt);
+            print_row(af.f, mt ? "pytorch-mt" : "pytorch", counts[c], gf, gf_cpu, macs,
+                      &t[mt]);
+        }
+        int best = t[1].ok && (!t[0].ok || t[1].train_ips > t[0].train_ips);
+        if (torch && t[best].ok && k.ok)
+            printf("%-10s %3d %7.2fx %7.2fx %5.2fx | %27s | %6.2fx %6.2fx   (vs %s)\n", "ratio",
+                   counts[c], k.train_ips / t[best].train_ips, k.infer_ips / t[best].infer_ips,
+                   k.rss_mb / t[best].rss_mb, "", t[best].cpu_ms / k.cpu_ms,
+                   t[best].infer_cpu_ms / k.infer_cpu_ms, best ? "pytorch-mt" : "pytorch");
+    }
+    if (atomic_commit(&af, &e))
+        die(&e);
+    printf("\nload average at end %.2f.\n"
+           "ratio: kdlab / PyTorch's faster run (by training img/s) at the same thread count for\n"
+           "img/s and memory (MB: peak RSS growth, lower is better); PyTorch / kdlab for CPU ms.\n"
+           "train GF: counted FLOPs (6 x MACs) per wall second; 'of' = of sgemm 1024^3 at the\n"
+           "same threads. GF/cpu-s: the same FLOPs per CPU-second (all threads), 'of' = of\n"
+           "sgemm's FLOPs per CPU-second: steady under load, where wall-clock columns are not.\n"
+           "pytorch-mt = tools/bench_torch.py --malloc-tune. results/bench.csv holds these rows.\n",
+           load_avg());
+    return 0;
+}
+
+/* img/s against tokens (patch 7, 4, 2 at width 192) and width (96, 192, 384 at patch 4). */
+static int bench_scaling(int steps)
+{
+    static const struct shape pts[] = {{7, 192, 3}, {4, 192, 3}, {2, 192, 3}, {4, 96, 3},
+                                       {4, 384, 6}};
+    int th = kd_threads();
+    struct atomic_file af;
+    struct kd_err e;
+    if (atomic_open(&af, "results/bench-scaling.csv", &e))
+        die(&e);
+    fprintf(af.f, "engine,threads,patch,tokens,dim,heads,train_img_s,infer_img_s,"
+                  "train_cpu_ms_per_img,peak_mb,train_gflop_per_img,load\n");
+    printf("%-10s %5s %6s %4s %10s %10s %9s %9s\n", "engine", "patch", "tokens", "dim",
+           "train i/s", "infer i/s", "cpu ms/i", "peak MB");
+    for (size_t i = 0; i < sizeof pts / sizeof pts[0]; i++) {
+        struct shape sh = pts[i];
+        int tokens = (28 / sh.patch) * (28 / sh.patch) + 1;
+        double macs = 0;
+        struct sample s[3];
+        s[0] = run_kdlab(th, steps, sh, &macs);
+        s[1] = run_torch(th, steps, sh, 0);
+        s[2] = run_torch(th, steps, sh, 1);
+        const char *names[3] = {"kdlab", "pytorch", "pytorch-mt"};
+        for (int j = 0; j < 3; j++) {
+            if (!s[j].ok)
+                continue;
+            printf("%-10s %5d %6d %4d %10.1f %10.1f %9.2f %9.0f\n", names[j], sh.patch, tokens,
+                   sh.dim, s[j].train_ips, s[j].infer_ips, s[j].cpu_ms, s[j].rss_mb);
+            fprintf(af.f, "%s,%d,%d,%d,%d,%d,%.2f,%.2f,%.3f,%.1f,%.4f,%.2f\n", names[j], th,
+                    sh.patch, tokens, sh.dim, sh.heads, s[j].train_ips, s[j].infer_ips,
+                    s[j].cpu_ms, s[j].rss_mb, 6 * macs / 1e9, load_avg());
+        }
+        fflush(stdout);
+    }
+    if (atomic_commit(&af, &e))
+        die(&e);
+    printf("results/bench-scaling.csv holds these rows (%d threads).\n", th);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     kd_runtime_setup(argc, argv);
-    int steps = 10, torch = 1, B = 128;
+    int steps = 10, torch = 1, scaling = 0;
     const char *threads = NULL;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--child") && i + 1 < argc)
-            return kdlab_child(atoi(argv[i + 1]), B);
+        if (!strcmp(argv[i], "--child") && i + 4 < argc)
+            return kdlab_child(atoi(argv[i + 1]), 128,
+                               (struct shape){atoi(argv[i + 2]), atoi(argv[i + 3]),
+                                              atoi(argv[i + 4])});
         if (!strcmp(argv[i], "--steps") && i + 1 < argc)
             steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = argv[++i];
         else if (!strcmp(argv[i], "--no-torch"))
             torch = 0;
+        else if (!strcmp(argv[i], "--scaling"))
+            scaling = 1;
     }
-    int counts[2] = {1, kd_threads()}, n_counts = kd_threads() > 1 ? 2 : 1;
-    if (threads)
-        n_counts = sscanf(threads, "%d %d", &counts[0], &counts[1]);
-    printf("kdlab bench: reference ViT (dim 192, depth 6, 3 heads, patch 4, batch %d, AdamW)\n"
-           "OpenBLAS kernels: %s (%s)\n\n", B, kd_blas_corename(), kd_blas_core_source());
-    printf("%-8s %8s %10s %10s %10s %10s %9s %9s\n", "engine", "threads", "sgemm GF/s",
-           "train i/s", "infer i/s", "train GF/s", "of sgemm", "peak MB");
-    struct atomic_file af;
-    struct kd_err e;
-    if (atomic_open(&af, "results/bench.csv", &e))
-        die(&e);
-    fprintf(af.f, "engine,threads,blas_core,sgemm_gflops,train_img_s,infer_img_s,train_gflops,"
-                  "sgemm_fraction,peak_mb\n");
-    for (int c = 0; c < n_counts; c++) {
-        char cmd[512];
-        double macs = 0;
-        openblas_set_num_threads(counts[c]);
-        double gf = sgemm_gflops(1024, 6);
-        snprintf(cmd, sizeof cmd, "KD_THREADS=%d /proc/%d/exe --child %d", counts[c],
-                 (int)getpid(), steps);
-        struct sample k = measure(cmd, &macs), t = {0};
-        if (torch) {
-            snprintf(cmd, sizeof cmd, TORCH_PYTHON " tools/bench_torch.py --threads %d "
-                     "--steps %d 2>/dev/null", counts[c], steps);
-            t = measure(cmd, NULL);
-        }
-        struct sample *rows[2] = {&k, &t};
-        for (int j = 0; j < (torch ? 2 : 1); j++) {
-            struct sample *s = rows[j];
-            double tgf = s->train_ips * 6 * macs / 1e9;
-            const char *name = j ? "pytorch" : "kdlab";
-            if (!s->ok) {
-                printf("%-8s %8d %10.1f  (not available%s)\n", name, counts[c], gf,
-                       j ? ": apt-get install python3-torch" : "");
-                continue;
-            }
-            printf("%-8s %8d %10.1f %10.1f %10.1f %10.1f %8.0f%% %9.0f\n", name, counts[c], gf,
-                   s->train_ips, s->infer_ips, tgf, 100 * tgf / gf, s->rss_mb);
-            fprintf(af.f, "%s,%d,%s,%.1f,%.2f,%.2f,%.1f,%.3f,%.1f\n", name, counts[c],
-                    kd_blas_corename(), gf, s->train_ips, s->infer_ips, tgf, tgf / gf, s->rss_mb);
-        }
-        if (torch && t.ok && k.ok)
-            printf("%-8s %8d %10s %9.2fx %9.2fx %21s %8.2fx\n", "ratio", counts[c], "",
-                   k.train_ips / t.train_ips, k.infer_ips / t.infer_ips, "", k.rss_mb / t.rss_mb);
-    }
-    if (atomic_commit(&af, &e))
-        die(&e);
-    printf("\nratio = kdlab / PyTorch at the same thread count (memory: lower is better).\n"
-           "results/bench.csv holds these rows.\n");
-    return 0;
+    return scaling ? bench_scaling(steps) : bench_table(steps, torch, threads);
 }

@@ -4,8 +4,9 @@
 Run with /usr/bin/python3 (Debian's python3-torch, which uses the same system OpenBLAS as
 kdlab). The model is built exactly as core/models/vit.c builds it: 28x28x1 input, patch 4 conv
 embedding (49 tokens) + CLS token + learned position embedding (50 tokens), dim 192, depth 6,
-3 heads, MLP ratio 4, pre-norm blocks (LayerNorm eps 1e-6, qkv Linear with bias, proj, exact
-GELU MLP), final LayerNorm, linear head on the CLS token, 10 classes; no dropout or drop-path.
+3 heads (--patch, --dim and --heads change these for the scaling figure), MLP ratio 4, pre-norm
+blocks (LayerNorm eps 1e-6, qkv Linear with bias, proj, exact GELU MLP), final LayerNorm,
+linear head on the CLS token, 10 classes; no dropout or drop-path.
 Training step = forward + cross-entropy + backward + AdamW step on a fixed random batch.
 
 Output (stdout): one `key=value` pair per line, keys in this order, values without spaces:
@@ -18,7 +19,10 @@ Output (stdout): one `key=value` pair per line, keys in this order, values witho
     params=N                   trainable parameter count
     warmup=N  steps=N          untimed and timed iterations (train and inference each)
     train_img_s=F              images per second, training steps
+    train_cpu_ms=F             process CPU time per trained image (ms): steadier than wall
+                               clock on a machine other jobs share
     infer_img_s=F              images per second, forward under no_grad in eval mode
+    infer_cpu_ms=F             process CPU time per inferred image (ms)
     rss_base_mb=F              peak RSS after importing torch, before the model (MB)
     rss_growth_mb=F            peak RSS at the end minus rss_base_mb (MB)
     final_loss=F               last training loss (finite, as a sanity check)
@@ -39,6 +43,9 @@ p.add_argument("--steps", type=int, default=20, help="timed iterations (default 
 p.add_argument("--warmup", type=int, default=3, help="untimed iterations first (default 3)")
 p.add_argument("--batch", type=int, default=128, help="batch size (default 128)")
 p.add_argument("--seed", type=int, default=0)
+p.add_argument("--patch", type=int, default=4, help="patch size (default 4: 49 + 1 tokens)")
+p.add_argument("--dim", type=int, default=192, help="width (default 192)")
+p.add_argument("--heads", type=int, default=3, help="attention heads (default 3)")
 p.add_argument("--malloc-tune", action="store_true",
                help="keep freed memory in the heap (mallopt) instead of unmapping it; on "
                     "sandboxed kernels (gVisor) torch's mmap/munmap churn costs ~15%% of a step")
@@ -141,7 +148,7 @@ def main():
     if args.malloc_tune:
         malloc_tune()
     rss_base = maxrss_mb()
-    model = ViT()
+    model = ViT(patch=args.patch, dim=args.dim, heads=args.heads)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
     x = torch.randn(args.batch, 1, 28, 28)
     y = torch.randint(0, 10, (args.batch,))
@@ -156,19 +163,21 @@ def main():
     model.train()
     for _ in range(args.warmup):
         train_step()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(args.steps):
         loss = train_step()
     train_s = time.perf_counter() - t0
+    train_cpu = time.process_time() - c0
 
     model.eval()
     with torch.no_grad():
         for _ in range(args.warmup):
             model(x)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(args.steps):
             model(x)
         infer_s = time.perf_counter() - t0
+        infer_cpu = time.process_time() - c0
     if not math.isfinite(loss):
         sys.exit(f"bench_torch: training loss is {loss}")
 
@@ -184,7 +193,9 @@ def main():
         "warmup": args.warmup,
         "steps": args.steps,
         "train_img_s": f"{n / train_s:.1f}",
+        "train_cpu_ms": f"{1e3 * train_cpu / n:.3f}",
         "infer_img_s": f"{n / infer_s:.1f}",
+        "infer_cpu_ms": f"{1e3 * infer_cpu / n:.3f}",
         "rss_base_mb": f"{rss_base:.1f}",
         "rss_growth_mb": f"{maxrss_mb() - rss_base:.1f}",
         "final_loss": f"{loss:.4f}",

@@ -6,22 +6,43 @@
 
 #include <math.h>
 
-/* One row: o (C) = softmax(scale * x); o may alias x. */
+/* One row: o (C) = softmax(scale * x); o may alias x. The max and the sum run in 16 lanes that
+ * gcc vectorizes (one float accumulator is a serial chain it may not reorder): attention calls
+ * this on every (T, T) score block. */
 static inline void softmax_row(float *o, const float *x, float scale, int C)
 {
+    float mx[16], acc[16];
+    int i = 0;
+    for (int j = 0; j < 16; j++)
+        mx[j] = -INFINITY, acc[j] = 0.0f;
+    for (; i + 16 <= C; i += 16)
+        for (int j = 0; j < 16; j++) {
+            float v = scale * x[i + j];
+            mx[j] = v > mx[j] ? v : mx[j];
+        }
     float m = -INFINITY;
-    for (int i = 0; i < C; i++) {
+    for (; i < C; i++) {
         float v = scale * x[i];
         m = v > m ? v : m;
     }
+    for (int j = 0; j < 16; j++)
+        m = mx[j] > m ? mx[j] : m;
+    for (i = 0; i + 16 <= C; i += 16)
+        for (int j = 0; j < 16; j++) {
+            float e = ops_expf(scale * x[i + j] - m);
+            o[i + j] = e;
+            acc[j] += e;
+        }
     float sum = 0;
-    for (int i = 0; i < C; i++) {
+    for (; i < C; i++) {
         float e = ops_expf(scale * x[i] - m);
         o[i] = e;
         sum += e;
     }
+    for (int j = 0; j < 16; j++)
+        sum += acc[j];
     float inv = 1.0f / sum;
-    for (int i = 0; i < C; i++)
+    for (i = 0; i < C; i++)
         o[i] *= inv;
 }
 
