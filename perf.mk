@@ -1,10 +1,10 @@
 # Performance (included by the Makefile): `make bench` is in the Makefile; this adds the scaling
 # figure. bin/bench --scaling times kdlab and PyTorch side by side at patch 7, 4, 2 (17, 50, 197
 # tokens) and width 96, 192, 384, writes results/bench-scaling.csv, and gnuplot draws
-# plots/perf-scaling.png from it. About 10 minutes on an idle 2-core machine.
+# plots/perf-scaling.png from it. About 5 minutes on an idle 2-core machine.
 .PHONY: bench-scaling
 NOPLAN_GOALS += bench-scaling
-SCALING_STEPS ?= 4
+SCALING_STEPS ?= 3
 bench-scaling: bin/bench plots/perf-scaling.gp
 bench-scaling: ## kdlab vs PyTorch by tokens and width: plots/perf-scaling.png
 	@mkdir -p results
