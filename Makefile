@@ -141,7 +141,7 @@ list: ## every table: paper, target, number, verified, title, time at each scale
 # Setup, tests, benchmarks.
 
 .PHONY: deps demo test unit-tests smoke asan bench clean help
-DEMO_TABLES ?= kdlab-teachers
+DEMO_TABLES ?= tinyvit-gt seed-table4 tinymim-table10 dcvit-metric
 demo: | deps ## the main job: one table per paper at SCALE (quick), figures, report, claims
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory $(DEMO_TABLES) report claims
