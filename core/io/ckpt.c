@@ -170,88 +170,80 @@ static int load_tensors(struct reader *r, const char *path, struct params *ps, s
     return 0;
 }
 
+/* A checkpoint read whole and checked (magic, CRC, version), positioned after its config. */
+struct ckpt_file {
+    char *buf;                 /* the whole file (malloc'd) */
+    struct reader r;           /* at the first tensor record */
+    uint32_t n_tensors, has_moments;
+    int64_t epoch, step;
+    const char *config;        /* the stored resolved config, config_len bytes, not terminated */
+    uint32_t config_len;
+};
+
+/* Returns 0 or KD_ERR_IO / KD_ERR_FORMAT naming path; missing_fix is the hint for a missing
+ * file. On success the caller frees f->buf. */
+static int ckpt_open(struct ckpt_file *f, const char *path, const char *missing_fix,
+                     struct kd_err *e)
+{
+    size_t len = 0;
+    uint32_t crc_file = 0, version = 0;
+    char magic[8];
+    memset(f, 0, sizeof *f);
+    if (file_read_all(path, &f->buf, &len, e))
+        return kd_err_fix(e, "%s", missing_fix);
+    const char *buf = f->buf;
+    f->r = (struct reader){buf, len >= 4 ? len - 4 : 0, 0};
+    if (len < 40 || memcmp(buf, CKPT_MAGIC, 8) != 0)
+        return kd_err_set(e, KD_ERR_FORMAT, path, 0, "not a kdlab checkpoint (bad magic or size)");
+    memcpy(&crc_file, buf + len - 4, 4);
+    if ((uint32_t)crc32(crc32(0, NULL, 0), (const Bytef *)buf, (uInt)(len - 4)) != crc_file)
+        return kd_err_setfix(e, KD_ERR_FORMAT, path, 0,
+                             "delete it and re-run the experiment that makes it",
+                             "checksum mismatch: truncated or corrupted");
+    get(&f->r, magic, 8);
+    if (get(&f->r, &version, 4) || get(&f->r, &f->n_tensors, 4) ||
+        get(&f->r, &f->has_moments, 4) || get(&f->r, &f->epoch, 8) || get(&f->r, &f->step, 8) ||
+        get(&f->r, &f->config_len, 4) || version != CKPT_VERSION)
+        return kd_err_set(e, KD_ERR_FORMAT, path, 0, "unsupported checkpoint version %u", version);
+    if (!(f->config = take(&f->r, f->config_len)))
+        return kd_err_set(e, KD_ERR_FORMAT, path, 0, "corrupt config section");
+    return 0;
+}
+
 int ckpt_load(const char *path, struct params *ps, struct optim *o, const char *expect_config,
               const char *key_prefix, struct ckpt_info *info, struct kd_err *e)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    if (file_read_all(path, &buf, &len, e))
-        return kd_err_fix(e, "train it first (make teachers), or check the path");
-    int rc = 0;
-    struct reader r = {buf, len >= 4 ? len - 4 : 0, 0};
-    uint32_t crc_file = 0, version = 0, n_tensors = 0, has_moments = 0, clen = 0;
-    int64_t epoch = 0, step = 0;
-    char magic[8];
-    if (len < 40 || memcmp(buf, CKPT_MAGIC, 8) != 0) {
-        rc = kd_err_set(e, KD_ERR_FORMAT, path, 0, "not a kdlab checkpoint (bad magic or size)");
-        goto out;
-    }
-    memcpy(&crc_file, buf + len - 4, 4);
-    if ((uint32_t)crc32(crc32(0, NULL, 0), (const Bytef *)buf, (uInt)(len - 4)) != crc_file) {
-        rc = kd_err_set(e, KD_ERR_FORMAT, path, 0, "checksum mismatch: truncated or corrupted");
-        kd_err_fix(e, "delete it and re-run the experiment that makes it");
-        goto out;
-    }
-    get(&r, magic, 8);
-    if (get(&r, &version, 4) || get(&r, &n_tensors, 4) || get(&r, &has_moments, 4) ||
-        get(&r, &epoch, 8) || get(&r, &step, 8) || get(&r, &clen, 4) || version != CKPT_VERSION) {
-        rc = kd_err_set(e, KD_ERR_FORMAT, path, 0, "unsupported checkpoint version %u", version);
-        goto out;
-    }
-    const char *ctext = take(&r, clen);
-    if (!ctext) {
-        rc = kd_err_set(e, KD_ERR_FORMAT, path, 0, "corrupt config section");
-        goto out;
-    }
-    if (expect_config) {
-        char *stored = strndup(ctext, clen), key[128];
+    struct ckpt_file f;
+    int rc = ckpt_open(&f, path, "train it first (make teachers), or check the path", e);
+    if (!rc && expect_config) {
+        char *stored = strndup(f.config, f.config_len), key[128];
         int differs = config_diff(expect_config, stored, key_prefix, key, sizeof key);
         free(stored);
-        if (differs) {
-            rc = kd_err_set(e, KD_ERR_MISMATCH, path, 0,
-                            "was made with another value of '%s' than this config", key);
-            kd_err_fix(e, "use the matching config, or delete the checkpoint to start over");
-            goto out;
-        }
+        if (differs)
+            rc = kd_err_setfix(e, KD_ERR_MISMATCH, path, 0,
+                               "use the matching config, or delete the checkpoint to start over",
+                               "was made with another value of '%s' than this config", key);
     }
-    rc = load_tensors(&r, path, ps, o, n_tensors, (int)has_moments, e);
+    if (!rc)
+        rc = load_tensors(&f.r, path, ps, o, f.n_tensors, (int)f.has_moments, e);
     if (!rc && info) {
-        info->epoch = epoch;
-        info->step = step;
+        info->epoch = f.epoch;
+        info->step = f.step;
     }
     if (!rc && o)
-        o->step = step;
-out:
-    free(buf);
+        o->step = f.step;
+    free(f.buf);
     return rc;
 }
 
 int ckpt_read_config(const char *path, char **text, struct kd_err *e)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    uint32_t crc_file, version, clen;
+    struct ckpt_file f;
     *text = NULL;
-    if (file_read_all(path, &buf, &len, e))
-        return kd_err_fix(e, "train it first, or check the path");
-    int rc = 0;
-    if (len < 40 || memcmp(buf, CKPT_MAGIC, 8) != 0) {
-        rc = kd_err_set(e, KD_ERR_FORMAT, path, 0, "not a kdlab checkpoint (bad magic or size)");
-        goto out;
-    }
-    memcpy(&crc_file, buf + len - 4, 4);
-    memcpy(&version, buf + 8, 4);
-    memcpy(&clen, buf + 36, 4);
-    if ((uint32_t)crc32(crc32(0, NULL, 0), (const Bytef *)buf, (uInt)(len - 4)) != crc_file ||
-        version != CKPT_VERSION || clen > len - 44) {
-        rc = kd_err_setfix(e, KD_ERR_FORMAT, path, 0, "re-run the experiment that makes it",
-                           "corrupt, truncated or of another version (%u)", version);
-        goto out;
-    }
-    if (!(*text = strndup(buf + 40, clen)))
+    int rc = ckpt_open(&f, path, "train it first, or check the path", e);
+    if (!rc && !(*text = strndup(f.config, f.config_len)))
         rc = kd_err_set(e, KD_ERR_NOMEM, path, 0, "out of memory");
-out:
-    free(buf);
+    free(f.buf);
     return rc;
 }
 
@@ -302,36 +294,12 @@ static int match_tensors(struct reader *r, const char *path, struct params *ps, 
 int ckpt_load_matching(const char *path, struct params *ps, struct ckpt_match *mt,
                        struct kd_err *e)
 {
-    char *buf = NULL;
-    size_t len = 0;
+    struct ckpt_file f;
     memset(mt, 0, sizeof *mt);
-    if (file_read_all(path, &buf, &len, e))
-        return kd_err_fix(e, "run the config that makes it first (make does), or check the path");
-    int rc = 0;
-    struct reader r = {buf, len >= 4 ? len - 4 : 0, 0};
-    uint32_t crc_file = 0, version = 0, n_tensors = 0, has_moments = 0, clen = 0;
-    int64_t epoch = 0, step = 0;
-    char magic[8];
-    if (len < 40 || memcmp(buf, CKPT_MAGIC, 8) != 0) {
-        rc = kd_err_set(e, KD_ERR_FORMAT, path, 0, "not a kdlab checkpoint (bad magic or size)");
-        goto out;
-    }
-    memcpy(&crc_file, buf + len - 4, 4);
-    if ((uint32_t)crc32(crc32(0, NULL, 0), (const Bytef *)buf, (uInt)(len - 4)) != crc_file) {
-        rc = kd_err_setfix(e, KD_ERR_FORMAT, path, 0,
-                           "delete it and re-run the experiment that makes it",
-                           "checksum mismatch: truncated or corrupted");
-        goto out;
-    }
-    get(&r, magic, 8);
-    if (get(&r, &version, 4) || get(&r, &n_tensors, 4) || get(&r, &has_moments, 4) ||
-        get(&r, &epoch, 8) || get(&r, &step, 8) || get(&r, &clen, 4) ||
-        version != CKPT_VERSION || !take(&r, clen)) {
-        rc = kd_err_set(e, KD_ERR_FORMAT, path, 0, "unsupported checkpoint version %u", version);
-        goto out;
-    }
-    rc = match_tensors(&r, path, ps, n_tensors, (int)has_moments, mt, e);
-out:
-    free(buf);
+    int rc = ckpt_open(&f, path,
+                       "run the config that makes it first (make does), or check the path", e);
+    if (!rc)
+        rc = match_tensors(&f.r, path, ps, f.n_tensors, (int)f.has_moments, mt, e);
+    free(f.buf);
     return rc;
 }
