@@ -119,19 +119,11 @@ int main(int argc, char **argv)
     struct run r;
     struct experiment tx;
     struct vit t;
-    if (run_start(&r, argc, argv, &e) || run_load_data(&r, &e))
-        die(&e);
-    const struct dcvit_cfg *d = &r.x.dcvit;
-    int Bmax = r.x.optim.batch > d->latency_batch ? r.x.optim.batch : d->latency_batch;
-    if (compress_load_original(&t, &tx, &r, Bmax, &e) || run_csv_open(&r, COMPRESS_HEADER, &e))
-        die(&e);
-    double orig_macs = vit_macs(&t);
-    if (d->reuse[0]) {
-        if (compress_remeasure(&r, &tx, orig_macs, &e) || run_csv_write(&r, 1, &e) ||
-            run_finish(&r, &e))
-            die(&e);
+    if (compress_start(&r, &t, &tx, argc, argv))
         return 0;
-    }
+    const struct dcvit_cfg *d = &r.x.dcvit;
+    int Bmax = t.Bmax;
+    double orig_macs = vit_macs(&t);
     struct vit_compress st;
     double block = vit_attn_macs(&t) + vit_mlp_macs(&t, t.blocks[0].hidden);
     if (vit_compress_structure(&st, &t, d->remove * block, d->n_blocks, t.depth - 2, &e)) {

@@ -339,3 +339,20 @@ int compress_remeasure(struct run *r, const struct experiment *tx, double orig_m
     vit_free(&m);
     return rc;
 }
+
+int compress_start(struct run *r, struct vit *t, struct experiment *tx, int argc, char **argv)
+{
+    struct kd_err e;
+    if (run_start(r, argc, argv, &e) || run_load_data(r, &e))
+        die(&e);
+    const struct dcvit_cfg *d = &r->x.dcvit;
+    int Bmax = r->x.optim.batch > d->latency_batch ? r->x.optim.batch : d->latency_batch;
+    if (compress_load_original(t, tx, r, Bmax, &e) || run_csv_open(r, COMPRESS_HEADER, &e))
+        die(&e);
+    if (!d->reuse[0])
+        return 0;
+    if (compress_remeasure(r, tx, vit_macs(t), &e) || run_csv_write(r, 1, &e) ||
+        run_finish(r, &e))
+        die(&e);
+    return 1;
+}

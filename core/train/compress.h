@@ -64,4 +64,10 @@ int compress_write_synthetic(const char *path, const float *images, const int *t
 int compress_read_synthetic(const char *path, float **images, int **targets, int *n, int h,
                             int w, int c, struct kd_err *e);
 
+/* The start both compression experiments share: the command line, config and data, the
+ * original model t (its config in tx) for batches up to max(optim.batch, latency_batch), and the
+ * result CSV. A `dcvit.reuse` run is re-measured and finished here. Returns 1 when the run is
+ * complete (reuse), 0 to go on; exits with the error on failure. */
+int compress_start(struct run *r, struct vit *t, struct experiment *tx, int argc, char **argv);
+
 #endif
