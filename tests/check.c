@@ -1,7 +1,10 @@
 /* Counters and helpers shared by every test binary. */
 #include "check.h"
 
+#include "base/rng.h"
+
 #include <math.h>
+#include <stdlib.h>
 
 int check_passed, check_failed;
 
@@ -20,4 +23,20 @@ double check_close(const float *a, const float *b, size_t n, double atol, double
             worst = d; /* NaN propagates as the worst */
     }
     return worst;
+}
+
+float *check_zeros(size_t n)
+{
+    float *p = calloc(n ? n : 1, sizeof(float));
+    if (!p)
+        abort();
+    return p;
+}
+
+float *check_randn(struct rng *r, size_t n, float s)
+{
+    float *p = check_zeros(n);
+    for (size_t i = 0; i < n; i++)
+        p[i] = s * rng_normal(r);
+    return p;
 }

@@ -25,4 +25,10 @@ int check_report(const char *name);
 /* Largest |a - b| / (atol + rtol * |b|) over n values; <= 1 means within tolerance. */
 double check_close(const float *a, const float *b, size_t n, double atol, double rtol);
 
+struct rng;
+/* n zeroed floats (aborts when out of memory: tests only). */
+float *check_zeros(size_t n);
+/* n floats, normal with std s, drawn from r. */
+float *check_randn(struct rng *r, size_t n, float s);
+
 #endif

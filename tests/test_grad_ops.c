@@ -1,10 +1,10 @@
 /* Finite-difference checks of every backward in core/ops against the float forward, with a
  * random upstream gradient: loss = sum(out * up) in double. Every check is followed by the same
  * check with one planted sign error, which must fail, so a checker that cannot fail is caught. */
+#include "base/rng.h"
 #include "check.h"
 #include "gradcheck.h"
 #include "ops/ops.h"
-#include "base/rng.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -19,8 +19,16 @@
 #define TOL_SMOOTH 1e-2
 
 enum op_kind {
-    OP_MATMUL, OP_LAYERNORM, OP_GELU, OP_SOFTMAX, OP_ATTENTION, OP_CONV, OP_DWCONV,
-    OP_BATCHNORM, OP_MEANPOOL, OP_DROPPATH,
+    OP_MATMUL,
+    OP_LAYERNORM,
+    OP_GELU,
+    OP_SOFTMAX,
+    OP_ATTENTION,
+    OP_CONV,
+    OP_DWCONV,
+    OP_BATCHNORM,
+    OP_MEANPOOL,
+    OP_DROPPATH,
 };
 
 /* One op under test: its inputs, saved buffers and shapes, and the upstream gradient. */
@@ -35,22 +43,6 @@ struct op {
 };
 
 static struct rng R;
-
-static float *fnew(size_t n)
-{
-    float *p = calloc(n ? n : 1, sizeof(float));
-    if (!p)
-        abort();
-    return p;
-}
-
-static float *frand(size_t n, float s)
-{
-    float *p = fnew(n);
-    for (size_t i = 0; i < n; i++)
-        p[i] = s * rng_normal(&R);
-    return p;
-}
 
 static void op_forward(struct op *o)
 {
@@ -112,8 +104,7 @@ static void check_grad(const char *name, struct op *o, float *x, float *g, size_
     char planted[128];
     snprintf(planted, sizeof(planted), "%s with a planted sign error (failure expected)", name);
     g[best] = -g[best];
-    CHECK(gradcheck(planted, op_loss, o, x, g, n, EPS, tol) == 1, "%s: planted error missed",
-          name);
+    CHECK(gradcheck(planted, op_loss, o, x, g, n, EPS, tol) == 1, "%s: planted error missed", name);
     g[best] = -g[best];
 }
 
@@ -121,9 +112,11 @@ static void test_matmul(void)
 {
     int N = 7, C = 13, OC = 5;
     struct op o = {.kind = OP_MATMUL, .nout = (size_t)N * OC, .d = {N, C, OC}};
-    o.x = frand((size_t)N * C, 1), o.w = frand((size_t)OC * C, 1), o.b = frand(OC, 1);
-    o.out = fnew(o.nout), o.up = frand(o.nout, 1);
-    float *dx = fnew((size_t)N * C), *dw = fnew((size_t)OC * C), *db = fnew(OC);
+    o.x = check_randn(&R, (size_t)N * C, 1), o.w = check_randn(&R, (size_t)OC * C, 1),
+    o.b = check_randn(&R, OC, 1);
+    o.out = check_zeros(o.nout), o.up = check_randn(&R, o.nout, 1);
+    float *dx = check_zeros((size_t)N * C), *dw = check_zeros((size_t)OC * C),
+          *db = check_zeros(OC);
     matmul_backward(dx, dw, db, o.up, o.x, o.w, N, C, OC);
     check_grad("matmul.inp", &o, o.x, dx, (size_t)N * C, TOL_LINEAR);
     check_grad("matmul.weight", &o, o.w, dw, (size_t)OC * C, TOL_LINEAR);
@@ -136,10 +129,11 @@ static void test_layernorm(int affine)
     int N = 7, C = 13;
     size_t n = (size_t)N * C;
     struct op o = {.kind = OP_LAYERNORM, .nout = n, .d = {N, C}};
-    o.x = frand(n, 1.5f), o.s1 = fnew(N), o.s2 = fnew(N), o.out = fnew(n), o.up = frand(n, 1);
+    o.x = check_randn(&R, n, 1.5f), o.s1 = check_zeros(N), o.s2 = check_zeros(N),
+    o.out = check_zeros(n), o.up = check_randn(&R, n, 1);
     if (affine)
-        o.w = frand(C, 1), o.b = frand(C, 1);
-    float *dx = fnew(n), *dw = fnew(C), *db = fnew(C);
+        o.w = check_randn(&R, C, 1), o.b = check_randn(&R, C, 1);
+    float *dx = check_zeros(n), *dw = check_zeros(C), *db = check_zeros(C);
     op_forward(&o);
     layernorm_backward(dx, affine ? dw : NULL, affine ? db : NULL, o.up, o.x, o.w, o.s1, o.s2, N,
                        C);
@@ -156,8 +150,8 @@ static void test_gelu(void)
 {
     size_t n = 150;
     struct op o = {.kind = OP_GELU, .nout = n};
-    o.x = frand(n, 2), o.out = fnew(n), o.up = frand(n, 1);
-    float *dx = fnew(n);
+    o.x = check_randn(&R, n, 2), o.out = check_zeros(n), o.up = check_randn(&R, n, 1);
+    float *dx = check_zeros(n);
     gelu_backward(dx, o.up, o.x, n);
     check_grad("gelu.inp", &o, o.x, dx, n, TOL_SMOOTH);
     free(o.x), free(o.out), free(o.up), free(dx);
@@ -168,8 +162,8 @@ static void test_softmax(void)
     int N = 5, C = 13;
     size_t n = (size_t)N * C;
     struct op o = {.kind = OP_SOFTMAX, .nout = n, .scale = 0.7f, .d = {N, C}};
-    o.x = frand(n, 2), o.out = fnew(n), o.up = frand(n, 1);
-    float *dx = fnew(n);
+    o.x = check_randn(&R, n, 2), o.out = check_zeros(n), o.up = check_randn(&R, n, 1);
+    float *dx = check_zeros(n);
     op_forward(&o);
     softmax_backward(dx, o.up, o.out, o.scale, N, C);
     check_grad("softmax.inp", &o, o.x, dx, n, TOL_SMOOTH);
@@ -181,9 +175,11 @@ static void test_attention(int with_bias)
     int B = 2, T = 5, C = 12, NH = 3;
     size_t nq = (size_t)B * T * 3 * C, nb = (size_t)NH * T * T;
     struct op o = {.kind = OP_ATTENTION, .nout = (size_t)B * T * C, .d = {B, T, C, NH}};
-    o.x = frand(nq, 1), o.b = with_bias ? frand(nb, 1) : NULL;
-    o.s1 = fnew((size_t)B * NH * T * T), o.out = fnew(o.nout), o.up = frand(o.nout, 1);
-    float *dq = fnew(nq), *db = fnew(nb), *scratch = fnew(attention_scratch_floats(T));
+    o.x = check_randn(&R, nq, 1), o.b = with_bias ? check_randn(&R, nb, 1) : NULL;
+    o.s1 = check_zeros((size_t)B * NH * T * T), o.out = check_zeros(o.nout),
+    o.up = check_randn(&R, o.nout, 1);
+    float *dq = check_zeros(nq), *db = check_zeros(nb),
+          *scratch = check_zeros(attention_scratch_floats(T));
     op_forward(&o);
     attention_backward(dq, with_bias ? db : NULL, scratch, o.up, o.x, o.s1, B, T, C, NH);
     check_grad(with_bias ? "attention(bias).qkv" : "attention.qkv", &o, o.x, dq, nq, TOL_SMOOTH);
@@ -197,12 +193,12 @@ static void test_conv(void)
     int B = 2, H = 7, W = 6, IC = 3, OC = 4, K = 3, S = 2, P = 1;
     int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1;
     size_t ni = (size_t)B * H * W * IC, nw = (size_t)OC * K * K * IC;
-    struct op o = {.kind = OP_CONV, .nout = (size_t)B * OH * OW * OC,
-                   .d = {B, H, W, IC, OC, K, S, P}};
-    o.x = frand(ni, 1), o.w = frand(nw, 1), o.b = frand(OC, 1);
-    o.col = fnew(conv_col_floats(B, H, W, IC, K, S, P));
-    o.out = fnew(o.nout), o.up = frand(o.nout, 1);
-    float *dx = fnew(ni), *dw = fnew(nw), *db = fnew(OC);
+    struct op o = {
+        .kind = OP_CONV, .nout = (size_t)B * OH * OW * OC, .d = {B, H, W, IC, OC, K, S, P}};
+    o.x = check_randn(&R, ni, 1), o.w = check_randn(&R, nw, 1), o.b = check_randn(&R, OC, 1);
+    o.col = check_zeros(conv_col_floats(B, H, W, IC, K, S, P));
+    o.out = check_zeros(o.nout), o.up = check_randn(&R, o.nout, 1);
+    float *dx = check_zeros(ni), *dw = check_zeros(nw), *db = check_zeros(OC);
     conv_backward(dx, dw, db, o.col, o.up, o.x, o.w, B, H, W, IC, OC, K, S, P);
     check_grad("conv.inp", &o, o.x, dx, ni, TOL_LINEAR);
     check_grad("conv.weight", &o, o.w, dw, nw, TOL_LINEAR);
@@ -216,11 +212,10 @@ static void test_dwconv(void)
     int B = 2, H = 6, W = 5, C = 7, K = 3, S = 2, P = 1;
     int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1;
     size_t ni = (size_t)B * H * W * C, nw = (size_t)C * K * K;
-    struct op o = {.kind = OP_DWCONV, .nout = (size_t)B * OH * OW * C,
-                   .d = {B, H, W, C, K, S, P}};
-    o.x = frand(ni, 1), o.w = frand(nw, 1), o.b = frand(C, 1);
-    o.out = fnew(o.nout), o.up = frand(o.nout, 1);
-    float *dx = fnew(ni), *dw = fnew(nw), *db = fnew(C);
+    struct op o = {.kind = OP_DWCONV, .nout = (size_t)B * OH * OW * C, .d = {B, H, W, C, K, S, P}};
+    o.x = check_randn(&R, ni, 1), o.w = check_randn(&R, nw, 1), o.b = check_randn(&R, C, 1);
+    o.out = check_zeros(o.nout), o.up = check_randn(&R, o.nout, 1);
+    float *dx = check_zeros(ni), *dw = check_zeros(nw), *db = check_zeros(C);
     dwconv_backward(dx, dw, db, o.up, o.x, o.w, B, H, W, C, K, S, P);
     check_grad("dwconv.inp", &o, o.x, dx, ni, TOL_LINEAR);
     check_grad("dwconv.weight", &o, o.w, dw, nw, TOL_LINEAR);
@@ -233,9 +228,10 @@ static void test_batchnorm(void)
     int N = 11, C = 6;
     size_t n = (size_t)N * C;
     struct op o = {.kind = OP_BATCHNORM, .nout = n, .d = {N, C}};
-    o.x = frand(n, 1.5f), o.w = frand(C, 1), o.b = frand(C, 1);
-    o.s1 = fnew(C), o.s2 = fnew(C), o.out = fnew(n), o.up = frand(n, 1);
-    float *dx = fnew(n), *dw = fnew(C), *db = fnew(C);
+    o.x = check_randn(&R, n, 1.5f), o.w = check_randn(&R, C, 1), o.b = check_randn(&R, C, 1);
+    o.s1 = check_zeros(C), o.s2 = check_zeros(C), o.out = check_zeros(n),
+    o.up = check_randn(&R, n, 1);
+    float *dx = check_zeros(n), *dw = check_zeros(C), *db = check_zeros(C);
     op_forward(&o);
     batchnorm_backward(dx, dw, db, o.up, o.x, o.w, o.s1, o.s2, N, C);
     check_grad("batchnorm.inp", &o, o.x, dx, n, TOL_SMOOTH);
@@ -250,14 +246,19 @@ static void test_meanpool_droppath(void)
     int B = 3, T = 5, C = 7;
     size_t n = (size_t)B * T * C;
     struct op o = {.kind = OP_MEANPOOL, .nout = (size_t)B * C, .d = {B, T, C}};
-    o.x = frand(n, 1), o.out = fnew(n), o.up = frand(n, 1);
-    float *dx = fnew(n);
+    o.x = check_randn(&R, n, 1), o.out = check_zeros(n), o.up = check_randn(&R, n, 1);
+    float *dx = check_zeros(n);
     meanpool_backward(dx, o.up, B, T, C);
     check_grad("meanpool.inp", &o, o.x, dx, n, TOL_LINEAR);
 
     float scale[3] = {1 / 0.75f, 0.0f, 1 / 0.75f}; /* sample 1 dropped */
-    o = (struct op){.kind = OP_DROPPATH, .nout = n, .d = {B, T * C}, .x = o.x, .out = o.out,
-                    .up = o.up, .s1 = scale};
+    o = (struct op){.kind = OP_DROPPATH,
+                    .nout = n,
+                    .d = {B, T * C},
+                    .x = o.x,
+                    .out = o.out,
+                    .up = o.up,
+                    .s1 = scale};
     memset(dx, 0, sizeof(float) * n);
     droppath_backward(dx, o.up, scale, B, (size_t)T * C);
     check_grad("droppath.inp", &o, o.x, dx, n, TOL_LINEAR);

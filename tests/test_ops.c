@@ -1,9 +1,9 @@
 /* Every fast kernel in core/ops against its naive twin (or a double-precision formula) on odd
  * shapes, so blocking, tails, strides and padding are all exercised. Gradients start from random
  * values rather than zero, which also checks that backward accumulates. */
+#include "base/rng.h"
 #include "check.h"
 #include "ops/ops.h"
-#include "base/rng.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -18,46 +18,31 @@
 
 static struct rng R;
 
-static float *fnew(size_t n)
-{
-    float *p = calloc(n ? n : 1, sizeof(float));
-    if (!p)
-        abort();
-    return p;
-}
-
-static float *frand(size_t n, float s)
-{
-    float *p = fnew(n);
-    for (size_t i = 0; i < n; i++)
-        p[i] = s * rng_normal(&R);
-    return p;
-}
-
 static float *fcopy(const float *x, size_t n)
 {
-    float *p = fnew(n);
+    float *p = check_zeros(n);
     memcpy(p, x, sizeof(float) * n);
     return p;
 }
 
-#define CLOSE(a, b, n, what)                                                                   \
-    do {                                                                                       \
-        double w_ = check_close(a, b, n, ATOL, RTOL);                                          \
-        CHECK(w_ <= 1, "%s: worst error %.3g of tolerance", what, w_);                         \
+#define CLOSE(a, b, n, what)                                                                       \
+    do {                                                                                           \
+        double w_ = check_close(a, b, n, ATOL, RTOL);                                              \
+        CHECK(w_ <= 1, "%s: worst error %.3g of tolerance", what, w_);                             \
     } while (0)
 
 static void test_matmul(int N, int C, int OC, int with_bias)
 {
-    float *x = frand((size_t)N * C, 1), *w = frand((size_t)OC * C, 0.5f);
-    float *b = with_bias ? frand(OC, 1) : NULL;
-    float *y = fnew((size_t)N * OC), *yr = fnew((size_t)N * OC);
+    float *x = check_randn(&R, (size_t)N * C, 1), *w = check_randn(&R, (size_t)OC * C, 0.5f);
+    float *b = with_bias ? check_randn(&R, OC, 1) : NULL;
+    float *y = check_zeros((size_t)N * OC), *yr = check_zeros((size_t)N * OC);
     matmul_forward(y, x, w, b, N, C, OC);
     matmul_forward_ref(yr, x, w, b, N, C, OC);
     CLOSE(y, yr, (size_t)N * OC, "matmul forward");
 
-    float *dy = frand((size_t)N * OC, 1);
-    float *dx = frand((size_t)N * C, 1), *dw = frand((size_t)OC * C, 1), *db = frand(OC, 1);
+    float *dy = check_randn(&R, (size_t)N * OC, 1);
+    float *dx = check_randn(&R, (size_t)N * C, 1), *dw = check_randn(&R, (size_t)OC * C, 1),
+          *db = check_randn(&R, OC, 1);
     float *dxr = fcopy(dx, (size_t)N * C), *dwr = fcopy(dw, (size_t)OC * C), *dbr = fcopy(db, OC);
     matmul_backward(dx, dw, db, dy, x, w, N, C, OC);
     matmul_backward_ref(dxr, dwr, dbr, dy, x, w, N, C, OC);
@@ -76,17 +61,20 @@ static void test_matmul(int N, int C, int OC, int with_bias)
 static void test_layernorm(int N, int C, int affine)
 {
     size_t n = (size_t)N * C;
-    float *x = frand(n, 2), *w = affine ? frand(C, 1) : NULL, *b = affine ? frand(C, 1) : NULL;
+    float *x = check_randn(&R, n, 2), *w = affine ? check_randn(&R, C, 1) : NULL,
+          *b = affine ? check_randn(&R, C, 1) : NULL;
     for (size_t i = 0; i < n; i++)
         x[i] += 3.0f; /* an offset mean, where a one-pass variance would lose digits */
-    float *y = fnew(n), *yr = fnew(n), *m = fnew(N), *mr = fnew(N), *s = fnew(N), *sr = fnew(N);
+    float *y = check_zeros(n), *yr = check_zeros(n), *m = check_zeros(N), *mr = check_zeros(N),
+          *s = check_zeros(N), *sr = check_zeros(N);
     layernorm_forward(y, m, s, x, w, b, N, C);
     layernorm_forward_ref(yr, mr, sr, x, w, b, N, C);
     CLOSE(y, yr, n, "layernorm forward");
     CLOSE(m, mr, N, "layernorm mean");
     CLOSE(s, sr, N, "layernorm rstd");
 
-    float *dy = frand(n, 1), *dx = frand(n, 1), *dw = frand(C, 1), *db = frand(C, 1);
+    float *dy = check_randn(&R, n, 1), *dx = check_randn(&R, n, 1), *dw = check_randn(&R, C, 1),
+          *db = check_randn(&R, C, 1);
     float *dxr = fcopy(dx, n), *dwr = fcopy(dw, C), *dbr = fcopy(db, C);
     layernorm_backward(dx, affine ? dw : NULL, affine ? db : NULL, dy, x, w, m, s, N, C);
     layernorm_backward_ref(dxr, affine ? dwr : NULL, affine ? dbr : NULL, dy, x, w, m, s, N, C);
@@ -100,8 +88,8 @@ static void test_layernorm(int N, int C, int affine)
 static void test_gelu(void)
 {
     enum { n = 1001 };
-    float *x = frand(n, 3), *y = fnew(n), *yr = fnew(n);
-    float *dy = frand(n, 1), *dx = frand(n, 1), *dxr = fcopy(dx, n);
+    float *x = check_randn(&R, n, 3), *y = check_zeros(n), *yr = check_zeros(n);
+    float *dy = check_randn(&R, n, 1), *dx = check_randn(&R, n, 1), *dxr = fcopy(dx, n);
     x[0] = 0, x[1] = -10, x[2] = 10, x[3] = 1e-4f;
     for (int i = 0; i < n; i++) {
         double v = x[i], cdf = 0.5 * (1 + erf(v / sqrt(2.0)));
@@ -153,8 +141,9 @@ static void test_expf(void)
 static void test_softmax(int N, int C, float scale, float spread)
 {
     size_t n = (size_t)N * C;
-    float *x = frand(n, spread), *y = fnew(n), *yr = fnew(n), *ly = fnew(n), *lyr = fnew(n);
-    float *dy = frand(n, 1), *dx = frand(n, 1), *dxr = fcopy(dx, n);
+    float *x = check_randn(&R, n, spread), *y = check_zeros(n), *yr = check_zeros(n),
+          *ly = check_zeros(n), *lyr = check_zeros(n);
+    float *dy = check_randn(&R, n, 1), *dx = check_randn(&R, n, 1), *dxr = fcopy(dx, n);
     for (int r = 0; r < N; r++) {
         const float *xr = x + (size_t)r * C;
         double m = -INFINITY, sum = 0, dot = 0;
@@ -188,16 +177,16 @@ static void test_attention(int B, int T, int C, int NH, int with_bias)
 {
     size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C, na = (size_t)B * NH * T * T;
     size_t nb = (size_t)NH * T * T;
-    float *qkv = frand(nq, 1), *bias = with_bias ? frand(nb, 1) : NULL;
-    float *y = fnew(no), *yr = fnew(no), *a = fnew(na), *ar = fnew(na);
+    float *qkv = check_randn(&R, nq, 1), *bias = with_bias ? check_randn(&R, nb, 1) : NULL;
+    float *y = check_zeros(no), *yr = check_zeros(no), *a = check_zeros(na), *ar = check_zeros(na);
     attention_forward(y, a, qkv, bias, B, T, C, NH);
     attention_forward_ref(yr, ar, qkv, bias, B, T, C, NH);
     CLOSE(y, yr, no, "attention forward");
     CLOSE(a, ar, na, "attention probabilities");
 
-    float *dy = frand(no, 1), *dq = frand(nq, 1), *db = frand(nb, 1);
+    float *dy = check_randn(&R, no, 1), *dq = check_randn(&R, nq, 1), *db = check_randn(&R, nb, 1);
     float *dqr = fcopy(dq, nq), *dbr = fcopy(db, nb);
-    float *scratch = fnew(attention_scratch_floats(T));
+    float *scratch = check_zeros(attention_scratch_floats(T));
     attention_backward(dq, with_bias ? db : NULL, scratch, dy, qkv, a, B, T, C, NH);
     attention_backward_ref(dqr, with_bias ? dbr : NULL, dy, qkv, a, B, T, C, NH);
     CLOSE(dq, dqr, nq, "attention dqkv");
@@ -214,9 +203,9 @@ static void test_conv(int B, int H, int W, int IC, int OC, int K, int stride, in
     int OH = (H + 2 * pad - K) / stride + 1, OW = (W + 2 * pad - K) / stride + 1;
     size_t ni = (size_t)B * H * W * IC, nw = (size_t)OC * K * K * IC;
     size_t no = (size_t)B * OH * OW * OC;
-    float *x = frand(ni, 1), *w = frand(nw, 0.3f), *b = frand(OC, 1);
-    float *col = fnew(conv_col_floats(B, H, W, IC, K, stride, pad));
-    float *y = fnew(no), *yr = fnew(no);
+    float *x = check_randn(&R, ni, 1), *w = check_randn(&R, nw, 0.3f), *b = check_randn(&R, OC, 1);
+    float *col = check_zeros(conv_col_floats(B, H, W, IC, K, stride, pad));
+    float *y = check_zeros(no), *yr = check_zeros(no);
     conv_forward(y, col, x, w, b, B, H, W, IC, OC, K, stride, pad);
     conv_forward_ref(yr, x, w, b, B, H, W, IC, OC, K, stride, pad);
     CLOSE(y, yr, no, "conv forward");
@@ -224,7 +213,8 @@ static void test_conv(int B, int H, int W, int IC, int OC, int K, int stride, in
     conv_forward_ref(yr, x, w, NULL, B, H, W, IC, OC, K, stride, pad);
     CLOSE(y, yr, no, "conv forward without bias");
 
-    float *dy = frand(no, 1), *dx = frand(ni, 1), *dw = frand(nw, 1), *db = frand(OC, 1);
+    float *dy = check_randn(&R, no, 1), *dx = check_randn(&R, ni, 1), *dw = check_randn(&R, nw, 1),
+          *db = check_randn(&R, OC, 1);
     float *dxr = fcopy(dx, ni), *dwr = fcopy(dw, nw), *dbr = fcopy(db, OC);
     memset(col, 0xff, sizeof(float) * conv_col_floats(B, H, W, IC, K, stride, pad)); /* NaNs */
     conv_backward(dx, dw, db, col, dy, x, w, B, H, W, IC, OC, K, stride, pad);
@@ -243,15 +233,17 @@ static void test_dwconv(int B, int H, int W, int C, int K, int stride, int pad)
 {
     int OH = (H + 2 * pad - K) / stride + 1, OW = (W + 2 * pad - K) / stride + 1, KK = K * K;
     size_t ni = (size_t)B * H * W * C, no = (size_t)B * OH * OW * C;
-    float *x = frand(ni, 1), *w = frand((size_t)C * KK, 0.5f), *b = frand(C, 1);
-    float *y = fnew(no), *yr = fnew(no);
+    float *x = check_randn(&R, ni, 1), *w = check_randn(&R, (size_t)C * KK, 0.5f),
+          *b = check_randn(&R, C, 1);
+    float *y = check_zeros(no), *yr = check_zeros(no);
     dwconv_forward(y, x, w, b, B, H, W, C, K, stride, pad);
     dwconv_forward_ref(yr, x, w, b, B, H, W, C, K, stride, pad);
     CLOSE(y, yr, no, "dwconv forward");
 
     /* Backward against the forward's sum differentiated in place, in double. */
-    float *dy = frand(no, 1), *dx = frand(ni, 1), *dw = frand((size_t)C * KK, 1);
-    float *db = frand(C, 1);
+    float *dy = check_randn(&R, no, 1), *dx = check_randn(&R, ni, 1),
+          *dw = check_randn(&R, (size_t)C * KK, 1);
+    float *db = check_randn(&R, C, 1);
     float *dxr = fcopy(dx, ni), *dwr = fcopy(dw, (size_t)C * KK), *dbr = fcopy(db, C);
     double *gx = calloc(ni, sizeof(double)), *gw = calloc((size_t)C * KK, sizeof(double));
     double *gb = calloc(C, sizeof(double));
@@ -289,9 +281,11 @@ static void test_batchnorm(int N, int C)
 {
     size_t n = (size_t)N * C;
     float mom = 0.1f;
-    float *x = frand(n, 2), *w = frand(C, 1), *b = frand(C, 1), *y = fnew(n), *yr = fnew(n);
-    float *m = fnew(C), *s = fnew(C), *mr = fnew(C), *sr = fnew(C);
-    float *rm = frand(C, 1), *rv = fnew(C), *rmr = fnew(C), *rvr = fnew(C);
+    float *x = check_randn(&R, n, 2), *w = check_randn(&R, C, 1), *b = check_randn(&R, C, 1),
+          *y = check_zeros(n), *yr = check_zeros(n);
+    float *m = check_zeros(C), *s = check_zeros(C), *mr = check_zeros(C), *sr = check_zeros(C);
+    float *rm = check_randn(&R, C, 1), *rv = check_zeros(C), *rmr = check_zeros(C),
+          *rvr = check_zeros(C);
     for (int c = 0; c < C; c++)
         rv[c] = 1.0f + 0.5f * c / C;
     for (size_t i = 0; i < n; i++)
@@ -320,7 +314,8 @@ static void test_batchnorm(int N, int C)
     CLOSE(rm, rmr, C, "batchnorm running_mean");
     CLOSE(rv, rvr, C, "batchnorm running_var");
 
-    float *dy = frand(n, 1), *dx = frand(n, 1), *dw = frand(C, 1), *db = frand(C, 1);
+    float *dy = check_randn(&R, n, 1), *dx = check_randn(&R, n, 1), *dw = check_randn(&R, C, 1),
+          *db = check_randn(&R, C, 1);
     float *dxr = fcopy(dx, n), *dwr = fcopy(dw, C), *dbr = fcopy(db, C);
     for (int c = 0; c < C; c++) {
         double sd = 0, sdx = 0;
@@ -361,8 +356,9 @@ static void test_batchnorm(int N, int C)
 static void test_small_ops(int B, int T, int C)
 {
     size_t n = (size_t)B * T * C;
-    float *x = frand(n, 1), *y = fnew((size_t)B * C), *yr = fnew((size_t)B * C);
-    float *dy = frand((size_t)B * C, 1), *dx = frand(n, 1), *dxr = fcopy(dx, n);
+    float *x = check_randn(&R, n, 1), *y = check_zeros((size_t)B * C),
+          *yr = check_zeros((size_t)B * C);
+    float *dy = check_randn(&R, (size_t)B * C, 1), *dx = check_randn(&R, n, 1), *dxr = fcopy(dx, n);
     for (int b = 0; b < B; b++)
         for (int c = 0; c < C; c++) {
             double s = 0;
@@ -378,7 +374,8 @@ static void test_small_ops(int B, int T, int C)
     CLOSE(dx, dxr, n, "meanpool backward");
 
     /* add and droppath are exact in float: compare bit for bit. */
-    float *a = frand(n, 1), *s = fnew(n), *scale = fnew(B), *g = frand(n, 1), *gr = fcopy(g, n);
+    float *a = check_randn(&R, n, 1), *s = check_zeros(n), *scale = check_zeros(B),
+          *g = check_randn(&R, n, 1), *gr = fcopy(g, n);
     int ok = 1;
     add_forward(s, a, x, n);
     for (size_t i = 0; i < n; i++)
@@ -393,7 +390,7 @@ static void test_small_ops(int B, int T, int C)
     for (size_t i = 0; i < n; i++)
         ok &= s[i] == x[i] * scale[i / ((size_t)T * C)];
     CHECK(ok, "droppath forward");
-    float *dout = frand(n, 1);
+    float *dout = check_randn(&R, n, 1);
     droppath_backward(g, dout, scale, B, (size_t)T * C);
     ok = 1;
     for (size_t i = 0; i < n; i++)
@@ -422,7 +419,7 @@ int main(void)
     test_attention(2, 5, 12, 3, 1);
     test_attention(3, 7, 18, 3, 1);
     test_attention(1, 17, 32, 2, 0);
-    test_conv(2, 7, 6, 3, 5, 3, 2, 1);  /* stride 2, pad 1, odd sizes */
+    test_conv(2, 7, 6, 3, 5, 3, 2, 1); /* stride 2, pad 1, odd sizes */
     test_conv(2, 7, 7, 4, 5, 3, 1, 1);
     test_conv(1, 8, 12, 3, 7, 4, 4, 0); /* patch embedding */
     test_conv(2, 5, 3, 13, 7, 1, 1, 0); /* 1x1: the no-im2col path */
