@@ -39,13 +39,7 @@ float infonce_loss(float *dq, float *work, const float *q, const float *k, const
         for (int j = 0; j < L; j++)
             row[j] = g * ((float)(exp((double)row[j] / tau - mx) / sum) - (j == 0));
     }
-    if (dq) {
-        for (int b = 0; b < B; b++)
-            for (int j = 0; j < D; j++)
-                dqn[(size_t)b * D + j] = lg[(size_t)b * L] * k[(size_t)b * D + j];
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, D, K, 1.0f, lg + 1, L, queue, D,
-                    1.0f, dqn, D);
-        l2norm_backward(dq, dqn, qn, norms, B, D);
-    }
+    if (dq)
+        queue_sim_backward(dq, dqn, lg, k, queue, qn, norms, B, K, D);
     return (float)(total / B);
 }

@@ -18,6 +18,14 @@ void l2norm_forward(float *out, float *norms, const float *inp, int N, int D);
 void l2norm_backward(float *dinp, const float *dout, const float *out, const float *norms, int N,
                      int D);
 
+/* queue_sim.c: backward of the similarities s (B, 1 + K) = [zn . pos, zn queue^T] of normalized
+ * embeddings zn (B, D) (norms from l2norm_forward) to a positive pos (B, D) and a queue (K, D):
+ * dzn = ds[:, 0] pos + ds[:, 1:] queue (scratch, overwritten), then dz += its backward through the
+ * normalization. Shared by InfoNCE and SEED. */
+void queue_sim_backward(float *dz, float *dzn, const float *ds, const float *pos,
+                        const float *queue, const float *zn, const float *norms, int B, int K,
+                        int D);
+
 /* infonce.c: MoCo's contrastive loss. logits (B, 1 + K) = [q.k, q.queue^T] / tau with q
  * normalized, cross-entropy against column 0. k (B, D) positives, queue (K, D) negatives. */
 size_t infonce_work_floats(int B, int K, int D);

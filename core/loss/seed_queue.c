@@ -66,13 +66,7 @@ float seed_queue_loss(float *dzs, float *work, const float *zs, const float *zt,
         /* d(loss)/d(student similarity) = (p_S - p_T) / (tau_s B) */
         ps[i] = g * (expf(ps[i]) - pt[i]);
     }
-    if (dzs) {
-        for (int b = 0; b < B; b++)
-            for (int j = 0; j < D; j++)
-                dzn[(size_t)b * D + j] = ps[(size_t)b * L] * zt[(size_t)b * D + j];
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, D, K, 1.0f, ps + 1, L, queue, D,
-                    1.0f, dzn, D);
-        l2norm_backward(dzs, dzn, zn, norms, B, D);
-    }
+    if (dzs)
+        queue_sim_backward(dzs, dzn, ps, zt, queue, zn, norms, B, K, D);
     return (float)(total / B);
 }
