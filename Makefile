@@ -126,8 +126,9 @@ $(foreach a,$(ALIASES),$(eval .PHONY: $(word 1,$(subst =, ,$(a))))\
 tables: $(TABLES) report ## run every table of the catalogue at SCALE
 teachers: $(filter results/$(SCALE)/teachers/%,$(ALL_RESULTS)) ## train the teacher zoo at SCALE
 results: $(ALL_RESULTS) ## run every experiment at SCALE
-report: $(TABLES:%=results/$(SCALE)/tables/%.md) bin/report ## results/SCALE/REPORT.md: all tables
-	$(Q)bin/report $(SCALE) --all $(TABLES) > results/$(SCALE)/REPORT.md.tmp && \
+REPORT_TABLES ?= $(TABLES)
+report: $(REPORT_TABLES:%=results/$(SCALE)/tables/%.md) bin/report ## results/SCALE/REPORT.md: all tables (REPORT_TABLES)
+	$(Q)bin/report $(SCALE) --all $(REPORT_TABLES) > results/$(SCALE)/REPORT.md.tmp && \
 	  mv results/$(SCALE)/REPORT.md.tmp results/$(SCALE)/REPORT.md
 	@echo "  REPORT  results/$(SCALE)/REPORT.md"
 claims: bin/claims ## check every claim of the papers against the results at SCALE
@@ -144,7 +145,7 @@ list: ## every table: paper, target, number, verified, title, time at each scale
 DEMO_TABLES ?= tinyvit-gt seed-table4 tinymim-table10 dcvit-metric
 demo: | deps ## the main job: one table per paper at SCALE (quick), figures, report, claims
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory $(DEMO_TABLES) report claims
+	$(Q)$(MAKE) --no-print-directory $(DEMO_TABLES) report claims REPORT_TABLES="$(DEMO_TABLES)"
 
 deps: ## install the Debian packages kdlab needs (apt-get; sudo when not root)
 	$(Q)bash tools/deps.sh
