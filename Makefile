@@ -85,7 +85,8 @@ PLAN := build/plan-$(SCALE).mk
 CATALOGUE := configs/catalogue.tsv
 # table ids and "alias=id" pairs for <paper>-table<N>, from the catalogue
 TABLES := $(shell awk -F'\t' '!/^#/ && NF>1 {print $$1}' $(CATALOGUE) 2>/dev/null)
-ALIASES := $(shell awk -F'\t' '!/^#/ && NF>1 && $$3!="-" {print $$2"-table"$$3"="$$1}' \
+ALIASES := $(shell awk -F'\t' '!/^#/ && NF>1 && $$3!="-" && $$2"-table"$$3!=$$1 \
+             {print $$2"-table"$$3"="$$1}' \
              $(CATALOGUE) 2>/dev/null)
 
 define run_experiment
