@@ -5,11 +5,14 @@
  * teacher embeddings] (seed.strategy seed), or one of SEED Table 4's alternatives: l2 or cosine
  * between embeddings, or SEED plus the student's own MoCo-v2 loss (seed_moco, with an EMA copy
  * of the student, a second view and a queue of student keys). The teacher's embeddings of a
- * batch enter the queue after the loss. Outputs as experiments/moco.c. */
+ * batch enter the queue after the loss. A supervised teacher (kind train, a classifier ViT with
+ * model.dim == seed.proj_dim) works too: its embedding is its normalized pooled CLS feature
+ * (the survey's SEED point distils the supervised ViT-s). Outputs as experiments/moco.c. */
 #include "kd.h"
 #include "train/ssl.h"
 #include "loss/loss_ssl.h"
 #include "base/runtime.h"
+#include "train/init_from.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +24,23 @@ struct seed {
     struct emb_queue tq, sq;    /* teacher embeddings; student keys (seed_moco) */
     struct ssl_augment_cfg aug;
     enum strategy strat;
+    int supervised;             /* the teacher is a classifier: embedding = unit pooled CLS */
     float *v1, *v2;             /* (B, h, w, c): the shared view; the key view (seed_moco) */
     float *work, *work2;        /* loss scratch */
     const struct experiment *x;
 };
+
+/* The teacher's unit embeddings of images into S->t.zn: its projection head (MoCo teacher) or
+ * its pooled CLS feature (supervised teacher). */
+static void teacher_embed(struct seed *S, const float *images, int B, uint64_t seed, int step)
+{
+    if (!S->supervised) {
+        ssl_enc_forward(&S->t, images, B, 0, seed, step);
+        return;
+    }
+    vit_forward(&S->t.vit, images, B, 0, seed, step);
+    l2norm_forward(S->t.zn, S->t.norms, S->t.vit.pooled, B, S->t.D);
+}
 
 static float seed_step(void *ctx, struct run *r, const int *idx, int B, int epoch, long step,
                        float lr)
@@ -34,7 +50,7 @@ static float seed_step(void *ctx, struct run *r, const int *idx, int B, int epoc
     uint64_t seed = (uint64_t)S->x->run.seed;
     int D = S->s.D, K = c->queue;
     ssl_batch(S->v1, &r->train, idx, B, &S->aug, seed, epoch, 0);
-    ssl_enc_forward(&S->t, S->v1, B, 0, seed, (int)step);
+    teacher_embed(S, S->v1, B, seed, (int)step);
     ssl_enc_forward(&S->s, S->v1, B, 1, seed, (int)step);
     memset(S->s.dz, 0, sizeof(float) * B * D);
     float loss;
@@ -71,9 +87,21 @@ static int load_teacher(struct seed *S, const struct experiment *x, int Bmax, st
                              "a seed run needs a MoCo teacher");
     if (config_load(&tx, x->teacher, x->scale, 0, NULL, e))
         return e->code;
+    S->supervised = strcmp(tx.kind, "train") == 0;
+    if (S->supervised && (strcmp(tx.model.arch, "vit") != 0 || tx.model.dim != x->seed.proj_dim))
+        return kd_err_setfix(e, KD_ERR_CONFIG, x->path, 0,
+                             "set seed.proj_dim to the teacher's model.dim (a ViT teacher)",
+                             "teacher %s is kind 'train' (supervised), arch '%s' of dim %d, "
+                             "not seed.proj_dim %d",
+                             x->teacher, tx.model.arch, tx.model.dim, x->seed.proj_dim);
+    if (S->supervised)
+        return ssl_enc_init(&S->t, &tx.model, x->seed.proj_dim, Bmax, 0, e)
+                   ? e->code
+                   : init_from_config(&S->t.vit.params, x, x->teacher, 1, e);
     if (strcmp(tx.kind, "moco") != 0 || tx.seed.proj_dim != x->seed.proj_dim)
         return kd_err_setfix(e, KD_ERR_CONFIG, x->path, 0,
-                             "name a kind: moco config with the same seed.proj_dim",
+                             "name a kind: moco config with the same seed.proj_dim, or a "
+                             "kind: train ViT",
                              "teacher %s is kind '%s' with proj_dim %d (this run: %d)",
                              x->teacher, tx.kind, tx.seed.proj_dim, x->seed.proj_dim);
     run_stem_of(stem, sizeof stem, x->teacher, x->scale,

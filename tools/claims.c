@@ -2,6 +2,8 @@
  *   bin/claims SCALE configs/claims.tsv
  * A claim line: id <TAB> table target <TAB> statement <TAB> test, where test is one of
  *   "A > B" / "A < B"   point A's mean beats (is below) point B's
+ *   "A < B COL"         the same on another column of the summary (e.g. wall_s, cost_s)
+ *   "A ~ B T"           A's mean is within T of B's (a match, in the metric's units)
  *   "A best"            A has the highest mean of its table
  *   "increasing"        the mean rises with the table's x value
  * Prints holds / does not hold / not yet run, with the numbers behind the verdict. */
@@ -50,6 +52,32 @@ static const struct row *find(const struct row *rows, int n, const char *point)
     return NULL;
 }
 
+/* Column col of point's row in the table summary, or NaN (titles hold no commas). */
+static double summary_col(const char *scale, const char *target, const char *point,
+                          const char *col)
+{
+    char path[512], line[2048];
+    snprintf(path, sizeof path, "results/%s/tables/%s.csv", scale, target);
+    FILE *f = fopen(path, "r");
+    int idx = -1, i = 0;
+    double v = NAN;
+    if (f && fgets(line, sizeof line, f))
+        for (char *t = strtok(line, ",\r\n"); t; t = strtok(NULL, ",\r\n"), i++)
+            idx = strcmp(t, col) == 0 ? i : idx;
+    size_t n = strlen(point);
+    while (f && idx >= 0 && fgets(line, sizeof line, f)) {
+        if (strncmp(line, point, n) != 0 || line[n] != ',')
+            continue;
+        char *c = line;
+        for (i = 0; c && i < idx; i++)
+            c = strchr(c, ',') ? strchr(c, ',') + 1 : NULL;
+        v = c ? strtod(c, NULL) : NAN;
+    }
+    if (f)
+        fclose(f);
+    return v;
+}
+
 static int cmp_x(const void *a, const void *b)
 {
     double d = ((const struct row *)a)->x - ((const struct row *)b)->x;
@@ -61,7 +89,7 @@ static int check(const char *scale, const char *target, const char *test, char *
 {
     struct row rows[64];
     int n = summary_read(scale, target, rows, 64);
-    char a[128], op[8], b[128];
+    char a[128], op[8], b[128], col[64] = "";
     if (n <= 0) {
         snprintf(why, cap, "no results/%s/tables/%s.csv: run `make %s SCALE=%s`", scale, target,
                  target, scale);
@@ -78,7 +106,7 @@ static int check(const char *scale, const char *target, const char *test, char *
         }
         return ok;
     }
-    int k = sscanf(test, "%127s %7s %127s", a, op, b);
+    int k = sscanf(test, "%127s %7s %127s %63s", a, op, b, col);
     const struct row *ra = find(rows, n, a);
     if (!ra) {
         snprintf(why, cap, "point '%s' not in the table yet", a);
@@ -91,10 +119,23 @@ static int check(const char *scale, const char *target, const char *test, char *
         snprintf(why, cap, "%s %.2f; best %s %.2f", a, ra->mean, top->point, top->mean);
         return top == ra;
     }
-    const struct row *rb = k == 3 ? find(rows, n, b) : NULL;
+    const struct row *rb = k >= 3 ? find(rows, n, b) : NULL;
     if (!rb) {
-        snprintf(why, cap, "point '%s' not in the table yet", k == 3 ? b : "?");
+        snprintf(why, cap, "point '%s' not in the table yet", k >= 3 ? b : "?");
         return -1;
+    }
+    if (strcmp(op, "~") == 0) {
+        double tol = atof(col), d = fabs(ra->mean - rb->mean);
+        snprintf(why, cap, "%s %.2f vs %s %.2f: differ by %.2f, tolerance %s", a, ra->mean, b,
+                 rb->mean, d, col);
+        return d <= tol;
+    }
+    if (k == 4) {
+        double va = summary_col(scale, target, a, col), vb = summary_col(scale, target, b, col);
+        snprintf(why, cap, "%s %s %.4g vs %s %.4g", col, a, va, b, vb);
+        if (isnan(va) || isnan(vb))
+            return -1;
+        return strcmp(op, ">") == 0 ? va > vb : va < vb;
     }
     snprintf(why, cap, "%s %.2f ± %.2f vs %s %.2f ± %.2f", a, ra->mean, ra->sd, b, rb->mean,
              rb->sd);

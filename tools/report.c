@@ -2,10 +2,13 @@
  *   bin/report SCALE TARGET RESULT.csv...  -> results/SCALE/tables/TARGET.{csv,md}
  *   bin/report SCALE --all TARGET...       -> all tables' markdown on stdout (REPORT.md)
  * The reported number of a run is its metric in the LAST row (last epoch, never the best);
- * seeds of one point give mean and sample std. */
+ * seeds of one point give mean and sample std. A table whose catalogue row names extra columns
+ * (12th column, e.g. "params,macs,cost") also gets the model's parameters and MACs and the wall
+ * seconds of the point's whole pipeline (see pipeline_wall). */
 #include "kd.h"
 #include "io/catalogue.h"
 #include "train/run.h"
+#include "train/net.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -17,13 +20,20 @@
 struct point {
     char name[128];        /* config file name without .yaml */
     char stem[512];        /* results/SCALE/<folder>/<name> */
+    char csv0[600];        /* the CSV of its first seed */
     char title[256];
     char x[64];            /* value of the catalogue's x key, or "" */
     double v[MAX_SEEDS];   /* metric of each seed's last row */
     int n;
     double wall;           /* seconds over all seeds */
     char paper[64], paper_note[256];
+    double params, macs, cost; /* extra columns (NaN when not asked for or not known) */
 };
+
+/* Inputs from outside a table's folder (the shared teacher): in no row's cost, stated once. */
+#define MAX_SHARED 8
+static struct { char path[256]; double wall; } shared[MAX_SHARED];
+static int n_shared;
 
 /* Value of column `col` in the last row of a CSV, or NAN. */
 static double csv_last(const char *path, const char *col)
@@ -122,6 +132,7 @@ static int add_result(struct point *pts, int n, const char *csv, const struct ca
             return n;
         memset(p, 0, sizeof *p);
         snprintf(p->stem, sizeof p->stem, "%s", stem);
+        snprintf(p->csv0, sizeof p->csv0, "%s", csv);
         const char *base = strrchr(stem, '/');
         snprintf(p->name, sizeof p->name, "%s", base ? base + 1 : stem);
         paper_lookup(t->folder, p);
@@ -138,6 +149,94 @@ static int add_result(struct point *pts, int n, const char *csv, const struct ca
     if (p->n < MAX_SEEDS)
         p->v[p->n++] = csv_last(csv, t->metric);
     return n;
+}
+
+/* Wall seconds of the run of config `path` at scale (its first seed's .meta), or NaN. */
+static double config_wall(const char *path, const char *scale)
+{
+    static struct experiment x;
+    struct kd_err e;
+    char stem[600], side[700], wall[64];
+    if (config_load(&x, path, scale, 0, NULL, &e))
+        return NAN;
+    run_stem_of(stem, sizeof stem, path, scale, x.run.n_seeds > 0 ? x.run.seeds[0] : x.run.seed);
+    snprintf(side, sizeof side, "%s.meta", stem);
+    return kv_lookup(side, "wall_seconds", wall, sizeof wall) ? atof(wall) : NAN;
+}
+
+/* Configs whose results x reads, as tools/plan.c refs_of() lists them. */
+static int refs_of(const struct experiment *x, const char **out)
+{
+    int n = 0;
+    if (x->teacher[0] && !x->interop.teacher_weights[0])
+        out[n++] = x->teacher;
+    if (x->tinyvit.softlabels[0])
+        out[n++] = x->tinyvit.softlabels;
+    if (x->init[0])
+        out[n++] = x->init;
+    return n + dcvit_refs_of(x, out + n);
+}
+
+/* Wall seconds of the runs that config `path` needs, recursively, and that live under the
+ * table's folder (its labels pass, its pretraining): the point's own pipeline. Inputs from
+ * outside the folder (the teacher every point shares) go to shared[], counted once. */
+static double pipeline_wall(const char *path, const char *folder, const char *scale, int depth)
+{
+    struct experiment x;
+    struct kd_err e;
+    const char *refs[8];
+    double sum = 0;
+    size_t fn = strlen(folder);
+    if (depth > 8 || config_load(&x, path, scale, 0, NULL, &e))
+        return NAN;
+    int n = refs_of(&x, refs);
+    for (int i = 0; i < n; i++) {
+        if (strncmp(refs[i], folder, fn) == 0 && refs[i][fn] == '/') {
+            sum += config_wall(refs[i], scale) + pipeline_wall(refs[i], folder, scale, depth + 1);
+            continue;
+        }
+        int k = 0;
+        while (k < n_shared && strcmp(shared[k].path, refs[i]) != 0)
+            k++;
+        if (k == n_shared && n_shared < MAX_SHARED) {
+            snprintf(shared[k].path, sizeof shared[k].path, "%s", refs[i]);
+            shared[n_shared++].wall = config_wall(refs[i], scale);
+        }
+    }
+    return sum;
+}
+
+/* Parameters and forward MACs per image: the CSV's last row when it has them (a compressed
+ * model), else the model of the point's config. */
+static void model_size(struct point *p, const char *csv, const char *config, const char *scale)
+{
+    static struct experiment x;
+    struct kd_err e;
+    struct net n;
+    p->params = csv_last(csv, "params");
+    p->macs = csv_last(csv, "macs");
+    if (!isnan(p->params) && !isnan(p->macs))
+        return;
+    if (config_load(&x, config, scale, 0, NULL, &e) || net_create(&n, &x.model, 1, 0, &e))
+        return;
+    p->params = (double)n.params->total;
+    p->macs = n.macs;
+    net_destroy(&n);
+}
+
+/* The extra columns of every point, when the catalogue row asks for any. */
+static void add_extras(struct point *pts, int n, const struct catalogue_row *t, const char *scale)
+{
+    char config[600];
+    for (int i = 0; i < n; i++) {
+        struct point *p = &pts[i];
+        p->params = p->macs = p->cost = NAN;
+        if (!t->columns[0])
+            continue;
+        snprintf(config, sizeof config, "%s/%s.yaml", t->folder, p->name);
+        model_size(p, p->csv0, config, scale);
+        p->cost = p->wall + pipeline_wall(config, t->folder, scale, 0);
+    }
 }
 
 static void stats(const struct point *p, double *mean, double *sd)
@@ -178,27 +277,57 @@ static int write_table(const char *scale, const struct catalogue_row *t, struct 
     int seeds = 0;
     for (int i = 0; i < n; i++)
         wall += pts[i].wall, seeds = pts[i].n > seeds ? pts[i].n : seeds;
-    fprintf(csv.f, "point,title,x,n_seeds,mean,std,paper,wall_s\n");
+    int xp = strstr(t->columns, "params") != NULL, xm = strstr(t->columns, "macs") != NULL,
+        xc = strstr(t->columns, "cost") != NULL;
+    fprintf(csv.f, "point,title,x,n_seeds,mean,std,paper,wall_s%s%s%s\n", xp ? ",params" : "",
+            xm ? ",macs" : "", xc ? ",cost_s" : "");
     fprintf(md.f, "### %s\n\n`make %s`", t->title, t->target);
     if (strcmp(t->number, "-") != 0)
         fprintf(md.f, " (alias `make %s-table%s`)", t->paper, t->number);
     fprintf(md.f, "; paper: %s, table %s (number verified: %s; source: %s).\n"
                   "Scale `%s`; ours: %s of the last epoch%s, mean ± std over up to %d seed%s; "
-                  "wall time %.1f min.\n\n| point | setting | paper | ours |\n|---|---|---|---|\n",
+                  "wall time %.1f min.\n",
             t->paper, t->number, t->verified, t->source, scale, t->metric,
             strstr(t->metric, "acc") ? " in %" : "", seeds, seeds == 1 ? "" : "s", wall / 60);
+    if (xp || xm)
+        fprintf(md.f, "Parameters and MACs: of the final model (forward pass, one image).\n");
+    if (xc) {
+        fprintf(md.f, "Cost: wall seconds of the point's run plus the runs under `%s/` it needs "
+                      "(labels pass, pretraining); inputs every point shares are in no row:",
+                t->folder);
+        for (int i = 0; i < n_shared; i++)
+            fprintf(md.f, "%s `%s` (%.0f s)", i ? "," : "", shared[i].path, shared[i].wall);
+        fprintf(md.f, "%s.\n", n_shared ? "" : " none");
+    }
+    fprintf(md.f, "\n| point | setting | paper | ours |%s%s%s\n|---|---|---|---|%s%s%s\n",
+            xp ? " params |" : "", xm ? " MACs |" : "", xc ? " cost (s) |" : "",
+            xp ? "---|" : "", xm ? "---|" : "", xc ? "---|" : "");
     for (int i = 0; i < n; i++) {
         const struct point *p = &pts[i];
         double m, sd;
         stats(p, &m, &sd);
         for (char *c = (char *)p->title; *c; c++)
             *c = *c == ',' ? ';' : *c;
-        fprintf(csv.f, "%s,\"%s\",%s,%d,%.6g,%.6g,%s,%.1f\n", p->name, p->title,
+        fprintf(csv.f, "%s,\"%s\",%s,%d,%.6g,%.6g,%s,%.1f", p->name, p->title,
                 p->x[0] ? p->x : "0", p->n, shown(t->metric, m), shown(t->metric, sd),
                 p->paper[0] ? p->paper : "NaN", p->wall);
-        fprintf(md.f, "| %s | %s | %s%s%s%s | %.2f ± %.2f (n=%d) |\n", p->name, p->title,
+        fprintf(md.f, "| %s | %s | %s%s%s%s | %.2f ± %.2f (n=%d) |", p->name, p->title,
                 p->paper[0] ? p->paper : "-", p->paper_note[0] ? " (" : "", p->paper_note,
                 p->paper_note[0] ? ")" : "", shown(t->metric, m), shown(t->metric, sd), p->n);
+        if (xp) {
+            fprintf(csv.f, ",%.0f", p->params);
+            fprintf(md.f, " %.3f M |", p->params / 1e6);
+        }
+        if (xm) {
+            fprintf(csv.f, ",%.0f", p->macs);
+            fprintf(md.f, " %.1f M |", p->macs / 1e6);
+        }
+        if (xc) {
+            fprintf(csv.f, ",%.1f", p->cost);
+            fprintf(md.f, " %.0f (own run %.0f) |", p->cost, p->wall);
+        }
+        fprintf(csv.f, "\n");
+        fprintf(md.f, "\n");
     }
     fprintf(md.f, "\nFigure: `plots/%s.png`.\n", t->target);
     if (atomic_commit(&csv, e) || atomic_commit(&md, e))
@@ -243,6 +372,7 @@ int main(int argc, char **argv)
     int n = 0;
     for (int i = 3; i < argc; i++)
         n = add_result(pts, n, argv[i], t);
+    add_extras(pts, n, t, argv[1]);
     if (write_table(argv[1], t, pts, n, &e))
         die(&e);
     return 0;

@@ -1,4 +1,5 @@
-/* Reading configs/catalogue.tsv: tab-separated, '#' comments, one table per line. */
+/* Reading configs/catalogue.tsv: tab-separated, '#' comments, one table per line (11 columns,
+ * or 12 with the optional extra report columns). */
 #include "io/catalogue.h"
 #include "base/err.h"
 
@@ -19,9 +20,9 @@ int catalogue_load(struct catalogue *c, const char *path, struct kd_err *e)
         lineno++;
         if (line[0] == '#' || line[0] == '\n')
             continue;
-        char *col[11];
+        char *col[12];
         int n = 0;
-        for (char *p = line; n < 11; n++) {
+        for (char *p = line; n < 12; n++) {
             col[n] = p;
             p = strpbrk(p, "\t\r\n");
             if (!p || *p != '\t') {
@@ -32,10 +33,11 @@ int catalogue_load(struct catalogue *c, const char *path, struct kd_err *e)
             }
             *p++ = '\0';
         }
-        if (n != 11 || c->n == 128) {
+        if ((n != 11 && n != 12) || c->n == 128) {
             fclose(f);
             return kd_err_setfix(e, KD_ERR_FORMAT, path, lineno,
-                                 "give 11 tab-separated columns, as the header says",
+                                 "give 11 tab-separated columns (12 with extra report columns), "
+                                 "as the header says",
                                  "has %d columns", n);
         }
         struct catalogue_row *r = &c->rows[c->n++];
@@ -50,6 +52,7 @@ int catalogue_load(struct catalogue *c, const char *path, struct kd_err *e)
         COPY(r->source, col[8]);
         COPY(r->quick, col[9]);
         COPY(r->full, col[10]);
+        COPY(r->columns, n == 12 && strcmp(col[11], "-") != 0 ? col[11] : "");
     }
     fclose(f);
     return 0;

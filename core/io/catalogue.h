@@ -15,6 +15,7 @@ struct catalogue_row {
     char title[256];
     char source[256];
     char quick[32], full[32];
+    char columns[64];    /* optional 12th column: extra report columns "params,macs,cost", or "" */
 };
 
 struct catalogue {
