@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The survey's pieces outside its YAML files, in a scratch folder: SEED from a supervised
+# teacher (kind train) runs, is deterministic and its checkpoint starts a fine-tune; claims'
+# column and tolerance tests give the right verdicts; the catalogue takes an optional 12th
+# column (extra report columns) and still refuses a short line.
+set -uo pipefail
+root=$(pwd)
+bin=$root/${KD_BIN:-bin}
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+ln -s "$root/configs" "$dir/configs"
+cd "$dir"
+pass=0 fail=0
+ok() { if eval "$2"; then pass=$((pass + 1)); else echo "FAIL: $1"; fail=$((fail + 1)); fi; }
+
+# SEED from a supervised ViT-t teacher (dim 64 = seed.proj_dim), tiny, twice.
+KD_THREADS=1 "$bin/train" configs/teachers/vit_t.yaml --scale smoke data.train_n=128 \
+    data.test_n=64 --out results/smoke/teachers/vit_t-s0 2>/dev/null
+tiny=(--scale smoke data.train_n=128 data.test_n=64 optim.batch=32 seed.queue=64
+      seed.monitor_n=32 teacher=configs/teachers/vit_t.yaml seed.proj_dim=64)
+for s in a b; do
+    KD_THREADS=1 "$bin/seed" configs/survey/pretrain/seed.yaml "${tiny[@]}" --out "$dir/$s" \
+        2>/dev/null
+done
+ok "seed from a supervised teacher writes a finite loss" \
+   "tail -1 a.csv | grep -qE '^1,[0-9.]+,'"
+ok "same config and seed give the same CSV" "cmp -s <(cut -d, -f1-5 a.csv) <(cut -d, -f1-5 b.csv)"
+ok "same config and seed give the same checkpoint" "cmp -s a.ckpt b.ckpt"
+out=$("$bin/seed" configs/survey/pretrain/seed.yaml "${tiny[@]}" seed.proj_dim=32 --out c 2>&1)
+ok "proj_dim other than the teacher's width: one line naming the fix" \
+   "[ \$(echo \"\$out\" | wc -l) -eq 1 ] && echo \"\$out\" | grep -q 'seed.proj_dim'"
+mkdir -p results/smoke/survey/pretrain && cp a.ckpt results/smoke/survey/pretrain/seed-s0.ckpt
+log=$(KD_THREADS=1 "$bin/train" configs/survey/seed.yaml --scale smoke data.train_n=64 \
+      data.test_n=64 --out ft 2>&1)
+ok "the fine-tune starts from the SEED checkpoint" "echo \"\$log\" | grep -q 'loaded 56 tensors'"
+
+# claims: a column of the summary and a tolerance.
+mkdir -p results/smoke/tables
+printf 'point,title,x,n_seeds,mean,std,paper,wall_s,cost_s\n%s\n%s\n' \
+    'a,"A",0,1,50,0,NaN,10,30' 'b,"B",0,1,50.3,0,NaN,20,25' > results/smoke/tables/t.csv
+printf 'c1\tt\tmatch\ta ~ b 0.5\nc2\tt\tno match\ta ~ b 0.2\nc3\tt\trun\ta < b wall_s\n%s\n%s\n' \
+    'c4	t	cost	a < b cost_s' 'c5	t	none	a < b nosuch' > claims.tsv
+out=$("$bin/claims" smoke claims.tsv)
+verdict() { echo "$out" | grep -E "^[a-z ]+ +$1 " | sed -E 's/ +c[0-9].*//'; }
+ok "a ~ b 0.5 holds" "[ \"\$(verdict c1)\" = holds ]"
+ok "a ~ b 0.2 does not hold" "[ \"\$(verdict c2)\" = 'does not hold' ]"
+ok "a < b wall_s holds" "[ \"\$(verdict c3)\" = holds ]"
+ok "a < b cost_s does not hold" "[ \"\$(verdict c4)\" = 'does not hold' ]"
+ok "an unknown column is not yet run" "[ \"\$(verdict c5)\" = 'not yet run' ]"
+
+# catalogue: 12 columns accepted, 10 refused with the line number.
+row='x	kdlab	-	-	configs/survey	test_acc	-	T	src	1 min	1 h'
+printf '%s\tparams,macs,cost\n' "$row" > cat12.tsv
+ok "a 12-column catalogue line loads" "'$bin/plan' smoke cat12.tsv | grep -q 'FOLDER_x := configs/survey'"
+printf '%s\n' "${row%	1 h}" > cat10.tsv
+out=$("$bin/plan" smoke cat10.tsv 2>&1)
+ok "a 10-column line is refused with file:line" "echo \"\$out\" | grep -q 'cat10.tsv:1'"
+
+echo "survey_sh: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
