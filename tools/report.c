@@ -293,7 +293,8 @@ static int write_table(const char *scale, const struct catalogue_row *t, struct 
         fprintf(md.f, "Parameters and MACs: of the final model (forward pass, one image).\n");
     if (xc) {
         fprintf(md.f, "Cost: wall seconds of the point's run plus the runs under `%s/` it needs "
-                      "(labels pass, pretraining); inputs every point shares are in no row:",
+                      "(e.g. a labels pass, a pretraining); inputs from outside it are shared, "
+                      "counted once and in no row:",
                 t->folder);
         for (int i = 0; i < n_shared; i++)
             fprintf(md.f, "%s `%s` (%.0f s)", i ? "," : "", shared[i].path, shared[i].wall);
