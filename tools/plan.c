@@ -10,20 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The configs a config reads the results of. Add a line when a config key names another. */
-static int refs_of(const struct experiment *x, const char **out)
-{
-    int n = 0;
-    if (x->teacher[0] && !x->interop.teacher_weights[0]) /* else weights from that file */
-        out[n++] = x->teacher;
-    if (x->tinyvit.softlabels[0])
-        out[n++] = x->tinyvit.softlabels;
-    if (x->init[0])
-        out[n++] = x->init;
-    n += dcvit_refs_of(x, out + n);
-    return n;
-}
-
 static struct catalogue cat;
 
 /* The table whose folder holds path directly, or NULL. */
@@ -48,8 +34,8 @@ static int plan_one(const char *path, const char *scale, struct kd_err *e)
     struct experiment x, ref;
     if (config_load(&x, path, scale, 0, NULL, e))
         return e->code;
-    const char *refs[8];
-    int n_refs = refs_of(&x, refs);
+    const char *refs[CONFIG_MAX_REFS];
+    int n_refs = config_refs_of(&x, refs);
     char deps[4096] = "", stem[600];
     for (int i = 0; i < x.n_sources; i++) {
         strncat(deps, " ", sizeof deps - strlen(deps) - 1);

@@ -164,19 +164,6 @@ static double config_wall(const char *path, const char *scale)
     return kv_lookup(side, "wall_seconds", wall, sizeof wall) ? atof(wall) : NAN;
 }
 
-/* Configs whose results x reads, as tools/plan.c refs_of() lists them. */
-static int refs_of(const struct experiment *x, const char **out)
-{
-    int n = 0;
-    if (x->teacher[0] && !x->interop.teacher_weights[0])
-        out[n++] = x->teacher;
-    if (x->tinyvit.softlabels[0])
-        out[n++] = x->tinyvit.softlabels;
-    if (x->init[0])
-        out[n++] = x->init;
-    return n + dcvit_refs_of(x, out + n);
-}
-
 /* Wall seconds of the runs that config `path` needs, recursively, and that live under the
  * table's folder (its labels pass, its pretraining): the point's own pipeline. Inputs from
  * outside the folder (the teacher every point shares) go to shared[], counted once. */
@@ -184,12 +171,12 @@ static double pipeline_wall(const char *path, const char *folder, const char *sc
 {
     struct experiment x;
     struct kd_err e;
-    const char *refs[8];
+    const char *refs[CONFIG_MAX_REFS];
     double sum = 0;
     size_t fn = strlen(folder);
     if (depth > 8 || config_load(&x, path, scale, 0, NULL, &e))
         return NAN;
-    int n = refs_of(&x, refs);
+    int n = config_refs_of(&x, refs);
     for (int i = 0; i < n; i++) {
         if (strncmp(refs[i], folder, fn) == 0 && refs[i][fn] == '/') {
             sum += config_wall(refs[i], scale) + pipeline_wall(refs[i], folder, scale, depth + 1);

@@ -575,3 +575,15 @@ uint64_t config_hash(const struct experiment *x)
     }
     return h;
 }
+
+int config_refs_of(const struct experiment *x, const char **out)
+{
+    int n = 0;
+    if (x->teacher[0] && !x->interop.teacher_weights[0]) /* else weights from that file */
+        out[n++] = x->teacher;
+    if (x->tinyvit.softlabels[0])
+        out[n++] = x->tinyvit.softlabels;
+    if (x->init[0])
+        out[n++] = x->init;
+    return n + dcvit_refs_of(x, out + n);
+}

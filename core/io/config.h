@@ -105,6 +105,11 @@ struct experiment {
  * line (x is then partly filled and must not be used). */
 int config_load(struct experiment *x, const char *path, const char *scale,
                 int n_overrides, char **overrides, struct kd_err *e);
+/* The configs whose results x reads (teacher, soft labels, init, DC-ViT's references), at most
+ * CONFIG_MAX_REFS paths into out; returns how many. bin/plan makes them prerequisites and
+ * bin/report counts their cost. Add a line there when a key comes to name another config. */
+#define CONFIG_MAX_REFS 8
+int config_refs_of(const struct experiment *x, const char **out);
 /* Every key with its resolved value, as YAML that config_load reads back to the same struct. */
 int config_write_resolved(const struct experiment *x, FILE *f);
 /* FNV-1a over the resolved YAML: two runs with the same hash ran the same config. */
