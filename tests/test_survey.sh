@@ -47,6 +47,10 @@ ok "a ~ b 0.2 does not hold" "[ \"\$(verdict c2)\" = 'does not hold' ]"
 ok "a < b wall_s holds" "[ \"\$(verdict c3)\" = holds ]"
 ok "a < b cost_s does not hold" "[ \"\$(verdict c4)\" = 'does not hold' ]"
 ok "an unknown column is not yet run" "[ \"\$(verdict c5)\" = 'not yet run' ]"
+printf 'c6\tt\tno tolerance\ta ~ b\n' > claims_bad.tsv
+out=$("$bin/claims" smoke claims_bad.tsv 2>&1); rc=$?
+ok "a ~ test without its tolerance is refused with file:line" \
+   "[ $rc -eq 1 ] && echo \"\$out\" | grep -q 'claims_bad.tsv:1: error'"
 
 # catalogue: 12 columns accepted, 10 refused with the line number.
 row='x	kdlab	-	-	configs/survey	test_acc	-	T	src	1 min	1 h'

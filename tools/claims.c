@@ -142,6 +142,23 @@ static int check(const char *scale, const char *target, const char *test, char *
     return strcmp(op, ">") == 0 ? ra->mean > rb->mean : ra->mean < rb->mean;
 }
 
+/* 1 when test is one of the forms `check` knows: "increasing", "A best", "A > B", "A < B",
+ * "A > B COLUMN", "A < B COLUMN", "A ~ B TOLERANCE" (TOLERANCE a number). */
+static int test_valid(const char *test)
+{
+    char a[128], op[8], b[128], col[64], extra[8];
+    int k = sscanf(test, "%127s %7s %127s %63s %7s", a, op, b, col, extra);
+    if (k == 1)
+        return strcmp(a, "increasing") == 0;
+    if (k == 2)
+        return strcmp(op, "best") == 0;
+    if (strcmp(op, "~") == 0) {
+        char *end;
+        return k == 4 && (strtod(col, &end), end != col && *end == '\0');
+    }
+    return (k == 3 || k == 4) && (strcmp(op, ">") == 0 || strcmp(op, "<") == 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -168,6 +185,12 @@ int main(int argc, char **argv)
         if (n != 4) {
             fprintf(stderr, "%s:%d: error: a claim needs 4 tab-separated columns (fix: id, "
                             "table, statement, test)\n", argv[2], lineno);
+            return 1;
+        }
+        if (!test_valid(col[3])) {
+            fprintf(stderr, "%s:%d: error: test '%s' is not one the checker knows (fix: "
+                            "'increasing', 'A best', 'A > B [COLUMN]', 'A < B [COLUMN]' or "
+                            "'A ~ B TOLERANCE')\n", argv[2], lineno, col[3]);
             return 1;
         }
         int v = check(argv[1], col[1], col[3], why, sizeof why);
