@@ -33,6 +33,11 @@ void linear_backward(struct linear *l, float *dx, const float *dy, const float *
     matmul_backward(dx, l->gw, l->gb, dy, x, l->w, N, l->in, l->out);
 }
 
+void linear_backward_set(struct linear *l, float *dx, const float *dy, const float *x, int N)
+{
+    matmul_backward_set(dx, l->gw, l->gb, dy, x, l->w, N, l->in, l->out);
+}
+
 void init_trunc_normal(float *w, size_t n, float s, struct rng *r)
 {
     for (size_t i = 0; i < n; i++) {
