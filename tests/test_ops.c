@@ -39,6 +39,14 @@ static void test_matmul(int N, int C, int OC, int with_bias)
     matmul_forward(y, x, w, b, N, C, OC);
     matmul_forward_ref(yr, x, w, b, N, C, OC);
     CLOSE(y, yr, (size_t)N * OC, "matmul forward");
+    float *res = check_randn(&R, (size_t)N * OC, 1);
+    matmul_forward_residual(y, x, w, b, res, N, C, OC);
+    for (size_t i = 0; i < (size_t)N * OC; i++)
+        yr[i] += res[i];
+    CLOSE(y, yr, (size_t)N * OC, "matmul forward residual");
+    matmul_forward_residual(res, x, w, b, res, N, C, OC); /* in place over res */
+    CLOSE(res, yr, (size_t)N * OC, "matmul forward residual in place");
+    free(res);
 
     float *dy = check_randn(&R, (size_t)N * OC, 1);
     float *dx = check_randn(&R, (size_t)N * C, 1), *dw = check_randn(&R, (size_t)OC * C, 1),

@@ -78,6 +78,8 @@ static void test_linear_threads(int N, int C, int OC)
     char what[64];
     snprintf(what, sizeof what, "matmul %dx%dx%d forward", N, C, OC);
     SAME_AT_ALL_THREADS(what, y, y0, ny, matmul_forward(y, x, w, b, N, C, OC));
+    snprintf(what, sizeof what, "matmul %dx%dx%d forward residual", N, C, OC);
+    SAME_AT_ALL_THREADS(what, y, y0, ny, matmul_forward_residual(y, x, w, b, dy, N, C, OC));
     snprintf(what, sizeof what, "matmul %dx%dx%d dinp", N, C, OC);
     SAME_AT_ALL_THREADS(what, dx, dx0, nx,
                         matmul_backward(dx, NULL, NULL, dy, x, w, N, C, OC));

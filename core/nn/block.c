@@ -113,16 +113,25 @@ void block_forward(const struct block *b, float *y, struct block_acts *a, const 
         norm_forward(&b->ln1, a->ln1, &a->ln1_s, x, N);
         linear_forward(&b->qkv, a->qkv, a->ln1, N);
         attention_forward(a->atty, a->att, a->qkv, NULL, B, T, b->C, b->NH);
-        linear_forward(&b->proj, a->x1, a->atty, N);
-        residual_add(a->x1, x, a->x1, a->dp1, B, M);
+        /* Without drop path the residual rides in sgemm's C (one pass less). */
+        if (a->dp1) {
+            linear_forward(&b->proj, a->x1, a->atty, N);
+            residual_add(a->x1, x, a->x1, a->dp1, B, M);
+        } else {
+            linear_forward_residual(&b->proj, a->x1, a->atty, x, N);
+        }
     } else {
         memcpy(a->x1, x, sizeof(float) * N * b->C);
     }
     norm_forward(&b->ln2, a->ln2, &a->ln2_s, a->x1, N);
     linear_forward(&b->fc1, a->h, a->ln2, N);
     gelu_forward(a->hg, a->h, (size_t)N * b->hidden);
-    linear_forward(&b->fc2, y, a->hg, N);
-    residual_add(y, a->x1, y, a->dp2, B, M);
+    if (a->dp2) {
+        linear_forward(&b->fc2, y, a->hg, N);
+        residual_add(y, a->x1, y, a->dp2, B, M);
+    } else {
+        linear_forward_residual(&b->fc2, y, a->hg, a->x1, N);
+    }
 }
 
 /* dx = (set ? 0 : dx) + d(loss)/dx. Every internal gradient is written by its first

@@ -17,6 +17,9 @@ void linear_init(struct linear *l, struct params *ps, const char *name, int in, 
 /* Truncated normal std 0.02 for W (timm's ViT), zero bias. */
 void linear_reset(struct linear *l, struct rng *r);
 void linear_forward(const struct linear *l, float *y, const float *x, int N);
+/* y (N, out) = res + linear(x), res (N, out); y may be res. */
+void linear_forward_residual(const struct linear *l, float *y, const float *x, const float *res,
+                             int N);
 /* dx may be NULL (first layer). */
 void linear_backward(struct linear *l, float *dx, const float *dy, const float *x, int N);
 /* The same with dx overwritten (=) rather than accumulated (no zeroing pass before it). */

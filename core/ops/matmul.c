@@ -29,6 +29,24 @@ void matmul_forward(float *restrict out, const float *restrict inp, const float 
     ops_sgemm(0, 1, N, OC, C, 1.0f, inp, C, weight, C, beta, out, OC);
 }
 
+/* out = res + bias + inp @ weight^T, res (N, OC). out is preloaded with res + bias and sgemm adds
+ * (beta = 1): one pass instead of the bias copy plus a separate residual add. out may be res. */
+void matmul_forward_residual(float *out, const float *inp, const float *weight, const float *bias,
+                             const float *res, int N, int C, int OC)
+{
+    if (N <= 0 || OC <= 0)
+        return;
+    OPS_OMP(parallel for schedule(static) num_threads(ops_threads_for((size_t)N * OC)))
+    for (int n = 0; n < N; n++) {
+        float *o = out + (size_t)n * OC;
+        const float *r = res + (size_t)n * OC;
+        for (int k = 0; k < OC; k++)
+            o[k] = r[k] + (bias ? bias[k] : 0.0f);
+    }
+    if (C > 0)
+        ops_sgemm(0, 1, N, OC, C, 1.0f, inp, C, weight, C, 1.0f, out, OC);
+}
+
 /* (N, OC) = (N, C) (OC, C)^T: one dot product per output, accumulated in double. */
 void matmul_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
                         int N, int C, int OC)

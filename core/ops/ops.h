@@ -62,6 +62,10 @@ void matmul_forward(float *out, const float *inp, const float *weight, const flo
                     int N, int C, int OC);
 void matmul_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
                         int N, int C, int OC);
+/* out (N, OC) = res (N, OC) + matmul_forward(inp, weight, bias): a residual branch's last layer.
+ * out may alias res. Twin: matmul_forward_ref, then add res. */
+void matmul_forward_residual(float *out, const float *inp, const float *weight, const float *bias,
+                             const float *res, int N, int C, int OC);
 /* dinp (N, C), dweight (OC, C), dbias (OC); any may be NULL. */
 void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                      const float *inp, const float *weight, int N, int C, int OC);
