@@ -67,6 +67,17 @@ static void test_block(int attn, float drop_path)
         CHECK(gradcheck(ps.p[i].name, block_loss, &c, *ps.p[i].w, *ps.p[i].g, ps.p[i].n, 1e-2,
                         2e-2) == 0,
               "block %s (attn %d)", ps.p[i].name, attn);
+    /* block_backward_set overwrites dx (NaNs here) with exactly what block_backward adds to 0. */
+    float dx0[B * T * C];
+    block_loss(&c);
+    memset(dx, 0, sizeof dx0);
+    block_backward(&b, dx, up, x, &a, &s, B, T);
+    memcpy(dx0, dx, sizeof dx0);
+    for (int i = 0; i < B * T * C; i++)
+        dx[i] = NAN;
+    block_backward_set(&b, dx, up, x, &a, &s, B, T);
+    CHECK(!memcmp(dx, dx0, sizeof dx0), "block_backward_set (attn %d, drop_path %.1f)", attn,
+          drop_path);
     params_free(&ps);
     plan_free(&pl);
 }

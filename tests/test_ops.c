@@ -39,6 +39,14 @@ static void test_matmul(int N, int C, int OC, int with_bias)
     matmul_forward(y, x, w, b, N, C, OC);
     matmul_forward_ref(yr, x, w, b, N, C, OC);
     CLOSE(y, yr, (size_t)N * OC, "matmul forward");
+    float *res = check_randn(&R, (size_t)N * OC, 1);
+    matmul_forward_residual(y, x, w, b, res, N, C, OC);
+    for (size_t i = 0; i < (size_t)N * OC; i++)
+        yr[i] += res[i];
+    CLOSE(y, yr, (size_t)N * OC, "matmul forward residual");
+    matmul_forward_residual(res, x, w, b, res, N, C, OC); /* in place over res */
+    CLOSE(res, yr, (size_t)N * OC, "matmul forward residual in place");
+    free(res);
 
     float *dy = check_randn(&R, (size_t)N * OC, 1);
     float *dx = check_randn(&R, (size_t)N * C, 1), *dw = check_randn(&R, (size_t)OC * C, 1),
@@ -54,6 +62,14 @@ static void test_matmul(int N, int C, int OC, int with_bias)
     matmul_backward_ref(NULL, dwr, NULL, dy, x, w, N, C, OC);
     CLOSE(dw, dwr, (size_t)OC * C, "matmul dweight alone");
     CLOSE(db, dbr, OC, "matmul dbias untouched");
+    /* _set overwrites dinp (here holding NaNs) and still accumulates dweight and dbias. */
+    for (size_t i = 0; i < (size_t)N * C; i++)
+        dx[i] = NAN, dxr[i] = 0.0f;
+    matmul_backward_set(dx, dw, db, dy, x, w, N, C, OC);
+    matmul_backward_ref(dxr, dwr, dbr, dy, x, w, N, C, OC);
+    CLOSE(dx, dxr, (size_t)N * C, "matmul_backward_set dinp");
+    CLOSE(dw, dwr, (size_t)OC * C, "matmul_backward_set dweight");
+    CLOSE(db, dbr, OC, "matmul_backward_set dbias");
     free(x), free(w), free(b), free(y), free(yr), free(dy);
     free(dx), free(dw), free(db), free(dxr), free(dwr), free(dbr);
 }
@@ -100,6 +116,13 @@ static void test_gelu(void)
     gelu_backward(dx, dy, x, n);
     CLOSE(y, yr, n, "gelu forward");
     CLOSE(dx, dxr, n, "gelu backward");
+    /* _set overwrites, also in place over dout */
+    float *ds = fcopy(dy, n);
+    memset(dxr, 0, sizeof(float) * n);
+    gelu_backward(dxr, dy, x, n); /* from zero: the value _set must give */
+    gelu_backward_set(ds, ds, x, n);
+    CLOSE(ds, dxr, n, "gelu_backward_set in place");
+    free(ds);
     gelu_forward(x, x, n); /* in place */
     CLOSE(x, yr, n, "gelu in place");
     free(x), free(y), free(yr), free(dy), free(dx), free(dxr);
@@ -194,6 +217,11 @@ static void test_attention(int B, int T, int C, int NH, int with_bias)
     attention_backward(NULL, db, scratch, dy, qkv, a, B, T, C, NH);
     attention_backward_ref(NULL, dbr, dy, qkv, a, B, T, C, NH);
     CLOSE(db, dbr, nb, "attention dbias alone");
+    for (size_t i = 0; i < nq; i++)
+        dq[i] = NAN, dqr[i] = 0.0f;
+    attention_backward_set(dq, scratch, dy, qkv, a, B, T, C, NH);
+    attention_backward_ref(dqr, NULL, dy, qkv, a, B, T, C, NH);
+    CLOSE(dq, dqr, nq, "attention_backward_set dqkv");
     free(qkv), free(bias), free(y), free(yr), free(a), free(ar);
     free(dy), free(dq), free(db), free(dqr), free(dbr), free(scratch);
 }

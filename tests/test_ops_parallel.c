@@ -78,6 +78,8 @@ static void test_linear_threads(int N, int C, int OC)
     char what[64];
     snprintf(what, sizeof what, "matmul %dx%dx%d forward", N, C, OC);
     SAME_AT_ALL_THREADS(what, y, y0, ny, matmul_forward(y, x, w, b, N, C, OC));
+    snprintf(what, sizeof what, "matmul %dx%dx%d forward residual", N, C, OC);
+    SAME_AT_ALL_THREADS(what, y, y0, ny, matmul_forward_residual(y, x, w, b, dy, N, C, OC));
     snprintf(what, sizeof what, "matmul %dx%dx%d dinp", N, C, OC);
     SAME_AT_ALL_THREADS(what, dx, dx0, nx,
                         matmul_backward(dx, NULL, NULL, dy, x, w, N, C, OC));
@@ -86,6 +88,8 @@ static void test_linear_threads(int N, int C, int OC)
                         matmul_backward(NULL, dw, NULL, dy, x, w, N, C, OC));
     snprintf(what, sizeof what, "matmul %dx%dx%d dbias", N, C, OC);
     SAME_AT_ALL_THREADS(what, db, db0, OC, matmul_backward(NULL, NULL, db, dy, x, w, N, C, OC));
+    snprintf(what, sizeof what, "matmul %dx%dx%d dinp set", N, C, OC);
+    SAME_AT_ALL_THREADS(what, dx, dx0, nx, matmul_backward_set(dx, NULL, NULL, dy, x, w, N, C, OC));
     free(x), free(w), free(b), free(dy), free(y), free(y0);
     free(dx), free(dx0), free(dw), free(dw0), free(db), free(db0);
 }
@@ -107,6 +111,7 @@ static void test_rowwise_threads(int N, int C)
                         layernorm_backward(NULL, NULL, db, d, x, w, mean, rstd, N, C));
     SAME_AT_ALL_THREADS("gelu forward", y, y0, n, gelu_forward(y, x, n));
     SAME_AT_ALL_THREADS("gelu backward", dx, dx0, n, gelu_backward(dx, d, x, n));
+    SAME_AT_ALL_THREADS("gelu backward set", dx, dx0, n, gelu_backward_set(dx, d, x, n));
     SAME_AT_ALL_THREADS("softmax forward", y, y0, n, softmax_forward(y, x, 0.7f, N, C));
     SAME_AT_ALL_THREADS("softmax backward", dx, dx0, n, softmax_backward(dx, d, y, 0.7f, N, C));
     SAME_AT_ALL_THREADS("add", y, y0, n, add_forward(y, x, d, n));
@@ -127,6 +132,8 @@ static void test_attention_threads(int B, int T, int C, int NH, int with_bias)
                         attention_forward(y, a, qkv, bias, B, T, C, NH));
     SAME_AT_ALL_THREADS("attention dqkv", dq, dq0, nq,
                         attention_backward(dq, NULL, scratch, dy, qkv, a, B, T, C, NH));
+    SAME_AT_ALL_THREADS("attention dqkv set", dq, dq0, nq,
+                        attention_backward_set(dq, scratch, dy, qkv, a, B, T, C, NH));
     if (with_bias)
         SAME_AT_ALL_THREADS("attention dbias", db, db0, nb,
                             attention_backward(dq, db, scratch, dy, qkv, a, B, T, C, NH));

@@ -185,8 +185,7 @@ void vit_backward(struct vit *m, const float *d_logits, const float *d_feat, int
     memset(dy, 0, sizeof(float) * BTC);
     norm_backward(&m->norm, dy, d_feat_all, m->resid[m->depth], &m->feat_s, B * T);
     for (int l = m->depth - 1; l >= 0; l--) {
-        memset(dx, 0, sizeof(float) * BTC);
-        block_backward(&m->blocks[l], dx, dy, m->resid[l], &m->ba[l], &m->bs, B, T);
+        block_backward_set(&m->blocks[l], dx, dy, m->resid[l], &m->ba[l], &m->bs, B, T);
         float *t = dy;
         dy = dx;
         dx = t;

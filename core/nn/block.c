@@ -113,45 +113,76 @@ void block_forward(const struct block *b, float *y, struct block_acts *a, const 
         norm_forward(&b->ln1, a->ln1, &a->ln1_s, x, N);
         linear_forward(&b->qkv, a->qkv, a->ln1, N);
         attention_forward(a->atty, a->att, a->qkv, NULL, B, T, b->C, b->NH);
-        linear_forward(&b->proj, a->x1, a->atty, N);
-        residual_add(a->x1, x, a->x1, a->dp1, B, M);
+        /* Without drop path the residual rides in sgemm's C (one pass less). */
+        if (a->dp1) {
+            linear_forward(&b->proj, a->x1, a->atty, N);
+            residual_add(a->x1, x, a->x1, a->dp1, B, M);
+        } else {
+            linear_forward_residual(&b->proj, a->x1, a->atty, x, N);
+        }
     } else {
         memcpy(a->x1, x, sizeof(float) * N * b->C);
     }
     norm_forward(&b->ln2, a->ln2, &a->ln2_s, a->x1, N);
     linear_forward(&b->fc1, a->h, a->ln2, N);
     gelu_forward(a->hg, a->h, (size_t)N * b->hidden);
-    linear_forward(&b->fc2, y, a->hg, N);
-    residual_add(y, a->x1, y, a->dp2, B, M);
+    if (a->dp2) {
+        linear_forward(&b->fc2, y, a->hg, N);
+        residual_add(y, a->x1, y, a->dp2, B, M);
+    } else {
+        linear_forward_residual(&b->fc2, y, a->hg, a->x1, N);
+    }
+}
+
+/* dx = (set ? 0 : dx) + d(loss)/dx. Every internal gradient is written by its first
+ * contribution (beta = 0 GEMMs, *_set ops) instead of zeroed and then accumulated into: the
+ * zeroing passes cost as much as the GELU (README "Performance"). Without drop path the branch
+ * gradient is dy itself, so it is not copied. */
+static void block_backward_impl(struct block *b, float *dx, const float *dy, const float *x,
+                                const struct block_acts *a, struct block_scratch *s, int B,
+                                int T, int set)
+{
+    int N = B * T, C = b->C;
+    size_t M = (size_t)T * C, NC = (size_t)N * C;
+    /* MLP branch: y = x1 + dp2 * fc2(gelu(fc1(ln2(x1)))). d_x1 is dx itself when dx is
+     * overwritten (it is d(x1) until LN1's backward adds the attention branch's part). */
+    float *d_x1 = set ? dx : s->d_x1;
+    const float *d_br = dy;
+    memcpy(d_x1, dy, sizeof(float) * NC);
+    if (a->dp2) {
+        scaled_copy(s->d_branch, dy, a->dp2, B, M);
+        d_br = s->d_branch;
+    }
+    linear_backward_set(&b->fc2, s->d_hg, d_br, a->hg, N);
+    gelu_backward_set(s->d_hg, s->d_hg, a->h, (size_t)N * b->hidden);
+    linear_backward_set(&b->fc1, s->d_ln, s->d_hg, a->ln2, N);
+    norm_backward(&b->ln2, d_x1, s->d_ln, a->x1, &a->ln2_s, N);
+    if (!set)
+        add_forward(dx, dx, d_x1, NC);
+    if (!b->attn)
+        return;
+    /* attention branch: x1 = x + dp1 * proj(attention(qkv(ln1(x)))) */
+    d_br = d_x1;
+    if (a->dp1) {
+        scaled_copy(s->d_branch, d_x1, a->dp1, B, M);
+        d_br = s->d_branch;
+    }
+    linear_backward_set(&b->proj, s->d_atty, d_br, a->atty, N);
+    attention_backward_set(s->d_qkv, s->att, s->d_atty, a->qkv, a->att, B, T, C, b->NH);
+    linear_backward_set(&b->qkv, s->d_ln, s->d_qkv, a->ln1, N);
+    norm_backward(&b->ln1, dx, s->d_ln, x, &a->ln1_s, N);
 }
 
 void block_backward(struct block *b, float *dx, const float *dy, const float *x,
                     const struct block_acts *a, struct block_scratch *s, int B, int T)
 {
-    int N = B * T, C = b->C;
-    size_t M = (size_t)T * C;
-    /* MLP branch: y = x1 + dp2 * fc2(gelu(fc1(ln2(x1)))) */
-    memcpy(s->d_x1, dy, sizeof(float) * N * C);
-    scaled_copy(s->d_branch, dy, a->dp2, B, M);
-    memset(s->d_hg, 0, sizeof(float) * N * b->hidden);
-    linear_backward(&b->fc2, s->d_hg, s->d_branch, a->hg, N);
-    memset(s->d_h, 0, sizeof(float) * N * b->hidden);
-    gelu_backward(s->d_h, s->d_hg, a->h, (size_t)N * b->hidden);
-    memset(s->d_ln, 0, sizeof(float) * N * C);
-    linear_backward(&b->fc1, s->d_ln, s->d_h, a->ln2, N);
-    norm_backward(&b->ln2, s->d_x1, s->d_ln, a->x1, &a->ln2_s, N);
-    /* attention branch: x1 = x + dp1 * proj(attention(qkv(ln1(x)))) */
-    add_forward(dx, dx, s->d_x1, (size_t)N * C);
-    if (!b->attn)
-        return;
-    scaled_copy(s->d_branch, s->d_x1, a->dp1, B, M);
-    memset(s->d_atty, 0, sizeof(float) * N * C);
-    linear_backward(&b->proj, s->d_atty, s->d_branch, a->atty, N);
-    memset(s->d_qkv, 0, sizeof(float) * N * 3 * C);
-    attention_backward(s->d_qkv, NULL, s->att, s->d_atty, a->qkv, a->att, B, T, C, b->NH);
-    memset(s->d_ln, 0, sizeof(float) * N * C);
-    linear_backward(&b->qkv, s->d_ln, s->d_qkv, a->ln1, N);
-    norm_backward(&b->ln1, dx, s->d_ln, x, &a->ln1_s, N);
+    block_backward_impl(b, dx, dy, x, a, s, B, T, 0);
+}
+
+void block_backward_set(struct block *b, float *dx, const float *dy, const float *x,
+                        const struct block_acts *a, struct block_scratch *s, int B, int T)
+{
+    block_backward_impl(b, dx, dy, x, a, s, B, T, 1);
 }
 
 void block_draw_droppath(const struct block *b, struct block_acts *a, uint64_t seed, int step,
@@ -173,7 +204,6 @@ void block_backward_from_qkv(struct block *b, float *dx, const float *d_qkv, con
                              const struct block_acts *a, struct block_scratch *s, int B, int T)
 {
     int N = B * T;
-    memset(s->d_ln, 0, sizeof(float) * N * b->C);
-    linear_backward(&b->qkv, s->d_ln, d_qkv, a->ln1, N);
+    linear_backward_set(&b->qkv, s->d_ln, d_qkv, a->ln1, N);
     norm_backward(&b->ln1, dx, s->d_ln, x, &a->ln1_s, N);
 }

@@ -28,9 +28,20 @@ void linear_forward(const struct linear *l, float *y, const float *x, int N)
     matmul_forward(y, x, l->w, l->b, N, l->in, l->out);
 }
 
+void linear_forward_residual(const struct linear *l, float *y, const float *x, const float *res,
+                             int N)
+{
+    matmul_forward_residual(y, x, l->w, l->b, res, N, l->in, l->out);
+}
+
 void linear_backward(struct linear *l, float *dx, const float *dy, const float *x, int N)
 {
     matmul_backward(dx, l->gw, l->gb, dy, x, l->w, N, l->in, l->out);
+}
+
+void linear_backward_set(struct linear *l, float *dx, const float *dy, const float *x, int N)
+{
+    matmul_backward_set(dx, l->gw, l->gb, dy, x, l->w, N, l->in, l->out);
 }
 
 void init_trunc_normal(float *w, size_t n, float s, struct rng *r)

@@ -17,8 +17,13 @@ void linear_init(struct linear *l, struct params *ps, const char *name, int in, 
 /* Truncated normal std 0.02 for W (timm's ViT), zero bias. */
 void linear_reset(struct linear *l, struct rng *r);
 void linear_forward(const struct linear *l, float *y, const float *x, int N);
+/* y (N, out) = res + linear(x), res (N, out); y may be res. */
+void linear_forward_residual(const struct linear *l, float *y, const float *x, const float *res,
+                             int N);
 /* dx may be NULL (first layer). */
 void linear_backward(struct linear *l, float *dx, const float *dy, const float *x, int N);
+/* The same with dx overwritten (=) rather than accumulated (no zeroing pass before it). */
+void linear_backward_set(struct linear *l, float *dx, const float *dy, const float *x, int N);
 
 /* ---- norm.c: LayerNorm over the last axis of (N, C); eps LAYERNORM_EPS */
 struct norm {
@@ -82,6 +87,9 @@ void block_forward(const struct block *b, float *y, struct block_acts *a, const 
 /* dx (B, T, C) += d(loss)/dx given dy; dy is not modified. */
 void block_backward(struct block *b, float *dx, const float *dy, const float *x,
                     const struct block_acts *a, struct block_scratch *s, int B, int T);
+/* The same with dx overwritten (=): saves the caller zeroing dx, and the block a copy and an add. */
+void block_backward_set(struct block *b, float *dx, const float *dy, const float *x,
+                        const struct block_acts *a, struct block_scratch *s, int B, int T);
 /* Gradient entering at the qkv output (TinyMIM's relations are read there): dx (B, T, C) +=
  * d(loss)/dx given d_qkv (B, T, 3C); only qkv and norm1 get parameter gradients. */
 void block_backward_from_qkv(struct block *b, float *dx, const float *d_qkv, const float *x,

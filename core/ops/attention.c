@@ -109,7 +109,7 @@ void attention_forward_ref(float *out, float *att, const float *qkv, const float
  * db (T, T) this head's slice of dbias or NULL, dq this pair's Q columns in dqkv or NULL. */
 static void attention_backward_pair(float *dq, float *db, float *ds, const float *dO,
                                     const float *q, const float *p, int T, int C, int hd,
-                                    float scale)
+                                    float scale, float beta)
 {
     int ld = 3 * C;
     const float *k = q + C, *v = q + 2 * C;
@@ -117,7 +117,7 @@ static void attention_backward_pair(float *dq, float *db, float *ds, const float
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, dO, C, v, ld, 0.0f, ds,
                 T);
     if (dq)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, dO, C, 1.0f,
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, dO, C, beta,
                     dq + 2 * C, ld);
     for (int i = 0; i < T; i++) {
         const float *pi = p + (size_t)i * T;
@@ -133,9 +133,9 @@ static void attention_backward_pair(float *dq, float *db, float *ds, const float
             db[j] += ds[j];
     if (!dq)
         return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, scale, ds, T, k, ld, 1.0f,
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, scale, ds, T, k, ld, beta,
                 dq, ld);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, scale, ds, T, q, ld, 1.0f,
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, scale, ds, T, q, ld, beta,
                 dq + C, ld);
 }
 
@@ -144,9 +144,10 @@ static void attention_backward_pair(float *dq, float *db, float *ds, const float
  * dQ += scale dS K; dK += scale dS^T Q. Each thread keeps dP, then dS in place, in its own T x T
  * of scratch. Pairs are split over threads; with dbias, whole heads are (a head's dbias then
  * sums its batch in order, whatever the thread count). */
-void attention_backward(float *restrict dqkv, float *restrict dbias, float *restrict scratch,
-                        const float *restrict dout, const float *restrict qkv,
-                        const float *restrict att, int B, int T, int C, int NH)
+static void attention_backward_beta(float *restrict dqkv, float *restrict dbias,
+                                    float *restrict scratch, const float *restrict dout,
+                                    const float *restrict qkv, const float *restrict att, int B,
+                                    int T, int C, int NH, float beta)
 {
     int hd = C / NH, ld = 3 * C;
     float scale = 1.0f / sqrtf((float)hd);
@@ -166,11 +167,25 @@ void attention_backward(float *restrict dqkv, float *restrict dbias, float *rest
             size_t off = (size_t)b * T * ld + (size_t)h * hd;
             attention_backward_pair(dqkv ? dqkv + off : NULL, dbias ? dbias + (size_t)h * TT : NULL,
                                     ds, dout + (size_t)b * T * C + (size_t)h * hd, qkv + off,
-                                    att + ((size_t)b * NH + h) * TT, T, C, hd, scale);
+                                    att + ((size_t)b * NH + h) * TT, T, C, hd, scale, beta);
         }
     }
     if (nt > 1)
         openblas_set_num_threads(saved);
+}
+
+void attention_backward(float *dqkv, float *dbias, float *scratch, const float *dout,
+                        const float *qkv, const float *att, int B, int T, int C, int NH)
+{
+    attention_backward_beta(dqkv, dbias, scratch, dout, qkv, att, B, T, C, NH, 1.0f);
+}
+
+/* Every element of dqkv gets exactly one product per (b, h) (dQ, dK, dV columns of that head),
+ * so beta = 0 there overwrites all of it. */
+void attention_backward_set(float *dqkv, float *scratch, const float *dout, const float *qkv,
+                            const float *att, int B, int T, int C, int NH)
+{
+    attention_backward_beta(dqkv, NULL, scratch, dout, qkv, att, B, T, C, NH, 0.0f);
 }
 
 /* The same chain rule with plain loops and no scratch: dP entries are recomputed on the fly. */

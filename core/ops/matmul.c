@@ -29,6 +29,24 @@ void matmul_forward(float *restrict out, const float *restrict inp, const float 
     ops_sgemm(0, 1, N, OC, C, 1.0f, inp, C, weight, C, beta, out, OC);
 }
 
+/* out = res + bias + inp @ weight^T, res (N, OC). out is preloaded with res + bias and sgemm adds
+ * (beta = 1): one pass instead of the bias copy plus a separate residual add. out may be res. */
+void matmul_forward_residual(float *out, const float *inp, const float *weight, const float *bias,
+                             const float *res, int N, int C, int OC)
+{
+    if (N <= 0 || OC <= 0)
+        return;
+    OPS_OMP(parallel for schedule(static) num_threads(ops_threads_for((size_t)N * OC)))
+    for (int n = 0; n < N; n++) {
+        float *o = out + (size_t)n * OC;
+        const float *r = res + (size_t)n * OC;
+        for (int k = 0; k < OC; k++)
+            o[k] = r[k] + (bias ? bias[k] : 0.0f);
+    }
+    if (C > 0)
+        ops_sgemm(0, 1, N, OC, C, 1.0f, inp, C, weight, C, 1.0f, out, OC);
+}
+
 /* (N, OC) = (N, C) (OC, C)^T: one dot product per output, accumulated in double. */
 void matmul_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
                         int N, int C, int OC)
@@ -43,16 +61,20 @@ void matmul_forward_ref(float *out, const float *inp, const float *weight, const
     }
 }
 
-/* dinp (N, C) += dout @ weight; dweight (OC, C) += dout^T @ inp; dbias (OC) += column sums of
- * dout (N, OC). NULL gradients are skipped. */
-void matmul_backward(float *restrict dinp, float *restrict dweight, float *restrict dbias,
-                     const float *restrict dout, const float *restrict inp,
-                     const float *restrict weight, int N, int C, int OC)
+/* dinp (N, C) = dinp_beta * dinp + dout @ weight; dweight (OC, C) += dout^T @ inp; dbias (OC) +=
+ * column sums of dout (N, OC). NULL gradients are skipped. */
+static void matmul_backward_beta(float *restrict dinp, float *restrict dweight,
+                                 float *restrict dbias, const float *restrict dout,
+                                 const float *restrict inp, const float *restrict weight, int N,
+                                 int C, int OC, float dinp_beta)
 {
-    if (N <= 0 || OC <= 0)
+    if (N <= 0 || OC <= 0) {
+        if (dinp && dinp_beta == 0.0f && N > 0 && C > 0)
+            memset(dinp, 0, sizeof(float) * N * C);
         return;
+    }
     if (dinp && C > 0)
-        ops_sgemm(0, 0, N, C, OC, 1.0f, dout, OC, weight, C, 1.0f, dinp, C);
+        ops_sgemm(0, 0, N, C, OC, 1.0f, dout, OC, weight, C, dinp_beta, dinp, C);
     if (dweight && C > 0)
         ops_sgemm(1, 0, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
     if (dbias) {
@@ -71,6 +93,19 @@ void matmul_backward(float *restrict dinp, float *restrict dweight, float *restr
             }
         }
     }
+}
+
+void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                     const float *inp, const float *weight, int N, int C, int OC)
+{
+    matmul_backward_beta(dinp, dweight, dbias, dout, inp, weight, N, C, OC, 1.0f);
+}
+
+/* beta = 0: sgemm then never reads dinp, so no zeroing pass is needed before it. */
+void matmul_backward_set(float *dinp, float *dweight, float *dbias, const float *dout,
+                         const float *inp, const float *weight, int N, int C, int OC)
+{
+    matmul_backward_beta(dinp, dweight, dbias, dout, inp, weight, N, C, OC, 0.0f);
 }
 
 void matmul_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,

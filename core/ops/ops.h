@@ -11,24 +11,35 @@
 #include <string.h>
 #include <math.h>
 
+/* a * b + c, fused where the CPU has FMA: ISO C mode (-std=c11) forbids gcc to contract a * b + c
+ * by itself, and the unfused polynomials below ran at half speed (GELU cost as much as a GEMM's
+ * packing). Without FMA it is the plain expression, not libm's slow software fmaf. */
+#ifdef __FMA__
+#define OPS_FMA(a, b, c) fmaf(a, b, c)
+#else
+#define OPS_FMA(a, b, c) ((a) * (b) + (c))
+#endif
+
 /* exp(x) for float, within 2 ulp of expf over [-87, 88] (inputs outside are clamped there), in
  * straight-line code that gcc vectorizes: libm's expf is a call per element, which made GELU and
  * softmax as slow as the matmuls around them. Cephes' range reduction x = n ln2 + r and degree-6
  * polynomial; 2^n is built in the exponent bits. NaN gives NaN, so NaN guards still see it. */
 static inline float ops_expf(float x)
 {
-    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+    /* Two one-sided clamps compile to vmaxps/vminps, which keep a NaN x (as they are ordered). */
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
     /* Round to nearest by adding and removing 1.5 * 2^23 (floorf would not vectorize). */
-    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    float n = OPS_FMA(x, 1.44269504088896341f, 12582912.0f) - 12582912.0f;
+    float r = OPS_FMA(n, 2.12194440e-4f, OPS_FMA(n, -0.693359375f, x));
     float r2 = r * r;
     float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r2 + r + 1.0f;
+    p = OPS_FMA(p, r, 1.3981999507e-3f);
+    p = OPS_FMA(p, r, 8.3334519073e-3f);
+    p = OPS_FMA(p, r, 4.1665795894e-2f);
+    p = OPS_FMA(p, r, 1.6666665459e-1f);
+    p = OPS_FMA(p, r, 5.0000001201e-1f);
+    p = OPS_FMA(p, r2, r + 1.0f);
     /* A NaN input stays NaN through p; this keeps the int conversion defined for it. */
     float e = n >= -126.0f ? n : -126.0f;
     int32_t bits = ((int32_t)e + 127) << 23;
@@ -51,10 +62,18 @@ void matmul_forward(float *out, const float *inp, const float *weight, const flo
                     int N, int C, int OC);
 void matmul_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
                         int N, int C, int OC);
+/* out (N, OC) = res (N, OC) + matmul_forward(inp, weight, bias): a residual branch's last layer.
+ * out may alias res. Twin: matmul_forward_ref, then add res. */
+void matmul_forward_residual(float *out, const float *inp, const float *weight, const float *bias,
+                             const float *res, int N, int C, int OC);
 /* dinp (N, C), dweight (OC, C), dbias (OC); any may be NULL. */
 void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                      const float *inp, const float *weight, int N, int C, int OC);
 void matmul_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,
+                         const float *inp, const float *weight, int N, int C, int OC);
+/* The same, but dinp is overwritten (=), not accumulated: a layer's input gradient then needs no
+ * zeroing pass. dweight, dbias accumulate as above. Twin: zero dinp, then matmul_backward_ref. */
+void matmul_backward_set(float *dinp, float *dweight, float *dbias, const float *dout,
                          const float *inp, const float *weight, int N, int C, int OC);
 
 /* ---- layernorm.c: per row of (N, C); mean, rstd (N) saved (may be NULL when no backward
@@ -75,6 +94,8 @@ void layernorm_backward_ref(float *dinp, float *dweight, float *dbias, const flo
 /* ---- gelu.c: exact erf GELU, as torch.nn.GELU(), so exported weights give the same logits */
 void gelu_forward(float *out, const float *inp, size_t n);
 void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+/* dinp (n) = dout * GELU'(inp), overwritten; dinp may alias dout (in place, no zeroing). */
+void gelu_backward_set(float *dinp, const float *dout, const float *inp, size_t n);
 
 /* ---- softmax.c: row-wise over (N, C), max-subtracted; scale multiplies inp first; the forwards
  * allow out == inp (in place) */
@@ -99,6 +120,9 @@ void attention_forward_ref(float *out, float *att, const float *qkv, const float
 size_t attention_scratch_floats(int T);
 void attention_backward(float *dqkv, float *dbias, float *scratch, const float *dout,
                         const float *qkv, const float *att, int B, int T, int C, int NH);
+/* The same without dbias, dqkv overwritten (=) instead of accumulated: no zeroing pass. */
+void attention_backward_set(float *dqkv, float *scratch, const float *dout, const float *qkv,
+                            const float *att, int B, int T, int C, int NH);
 void attention_backward_ref(float *dqkv, float *dbias, const float *dout, const float *qkv,
                             const float *att, int B, int T, int C, int NH);
 
