@@ -328,6 +328,11 @@ int main(int argc, char **argv)
             torch = 0;
         else if (!strcmp(argv[i], "--scaling"))
             scaling = 1;
+        else {
+            fprintf(stderr, "usage: bin/bench [--steps N] [--threads \"1 2\"] [--no-torch] "
+                            "[--scaling]  (see experiments/bench.c)\n");
+            return strcmp(argv[i], "--help") ? 2 : 0;
+        }
     }
     return scaling ? bench_scaling(steps) : bench_table(steps, torch, threads);
 }

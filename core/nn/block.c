@@ -72,7 +72,6 @@ void block_plan_scratch(struct plan *pl, struct block_scratch *s, int C, int hid
     plan_add(pl, &s->d_atty, BT * C);
     plan_add(pl, &s->d_x1, BT * C);
     plan_add(pl, &s->d_branch, BT * C);
-    plan_add(pl, &s->d_h, BT * hidden);
     plan_add(pl, &s->d_hg, BT * hidden);
     plan_add(pl, &s->att, attention_scratch_floats(T));
 }

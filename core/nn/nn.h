@@ -72,7 +72,7 @@ struct block_acts {
 /* Backward scratch shared by all blocks of a model (used one block at a time). */
 struct block_scratch {
     float *d_ln, *d_qkv, *d_atty, *d_x1, *d_branch; /* (B,T,C), (B,T,3C), (B,T,C) x3 */
-    float *d_h, *d_hg;                              /* (B, T, hidden) */
+    float *d_hg;                                    /* (B, T, hidden) */
     float *att;                                     /* attention_scratch_floats(T) */
 };
 void block_init(struct block *b, struct params *ps, const char *name, int C, int NH, int hidden,
