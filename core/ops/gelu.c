@@ -19,19 +19,8 @@
 static inline __attribute__((always_inline)) float gelu_exp_neg(float x)
 {
     x = x >= -87.0f ? x : -87.0f;
-    float n = OPS_FMA(x, 1.44269504088896341f, 12582912.0f) - 12582912.0f;
-    float r = OPS_FMA(n, 2.12194440e-4f, OPS_FMA(n, -0.693359375f, x));
-    float p = 1.9875691500e-4f;
-    p = OPS_FMA(p, r, 1.3981999507e-3f);
-    p = OPS_FMA(p, r, 8.3334519073e-3f);
-    p = OPS_FMA(p, r, 4.1665795894e-2f);
-    p = OPS_FMA(p, r, 1.6666665459e-1f);
-    p = OPS_FMA(p, r, 5.0000001201e-1f);
-    p = OPS_FMA(p, r * r, r + 1.0f);
-    int32_t bits = ((int32_t)n + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof(scale));
-    return p * scale;
+    float n, p = ops_exp_reduce(x, &n);
+    return p * ops_exp2_int(n);
 }
 
 static inline __attribute__((always_inline)) float gelu_cdf(float x, float *e)

@@ -24,28 +24,40 @@
  * straight-line code that gcc vectorizes: libm's expf is a call per element, which made GELU and
  * softmax as slow as the matmuls around them. Cephes' range reduction x = n ln2 + r and degree-6
  * polynomial; 2^n is built in the exponent bits. NaN gives NaN, so NaN guards still see it. */
-static inline float ops_expf(float x)
+/* exp(x) = p * 2^n for x in [-87, 88]: returns p, with n in *n. Cephes' range reduction and
+ * degree-6 polynomial, shared by ops_expf and GELU's one-sided exp. */
+static inline __attribute__((always_inline)) float ops_exp_reduce(float x, float *n_out)
 {
-    /* Two one-sided clamps compile to vmaxps/vminps, which keep a NaN x (as they are ordered). */
-    x = x < -87.0f ? -87.0f : x;
-    x = x > 88.0f ? 88.0f : x;
     /* Round to nearest by adding and removing 1.5 * 2^23 (floorf would not vectorize). */
     float n = OPS_FMA(x, 1.44269504088896341f, 12582912.0f) - 12582912.0f;
     float r = OPS_FMA(n, 2.12194440e-4f, OPS_FMA(n, -0.693359375f, x));
-    float r2 = r * r;
     float p = 1.9875691500e-4f;
     p = OPS_FMA(p, r, 1.3981999507e-3f);
     p = OPS_FMA(p, r, 8.3334519073e-3f);
     p = OPS_FMA(p, r, 4.1665795894e-2f);
     p = OPS_FMA(p, r, 1.6666665459e-1f);
     p = OPS_FMA(p, r, 5.0000001201e-1f);
-    p = OPS_FMA(p, r2, r + 1.0f);
-    /* A NaN input stays NaN through p; this keeps the int conversion defined for it. */
-    float e = n >= -126.0f ? n : -126.0f;
-    int32_t bits = ((int32_t)e + 127) << 23;
+    *n_out = n;
+    return OPS_FMA(p, r * r, r + 1.0f);
+}
+
+/* 2^n for an integral n in [-126, 127], built in the exponent bits. */
+static inline __attribute__((always_inline)) float ops_exp2_int(float n)
+{
+    int32_t bits = ((int32_t)n + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof(scale));
-    return p * scale;
+    return scale;
+}
+
+static inline float ops_expf(float x)
+{
+    /* Two one-sided clamps compile to vmaxps/vminps, which keep a NaN x (as they are ordered). */
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    float n, p = ops_exp_reduce(x, &n);
+    /* A NaN input stays NaN through p; this keeps the int conversion defined for it. */
+    return p * ops_exp2_int(n >= -126.0f ? n : -126.0f);
 }
 
 /* ---- gemm.c: row-major C (M, N) = alpha op(A) op(B) + beta C, as cblas_sgemm(CblasRowMajor,
