@@ -76,33 +76,6 @@ void block_plan_scratch(struct plan *pl, struct block_scratch *s, int C, int hid
     plan_add(pl, &s->att, attention_scratch_floats(T));
 }
 
-/* out = res + scale[b] * branch, per sample; scale NULL means 1. out may alias branch. */
-static void residual_add(float *out, const float *res, const float *branch, const float *scale,
-                         int B, size_t M)
-{
-    if (!scale) {
-        add_forward(out, res, branch, (size_t)B * M);
-        return;
-    }
-    for (int b = 0; b < B; b++) {
-        float s = scale[b];
-        for (size_t i = 0; i < M; i++)
-            out[b * M + i] = res[b * M + i] + s * branch[b * M + i];
-    }
-}
-
-/* d = dy * scale[b] (or a copy when scale is NULL). */
-static void scaled_copy(float *d, const float *dy, const float *scale, int B, size_t M)
-{
-    if (!scale) {
-        memcpy(d, dy, sizeof(float) * B * M);
-        return;
-    }
-    for (int b = 0; b < B; b++)
-        for (size_t i = 0; i < M; i++)
-            d[b * M + i] = dy[b * M + i] * scale[b];
-}
-
 void block_forward(const struct block *b, float *y, struct block_acts *a, const float *x,
                    int B, int T)
 {
@@ -115,7 +88,7 @@ void block_forward(const struct block *b, float *y, struct block_acts *a, const 
         /* Without drop path the residual rides in sgemm's C (one pass less). */
         if (a->dp1) {
             linear_forward(&b->proj, a->x1, a->atty, N);
-            residual_add(a->x1, x, a->x1, a->dp1, B, M);
+            droppath_residual_forward(a->x1, x, a->x1, a->dp1, B, M);
         } else {
             linear_forward_residual(&b->proj, a->x1, a->atty, x, N);
         }
@@ -127,7 +100,7 @@ void block_forward(const struct block *b, float *y, struct block_acts *a, const 
     gelu_forward(a->hg, a->h, (size_t)N * b->hidden);
     if (a->dp2) {
         linear_forward(&b->fc2, y, a->hg, N);
-        residual_add(y, a->x1, y, a->dp2, B, M);
+        droppath_residual_forward(y, a->x1, y, a->dp2, B, M);
     } else {
         linear_forward_residual(&b->fc2, y, a->hg, a->x1, N);
     }
@@ -149,7 +122,7 @@ static void block_backward_impl(struct block *b, float *dx, const float *dy, con
     const float *d_br = dy;
     memcpy(d_x1, dy, sizeof(float) * NC);
     if (a->dp2) {
-        scaled_copy(s->d_branch, dy, a->dp2, B, M);
+        droppath_backward_set(s->d_branch, dy, a->dp2, B, M);
         d_br = s->d_branch;
     }
     linear_backward_set(&b->fc2, s->d_hg, d_br, a->hg, N);
@@ -163,7 +136,7 @@ static void block_backward_impl(struct block *b, float *dx, const float *dy, con
     /* attention branch: x1 = x + dp1 * proj(attention(qkv(ln1(x)))) */
     d_br = d_x1;
     if (a->dp1) {
-        scaled_copy(s->d_branch, d_x1, a->dp1, B, M);
+        droppath_backward_set(s->d_branch, d_x1, a->dp1, B, M);
         d_br = s->d_branch;
     }
     linear_backward_set(&b->proj, s->d_atty, d_br, a->atty, N);

@@ -75,31 +75,6 @@ size_t tinyvit_block_scratch_floats(const struct tinyvit_block *b, int B, int H,
     return 4 * N * b->C + 2 * N * b->hidden + (wa > lc ? wa : lc);
 }
 
-/* out = res + scale[b] * branch per sample (scale NULL: 1); out may alias branch. */
-static void residual(float *out, const float *res, const float *branch, const float *scale,
-                     int B, size_t M)
-{
-    if (!scale) {
-        add_forward(out, res, branch, (size_t)B * M);
-        return;
-    }
-    for (int b = 0; b < B; b++)
-        for (size_t i = 0; i < M; i++)
-            out[b * M + i] = res[b * M + i] + scale[b] * branch[b * M + i];
-}
-
-/* d = dy * scale[b] per sample (a copy when scale is NULL). */
-static void scaled(float *d, const float *dy, const float *scale, int B, size_t M)
-{
-    if (!scale) {
-        memcpy(d, dy, sizeof(float) * B * M);
-        return;
-    }
-    for (int b = 0; b < B; b++)
-        for (size_t i = 0; i < M; i++)
-            d[b * M + i] = dy[b * M + i] * scale[b];
-}
-
 void tinyvit_block_forward(struct tinyvit_block *b, float *y, struct tinyvit_block_acts *a,
                            float *scratch, const float *x, int B, int H, int W, int training,
                            uint64_t seed, int step, int layer)
@@ -109,13 +84,13 @@ void tinyvit_block_forward(struct tinyvit_block *b, float *y, struct tinyvit_blo
     a->dp1 = tv_droppath_draw(a->dp_buf, b->drop_path, seed, step, layer, 0, B, training);
     a->dp2 = tv_droppath_draw(a->dp_buf + B, b->drop_path, seed, step, layer, 1, B, training);
     window_attn_forward(&b->attn, a->x1, &a->wa, inner, x, B, H, W);
-    residual(a->x1, x, a->x1, a->dp1, B, M);
+    droppath_residual_forward(a->x1, x, a->x1, a->dp1, B, M);
     conv_bn_forward(&b->local_conv, a->x2, &a->lc, inner, a->x1, B, H, W, training);
     norm_forward(&b->mlp_norm, a->ln, &a->ln_s, a->x2, (int)N);
     linear_forward(&b->fc1, a->h, a->ln, (int)N);
     gelu_forward(a->hg, a->h, N * b->hidden);
     linear_forward(&b->fc2, y, a->hg, (int)N);
-    residual(y, a->x2, y, a->dp2, B, M);
+    droppath_residual_forward(y, a->x2, y, a->dp2, B, M);
 }
 
 void tinyvit_block_backward(struct tinyvit_block *b, float *dx, float *scratch, const float *dy,
@@ -127,7 +102,7 @@ void tinyvit_block_backward(struct tinyvit_block *b, float *dx, float *scratch, 
     float *dhg = dx1 + NC, *dh = dhg + NHd, *inner = dh + NHd;
     /* MLP branch: y = x2 + dp2 * fc2(gelu(fc1(ln(x2)))) */
     memcpy(dx2, dy, sizeof(float) * NC);
-    scaled(dbr, dy, a->dp2, B, M);
+    droppath_backward_set(dbr, dy, a->dp2, B, M);
     memset(dhg, 0, sizeof(float) * NHd);
     linear_backward(&b->fc2, dhg, dbr, a->hg, (int)N);
     memset(dh, 0, sizeof(float) * NHd);
@@ -140,7 +115,7 @@ void tinyvit_block_backward(struct tinyvit_block *b, float *dx, float *scratch, 
     conv_bn_backward(&b->local_conv, dx1, inner, dx2, a->x1, &a->lc, B, H, W);
     /* attention branch: x1 = x + dp1 * attn(x) */
     add_forward(dx, dx, dx1, NC);
-    scaled(dbr, dx1, a->dp1, B, M);
+    droppath_backward_set(dbr, dx1, a->dp1, B, M);
     window_attn_backward(&b->attn, dx, inner, dbr, &a->wa, B, H, W);
 }
 

@@ -3,6 +3,8 @@
 #include "ops.h"
 #include "parallel.h"
 
+#include <string.h>
+
 /* out (n) = a + b. No restrict: out may alias a or b (residual adds run in place). */
 void add_forward(float *out, const float *a, const float *b, size_t n)
 {
@@ -21,6 +23,37 @@ void droppath_forward(float *out, const float *x, const float *scale, int B, siz
         float *ob = out + (size_t)b * M;
         for (size_t i = 0; i < M; i++)
             ob[i] = xb[i] * s;
+    }
+}
+
+/* out (B, M) = res + scale[b] * branch per sample (scale NULL: 1); out may alias branch. */
+void droppath_residual_forward(float *out, const float *res, const float *branch,
+                               const float *scale, int B, size_t M)
+{
+    if (!scale) {
+        add_forward(out, res, branch, (size_t)B * M);
+        return;
+    }
+    OPS_OMP(parallel for schedule(static) num_threads(ops_threads_for((size_t)B * M)))
+    for (int b = 0; b < B; b++) {
+        float s = scale[b];
+        for (size_t i = (size_t)b * M; i < (size_t)(b + 1) * M; i++)
+            out[i] = res[i] + s * branch[i];
+    }
+}
+
+/* dx (B, M) = dout * scale[b] (scale NULL: a copy): the first contribution to dx. */
+void droppath_backward_set(float *dx, const float *dout, const float *scale, int B, size_t M)
+{
+    if (!scale) {
+        memcpy(dx, dout, sizeof(float) * (size_t)B * M);
+        return;
+    }
+    OPS_OMP(parallel for schedule(static) num_threads(ops_threads_for((size_t)B * M)))
+    for (int b = 0; b < B; b++) {
+        float s = scale[b];
+        for (size_t i = (size_t)b * M; i < (size_t)(b + 1) * M; i++)
+            dx[i] = dout[i] * s;
     }
 }
 

@@ -190,5 +190,10 @@ void add_forward(float *out, const float *a, const float *b, size_t n);
  * already scaled: scale[b] in {0, 1/(1-p)}. Backward: dx += dout * scale[b]. */
 void droppath_forward(float *out, const float *x, const float *scale, int B, size_t M);
 void droppath_backward(float *dx, const float *dout, const float *scale, int B, size_t M);
+/* A residual through stochastic depth: out (B, M) = res + scale[b] * branch (scale NULL: 1; out
+ * may alias branch), and its branch gradient's first write: dx = dout * scale[b] (NULL: copy). */
+void droppath_residual_forward(float *out, const float *res, const float *branch,
+                               const float *scale, int B, size_t M);
+void droppath_backward_set(float *dx, const float *dout, const float *scale, int B, size_t M);
 
 #endif
