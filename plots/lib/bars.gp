@@ -5,7 +5,9 @@ load 'plots/lib/style.gp'
 set xtics rotate by -25 left noenhanced
 stats data using 5 nooutput
 pad = 0.5 * (STATS_max - STATS_min) + 0.5
-set yrange [STATS_min - pad:STATS_max + pad]
+lo = STATS_min - pad
+if (exists('ymin0') && lo < 0) lo = 0  # a table of costs (seconds, bytes) never goes below zero
+set yrange [lo:STATS_max + pad]
 set xrange [-0.5:STATS_records - 0.5]
 set grid xtics ytics lc rgb '#eeeeee'
 if (strlen(yl2) > 0) {
