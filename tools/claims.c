@@ -8,6 +8,7 @@
  *   "increasing"        the mean rises with the table's x value
  * Prints holds / does not hold / not yet run, with the numbers behind the verdict. */
 #include "kd.h"
+#include "io/csv.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -52,29 +53,21 @@ static const struct row *find(const struct row *rows, int n, const char *point)
     return NULL;
 }
 
-/* Column col of point's row in the table summary, or NaN (titles hold no commas). */
+/* Column col of point's row in the table summary, or NaN. */
 static double summary_col(const char *scale, const char *target, const char *point,
                           const char *col)
 {
-    char path[512], line[2048];
-    snprintf(path, sizeof path, "results/%s/tables/%s.csv", scale, target);
-    FILE *f = fopen(path, "r");
-    int idx = -1, i = 0;
+    char path[512];
+    struct csv_table t;
+    struct kd_err e;
     double v = NAN;
-    if (f && fgets(line, sizeof line, f))
-        for (char *t = strtok(line, ",\r\n"); t; t = strtok(NULL, ",\r\n"), i++)
-            idx = strcmp(t, col) == 0 ? i : idx;
-    size_t n = strlen(point);
-    while (f && idx >= 0 && fgets(line, sizeof line, f)) {
-        if (strncmp(line, point, n) != 0 || line[n] != ',')
-            continue;
-        char *c = line;
-        for (i = 0; c && i < idx; i++)
-            c = strchr(c, ',') ? strchr(c, ',') + 1 : NULL;
-        v = c ? strtod(c, NULL) : NAN;
-    }
-    if (f)
-        fclose(f);
+    snprintf(path, sizeof path, "results/%s/tables/%s.csv", scale, target);
+    if (csv_read(&t, path, &e))
+        return NAN;
+    for (int r = 0; r < t.n_rows; r++)
+        if (strcmp(csv_cell(&t, r, csv_col(&t, "point")), point) == 0)
+            v = csv_num(&t, r, csv_col(&t, col));
+    csv_table_free(&t);
     return v;
 }
 

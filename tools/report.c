@@ -7,6 +7,7 @@
  * seconds of the point's whole pipeline (see pipeline_wall). */
 #include "kd.h"
 #include "io/catalogue.h"
+#include "io/csv.h"
 #include "train/run.h"
 #include "train/net.h"
 
@@ -38,37 +39,12 @@ static int n_shared;
 /* Value of column `col` in the last row of a CSV, or NAN. */
 static double csv_last(const char *path, const char *col)
 {
-    char *text = NULL;
+    struct csv_table t;
     struct kd_err e;
-    if (file_read_all(path, &text, NULL, &e))
+    if (csv_read(&t, path, &e))
         return NAN;
-    int idx = -1, i = 0;
-    char *eol = strchr(text, '\n');
-    if (!eol) {
-        free(text);
-        return NAN;
-    }
-    *eol = '\0';
-    for (char *t = strtok(text, ","); t; t = strtok(NULL, ","), i++)
-        if (strcmp(t, col) == 0)
-            idx = i;
-    char *last = NULL;
-    for (char *l = eol + 1; *l; l = strchr(l, '\n') + 1) {
-        last = l;
-        if (!strchr(l, '\n'))
-            break;
-    }
-    double v = NAN;
-    if (idx >= 0 && last && *last) {
-        i = 0;
-        for (char *t = last; t && i <= idx; i++) {
-            if (i == idx)
-                v = strtod(t, NULL);
-            t = strchr(t, ',');
-            t = t ? t + 1 : NULL;
-        }
-    }
-    free(text);
+    double v = csv_num(&t, t.n_rows - 1, csv_col(&t, col));
+    csv_table_free(&t);
     return v;
 }
 
