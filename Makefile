@@ -108,14 +108,19 @@ ifneq ($(filter-out $(NOPLAN_GOALS),$(or $(MAKECMDGOALS),all)),)
 include $(PLAN)
 endif
 
+# SEEDS="0" makes a table from those seeds only: a first pass of a five-seed table at full
+# scale (the table says how many seeds it holds); without it, every seed of the configs.
+SEEDS ?=
+seeds_of = $(if $(SEEDS),$(filter $(foreach s,$(SEEDS),%-s$(s).csv),$(1)),$(1))
+
 # One table: its points' CSVs -> summary CSV + markdown (bin/report) -> figure (gnuplot).
 define table_rules
 .PHONY: $(1)
 $(1): results/$(SCALE)/tables/$(1).md
-results/$(SCALE)/tables/$(1).md: $$(TABLE_$(1)) bin/report $(CATALOGUE) $$(wildcard plots/$(1).gp) \
+results/$(SCALE)/tables/$(1).md: $$(call seeds_of,$$(TABLE_$(1))) bin/report $(CATALOGUE) $$(wildcard plots/$(1).gp) \
 		$$(wildcard $$(FOLDER_$(1))/paper.csv)
 	@mkdir -p $$(dir $$@)
-	$(Q)bin/report $(SCALE) $(1) $$(TABLE_$(1))
+	$(Q)bin/report $(SCALE) $(1) $$(call seeds_of,$$(TABLE_$(1)))
 	$(Q)if [ -f plots/$(1).gp ]; then gnuplot -e "scale='$(SCALE)'" plots/$(1).gp; fi
 	$(Q)cat $$@
 endef
