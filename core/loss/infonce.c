@@ -2,7 +2,6 @@
  * l_neg = q.queue, logits / T, cross-entropy with label 0). */
 #include "loss/loss_ssl.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -17,14 +16,7 @@ float infonce_loss(float *dq, float *work, const float *q, const float *k, const
     int L = K + 1;
     float *qn = work, *norms = qn + (size_t)B * D, *lg = norms + B, *dqn = lg + (size_t)B * L;
     l2norm_forward(qn, norms, q, B, D);
-    for (int b = 0; b < B; b++) {
-        float s = 0;
-        for (int j = 0; j < D; j++)
-            s += qn[(size_t)b * D + j] * k[(size_t)b * D + j];
-        lg[(size_t)b * L] = s;
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, D, 1.0f, qn, D, queue, D, 0.0f,
-                lg + 1, L);
+    queue_sim_forward(lg, qn, k, queue, B, K, D);
     double total = 0;
     float g = weight / (tau * B);
     for (int b = 0; b < B; b++) {

@@ -18,7 +18,11 @@ void l2norm_forward(float *out, float *norms, const float *inp, int N, int D);
 void l2norm_backward(float *dinp, const float *dout, const float *out, const float *norms, int N,
                      int D);
 
-/* queue_sim.c: backward of the similarities s (B, 1 + K) = [zn . pos, zn queue^T] of normalized
+/* queue_sim.c: the similarities s (B, 1 + K) = [a_b . pos_b, a queue^T] of rows a (B, D) with
+ * their own positive pos (B, D) first and a queue (K, D) after. */
+void queue_sim_forward(float *s, const float *a, const float *pos, const float *queue, int B,
+                       int K, int D);
+/* Backward of the similarities s (B, 1 + K) = [zn . pos, zn queue^T] of normalized
  * embeddings zn (B, D) (norms from l2norm_forward) to a positive pos (B, D) and a queue (K, D):
  * dzn = ds[:, 0] pos + ds[:, 1:] queue (scratch, overwritten), then dz += its backward through the
  * normalization. Shared by InfoNCE and SEED. */

@@ -3,28 +3,12 @@
  * As tau_t -> 0 the target is one-hot on column 0 and this is InfoNCE with zt as the positive. */
 #include "loss/loss_ssl.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
 size_t seed_queue_work_floats(int B, int K, int D)
 {
     return 2 * (size_t)B * D + B + 2 * (size_t)B * (K + 1);
-}
-
-/* Similarities (B, K+1) of rows a (B, D) with [t_b; queue]. */
-static void similarities(float *out, const float *a, const float *t, const float *queue, int B,
-                         int K, int D)
-{
-    int L = K + 1;
-    for (int b = 0; b < B; b++) {
-        float s = 0;
-        for (int j = 0; j < D; j++)
-            s += a[(size_t)b * D + j] * t[(size_t)b * D + j];
-        out[(size_t)b * L] = s;
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, D, 1.0f, a, D, queue, D, 0.0f,
-                out + 1, L);
 }
 
 /* Row-wise softmax (log_p 0) or log-softmax (log_p 1) of x / tau, in place, sums in double. */
@@ -54,8 +38,8 @@ float seed_queue_loss(float *dzs, float *work, const float *zs, const float *zt,
     float *zn = work, *norms = zn + (size_t)B * D, *pt = norms + B, *ps = pt + (size_t)B * L;
     float *dzn = ps + (size_t)B * L;
     l2norm_forward(zn, norms, zs, B, D);
-    similarities(pt, zt, zt, queue, B, K, D);
-    similarities(ps, zn, zt, queue, B, K, D);
+    queue_sim_forward(pt, zt, zt, queue, B, K, D);
+    queue_sim_forward(ps, zn, zt, queue, B, K, D);
     softmax_rows(pt, tau_t, B, L, 0);
     softmax_rows(ps, tau_s, B, L, 1);
     double total = 0;
