@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The Make plan (bin/plan -> build/plan-SCALE.mk), read through `make -n`: a five-seed table
+# runs every seed, SEEDS=0 runs seed 0 alone (and the teacher it needs once), and a paper's
+# table number names the same runs as its target.
+set -uo pipefail
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "test_plan: FAIL $*"; fail=$((fail + 1)); }
+runs() { make -n --no-print-directory "$@" 2>&1 | sed -n 's/.*RUN     //p' | tr -d '"' | sort; }
+
+points=$(ls configs/dcvit/macs/*.yaml | wc -l)
+all=$(runs SCALE=full dcvit-macs)
+n_all=$(grep -c '^results/full/dcvit/macs/' <<<"$all")
+[ "$n_all" -eq $((points * 5)) ] && ok || bad "full dcvit-macs: $n_all runs, want $points points x 5 seeds"
+
+first=$(runs SCALE=full SEEDS=0 dcvit-macs)
+n_first=$(grep -c '^results/full/dcvit/macs/' <<<"$first")
+[ "$n_first" -eq "$points" ] && ok || bad "SEEDS=0: $n_first runs, want $points"
+grep '^results/full/dcvit/macs/' <<<"$first" | grep -qv -- '-s0$' && bad "SEEDS=0 runs another seed" || ok
+grep -qx 'results/full/teachers/vit_s-s0' <<<"$first" && ok || bad "SEEDS=0 does not train the teacher"
+
+two=$(runs SCALE=full SEEDS="0 3" dcvit-macs)
+n_two=$(grep -c '^results/full/dcvit/macs/' <<<"$two")
+[ "$n_two" -eq $((points * 2)) ] && ok || bad "SEEDS=\"0 3\": $n_two runs, want $((points * 2))"
+
+[ "$(runs SCALE=full tinymim-table10)" = "$(runs SCALE=full tinymim-layer)" ] && ok ||
+    bad "tinymim-table10 and tinymim-layer plan different runs"
+
+echo "plan: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
