@@ -15,6 +15,7 @@
 struct moco {
     struct ssl_enc q, k;        /* query encoder (trained) and key encoder (EMA of q) */
     struct emb_queue queue;     /* past keys: the negatives */
+    struct params state;        /* k and queue, for resume points (struct ssl_method) */
     struct ssl_augment_cfg aug;
     float *v1, *v2;             /* (B, h, w, c) the two views */
     float *work;                /* infonce_work_floats */
@@ -69,9 +70,13 @@ int main(int argc, char **argv)
                       "out of memory");
         die(&e);
     }
-    struct ssl_method m = {&M, moco_step};
+    params_begin(&M.state);
+    ssl_enc_register(&M.k, &M.state, "key");
+    emb_queue_register(&M.queue, &M.state, "queue");
+    struct ssl_method m = {&M, moco_step, &M.state};
     if (ssl_fit(&r, &M.q, &m, &e))
         die(&e);
+    params_free(&M.state);
     free(M.v1), free(M.v2), free(M.work);
     emb_queue_free(&M.queue);
     ssl_enc_free(&M.q);

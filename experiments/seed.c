@@ -22,6 +22,7 @@ enum strategy { STRAT_SEED, STRAT_L2, STRAT_COSINE, STRAT_SEED_MOCO };
 struct seed {
     struct ssl_enc t, s, sk;    /* frozen teacher, student, student key encoder (seed_moco) */
     struct emb_queue tq, sq;    /* teacher embeddings; student keys (seed_moco) */
+    struct params state;        /* tq (and sk, sq), for resume points (struct ssl_method) */
     struct ssl_augment_cfg aug;
     enum strategy strat;
     int supervised;             /* the teacher is a classifier: embedding = unit pooled CLS */
@@ -156,9 +157,16 @@ int main(int argc, char **argv)
                       "out of memory");
         die(&e);
     }
-    struct ssl_method m = {&S, seed_step};
+    params_begin(&S.state);
+    emb_queue_register(&S.tq, &S.state, "teacher_queue");
+    if (S.strat == STRAT_SEED_MOCO) {
+        ssl_enc_register(&S.sk, &S.state, "key");
+        emb_queue_register(&S.sq, &S.state, "key_queue");
+    }
+    struct ssl_method m = {&S, seed_step, &S.state};
     if (ssl_fit(&r, &S.s, &m, &e))
         die(&e);
+    params_free(&S.state);
     free(S.v1), free(S.v2), free(S.work), free(S.work2);
     emb_queue_free(&S.tq);
     emb_queue_free(&S.sq);

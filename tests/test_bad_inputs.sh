@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The table of bad inputs: each one is tried on bin/train and must give a non-zero exit (no
-# signal, no sanitizer report), a one-line error naming the file (or the command line) with a
-# fix, and no result files (STEM.csv, STEM.ckpt, STEM.yaml). The table of input -> message is
+# The table of bad inputs: each one is tried on bin/train (bin/mae for a resume point of several
+# parameter sets) and must give a non-zero exit (no signal, no sanitizer report), a one-line
+# error naming the file (or the command line) with a fix, and no result files (STEM.csv,
+# STEM.ckpt, STEM.yaml). The table of input -> message is
 # written to tests/BAD_INPUTS.md (rewritten when a message changes; temp paths shown as <tmp>).
 set -uo pipefail
 bin=${KD_BIN:-bin}
@@ -117,6 +118,27 @@ try ckptflip "corrupted checkpoint (one byte)" flip.part.ckpt "corrupted" "$dir/
     "$bin/train" "$cfg" "${small[@]}" --out "$dir/flip"
 try ckptother "checkpoint of another config" other.part.ckpt "model.dim" "$dir/other" -- \
     "$bin/train" "$cfg" "${small[@]}" model.dim=64 --out "$dir/other"
+
+# --- a resume point of several parameter sets (bin/mae: encoder and decoder, two optimizers).
+# A folder where the final checkpoint goes stops the run after epoch 1's resume point.
+mae=(configs/tinymim/mae/mae_s.yaml --scale smoke data.train_n=64 data.test_n=64 optim.batch=32
+     optim.epochs=2 run.ckpt_every=1 model.depth=1)
+mkdir -p "$dir/maepart.ckpt"
+"$bin/mae" "${mae[@]}" --out "$dir/maepart" 2>/dev/null
+if [ -f "$dir/maepart.part.ckpt" ] && [ -f "$dir/maepart.part.csv" ]; then
+    pass=$((pass + 1))
+    cp "$dir/maepart.part.ckpt" "$dir/maetrunc.part.ckpt"
+    cp "$dir/maepart.part.csv" "$dir/maetrunc.part.csv"
+    truncate -s $(($(stat -c %s "$dir/maepart.part.ckpt") / 2)) "$dir/maetrunc.part.ckpt"
+    cp "$dir/maepart.part.ckpt" "$dir/maerows.part.ckpt"
+else
+    fail=$((fail + 1))
+    echo "test_bad_inputs: FAIL maepart: bin/mae left no resume point"
+fi
+try maetrunc "truncated resume point of several sets" maetrunc.part.ckpt \
+    "delete the .part.* files" "$dir/maetrunc" -- "$bin/mae" "${mae[@]}" --out "$dir/maetrunc"
+try maerows "resume point without its rows" maerows.part.csv "holds 0 rows" "$dir/maerows" -- \
+    "$bin/mae" "${mae[@]}" --out "$dir/maerows"
 
 {
     echo "# Bad inputs and what they get"

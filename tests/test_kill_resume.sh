@@ -1,31 +1,32 @@
 #!/usr/bin/env bash
-# Crash safety: a training run killed with SIGKILL at random moments leaves only whole files
-# (the old version or the new one; .tmp leftovers are ignored), and re-running the same command
-# resumes from STEM.part.ckpt to a CSV (timing columns aside) and checkpoint byte-identical to
-# an uninterrupted run. KD_KILL_SEED=N replays one sequence of kill times.
+# Crash safety of every epoch loop: a run killed with SIGKILL at random moments leaves only whole
+# files (the old version or the new one; .tmp leftovers are ignored), and re-running the same
+# command resumes from STEM.part.ckpt to a CSV (timing columns aside) and checkpoint
+# byte-identical to an uninterrupted run. Loops: fit (bin/train), pretrain (bin/mae, bin/tinymim
+# with two trained sets), ssl_fit (bin/moco: key encoder and queue; bin/seed seed_moco: teacher
+# queue, student key encoder and key queue). KD_KILL_SEED=N replays one sequence of kill times.
 set -uo pipefail
-bin=${KD_BIN:-bin}
+root=$PWD
+bin=$root/${KD_BIN:-bin}
 seed=${KD_KILL_SEED:-$RANDOM}
 RANDOM=$seed
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-cfg=configs/teachers/vit_t.yaml
-args=(--scale smoke data.train_n=384 data.test_n=128 optim.epochs=4 optim.batch=32
-      run.ckpt_every=1 model.dim=32 model.depth=2 model.drop_path=0.1)
 export KD_THREADS=1
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { echo "test_kill_resume: FAIL (KD_KILL_SEED=$seed): $*"; fail=$((fail + 1)); }
 
-# Every file but .tmp ones must be whole: a CSV is a header plus complete 9-field rows ending in
-# a newline; a checkpoint's last 4 bytes are the CRC32 of the rest.
+# Every file of stem $1 but .tmp ones must be whole: a CSV is a header plus rows of as many
+# fields, ending in a newline; a checkpoint's last 4 bytes are the CRC32 of the rest.
 check_whole() {
     local f
-    for f in "$dir"/k.*; do
+    for f in "$1".*; do
         case $f in *.tmp | *.log) continue ;; esac
         case $f in
         *.csv)
-            if [ -n "$(tail -c1 "$f")" ] || awk -F, 'NR > 1 && NF != 9 {bad = 1} END {exit !bad}' "$f"
+            if [ -n "$(tail -c1 "$f")" ] ||
+                awk -F, 'NR == 1 {n = NF} NR > 1 && NF != n {bad = 1} END {exit !bad}' "$f"
             then bad "torn CSV $(basename "$f")"; else ok; fi ;;
         *.ckpt)
             if python3 -c 'import sys, zlib, struct
@@ -36,42 +37,113 @@ sys.exit(len(b) < 8 or zlib.crc32(b[:-4]) != struct.unpack("<I", b[-4:])[0])' "$
     done
 }
 
-t0=$(date +%s%N)
-"$bin/train" "$cfg" "${args[@]}" --out "$dir/ref" 2>"$dir/ref.log" || bad "reference run failed"
-span=$(( ($(date +%s%N) - t0) / 1000000 ))   # ms of one whole run
+# A CSV without its timing columns (by name: every loop has its own header).
+strip() {
+    awk -F, 'NR == 1 {for (i = 1; i <= NF; i++)
+                          keep[i] = $i != "seconds" && $i != "img_per_s" && $i != "peak_mb"}
+             {o = ""; for (i = 1; i <= NF; i++) if (keep[i]) o = o (o == "" ? "" : ",") $i
+              print o}' "$1"
+}
 
-# Kill three runs (a run that ends before its kill starts over with less time), then let the
-# same command finish.
-kills=0 attempts=0
-while [ "$kills" -lt 3 ] && [ "$attempts" -lt 15 ]; do
-    attempts=$((attempts + 1))
-    "$bin/train" "$cfg" "${args[@]}" --out "$dir/k" 2>>"$dir/k.log" &
+# Start the command with --out $stem and SIGKILL it: after `after` ms (0: once its first resume
+# point exists, then a random part of the rest). Returns 1 when the run got to its STEM.csv
+# first (a kill while it exits counts as no kill).
+kill_one() {
+    local stem=$1 after=$2 span=$3 pid
+    shift 3
+    "$@" --out "$stem" 2>>"$stem.log" &
     pid=$!
-    # between 20% and 90% of a whole run's time: mid-epoch, mid-evaluation or mid-write
-    sleep "$(awk -v r=$RANDOM -v s="$span" 'BEGIN {printf "%.3f", (0.2 + 0.7 * r / 32768) * s / 1000}')"
+    if [ "$after" -eq 0 ]; then
+        while [ ! -e "$stem.part.ckpt" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.005; done
+        after=$((RANDOM % (span / 4 + 1)))
+    fi
+    sleep "$(awk -v ms="$after" 'BEGIN {printf "%.3f", ms / 1000}')"
     if kill -9 "$pid" 2>/dev/null; then
         wait "$pid" 2>/dev/null
-        kills=$((kills + 1))
-        [ -f "$dir/k.csv" ] && bad "STEM.csv exists after a kill before the end"
-        check_whole
     else
-        wait "$pid" || bad "run $attempts failed: $(tail -n1 "$dir/k.log")"
-        rm -f "$dir"/k.*
-        span=$((span * 2 / 3))
+        wait "$pid" || bad "$(basename "$stem"): a run failed: $(tail -n1 "$stem.log")"
     fi
-done
-if [ ! -f "$dir/k.csv" ]; then
-    "$bin/train" "$cfg" "${args[@]}" --out "$dir/k" 2>>"$dir/k.log" || bad "final resume failed"
-fi
-resumed=$(grep -c 'resuming after epoch' "$dir/k.log")
-strip() { cut -d, -f1-6 "$1"; }
-if cmp -s <(strip "$dir/ref.csv") <(strip "$dir/k.csv"); then ok; else
-    bad "resumed CSV differs from the uninterrupted run:"
-    diff <(strip "$dir/ref.csv") <(strip "$dir/k.csv")
-fi
-if cmp -s "$dir/ref.ckpt" "$dir/k.ckpt"; then ok; else bad "resumed checkpoint differs"; fi
-if cmp -s "$dir/ref.yaml" "$dir/k.yaml"; then ok; else bad "resolved config differs"; fi
-for f in "$dir"/k.part.*; do [ -e "$f" ] && bad "leftover $(basename "$f")"; done
-echo "test_kill_resume: $kills kills (KD_KILL_SEED=$seed), $resumed resumes"
-echo "test_kill_resume: $pass passed, $fail failed"
+    [ ! -e "$stem.csv" ]
+}
+
+# kill_resume NAME RANDOM_KILLS CMD...: an uninterrupted run, then RANDOM_KILLS kills at random
+# moments and one after the first resume point (a run that ends before its kill starts over
+# with less time), then the same command to the end; the results must be the same bytes.
+kill_resume() {
+    local name=$1 random_kills=$2 ref=$dir/$1.ref k=$dir/$1.k
+    shift 2
+    local t0 span kills=0 attempts=0 resumed f
+    t0=$(date +%s%N)
+    "$@" --out "$ref" 2>"$ref.log" || bad "$name: reference run failed: $(tail -n1 "$ref.log")"
+    span=$((($(date +%s%N) - t0) / 1000000))
+    while [ "$kills" -le "$random_kills" ] && [ "$attempts" -lt 15 ]; do
+        attempts=$((attempts + 1))
+        # between 20% and 90% of a whole run's time: mid-epoch, mid-evaluation or mid-write
+        local after=$(((200 + 700 * RANDOM / 32768) * span / 1000))
+        [ "$kills" -eq "$random_kills" ] && after=0
+        if kill_one "$k" "$after" "$span" "$@"; then
+            kills=$((kills + 1))
+            check_whole "$k"
+        else
+            if ! cmp -s <(strip "$ref.csv") <(strip "$k.csv"); then
+                bad "$name: STEM.csv written before the end"
+            fi
+            for f in "$k".*; do [[ $f == *.log ]] || rm -f "$f"; done
+            span=$((span * 2 / 3))
+        fi
+    done
+    [ "$kills" -gt "$random_kills" ] || bad "$name: $kills kills in $attempts runs"
+    if [ ! -f "$k.csv" ]; then
+        "$@" --out "$k" 2>>"$k.log" || bad "$name: final resume failed: $(tail -n1 "$k.log")"
+    fi
+    resumed=$(grep -o 'resuming after epoch [0-9]*' "$k.log" | awk '{print $4}' | paste -sd,)
+    [ -n "$resumed" ] && ok || bad "$name: never resumed"
+    if cmp -s <(strip "$ref.csv") <(strip "$k.csv"); then ok; else
+        bad "$name: resumed CSV differs from the uninterrupted run:"
+        diff <(strip "$ref.csv") <(strip "$k.csv")
+    fi
+    if cmp -s "$ref.ckpt" "$k.ckpt"; then ok; else bad "$name: resumed checkpoint differs"; fi
+    if cmp -s "$ref.yaml" "$k.yaml"; then ok; else bad "$name: resolved config differs"; fi
+    for f in "$k".part.*; do [ -e "$f" ] && bad "$name: leftover $(basename "$f")"; done
+    echo "test_kill_resume: $name: $kills kills, resumed after epochs ${resumed:-none}"
+}
+
+kill_resume train 3 "$bin/train" configs/teachers/vit_t.yaml --scale smoke data.train_n=384 \
+    data.test_n=128 optim.epochs=4 optim.batch=32 run.ckpt_every=1 model.dim=32 model.depth=2 \
+    model.drop_path=0.1
+
+# The teachers of tinymim and seed are found by config path, so the rest runs in a scratch copy
+# of configs/ with a tiny MAE and MoCo teacher trained first.
+mkdir -p "$dir/configs/tinymim/mae" "$dir/configs/tinymim/distill" "$dir/configs/seed/teachers" \
+    "$dir/configs/seed/table4"
+cp -r configs/base "$dir/configs/"
+sed 's/depth: 8/depth: 2/' configs/tinymim/mae/mae_s.yaml >"$dir/configs/tinymim/mae/mae_s.yaml"
+cp configs/tinymim/distill/relation.yaml "$dir/configs/tinymim/distill/"
+cp configs/seed/table4/seed_moco.yaml "$dir/configs/seed/table4/"
+cat >"$dir/configs/seed/teachers/moco_t.yaml" <<'EOF'
+base: ../../base/seed_ssl.yaml
+kind: moco
+model: {dim: 16, depth: 1, heads: 2}
+scale:
+  smoke: {data.train_n: 128, data.test_n: 64, seed.queue: 64, seed.monitor_n: 32,
+          seed.probe_epochs: 2}
+EOF
+cd "$dir"
+tiny=(--scale smoke data.train_n=128 data.test_n=64 optim.batch=32 optim.epochs=4
+      run.ckpt_every=1)
+# 128 images an epoch into a queue of 112: its position after epochs 1..3 is 16, 32, 48.
+ssl=(seed.queue=112 seed.monitor_n=32 seed.probe_epochs=2 model.dim=16 model.depth=1
+     model.heads=2)
+"$bin/mae" configs/tinymim/mae/mae_s.yaml "${tiny[@]}" 2>"$dir/mae_teacher.log" ||
+    bad "MAE teacher: $(tail -n1 "$dir/mae_teacher.log")"
+"$bin/moco" configs/seed/teachers/moco_t.yaml --scale smoke 2>"$dir/moco_teacher.log" ||
+    bad "MoCo teacher: $(tail -n1 "$dir/moco_teacher.log")"
+kill_resume mae 1 "$bin/mae" configs/tinymim/mae/mae_s.yaml "${tiny[@]}"
+kill_resume tinymim 1 "$bin/tinymim" configs/tinymim/distill/relation.yaml "${tiny[@]}" \
+    tinymim.target=feature
+kill_resume moco 1 "$bin/moco" configs/seed/teachers/moco_t.yaml "${tiny[@]}" "${ssl[@]}"
+kill_resume seed 1 "$bin/seed" configs/seed/table4/seed_moco.yaml "${tiny[@]}" "${ssl[@]}" \
+    teacher=configs/seed/teachers/moco_t.yaml
+cd "$root"
+echo "test_kill_resume: KD_KILL_SEED=$seed: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

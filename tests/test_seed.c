@@ -368,7 +368,7 @@ static void test_queue_knn(void)
     emb_queue_push(&q, z2, 1);
     emb_queue_push(&q, z, 1);
     CHECK(q.v[0] == 1 && q.v[1] == 0 && q.v[2] == 0 && q.v[3] == 1 && q.v[4] == 0.6f &&
-              q.ptr == 1, "FIFO: the oldest row is overwritten (ptr %d)", q.ptr);
+              q.pos[0] == 1, "FIFO: the oldest row is overwritten (pos %g)", q.pos[0]);
     /* kNN: two clusters; k = 2; the query near cluster 1 votes 1. */
     float bank[8] = {1, 0, 0.9f, 0.1f, 0, 1, 0.1f, 0.9f}, qr[4] = {0.2f, 1, 1, 0.3f};
     int bl[4] = {0, 0, 1, 1}, ql[2] = {1, 0};

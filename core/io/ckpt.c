@@ -2,7 +2,9 @@
  *   "KDLABCKP" u32 version u32 n_tensors u32 has_moments i64 epoch i64 step
  *   u32 config_len, config bytes
  *   n_tensors x { u16 name_len, name, u8 ndim, u32 shape[ndim], f32 values[n] [, m[n], v[n]] }
- *   u32 crc32 of all bytes before it */
+ *   u32 crc32 of all bytes before it
+ * Several parameter sets are written one after the other, as one list of uniquely named
+ * tensors. */
 #include "io/ckpt.h"
 #include "train/optim.h"
 #include "base/err.h"
@@ -31,9 +33,60 @@ static void put_u32(struct writer *w, uint32_t v)
     put(w, &v, 4);
 }
 
-int ckpt_save(const char *path, struct params *ps, const struct optim *o,
-              const char *config_text, const struct ckpt_info *info, struct kd_err *e)
+/* The first tensor name that two entries of sets share, or NULL: names key the records. */
+static const char *duplicate_name(struct params *const *sets, int n_sets)
 {
+    for (int a = 0; a < n_sets; a++)
+        for (int i = 0; i < sets[a]->n; i++)
+            for (int b = a; b < n_sets; b++)
+                for (int j = b == a ? i + 1 : 0; j < sets[b]->n; j++)
+                    if (strcmp(sets[a]->p[i].name, sets[b]->p[j].name) == 0)
+                        return sets[a]->p[i].name;
+    return NULL;
+}
+
+/* n zero floats: the moments of a set without an optimizer in a file that has moments. */
+static void put_zeros(struct writer *w, size_t n)
+{
+    static const float zeros[1024];
+    for (size_t at = 0; at < n; at += 1024)
+        put(w, zeros, (n - at < 1024 ? n - at : 1024) * sizeof(float));
+}
+
+static void put_tensor(struct writer *w, struct params *ps, const struct param *p,
+                       const struct optim *o, int has_moments)
+{
+    uint16_t nl = (uint16_t)strlen(p->name);
+    uint8_t nd = (uint8_t)p->ndim;
+    put(w, &nl, 2);
+    put(w, p->name, nl);
+    put(w, &nd, 1);
+    for (int d = 0; d < p->ndim; d++)
+        put_u32(w, (uint32_t)p->shape[d]);
+    put(w, *p->w, p->n * sizeof(float));
+    if (o) {
+        size_t off = (size_t)(*p->w - params_values(ps));
+        put(w, o->m + off, p->n * sizeof(float));
+        put(w, o->v + off, p->n * sizeof(float));
+    } else if (has_moments) {
+        put_zeros(w, 2 * p->n);
+    }
+}
+
+int ckpt_save_sets(const char *path, struct params *const *sets, struct optim *const *opts,
+                   int n_sets, const char *config_text, const struct ckpt_info *info,
+                   struct kd_err *e)
+{
+    const char *dup = duplicate_name(sets, n_sets);
+    if (dup)
+        return kd_err_set(e, KD_ERR_FORMAT, path, 0,
+                          "tensor name '%s' is used twice (names must be unique across sets)",
+                          dup);
+    uint32_t n_tensors = 0, has_moments = 0;
+    for (int s = 0; s < n_sets; s++) {
+        n_tensors += (uint32_t)sets[s]->n;
+        has_moments |= opts && opts[s];
+    }
     struct atomic_file af;
     if (atomic_open(&af, path, e))
         return e->code;
@@ -41,33 +94,27 @@ int ckpt_save(const char *path, struct params *ps, const struct optim *o,
     int64_t epoch = info->epoch, step = info->step;
     put(&w, CKPT_MAGIC, 8);
     put_u32(&w, CKPT_VERSION);
-    put_u32(&w, (uint32_t)ps->n);
-    put_u32(&w, o != NULL);
+    put_u32(&w, n_tensors);
+    put_u32(&w, has_moments);
     put(&w, &epoch, 8);
     put(&w, &step, 8);
     uint32_t clen = (uint32_t)strlen(config_text);
     put_u32(&w, clen);
     put(&w, config_text, clen);
-    float *w0 = params_values(ps);
-    for (int i = 0; i < ps->n; i++) {
-        const struct param *p = &ps->p[i];
-        uint16_t nl = (uint16_t)strlen(p->name);
-        uint8_t nd = (uint8_t)p->ndim;
-        put(&w, &nl, 2);
-        put(&w, p->name, nl);
-        put(&w, &nd, 1);
-        for (int d = 0; d < p->ndim; d++)
-            put_u32(&w, (uint32_t)p->shape[d]);
-        put(&w, *p->w, p->n * sizeof(float));
-        if (o) {
-            size_t off = (size_t)(*p->w - w0);
-            put(&w, o->m + off, p->n * sizeof(float));
-            put(&w, o->v + off, p->n * sizeof(float));
-        }
-    }
+    for (int s = 0; s < n_sets; s++)
+        for (int i = 0; i < sets[s]->n; i++)
+            put_tensor(&w, sets[s], &sets[s]->p[i], opts ? opts[s] : NULL, (int)has_moments);
     uint32_t crc = (uint32_t)w.crc;
     fwrite(&crc, 1, 4, af.f);
     return atomic_commit(&af, e);
+}
+
+int ckpt_save(const char *path, struct params *ps, const struct optim *o,
+              const char *config_text, const struct ckpt_info *info, struct kd_err *e)
+{
+    /* ckpt_save_sets only reads the moments: the cast fits the shared signature. */
+    struct optim *opt = (struct optim *)o;
+    return ckpt_save_sets(path, &ps, &opt, 1, config_text, info, e);
 }
 
 struct reader {
@@ -123,29 +170,53 @@ static int config_diff(const char *a, const char *b, const char *prefix, char *k
     return 0;
 }
 
-static int load_tensors(struct reader *r, const char *path, struct params *ps, struct optim *o,
-                        uint32_t n_tensors, int has_moments, struct kd_err *e)
+/* One tensor record's name and shape; returns 0, or -1 when the bytes run out or are absurd. */
+static int get_header(struct reader *r, char name[256], uint8_t *nd, uint32_t shape[8])
 {
-    if ((int)n_tensors != ps->n)
-        return kd_err_setfix(e, KD_ERR_MISMATCH, path, 0,
-                             "this checkpoint was made for another model; check model.*",
-                             "holds %u tensors, the model has %d", n_tensors, ps->n);
-    float *w0 = params_values(ps);
+    uint16_t nl;
+    if (get(r, &nl, 2) || nl >= 256 || get(r, name, nl) || get(r, nd, 1) || *nd > 8)
+        return -1;
+    name[nl] = '\0';
+    return get(r, shape, 4u * *nd);
+}
+
+/* The parameter named name in sets (its set in *set and its index over all sets in *at), or
+ * NULL. */
+static struct param *find_in_sets(struct params *const *sets, int n_sets, const char *name,
+                                  int *set, int *at)
+{
+    *at = 0;
+    for (*set = 0; *set < n_sets; (*set)++) {
+        struct param *p = params_find(sets[*set], name);
+        if (p) {
+            *at += (int)(p - sets[*set]->p);
+            return p;
+        }
+        *at += sets[*set]->n;
+    }
+    return NULL;
+}
+
+/* Values (and moments into opts[set] when given) of every record; seen has one flag per
+ * parameter over all sets (zeroed), so that a name twice in the file is refused. */
+static int load_records(struct reader *r, const char *path, struct params *const *sets,
+                        struct optim *const *opts, int n_sets, uint32_t n_tensors,
+                        int has_moments, char *seen, struct kd_err *e)
+{
     for (uint32_t i = 0; i < n_tensors; i++) {
-        uint16_t nl;
-        uint8_t nd;
         char name[256];
+        uint8_t nd;
         uint32_t shape[8];
-        if (get(r, &nl, 2) || nl >= sizeof name || get(r, name, nl) || get(r, &nd, 1) || nd > 8)
+        int set, at;
+        if (get_header(r, name, &nd, shape))
             return kd_err_set(e, KD_ERR_FORMAT, path, 0, "corrupt tensor header #%u", i);
-        name[nl] = '\0';
-        if (get(r, shape, 4u * nd))
-            return kd_err_set(e, KD_ERR_FORMAT, path, 0, "corrupt tensor header #%u", i);
-        struct param *p = params_find(ps, name);
+        struct param *p = find_in_sets(sets, n_sets, name, &set, &at);
         if (!p)
             return kd_err_setfix(e, KD_ERR_MISMATCH, path, 0,
                                  "the checkpoint was made for another architecture",
                                  "tensor '%s' is not in the model", name);
+        if (seen[at]++)
+            return kd_err_set(e, KD_ERR_FORMAT, path, 0, "tensor '%s' appears twice", name);
         int same = nd == p->ndim;
         for (int d = 0; same && d < nd; d++)
             same = (int)shape[d] == p->shape[d];
@@ -156,18 +227,38 @@ static int load_tensors(struct reader *r, const char *path, struct params *ps, s
         size_t bytes = p->n * sizeof(float);
         if (get(r, *p->w, bytes))
             return kd_err_set(e, KD_ERR_FORMAT, path, 0, "truncated in tensor '%s'", name);
-        if (has_moments) {
-            const void *m = take(r, bytes), *v = take(r, bytes);
-            if (!m || !v)
-                return kd_err_set(e, KD_ERR_FORMAT, path, 0, "truncated in tensor '%s'", name);
-            if (o) {
-                size_t off = (size_t)(*p->w - w0);
-                memcpy(o->m + off, m, bytes);
-                memcpy(o->v + off, v, bytes);
-            }
+        if (!has_moments)
+            continue;
+        const void *m = take(r, bytes), *v = take(r, bytes);
+        if (!m || !v)
+            return kd_err_set(e, KD_ERR_FORMAT, path, 0, "truncated in tensor '%s'", name);
+        struct optim *o = opts ? opts[set] : NULL;
+        if (o) {
+            size_t off = (size_t)(*p->w - params_values(sets[set]));
+            memcpy(o->m + off, m, bytes);
+            memcpy(o->v + off, v, bytes);
         }
     }
     return 0;
+}
+
+static int load_tensors(struct reader *r, const char *path, struct params *const *sets,
+                        struct optim *const *opts, int n_sets, uint32_t n_tensors,
+                        int has_moments, struct kd_err *e)
+{
+    int total = 0;
+    for (int s = 0; s < n_sets; s++)
+        total += sets[s]->n;
+    if ((int)n_tensors != total)
+        return kd_err_setfix(e, KD_ERR_MISMATCH, path, 0,
+                             "this checkpoint was made for another model; check model.*",
+                             "holds %u tensors, the model has %d", n_tensors, total);
+    char *seen = calloc(total ? total : 1, 1);
+    if (!seen)
+        return kd_err_set(e, KD_ERR_NOMEM, path, 0, "out of memory");
+    int rc = load_records(r, path, sets, opts, n_sets, n_tensors, has_moments, seen, e);
+    free(seen);
+    return rc;
 }
 
 /* A checkpoint read whole and checked (magic, CRC, version), positioned after its config. */
@@ -210,8 +301,9 @@ static int ckpt_open(struct ckpt_file *f, const char *path, const char *missing_
     return 0;
 }
 
-int ckpt_load(const char *path, struct params *ps, struct optim *o, const char *expect_config,
-              const char *key_prefix, struct ckpt_info *info, struct kd_err *e)
+int ckpt_load_sets(const char *path, struct params *const *sets, struct optim *const *opts,
+                   int n_sets, const char *expect_config, const char *key_prefix,
+                   struct ckpt_info *info, struct kd_err *e)
 {
     struct ckpt_file f;
     int rc = ckpt_open(&f, path, "train it first (make teachers), or check the path", e);
@@ -225,15 +317,22 @@ int ckpt_load(const char *path, struct params *ps, struct optim *o, const char *
                                "was made with another value of '%s' than this config", key);
     }
     if (!rc)
-        rc = load_tensors(&f.r, path, ps, o, f.n_tensors, (int)f.has_moments, e);
+        rc = load_tensors(&f.r, path, sets, opts, n_sets, f.n_tensors, (int)f.has_moments, e);
     if (!rc && info) {
         info->epoch = f.epoch;
         info->step = f.step;
     }
-    if (!rc && o)
-        o->step = f.step;
+    for (int s = 0; !rc && opts && s < n_sets; s++)
+        if (opts[s])
+            opts[s]->step = f.step;
     free(f.buf);
     return rc;
+}
+
+int ckpt_load(const char *path, struct params *ps, struct optim *o, const char *expect_config,
+              const char *key_prefix, struct ckpt_info *info, struct kd_err *e)
+{
+    return ckpt_load_sets(path, &ps, &o, 1, expect_config, key_prefix, info, e);
 }
 
 int ckpt_read_config(const char *path, char **text, struct kd_err *e)
@@ -253,16 +352,13 @@ static int match_tensors(struct reader *r, const char *path, struct params *ps, 
 {
     char *seen = calloc(ps->n ? ps->n : 1, 1);
     for (uint32_t i = 0; i < n; i++) {
-        uint16_t nl;
         uint8_t nd;
         char name[256];
         uint32_t shape[8];
-        if (get(r, &nl, 2) || nl >= sizeof name || get(r, name, nl) || get(r, &nd, 1) ||
-            nd > 8 || get(r, shape, 4u * nd)) {
+        if (get_header(r, name, &nd, shape)) {
             free(seen);
             return kd_err_set(e, KD_ERR_FORMAT, path, 0, "corrupt tensor header #%u", i);
         }
-        name[nl] = '\0';
         size_t count = 1;
         for (int d = 0; d < nd; d++)
             count *= shape[d];

@@ -1,5 +1,6 @@
 /* Checkpoints: magic, version, the resolved config text, epoch and step, every named tensor
  * (torch shape) with optional optimizer moments, and a CRC32 of it all; written atomically.
+ * One file may hold several parameter sets, each with its own optimizer (a resume point).
  * A truncated or corrupted file, or one made for another model, is refused with the name of
  * the tensor or config key that differs. */
 #ifndef KD_CKPT_H
@@ -17,13 +18,24 @@ struct ckpt_info {
     long step;           /* optimizer steps done */
 };
 
-/* Save params (and o's moments when o is not NULL). config_text is the resolved YAML. */
+/* Save the sets sets[0..n_sets-1] in one file, in order, each with the moments of opts[s]
+ * (opts NULL, or opts[s] NULL: none). The file has moments when any set has an optimizer; a set
+ * without one then gets zero moments. config_text is the resolved YAML. Tensor names must be
+ * unique across the sets (KD_ERR_FORMAT naming the first duplicate, nothing written). */
+int ckpt_save_sets(const char *path, struct params *const *sets, struct optim *const *opts,
+                   int n_sets, const char *config_text, const struct ckpt_info *info,
+                   struct kd_err *e);
+/* Load into the sets (and into opts[s], as ckpt_save_sets, when the file has moments; each
+ * optimizer's step becomes the file's). When expect_config is not NULL, every line of it that
+ * starts with key_prefix must equal the file's ("" = all lines); the first difference is
+ * reported by key. Tensors missing, extra, twice or of another shape are errors naming the
+ * tensor. */
+int ckpt_load_sets(const char *path, struct params *const *sets, struct optim *const *opts,
+                   int n_sets, const char *expect_config, const char *key_prefix,
+                   struct ckpt_info *info, struct kd_err *e);
+/* One set: ckpt_save_sets / ckpt_load_sets with n_sets 1 and o (may be NULL). */
 int ckpt_save(const char *path, struct params *ps, const struct optim *o,
               const char *config_text, const struct ckpt_info *info, struct kd_err *e);
-/* Load into params (and o when not NULL and the file has moments). When expect_config is not
- * NULL, every line of it that starts with key_prefix must equal the file's ("" = all lines);
- * the first difference is reported by key. Tensors missing, extra or of another shape are
- * errors naming the tensor. */
 int ckpt_load(const char *path, struct params *ps, struct optim *o, const char *expect_config,
               const char *key_prefix, struct ckpt_info *info, struct kd_err *e);
 /* The resolved config text a checkpoint was made with, malloc'd and NUL-terminated into *text

@@ -1,6 +1,7 @@
 /* The shared epoch loop (see fit.h). */
 #include "train/fit.h"
 #include "train/optim.h"
+#include "train/resume.h"
 #include "loss/loss.h"
 #include "io/ckpt.h"
 #include "base/rng.h"
@@ -8,7 +9,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static float ce_fn(void *ctx, struct net *n, float *dlogits, const int *labels, const int *idx,
                    int B, int epoch)
@@ -145,30 +145,6 @@ static void loop_free(struct loop *L)
     free(L->order);
 }
 
-/* Resume point: STEM.part.ckpt (weights + moments) and the CSV rows up to its epoch. */
-static int try_resume(struct loop *L, int *first_epoch, struct kd_err *e)
-{
-    struct run *r = L->r;
-    const char *part = run_path(r, ".part.ckpt");
-    *first_epoch = 0;
-    if (access(part, F_OK) != 0)
-        return 0;
-    struct ckpt_info info;
-    int rc = ckpt_load(part, L->n->params, &L->opt, r->resolved, "", &info, e);
-    if (rc)
-        return rc;
-    int rows = run_csv_resume(r, FIT_HEADER, (int)info.epoch, e);
-    if (rows < 0)
-        return rows;
-    if (rows != info.epoch)
-        return kd_err_setfix(e, KD_ERR_FORMAT, run_path(r, ".part.csv"), 0,
-                             "delete the .part.* files to start over",
-                             "holds %d rows, the checkpoint %ld epochs", rows, info.epoch);
-    *first_epoch = (int)info.epoch;
-    fprintf(stderr, "[%s] resuming after epoch %d\n", r->out, *first_epoch);
-    return 0;
-}
-
 int fit(struct run *r, struct net *n, const struct fit_loss *loss, struct kd_err *e)
 {
     return fit_batched(r, n, loss, NULL, e);
@@ -180,11 +156,12 @@ int fit_batched(struct run *r, struct net *n, const struct fit_loss *loss,
     struct loop L;
     const struct experiment *x = &r->x;
     int first = 0, rc = loop_setup(&L, r, n, e);
+    struct optim *opt = &L.opt;
     L.batch = batch;
     if (!rc)
         rc = run_csv_open(r, FIT_HEADER, e);
     if (!rc)
-        rc = try_resume(&L, &first, e);
+        rc = resume_load(r, &n->params, &opt, 1, &first, e);
     for (int epoch = first; !rc && epoch < x->optim.epochs; epoch++) {
         double t0 = now_seconds(), tl = 0, ta = 0, vl = 0, va = 0;
         float lr = 0;
@@ -198,14 +175,8 @@ int fit_batched(struct run *r, struct net *n, const struct fit_loss *loss,
                     lr, secs, ips, peak_rss_mb());
         fprintf(stderr, "[%s] epoch %d/%d loss %.4f acc %.4f test %.4f %.0f img/s\n", r->out,
                 epoch + 1, x->optim.epochs, tl, ta, va, ips);
-        int last = epoch + 1 == x->optim.epochs;
-        int every = x->run.ckpt_every > 0 && (epoch + 1) % x->run.ckpt_every == 0;
-        if (!last && every) {
-            struct ckpt_info info = {epoch + 1, L.opt.step};
-            rc = ckpt_save(run_path(r, ".part.ckpt"), n->params, &L.opt, r->resolved, &info, e);
-            if (!rc)
-                rc = run_csv_write(r, 0, e);
-        }
+        if (resume_due(r, epoch + 1))
+            rc = resume_save(r, &n->params, &opt, 1, epoch + 1, L.opt.step, e);
     }
     if (!rc) {
         struct ckpt_info info = {x->optim.epochs, L.opt.step};
@@ -215,10 +186,8 @@ int fit_batched(struct run *r, struct net *n, const struct fit_loss *loss,
         rc = run_finish(r, e);
     if (!rc)
         rc = run_csv_write(r, 1, e);
-    if (!rc) {
-        unlink(run_path(r, ".part.ckpt"));
-        unlink(run_path(r, ".part.csv"));
-    }
+    if (!rc)
+        resume_clear(r);
     loop_free(&L);
     return rc;
 }

@@ -1,13 +1,13 @@
 /* The label-free epoch loop (see pretrain.h). */
 #include "train/pretrain.h"
 #include "train/optim.h"
+#include "train/resume.h"
 #include "io/ckpt.h"
 #include "base/rng.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 void params_view(struct params *view, struct params **sets, int n_sets)
 {
@@ -109,11 +109,17 @@ int pretrain(struct run *r, struct params **sets, int n_sets, const struct pretr
     L.images = malloc(sizeof(float) * B * r->train.h * r->train.w * r->train.c);
     L.labels = malloc(sizeof(int) * B);
     L.order = malloc(sizeof(int) * r->n_train);
-    for (int k = 0; !rc && k < n_sets; k++)
+    struct optim *opts[PRETRAIN_MAX_SETS];
+    for (int k = 0; !rc && k < n_sets; k++) {
+        opts[k] = &L.opt[k];
         rc = optim_init(&L.opt[k], sets[k], &x->optim, e);
+    }
+    int first = 0;
     if (!rc)
         rc = run_csv_open(r, PRETRAIN_HEADER, e);
-    for (int epoch = 0; !rc && epoch < x->optim.epochs; epoch++) {
+    if (!rc)
+        rc = resume_load(r, sets, opts, n_sets, &first, e);
+    for (int epoch = first; !rc && epoch < x->optim.epochs; epoch++) {
         double t0 = now_seconds(), loss = 0;
         float lr = 0;
         rc = epoch_run(r, &L, st, epoch, &loss, &lr, e);
@@ -124,7 +130,9 @@ int pretrain(struct run *r, struct params **sets, int n_sets, const struct pretr
                 peak_rss_mb());
         fprintf(stderr, "[%s] epoch %d/%d loss %.4f %.0f img/s\n", r->out, epoch + 1,
                 x->optim.epochs, loss, ips);
-        if (!rc)
+        if (resume_due(r, epoch + 1))
+            rc = resume_save(r, sets, opts, n_sets, epoch + 1, L.opt[0].step, e);
+        else
             rc = run_csv_write(r, 0, e);
     }
     if (!rc) {
@@ -136,7 +144,7 @@ int pretrain(struct run *r, struct params **sets, int n_sets, const struct pretr
     if (!rc)
         rc = run_csv_write(r, 1, e);
     if (!rc)
-        unlink(run_path(r, ".part.csv"));
+        resume_clear(r);
     for (int k = 0; k < n_sets; k++)
         optim_free(&L.opt[k]);
     params_view_free(&L.all);

@@ -2,8 +2,8 @@
  * seeded epoch order, replayable augmentation, a per-batch step that runs forward, loss and
  * backward itself (its gradient may enter anywhere in the network), global clipping over
  * every trainable set, one optimizer per parameter set, a NaN guard naming the step and the
- * tensor, one CSV row per epoch and STEM.ckpt at the end. No resume: pretraining runs here are
- * minutes long at quick scale (a killed run starts over). */
+ * tensor, one CSV row per epoch, STEM.ckpt at the end and bit-exact resume (train/resume.h:
+ * every set with its optimizer in STEM.part.ckpt every run.ckpt_every epochs). */
 #ifndef KD_PRETRAIN_H
 #define KD_PRETRAIN_H
 
@@ -22,7 +22,9 @@ struct pretrain_step {
 
 /* Train the parameter sets sets[0..n_sets-1] (one optimizer each, r's optim config) with st
  * over r's training data; STEM.csv gets PRETRAIN_HEADER rows, and STEM.ckpt the tensors of
- * `save` (any set of parameters, e.g. encoder and decoder, see params_view). */
+ * `save` (any set of parameters, e.g. encoder and decoder, see params_view). Resumes from
+ * STEM.part.ckpt when present (same config): st must keep no state of its own across steps
+ * (draws come from the seed, epoch, step and sample). Returns 0 or fills e. */
 int pretrain(struct run *r, struct params **sets, int n_sets, const struct pretrain_step *st,
              struct params *save, struct kd_err *e);
 

@@ -141,11 +141,12 @@ int emb_queue_init(struct emb_queue *q, int K, int D, uint64_t seed, int tag, st
 {
     q->K = K;
     q->D = D;
-    q->ptr = 0;
-    q->v = malloc(sizeof(float) * (size_t)K * D);
+    q->v = malloc(sizeof(float) * ((size_t)K * D + 1));
     if (!q->v)
         return kd_err_setfix(e, KD_ERR_NOMEM, "", 0, "lower seed.queue",
                              "out of memory for a queue of %d x %d", K, D);
+    q->pos = q->v + (size_t)K * D;
+    *q->pos = 0;
     for (int i = 0; i < K; i++) {
         struct rng r;
         rng_init(&r, seed, RNG_STREAM_SSL_QUEUE, (uint32_t)tag, (uint32_t)i);
@@ -168,10 +169,33 @@ void emb_queue_free(struct emb_queue *q)
 
 void emb_queue_push(struct emb_queue *q, const float *z, int B)
 {
+    int at = (int)*q->pos;
     for (int b = 0; b < B; b++) {
-        memcpy(q->v + (size_t)q->ptr * q->D, z + (size_t)b * q->D, sizeof(float) * q->D);
-        q->ptr = (q->ptr + 1) % q->K;
+        memcpy(q->v + (size_t)at * q->D, z + (size_t)b * q->D, sizeof(float) * q->D);
+        at = (at + 1) % q->K;
     }
+    *q->pos = (float)at;
+}
+
+static void register_frozen(struct params *state, float **slot, const char *prefix,
+                            const char *name, const int *shape)
+{
+    KD_ASSERT(strlen(prefix) + 1 + strlen(name) < sizeof state->p->name);
+    params_add(state, slot, NULL, 0, prefix, name, shape[0], shape[1], shape[2], shape[3]);
+    state->p[state->n - 1].frozen = 1;
+}
+
+void emb_queue_register(struct emb_queue *q, struct params *state, const char *name)
+{
+    int rows[4] = {q->K, q->D, 0, 0}, one[4] = {1, 0, 0, 0};
+    register_frozen(state, &q->v, name, "rows", rows);
+    register_frozen(state, &q->pos, name, "pos", one);
+}
+
+void ssl_enc_register(struct ssl_enc *s, struct params *state, const char *prefix)
+{
+    for (int i = 0; i < s->all.n; i++)
+        register_frozen(state, s->all.p[i].w, prefix, s->all.p[i].name, s->all.p[i].shape);
 }
 
 struct ssl_augment_cfg ssl_augment_of(const struct experiment *x)

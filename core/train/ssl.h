@@ -1,7 +1,7 @@
 /* Self-supervised encoders and the epoch loop MoCo-v2 and SEED share: a ViT with a projection
  * head (the loss reads the head's output, the evaluation the ViT's pooled CLS feature), the EMA
  * key encoder, FIFO queues of unit embeddings, and ssl_fit (order, learning rate, a per-epoch
- * kNN monitor, the final probe/kNN/semi-supervised evaluation, CSV, checkpoint). */
+ * kNN monitor, the final probe/kNN/semi-supervised evaluation, CSV, checkpoint, resume). */
 #ifndef KD_SSL_H
 #define KD_SSL_H
 
@@ -51,28 +51,44 @@ int ssl_enc_load(struct ssl_enc *s, const char *path, struct kd_err *e);
  * rng(seed, RNG_STREAM_SSL_QUEUE, tag, row) as MoCo's is. */
 struct emb_queue {
     float *v;                  /* (K, D) */
-    int K, D, ptr;             /* ptr: the next row to overwrite */
+    float *pos;                /* (1) the next row to overwrite: a whole number kept as a float
+                                * (exact below 2^24) so that a checkpoint holds it as a tensor */
+    int K, D;
 };
 int emb_queue_init(struct emb_queue *q, int K, int D, uint64_t seed, int tag, struct kd_err *e);
 void emb_queue_free(struct emb_queue *q);
 /* Overwrite the oldest B rows with z (B, D) (wrapping around). */
 void emb_queue_push(struct emb_queue *q, const float *z, int B);
 
+/* Register, in a list of slots over buffers others own (`state`, see struct ssl_method), the
+ * tensors "<name>.rows" (K, D) and "<name>.pos" (1) of q, or every parameter of s under
+ * "<prefix>.<name>". Frozen entries without gradients. */
+void emb_queue_register(struct emb_queue *q, struct params *state, const char *name);
+void ssl_enc_register(struct ssl_enc *s, struct params *state, const char *prefix);
+
 /* The SSL augmentation of a config's seed section. */
 struct ssl_augment_cfg ssl_augment_of(const struct experiment *x);
 
 /* One training step of a method: draws its views, runs its encoders, its loss, backward and
- * the update of s (and whatever EMA/queues it keeps). Returns the loss, or NaN/Inf. */
+ * the update of s (and whatever EMA/queues it keeps). Returns the loss, or NaN/Inf.
+ * What a method carries from step to step besides s and its optimizers (an EMA key encoder,
+ * the contents and position of its queues) is `state`: a parameter list whose entries point at
+ * the slots of the buffers that hold it (ssl_enc_register, emb_queue_register; begun with
+ * params_begin, never params_alloc'd, freed with params_free). A resume point saves it by name
+ * beside s and reloads it in place, so ssl_fit needs to know nothing of the method. Every draw
+ * must come from the seed, epoch, step and sample, never from a running generator. */
 struct ssl_method {
     void *ctx;
     float (*step)(void *ctx, struct run *r, const int *idx, int B, int epoch, long step,
                   float lr);
+    struct params *state;      /* NULL: the method keeps nothing across steps */
 };
 
 /* Train with method m for x.optim.epochs epochs, s being the encoder evaluated and saved:
  * per epoch a CSV row (loss, kNN top-1 of a monitor subset); after the last epoch the kNN on
  * the whole train/test subsets, the linear probe and the seed.semi fine-tunings fill the last
- * row. Writes STEM.csv, STEM.ckpt (backbone + head of s), STEM.yaml and STEM.meta.
+ * row. Writes STEM.csv, STEM.ckpt (backbone + head of s), STEM.yaml and STEM.meta. Resumes
+ * from STEM.part.ckpt (s, its optimizers and m->state) when present (same config).
  * Returns 0 or fills e. */
 int ssl_fit(struct run *r, struct ssl_enc *s, const struct ssl_method *m, struct kd_err *e);
 

@@ -1,8 +1,10 @@
 /* The epoch loop of MoCo-v2 and SEED (ssl.h: ssl_fit): the method's step does the learning;
  * this file owns order, learning rate, NaN guard, monitoring without labels in training (the
- * kNN monitor only reads labels to score), the final evaluation and the result files. */
+ * kNN monitor only reads labels to score), the final evaluation, the result files and the
+ * resume points. */
 #include "train/ssl.h"
 #include "train/probe.h"
+#include "train/resume.h"
 #include "base/rng.h"
 #include "base/err.h"
 
@@ -87,20 +89,26 @@ static int final_row(struct run *r, struct ssl_enc *s, int epoch, double loss, f
 int ssl_fit(struct run *r, struct ssl_enc *s, const struct ssl_method *m, struct kd_err *e)
 {
     const struct experiment *x = &r->x;
-    int B = x->optim.batch;
+    int B = x->optim.batch, first = 0;
     if (r->n_train < B)
         return kd_err_setfix(e, KD_ERR_CONFIG, x->path, 0, "lower optim.batch or raise "
                              "data.train_n", "optim.batch %d is larger than the %d training "
                              "images", B, r->n_train);
     long spe = r->n_train / B;
+    /* A resume point: s with its two optimizers, and the method's state without one. */
+    struct params *sets[3] = {&s->vit.params, &s->head_ps, m->state};
+    struct optim *opts[3] = {&s->opt_vit, &s->opt_head, NULL};
+    int n_sets = m->state ? 3 : 2;
     int *order = malloc(sizeof(int) * r->n_train);
     int rc = order ? open_csv(r, e) : kd_err_set(e, KD_ERR_NOMEM, "", 0, "out of memory");
+    if (!rc)
+        rc = resume_load(r, sets, opts, n_sets, &first, e);
     int mon_b = x->seed.monitor_n < r->n_train ? x->seed.monitor_n : r->n_train;
     int mon_q = x->seed.monitor_n < r->n_test ? x->seed.monitor_n : r->n_test;
     char empty[64] = "";
     for (int i = 0; i < x->seed.n_semi; i++)
         strcat(empty, ",");
-    for (int epoch = 0; !rc && epoch < x->optim.epochs; epoch++) {
+    for (int epoch = first; !rc && epoch < x->optim.epochs; epoch++) {
         double t0 = now_seconds(), total = 0;
         float lr = 0;
         memcpy(order, r->train_idx, sizeof(int) * r->n_train);
@@ -131,6 +139,8 @@ int ssl_fit(struct run *r, struct ssl_enc *s, const struct ssl_method *m, struct
                 empty, lr, secs, ips, peak_rss_mb());
         fprintf(stderr, "[%s] epoch %d/%d loss %.4f knn(monitor) %.4f %.0f img/s\n", r->out,
                 epoch + 1, x->optim.epochs, loss, knn, ips);
+        if (!rc && resume_due(r, epoch + 1))
+            rc = resume_save(r, sets, opts, n_sets, epoch + 1, s->opt_vit.step, e);
     }
     if (!rc)
         rc = ssl_enc_save(s, run_path(r, ".ckpt"), r->resolved, x->optim.epochs,
@@ -139,6 +149,8 @@ int ssl_fit(struct run *r, struct ssl_enc *s, const struct ssl_method *m, struct
         rc = run_finish(r, e);
     if (!rc)
         rc = run_csv_write(r, 1, e);
+    if (!rc)
+        resume_clear(r);
     free(order);
     return rc;
 }

@@ -1,0 +1,28 @@
+/* Resume points of the epoch loops (fit, pretrain, ssl_fit). Every run.ckpt_every epochs but
+ * the last, STEM.part.csv (the rows so far) and STEM.part.ckpt (every parameter set the loop
+ * carries, with its optimizer moments) are written; the same command run again continues
+ * after that epoch and ends with the bytes of a run that was never stopped. */
+#ifndef KD_RESUME_H
+#define KD_RESUME_H
+
+#include "train/run.h"
+#include "nn/params.h"
+
+struct optim;
+
+/* 1 when a resume point follows the epoch that makes `done` epochs completed. */
+int resume_due(const struct run *r, int done);
+/* Write STEM.part.csv (r's rows), then STEM.part.ckpt: the sets with the moments of opts
+ * (ckpt_save_sets) after `done` epochs and `step` optimizer steps. Returns 0 or fills e. */
+int resume_save(struct run *r, struct params *const *sets, struct optim *const *opts,
+                int n_sets, int done, long step, struct kd_err *e);
+/* When STEM.part.ckpt exists, load it into the sets and opts (its config must equal r's
+ * resolved one), keep the rows of STEM.part.csv up to its epoch in r->csv (opened with its
+ * header already), say "resuming after epoch N" on stderr and set *done to N; otherwise set
+ * *done to 0. Returns 0 or fills e naming the file and a fix. */
+int resume_load(struct run *r, struct params *const *sets, struct optim *const *opts,
+                int n_sets, int *done, struct kd_err *e);
+/* Remove STEM.part.ckpt and STEM.part.csv, once the results are written. */
+void resume_clear(const struct run *r);
+
+#endif
