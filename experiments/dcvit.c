@@ -40,8 +40,7 @@ static float *metric_images(const struct run *r, int *n, struct kd_err *e)
     }
     if (config_load(&sx, d->synthetic, r->x.scale, 0, NULL, e))
         return NULL;
-    run_stem_of(stem, sizeof stem, d->synthetic, r->x.scale,
-                sx.run.n_seeds > 0 ? sx.run.seeds[0] : sx.run.seed);
+    run_stem_of(stem, sizeof stem, d->synthetic, r->x.scale, config_first_seed(&sx));
     snprintf(path, sizeof path, "%s.syn", stem);
     if (compress_read_synthetic(path, &images, &targets, n, r->train.h, r->train.w, r->train.c,
                                 e))

@@ -105,8 +105,7 @@ static int load_teacher(struct seed *S, const struct experiment *x, int Bmax, st
                              "kind: train ViT",
                              "teacher %s is kind '%s' with proj_dim %d (this run: %d)",
                              x->teacher, tx.kind, tx.seed.proj_dim, x->seed.proj_dim);
-    run_stem_of(stem, sizeof stem, x->teacher, x->scale,
-                tx.run.n_seeds > 0 ? tx.run.seeds[0] : tx.run.seed);
+    run_stem_of(stem, sizeof stem, x->teacher, x->scale, config_first_seed(&tx));
     char ckpt[640];
     snprintf(ckpt, sizeof ckpt, "%s.ckpt", stem);
     int rc = ssl_enc_init(&S->t, &tx.model, tx.seed.proj_dim, Bmax, 0, e);

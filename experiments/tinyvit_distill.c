@@ -117,8 +117,7 @@ static int open_labels(struct distill *D, struct kd_err *e)
     char stem[512], path[600];
     if (config_load(&lx, r->x.tinyvit.softlabels, r->x.scale, 0, NULL, e))
         return e->code;
-    run_stem_of(stem, sizeof stem, r->x.tinyvit.softlabels, r->x.scale,
-                lx.run.n_seeds > 0 ? lx.run.seeds[0] : lx.run.seed);
+    run_stem_of(stem, sizeof stem, r->x.tinyvit.softlabels, r->x.scale, config_first_seed(&lx));
     snprintf(path, sizeof path, "%s.bin", stem);
     if (softlabel_open(&D->file, path, e))
         return e->code == KD_ERR_IO ? kd_err_fix(e, "make %s.csv SCALE=%s (runs %s)", stem,

@@ -24,11 +24,6 @@ static const char *table_of(const char *path)
     return NULL;
 }
 
-static int first_seed(const struct experiment *x)
-{
-    return x->run.n_seeds > 0 ? x->run.seeds[0] : x->run.seed;
-}
-
 static int plan_one(const char *path, const char *scale, struct kd_err *e)
 {
     struct experiment x, ref;
@@ -44,7 +39,7 @@ static int plan_one(const char *path, const char *scale, struct kd_err *e)
     for (int i = 0; i < n_refs; i++) {
         if (config_load(&ref, refs[i], scale, 0, NULL, e))
             return e->code;
-        run_stem_of(stem, sizeof stem, refs[i], scale, first_seed(&ref));
+        run_stem_of(stem, sizeof stem, refs[i], scale, config_first_seed(&ref));
         strncat(deps, " ", sizeof deps - strlen(deps) - 1);
         strncat(deps, stem, sizeof deps - strlen(deps) - 1);
         strncat(deps, ".csv", sizeof deps - strlen(deps) - 1);

@@ -135,7 +135,7 @@ static double config_wall(const char *path, const char *scale)
     char stem[600], side[700], wall[64];
     if (config_load(&x, path, scale, 0, NULL, &e))
         return NAN;
-    run_stem_of(stem, sizeof stem, path, scale, x.run.n_seeds > 0 ? x.run.seeds[0] : x.run.seed);
+    run_stem_of(stem, sizeof stem, path, scale, config_first_seed(&x));
     snprintf(side, sizeof side, "%s.meta", stem);
     return kv_lookup(side, "wall_seconds", wall, sizeof wall) ? atof(wall) : NAN;
 }

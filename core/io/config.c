@@ -576,6 +576,11 @@ uint64_t config_hash(const struct experiment *x)
     return h;
 }
 
+int config_first_seed(const struct experiment *x)
+{
+    return x->run.n_seeds > 0 ? x->run.seeds[0] : x->run.seed;
+}
+
 int config_refs_of(const struct experiment *x, const char **out)
 {
     int n = 0;

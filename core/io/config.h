@@ -110,6 +110,9 @@ int config_load(struct experiment *x, const char *path, const char *scale,
  * bin/report counts their cost. Add a line there when a key comes to name another config. */
 #define CONFIG_MAX_REFS 8
 int config_refs_of(const struct experiment *x, const char **out);
+/* The seed whose result a run reading x's result reads (a teacher's checkpoint, soft labels):
+ * the first of run.seeds, else run.seed. */
+int config_first_seed(const struct experiment *x);
 /* Every key with its resolved value, as YAML that config_load reads back to the same struct. */
 int config_write_resolved(const struct experiment *x, FILE *f);
 /* FNV-1a over the resolved YAML: two runs with the same hash ran the same config. */

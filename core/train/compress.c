@@ -22,8 +22,7 @@ int compress_load_original(struct vit *m, struct experiment *tx, const struct ru
                              "no `teacher:` key: the trained model to compress");
     if (config_load(tx, r->x.teacher, r->x.scale, 0, NULL, e))
         return e->code;
-    int seed = tx->run.n_seeds > 0 ? tx->run.seeds[0] : tx->run.seed;
-    run_stem_of(stem, sizeof stem, r->x.teacher, r->x.scale, seed);
+    run_stem_of(stem, sizeof stem, r->x.teacher, r->x.scale, config_first_seed(tx));
     snprintf(path, sizeof path, "%s.ckpt", stem);
     if (strcmp(tx->model.arch, "vit") != 0)
         return kd_err_setfix(e, KD_ERR_CONFIG, r->x.teacher, 0, "compress a model.arch: vit",

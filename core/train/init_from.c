@@ -12,9 +12,8 @@ int ref_ckpt_path(char *out, size_t cap, const char *config, const char *scale,
     struct experiment ref;
     if (config_load(&ref, config, scale, 0, NULL, e))
         return e->code;
-    int seed = ref.run.n_seeds > 0 ? ref.run.seeds[0] : ref.run.seed;
     char stem[512];
-    run_stem_of(stem, sizeof stem, config, scale, seed);
+    run_stem_of(stem, sizeof stem, config, scale, config_first_seed(&ref));
     snprintf(out, cap, "%s.ckpt", stem);
     return 0;
 }

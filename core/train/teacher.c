@@ -7,11 +7,6 @@
 
 #include <string.h>
 
-static int first_seed(const struct experiment *x)
-{
-    return x->run.n_seeds > 0 ? x->run.seeds[0] : x->run.seed;
-}
-
 /* The teacher config at x's scale into t (when x names one). */
 static int teacher_config(struct experiment *t, const struct experiment *x, struct kd_err *e)
 {
@@ -36,7 +31,7 @@ int teacher_weights_path(char *out, size_t cap, const struct experiment *x, stru
     if (!rc) {
         char stem[600];
         run_stem_of(stem, sizeof stem, x->teacher, x->scale[0] ? x->scale : "quick",
-                    first_seed(t));
+                    config_first_seed(t));
         snprintf(out, cap, "%s.ckpt", stem);
     }
     free(t);
