@@ -144,6 +144,21 @@ kill_resume tinymim 1 "$bin/tinymim" configs/tinymim/distill/relation.yaml "${ti
 kill_resume moco 1 "$bin/moco" configs/seed/teachers/moco_t.yaml "${tiny[@]}" "${ssl[@]}"
 kill_resume seed 1 "$bin/seed" configs/seed/table4/seed_moco.yaml "${tiny[@]}" "${ssl[@]}" \
     teacher=configs/seed/teachers/moco_t.yaml
+
+# A resume point older than the teacher it was trained from is not resumed: the run says so and
+# starts over (ending as the uninterrupted run here, the teacher's weights being the same).
+remade=("$bin/tinymim" configs/tinymim/distill/relation.yaml "${tiny[@]}" tinymim.target=feature)
+if kill_one "$dir/remade" 0 1000 "${remade[@]}"; then
+    [ -e "$dir/remade.part.ckpt" ] || bad "remade: no resume point after the kill"
+    touch -d '+2 seconds' results/smoke/tinymim/mae/mae_s-s0.csv # the teacher made again
+    "${remade[@]}" --out "$dir/remade" 2>>"$dir/remade.log" ||
+        bad "remade: run failed: $(tail -n1 "$dir/remade.log")"
+    grep -q 'mae_s-s0.csv is newer than the resume point: starting over' "$dir/remade.log" &&
+        ok || bad "remade: no 'starting over' message"
+    grep -q 'resuming after' "$dir/remade.log" && bad "remade: resumed past a newer teacher" || ok
+    cmp -s <(strip "$dir/tinymim.ref.csv") <(strip "$dir/remade.csv") && ok ||
+        bad "remade: result differs from the uninterrupted run"
+fi
 cd "$root"
 echo "test_kill_resume: KD_KILL_SEED=$seed: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -3,6 +3,7 @@
 #include "io/ckpt.h"
 
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define RESUME_FIX "delete the .part.* files to start over"
@@ -24,6 +25,28 @@ int resume_save(struct run *r, struct params *const *sets, struct optim *const *
     return ckpt_save_sets(run_path(r, ".part.ckpt"), sets, opts, n_sets, r->resolved, &info, e);
 }
 
+/* The first result r reads (a teacher, soft labels, an init) that was made again after the
+ * resume point of mtime `part`, or NULL. Resuming then would train on two different inputs. */
+static const char *input_remade_since(const struct run *r, time_t part)
+{
+    static char path[640];
+    const char *refs[CONFIG_MAX_REFS];
+    int n = config_refs_of(&r->x, refs);
+    for (int i = 0; i < n; i++) {
+        static struct experiment ref;
+        struct kd_err ignored;
+        struct stat st;
+        char stem[600];
+        if (config_load(&ref, refs[i], r->x.scale, 0, NULL, &ignored))
+            continue; /* the run itself reports a broken reference */
+        run_stem_of(stem, sizeof stem, refs[i], r->x.scale, config_first_seed(&ref));
+        snprintf(path, sizeof path, "%s.csv", stem);
+        if (stat(path, &st) == 0 && st.st_mtime > part)
+            return path;
+    }
+    return NULL;
+}
+
 int resume_load(struct run *r, struct params *const *sets, struct optim *const *opts,
                 int n_sets, int *done, struct kd_err *e)
 {
@@ -31,8 +54,16 @@ int resume_load(struct run *r, struct params *const *sets, struct optim *const *
     char header[sizeof r->csv.header];
     struct ckpt_info info;
     *done = 0;
-    if (access(part, F_OK) != 0)
+    struct stat st;
+    if (stat(part, &st) != 0)
         return 0;
+    const char *remade = input_remade_since(r, st.st_mtime);
+    if (remade) {
+        fprintf(stderr, "[%s] %s is newer than the resume point: starting over\n", r->out,
+                remade);
+        resume_clear(r);
+        return 0;
+    }
     int rc = ckpt_load_sets(part, sets, opts, n_sets, r->resolved, "", &info, e);
     if (rc == KD_ERR_FORMAT)
         return kd_err_fix(e, RESUME_FIX);
