@@ -17,10 +17,10 @@ int resume_due(const struct run *r, int done);
 int resume_save(struct run *r, struct params *const *sets, struct optim *const *opts,
                 int n_sets, int done, long step, struct kd_err *e);
 /* When STEM.part.ckpt exists, load it into the sets and opts (its config must equal r's
- * resolved one), unless a result r reads (config_refs_of) was made after it: then the point is
- * removed and *done is 0. Keep the rows of STEM.part.csv up to its epoch in r->csv (opened with its
+ * resolved one), keep the rows of STEM.part.csv up to its epoch in r->csv (opened with its
  * header already), say "resuming after epoch N" on stderr and set *done to N; otherwise set
- * *done to 0. Returns 0 or fills e naming the file and a fix. */
+ * *done to 0. A point older than a result r reads (config_refs_of: a teacher trained again
+ * since) is removed instead, and *done is 0. Returns 0 or fills e naming the file and a fix. */
 int resume_load(struct run *r, struct params *const *sets, struct optim *const *opts,
                 int n_sets, int *done, struct kd_err *e);
 /* Remove STEM.part.ckpt and STEM.part.csv, once the results are written. */
