@@ -312,9 +312,11 @@ void compress_row(struct run *r, struct vit *m, int stage, int block, int hidden
     csv_row(&r->csv, "%d,%d,%d,%.6g,%.6g,%.6f,%zu,%.0f,%.6f,%.3f,%.3f,%.1f", stage, block,
             hidden, score, ft_loss, acc, vit_param_count(m), macs, macs / orig_macs, lat,
             lat_min, now_seconds() - r->t_start);
-    fprintf(stderr, "[%s] stage %d block %d hidden %d: test top-1 %.2f%%, %.2f MMACs (%.1f%%), "
-                    "%.2f ms per batch of %d\n",
-            r->out, stage, block, hidden, 100 * acc, macs / 1e6, 100 * macs / orig_macs, lat, B);
+    char timing[64] = "";
+    if (timed)
+        snprintf(timing, sizeof timing, ", %.2f ms per batch of %d", lat, B);
+    fprintf(stderr, "[%s] stage %d block %d hidden %d: test top-1 %.2f%%, %.2f MMACs (%.1f%%)%s\n",
+            r->out, stage, block, hidden, 100 * acc, macs / 1e6, 100 * macs / orig_macs, timing);
 }
 
 int compress_remeasure(struct run *r, const struct experiment *tx, double orig_macs,
