@@ -1,10 +1,14 @@
 /* Counters and helpers shared by every test binary. */
+#define _XOPEN_SOURCE 700 /* nftw, mkdtemp */
 #include "check.h"
 
 #include "base/rng.h"
 
+#include <ftw.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 int check_passed, check_failed;
 
@@ -39,4 +43,38 @@ float *check_randn(struct rng *r, size_t n, float s)
     for (size_t i = 0; i < n; i++)
         p[i] = s * rng_normal(r);
     return p;
+}
+
+static char tmpdir[128];
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void remove_tmpdir(void)
+{
+    if (nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+const char *check_tmpdir(const char *name)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/kd_%s_XXXXXX", name);
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    atexit(remove_tmpdir);
+    return tmpdir;
+}
+
+const char *check_tmp(const char *file)
+{
+    static char bufs[4][256];
+    static int next;
+    char *b = bufs[next++ % 4];
+    snprintf(b, sizeof bufs[0], "%s/%s", tmpdir, file);
+    return b;
 }

@@ -25,6 +25,11 @@ int check_report(const char *name);
 /* Largest |a - b| / (atol + rtol * |b|) over n values; <= 1 means within tolerance. */
 double check_close(const float *a, const float *b, size_t n, double atol, double rtol);
 
+/* A new folder /tmp/kd_<name>_XXXXXX for the test's files, removed with all it holds at exit.
+ * Exits when it cannot be made. check_tmp(file) is "<folder>/<file>" (four buffers in turn). */
+const char *check_tmpdir(const char *name);
+const char *check_tmp(const char *file);
+
 struct rng;
 /* n zeroed floats (aborts when out of memory: tests only). */
 float *check_zeros(size_t n);

@@ -13,17 +13,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-static char tmpdir[64];
-
-static const char *tmp_path(const char *name)
-{
-    static char bufs[4][256];
-    static int next;
-    char *b = bufs[next++ % 4];
-    snprintf(b, sizeof bufs[0], "%s/%s", tmpdir, name);
-    return b;
-}
-
 /* A set of two tensors "<prefix>.w" (rows, 3) and "<prefix>.b" (3), values from `base`. */
 struct toy {
     struct params ps;
@@ -97,7 +86,7 @@ static void test_round_trip(void)
     struct params *sets[3] = {&a.ps, &b.ps, &state}, *sets2[3] = {&a2.ps, &b2.ps, &state2};
     struct optim *opts[3] = {&oa, &ob, NULL}, *opts2[3] = {&oa2, &ob2, NULL};
     struct ckpt_info info = {3, 42}, got = {0, 0};
-    const char *path = tmp_path("sets.ckpt");
+    const char *path = check_tmp("sets.ckpt");
     CHECK(ckpt_save_sets(path, sets, opts, 3, "model.dim: 8\n", &info, &e) == 0, "save: %s",
           e.msg);
     CHECK(ckpt_load_sets(path, sets2, opts2, 3, "model.dim: 8\n", "", &got, &e) == 0,
@@ -140,13 +129,13 @@ static void test_single_set(void)
     struct params *sets[1] = {&a.ps};
     struct optim *opts[1] = {&o};
     struct ckpt_info info = {1, 7};
-    CHECK(ckpt_save(tmp_path("one.ckpt"), &a.ps, &o, "x: 1\n", &info, &e) == 0, "save one");
-    CHECK(ckpt_save_sets(tmp_path("set.ckpt"), sets, opts, 1, "x: 1\n", &info, &e) == 0,
+    CHECK(ckpt_save(check_tmp("one.ckpt"), &a.ps, &o, "x: 1\n", &info, &e) == 0, "save one");
+    CHECK(ckpt_save_sets(check_tmp("set.ckpt"), sets, opts, 1, "x: 1\n", &info, &e) == 0,
           "save one as sets");
-    CHECK(same_file(tmp_path("one.ckpt"), tmp_path("set.ckpt")), "the same bytes");
-    CHECK(ckpt_load(tmp_path("one.ckpt"), &a.ps, NULL, "x: 1\n", "", NULL, &e) == 0,
+    CHECK(same_file(check_tmp("one.ckpt"), check_tmp("set.ckpt")), "the same bytes");
+    CHECK(ckpt_load(check_tmp("one.ckpt"), &a.ps, NULL, "x: 1\n", "", NULL, &e) == 0,
           "moments skipped");
-    CHECK(ckpt_load(tmp_path("one.ckpt"), &a.ps, NULL, "x: 2\n", "", NULL, &e) ==
+    CHECK(ckpt_load(check_tmp("one.ckpt"), &a.ps, NULL, "x: 2\n", "", NULL, &e) ==
               KD_ERR_MISMATCH && strstr(e.msg, "'x'"), "another config: %s", e.msg);
     optim_free(&o);
     params_free(&a.ps);
@@ -160,7 +149,7 @@ static void test_duplicates(void)
     toy_init(&a, "enc", 2, 1), toy_init(&b, "enc", 2, 2);
     struct params *sets[2] = {&a.ps, &b.ps};
     struct ckpt_info info = {1, 1};
-    const char *path = tmp_path("dup.ckpt");
+    const char *path = check_tmp("dup.ckpt");
     CHECK(ckpt_save_sets(path, sets, NULL, 2, "", &info, &e) == KD_ERR_FORMAT &&
               strstr(e.msg, "'enc.w'") && access(path, F_OK) != 0, "duplicate on save: %s",
           e.msg);
@@ -188,15 +177,9 @@ static void test_duplicates(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/kd_test_ckpt_XXXXXX");
-    if (!mkdtemp(tmpdir))
-        return 1;
+    check_tmpdir("test_ckpt");
     test_round_trip();
     test_single_set();
     test_duplicates();
-    const char *names[] = {"sets.ckpt", "one.ckpt", "set.ckpt", "dup.ckpt"};
-    for (int i = 0; i < 4; i++)
-        unlink(tmp_path(names[i]));
-    rmdir(tmpdir);
     return check_report("test_ckpt");
 }

@@ -17,17 +17,6 @@
 #define GOOD "tests/configs/good/"
 #define BAD "tests/configs/bad/"
 
-static char tmpdir[64];
-
-static const char *tmp_path(const char *name)
-{
-    static char bufs[4][128];
-    static int next;
-    char *b = bufs[next++ % 4];
-    snprintf(b, sizeof bufs[0], "%s/%s", tmpdir, name);
-    return b;
-}
-
 /* The line kd_err_print would print, without the "error: " word. */
 static void err_line(const struct kd_err *e, char *buf, size_t cap)
 {
@@ -135,7 +124,7 @@ static void test_syntax_variants(void)
 static void round_trip(const struct experiment *x, const char *what)
 {
     struct experiment y;
-    const char *path = tmp_path("resolved.yaml");
+    const char *path = check_tmp("resolved.yaml");
     FILE *f = fopen(path, "w");
     CHECK(f && config_write_resolved(x, f) == 0, "write resolved");
     fclose(f);
@@ -303,13 +292,13 @@ static void test_csv(void)
     struct kd_err e;
     const char *hdr = "epoch,loss,note";
     char q[64], path[128];
-    snprintf(path, sizeof path, "%s", tmp_path("run.csv"));
+    snprintf(path, sizeof path, "%s", check_tmp("run.csv"));
     CHECK(csv_open(&c, path, hdr, &e) == 0 && c.n_cols == 3, "open");
     csv_quote(q, sizeof q, "a, \"b\"");
     CHECK(strcmp(q, "\"a, \"\"b\"\"\"") == 0, "quote: %s", q);
     for (int i = 1; i <= 3; i++)
         csv_row(&c, "%d,%.3f,%s", i, 1.0 / i, i == 2 ? q : "x");
-    CHECK(csv_write(&c, NULL, &e) == 0 && access(tmp_path("run.csv.tmp"), F_OK) != 0, "write");
+    CHECK(csv_write(&c, NULL, &e) == 0 && access(check_tmp("run.csv.tmp"), F_OK) != 0, "write");
     csv_free(&c);
     CHECK(csv_read(&t, path, &e) == 0 && t.n_rows == 3 && t.n_cols == 3, "read back");
     CHECK(csv_col(&t, "loss") == 1 && csv_num(&t, 1, 1) == 0.5, "number cell");
@@ -327,25 +316,25 @@ static void test_csv(void)
     csv_table_free(&t);
     CHECK(csv_resume(&c, path, "epoch,acc", NULL, 2, &e) == KD_ERR_MISMATCH, "header differs");
     csv_free(&c);
-    CHECK(csv_resume(&c, tmp_path("none.csv"), hdr, NULL, 5, &e) == 0 && c.n_rows == 0,
+    CHECK(csv_resume(&c, check_tmp("none.csv"), hdr, NULL, 5, &e) == 0 && c.n_rows == 0,
           "missing file resumes empty");
     csv_free(&c);
 
-    FILE *f = fopen(tmp_path("crlf.csv"), "wb");
+    FILE *f = fopen(check_tmp("crlf.csv"), "wb");
     fputs("a,b\r\n1,\"x\r\ny\"\r\n\r\n2,3", f);
     fclose(f);
-    CHECK(csv_read(&t, tmp_path("crlf.csv"), &e) == 0 && t.n_rows == 2, "CRLF csv");
+    CHECK(csv_read(&t, check_tmp("crlf.csv"), &e) == 0 && t.n_rows == 2, "CRLF csv");
     CHECK(strcmp(csv_cell(&t, 0, 1), "x\r\ny") == 0 && csv_num(&t, 1, 1) == 3, "CRLF cells");
     csv_table_free(&t);
-    f = fopen(tmp_path("bad.csv"), "wb");
+    f = fopen(check_tmp("bad.csv"), "wb");
     fputs("a,b\n1,2\n3\n", f);
     fclose(f);
-    CHECK(csv_read(&t, tmp_path("bad.csv"), &e) == KD_ERR_FORMAT && e.line == 3, "short row");
+    CHECK(csv_read(&t, check_tmp("bad.csv"), &e) == KD_ERR_FORMAT && e.line == 3, "short row");
 
     struct csv_meta m = {"cfg.yaml", 0xff, "smoke", 3, 0, 12.34, NULL};
     setenv("KD_REVISION", "abc123", 1);
     CHECK(csv_write_meta(path, &m, &e) == 0, "meta");
-    const char *meta = tmp_path("run.csv.meta");
+    const char *meta = check_tmp("run.csv.meta");
     CHECK(file_has(meta, "config_hash: 00000000000000ff\n") && file_has(meta, "seed: 3\n"),
           "meta hash and seed");
     CHECK(file_has(meta, "revision: abc123\n") && file_has(meta, "wall_seconds: 12.3\n") &&
@@ -399,11 +388,7 @@ static void test_progress(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/kd_test_config_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    check_tmpdir("test_config");
     test_defaults();
     test_chain();
     test_scale();
@@ -414,9 +399,5 @@ int main(void)
     test_repo_configs();
     test_csv();
     test_progress();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
     return check_report("test_config");
 }

@@ -14,18 +14,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
+static const char *tmpdir; /* check_tmpdir() */
+
 #define FMNIST_DIR "/usr/share/datasets/fashion-mnist"
-
-static char tmpdir[64];
-
-static const char *tmp_path(const char *name)
-{
-    static char bufs[4][256];
-    static int next;
-    char *b = bufs[next++ % 4];
-    snprintf(b, sizeof bufs[0], "%s/%s", tmpdir, name);
-    return b;
-}
 
 static double now(void)
 {
@@ -124,7 +115,7 @@ static void test_idx_errors(void)
 {
     struct kd_err e = {0};
     struct dataset d;
-    int rc = idx_load(&d, tmp_path("nowhere"), "train", &e);
+    int rc = idx_load(&d, check_tmp("nowhere"), "train", &e);
     CHECK(rc == KD_ERR_IO && has(e.file, "nowhere/train-images-idx3-ubyte.gz"), "missing: %s",
           e.file);
     CHECK(has(e.fix, "make deps") && has(e.fix, "dataset-fashion-mnist"), "fix: %s", e.fix);
@@ -169,13 +160,13 @@ static void test_idx_errors(void)
     len = in ? fread(buf, 1, 1 << 20, in) : 0;
     if (in)
         fclose(in);
-    FILE *out = fopen(tmp_path("cut-images-idx3-ubyte.gz"), "wb");
+    FILE *out = fopen(check_tmp("cut-images-idx3-ubyte.gz"), "wb");
     fwrite(buf, 1, len, out);
     fclose(out);
     free(buf);
     uint8_t *labels = calloc(10000, 1);
     uint32_t ldims[1] = {10000};
-    write_idx(tmp_path("cut-labels-idx1-ubyte.gz"), 0x801, ldims, 1, labels, 10000);
+    write_idx(check_tmp("cut-labels-idx1-ubyte.gz"), 0x801, ldims, 1, labels, 10000);
     free(labels);
     rc = idx_load(&d, tmpdir, "cut", &e);
     CHECK(rc == KD_ERR_FORMAT && has(e.file, "cut-images"), "cut gzip: %d %s", rc, e.file);
@@ -349,38 +340,38 @@ static void test_png(void)
     for (int i = 0; i < H * W * 4; i++)
         rgba[i] = (uint8_t)(i * 3);
 
-    int rc = png_write_gray(tmp_path("g.png"), gray, H, W, &e);
-    CHECK(rc == 0 && access(tmp_path("g.png.tmp"), F_OK) != 0, "gray written, no .tmp left");
-    rc = png_read(tmp_path("g.png"), &px, &h, &w, &c, &e);
+    int rc = png_write_gray(check_tmp("g.png"), gray, H, W, &e);
+    CHECK(rc == 0 && access(check_tmp("g.png.tmp"), F_OK) != 0, "gray written, no .tmp left");
+    rc = png_read(check_tmp("g.png"), &px, &h, &w, &c, &e);
     CHECK(rc == 0 && h == H && w == W && c == 1 && !memcmp(px, gray, sizeof gray),
           "gray round trip");
     free(px);
-    rc = png_write_rgb(tmp_path("sub/rgb.png"), rgb, H, W, &e);
+    rc = png_write_rgb(check_tmp("sub/rgb.png"), rgb, H, W, &e);
     CHECK(rc == 0, "rgb written into a new folder");
-    rc = png_read(tmp_path("sub/rgb.png"), &px, &h, &w, &c, &e);
+    rc = png_read(check_tmp("sub/rgb.png"), &px, &h, &w, &c, &e);
     CHECK(rc == 0 && h == H && w == W && c == 3 && !memcmp(px, rgb, sizeof rgb), "rgb round trip");
     free(px);
-    png_write(tmp_path("a.png"), rgba, H, W, 4, &e);
-    rc = png_read(tmp_path("a.png"), &px, &h, &w, &c, &e);
+    png_write(check_tmp("a.png"), rgba, H, W, 4, &e);
+    rc = png_read(check_tmp("a.png"), &px, &h, &w, &c, &e);
     int same = rc == 0 && c == 3;
     for (int i = 0; same && i < H * W; i++)
         same = !memcmp(px + 3 * i, rgba + 4 * i, 3);
     CHECK(same, "rgba reads as rgb without alpha");
     free(px);
-    write_palette_png(tmp_path("pal.png"));
-    rc = png_read(tmp_path("pal.png"), &px, &h, &w, &c, &e);
+    write_palette_png(check_tmp("pal.png"));
+    rc = png_read(check_tmp("pal.png"), &px, &h, &w, &c, &e);
     CHECK(rc == 0 && h == 1 && w == 4 && c == 3 && px[3] == 255 && px[7] == 255 && px[9] == 10 &&
               px[11] == 30,
           "palette expands to rgb");
     if (rc == 0)
         free(px);
-    CHECK(png_write(tmp_path("bad.png"), gray, H, W, 2, &e) == KD_ERR_USAGE, "c = 2 refused");
+    CHECK(png_write(check_tmp("bad.png"), gray, H, W, 2, &e) == KD_ERR_USAGE, "c = 2 refused");
 
-    FILE *f = fopen(tmp_path("photo.png"), "wb");
+    FILE *f = fopen(check_tmp("photo.png"), "wb");
     const unsigned char jpeg[] = {0xFF, 0xD8, 0xFF, 0xE0, 0, 16, 'J', 'F', 'I', 'F', 0, 1, 1};
     fwrite(jpeg, 1, sizeof jpeg, f);
     fclose(f);
-    rc = png_read(tmp_path("photo.png"), &px, &h, &w, &c, &e);
+    rc = png_read(check_tmp("photo.png"), &px, &h, &w, &c, &e);
     CHECK(rc == KD_ERR_FORMAT && has(e.msg, "JPEG") && px == NULL && has(e.file, "photo.png"),
           "JPEG renamed .png: %s", e.msg);
 
@@ -389,16 +380,16 @@ static void test_png(void)
     uint8_t noise[N * N];
     for (int i = 0; i < N * N; i++)
         noise[i] = (uint8_t)((i * 2654435761u) >> 24);
-    png_write_gray(tmp_path("noise.png"), noise, N, N, &e);
+    png_write_gray(check_tmp("noise.png"), noise, N, N, &e);
     struct stat st;
-    stat(tmp_path("noise.png"), &st);
-    CHECK(truncate(tmp_path("noise.png"), st.st_size / 2) == 0, "truncate");
-    rc = png_read(tmp_path("noise.png"), &px, &h, &w, &c, &e);
+    stat(check_tmp("noise.png"), &st);
+    CHECK(truncate(check_tmp("noise.png"), st.st_size / 2) == 0, "truncate");
+    rc = png_read(check_tmp("noise.png"), &px, &h, &w, &c, &e);
     CHECK(rc == KD_ERR_FORMAT && has(e.msg, "truncated") && px == NULL, "truncated PNG: %s", e.msg);
-    CHECK(truncate(tmp_path("noise.png"), 20) == 0, "truncate");
-    rc = png_read(tmp_path("noise.png"), &px, &h, &w, &c, &e);
+    CHECK(truncate(check_tmp("noise.png"), 20) == 0, "truncate");
+    rc = png_read(check_tmp("noise.png"), &px, &h, &w, &c, &e);
     CHECK(rc == KD_ERR_FORMAT && px == NULL, "PNG cut inside the header: %s", e.msg);
-    rc = png_read(tmp_path("none.png"), &px, &h, &w, &c, &e);
+    rc = png_read(check_tmp("none.png"), &px, &h, &w, &c, &e);
     CHECK(rc == KD_ERR_IO && px == NULL, "missing PNG");
 }
 
@@ -410,13 +401,13 @@ static void test_folder(void)
     memset(g, 7, sizeof g);
     for (int i = 0; i < 30; i++)
         rgb[3 * i] = 100, rgb[3 * i + 1] = 50, rgb[3 * i + 2] = 200;
-    png_write_gray(tmp_path("img/cat/b.png"), g, 6, 5, &e);
-    png_write_gray(tmp_path("img/cat/a.png"), g, 6, 5, &e);
-    png_write_rgb(tmp_path("img/ant/x.png"), rgb, 6, 5, &e);
-    FILE *f = fopen(tmp_path("img/ant/notes.txt"), "w");
+    png_write_gray(check_tmp("img/cat/b.png"), g, 6, 5, &e);
+    png_write_gray(check_tmp("img/cat/a.png"), g, 6, 5, &e);
+    png_write_rgb(check_tmp("img/ant/x.png"), rgb, 6, 5, &e);
+    FILE *f = fopen(check_tmp("img/ant/notes.txt"), "w");
     fputs("not an image\n", f);
     fclose(f);
-    int rc = folder_load(&d, tmp_path("img"), 6, 5, 1, &e);
+    int rc = folder_load(&d, check_tmp("img"), 6, 5, 1, &e);
     if (rc)
         kd_err_print(&e);
     CHECK(rc == 0 && d.n == 3 && d.classes == 2 && d.c == 1, "folder loads 3 images, 2 classes");
@@ -426,28 +417,24 @@ static void test_folder(void)
               "rgb converted to gray");
     }
     dataset_free(&d);
-    rc = folder_load(&d, tmp_path("img"), 6, 5, 3, &e);
+    rc = folder_load(&d, check_tmp("img"), 6, 5, 3, &e);
     CHECK(rc == 0 && d.c == 3 && d.pixels[90] == 7 && d.pixels[92] == 7 && d.pixels[0] == 100,
           "gray to rgb, rgb kept");
     dataset_free(&d);
-    png_write_gray(tmp_path("img/cat/c.png"), g, 5, 6, &e);
-    rc = folder_load(&d, tmp_path("img"), 6, 5, 1, &e);
+    png_write_gray(check_tmp("img/cat/c.png"), g, 5, 6, &e);
+    rc = folder_load(&d, check_tmp("img"), 6, 5, 1, &e);
     CHECK(rc == KD_ERR_FORMAT && has(e.file, "cat/c.png") && has(e.msg, "5x6"),
           "size mismatch names the file: %s %s", e.file, e.msg);
     CHECK(d.pixels == NULL, "failed folder load frees");
-    rc = folder_load(&d, tmp_path("nofolder"), 6, 5, 1, &e);
+    rc = folder_load(&d, check_tmp("nofolder"), 6, 5, 1, &e);
     CHECK(rc == KD_ERR_IO, "missing folder");
-    rc = folder_load(&d, tmp_path("img/ant"), 6, 5, 1, &e);
+    rc = folder_load(&d, check_tmp("img/ant"), 6, 5, 1, &e);
     CHECK(rc == KD_ERR_FORMAT && has(e.msg, "0 class"), "no class folders: %s", e.msg);
 }
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/kd_test_data_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tmpdir = check_tmpdir("test_data");
     struct dataset train;
     test_fmnist(&train);
     test_idx_errors();
@@ -459,9 +446,5 @@ int main(void)
     test_png();
     test_folder();
     dataset_free(&train);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
     return check_report("test_data");
 }

@@ -17,16 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char tmpdir[64];
-
-static const char *tmp_path(const char *name)
-{
-    static char bufs[4][256];
-    static int next;
-    char *b = bufs[next++ % 4];
-    snprintf(b, sizeof bufs[0], "%s/%s", tmpdir, name);
-    return b;
-}
+static const char *tmpdir; /* check_tmpdir() */
 
 /* A file image: u64 length of json, json, then `data` zero bytes (len into *n). */
 static uint8_t *st_image(const char *json, size_t data, size_t *n)
@@ -153,7 +144,7 @@ static void test_round_trip(void)
     const char *mk[1] = {"note"}, *mv[1] = {"line1\nline2 \"quoted\""};
     struct kd_err e;
     struct safetensors st;
-    const char *path = tmp_path("rt.safetensors");
+    const char *path = check_tmp("rt.safetensors");
     CHECK(st_write(path, t, 3, mk, mv, 1, &e) == 0, "write: %s", e.msg);
     CHECK(st_open(&st, path, &e) == 0, "read back: %s", e.msg);
     if (st.n != 3)
@@ -170,7 +161,7 @@ static void test_round_trip(void)
     CHECK((st.data - (const uint8_t *)st.owned) % 8 == 0, "data aligned to 8 bytes");
     st_close(&st);
     struct st_entry dup[2] = {{"x", a, 1, {1}}, {"x", a, 1, {1}}};
-    CHECK(st_write(tmp_path("dup.safetensors"), dup, 2, NULL, NULL, 0, &e) == KD_ERR_USAGE,
+    CHECK(st_write(check_tmp("dup.safetensors"), dup, 2, NULL, NULL, 0, &e) == KD_ERR_USAGE,
           "duplicate names refused on write");
     /* every truncation of a valid file is refused with a message, never a crash */
     char *buf;
@@ -212,7 +203,7 @@ static void test_net_weights(void)
     struct kd_err e;
     small_cfg(&c, 2, 5);
     CHECK(net_create(&a, &c, 2, 1, &e) == 0 && net_create(&b, &c, 2, 2, &e) == 0, "nets");
-    const char *path = tmp_path("net.safetensors");
+    const char *path = check_tmp("net.safetensors");
     const char *text = "model.arch: vit\nmodel.img: 8\nmodel.in_ch: 3\nmodel.classes: 5\n"
                        "model.patch: 4\nmodel.dim: 16\nmodel.depth: 2\nmodel.heads: 2\n"
                        "model.mlp_ratio: 2\noptim.lr: 1\n";
@@ -262,18 +253,18 @@ static void test_net_weights(void)
     CHECK(net_weights_load(&b, path, &e) == KD_ERR_MISMATCH && strstr(e.msg, "'blocks.2.") &&
               strstr(e.msg, "missing"), "missing: %s", e.msg);
     net_destroy(&b);
-    CHECK(net_weights_load(&a, tmp_path("none.safetensors"), &e) == KD_ERR_IO &&
+    CHECK(net_weights_load(&a, check_tmp("none.safetensors"), &e) == KD_ERR_IO &&
               strstr(e.file, "none.safetensors"), "missing file: %s", e.msg);
     /* a checkpoint loads through the same call, and tells its config */
     struct ckpt_info info = {3, 30};
     char *stored = NULL;
-    CHECK(ckpt_save(tmp_path("a.ckpt"), a.params, NULL, text, &info, &e) == 0, "ckpt save");
-    CHECK(ckpt_read_config(tmp_path("a.ckpt"), &stored, &e) == 0 && stored &&
+    CHECK(ckpt_save(check_tmp("a.ckpt"), a.params, NULL, text, &info, &e) == 0, "ckpt save");
+    CHECK(ckpt_read_config(check_tmp("a.ckpt"), &stored, &e) == 0 && stored &&
               strcmp(stored, text) == 0, "ckpt config: %s", e.msg);
     free(stored);
     small_cfg(&c, 2, 5);
     net_create(&b, &c, 2, 9, &e);
-    CHECK(net_weights_load(&b, tmp_path("a.ckpt"), &e) == 0 &&
+    CHECK(net_weights_load(&b, check_tmp("a.ckpt"), &e) == 0 &&
               memcmp(params_values(a.params), params_values(b.params),
                      a.params->total * sizeof(float)) == 0, "ckpt through net_weights_load");
     net_destroy(&b);
@@ -286,7 +277,7 @@ static void test_jpeg_as_png(void)
                                    0, 0, 1, 0, 1, 0, 0, 0xff, 0xd9};
     char path[300];
     snprintf(path, sizeof path, "%s/folder/0", tmpdir);
-    mkdir(tmp_path("folder"), 0777);
+    mkdir(check_tmp("folder"), 0777);
     mkdir(path, 0777);
     snprintf(path, sizeof path, "%s/folder/0/photo.png", tmpdir);
     FILE *f = fopen(path, "wb");
@@ -294,24 +285,18 @@ static void test_jpeg_as_png(void)
     fclose(f);
     struct dataset d;
     struct kd_err e;
-    CHECK(folder_load(&d, tmp_path("folder"), 8, 8, 1, &e) == KD_ERR_FORMAT &&
+    CHECK(folder_load(&d, check_tmp("folder"), 8, 8, 1, &e) == KD_ERR_FORMAT &&
               strstr(e.file, "photo.png") && one_line(&e, e.file),
           "JPEG named .png: %s: %s", e.file, e.msg);
 }
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/kd_test_st.XXXXXX");
-    if (!mkdtemp(tmpdir))
-        return 1;
+    tmpdir = check_tmpdir("test_st");
     test_bad_table();
     test_round_trip();
     test_half();
     test_net_weights();
     test_jpeg_as_png();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "test_safetensors: could not remove %s\n", tmpdir);
     return check_report("test_safetensors");
 }

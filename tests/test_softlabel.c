@@ -12,17 +12,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-static char tmpdir[64];
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][256];
-    static int next;
-    char *b = buf[next++ % 4];
-    snprintf(b, sizeof buf[0], "%s/%s", tmpdir, name);
-    return b;
-}
-
 static float f32_of(uint32_t x)
 {
     float f;
@@ -160,7 +149,7 @@ static void test_layout_and_replay(void)
     toy_data(&d, 20);
     const int samples[7] = {3, 9, 0, 17, 5, 12, 8};
     struct spy spy = {malloc(sizeof(float) * 36 * 14), 0};
-    const char *path = tmp_path("ok.bin");
+    const char *path = check_tmp("ok.bin");
     CHECK(make_file(path, &d, samples, 7, 2, 3, &spy, &e) == 0, "write: %s", e.msg);
     char *buf = NULL;
     size_t len = 0;
@@ -246,31 +235,31 @@ static void test_bad_files(void)
     toy_data(&d, 10);
     const int samples[4] = {1, 2, 3, 4};
     struct spy spy = {malloc(sizeof(float) * 36 * 8), 0};
-    make_file(tmp_path("good.bin"), &d, samples, 4, 2, 2, &spy, &e);
+    make_file(check_tmp("good.bin"), &d, samples, 4, 2, 2, &spy, &e);
     char *buf;
     size_t len;
-    file_read_all(tmp_path("good.bin"), &buf, &len, &e);
-    write_bytes(tmp_path("short.bin"), buf, len - 13);
-    CHECK(softlabel_open(&f, tmp_path("short.bin"), &e) == KD_ERR_FORMAT &&
+    file_read_all(check_tmp("good.bin"), &buf, &len, &e);
+    write_bytes(check_tmp("short.bin"), buf, len - 13);
+    CHECK(softlabel_open(&f, check_tmp("short.bin"), &e) == KD_ERR_FORMAT &&
               strstr(e.msg, "truncated") && strstr(e.file, "short.bin") && e.fix[0],
           "truncated: %s", e.msg);
     buf[100] ^= 0x10;
-    write_bytes(tmp_path("flip.bin"), buf, len);
-    CHECK(softlabel_open(&f, tmp_path("flip.bin"), &e) == KD_ERR_FORMAT &&
+    write_bytes(check_tmp("flip.bin"), buf, len);
+    CHECK(softlabel_open(&f, check_tmp("flip.bin"), &e) == KD_ERR_FORMAT &&
               strstr(e.msg, "checksum"), "corrupted: %s", e.msg);
     buf[100] ^= 0x10;
     buf[0] = 'X';
-    write_bytes(tmp_path("magic.bin"), buf, len);
-    CHECK(softlabel_open(&f, tmp_path("magic.bin"), &e) == KD_ERR_FORMAT &&
+    write_bytes(check_tmp("magic.bin"), buf, len);
+    CHECK(softlabel_open(&f, check_tmp("magic.bin"), &e) == KD_ERR_FORMAT &&
               strstr(e.msg, "magic"), "bad magic: %s", e.msg);
     buf[0] = 'K';
     buf[8] = 9;
-    write_bytes(tmp_path("version.bin"), buf, len);
-    CHECK(softlabel_open(&f, tmp_path("version.bin"), &e) == KD_ERR_FORMAT &&
+    write_bytes(check_tmp("version.bin"), buf, len);
+    CHECK(softlabel_open(&f, check_tmp("version.bin"), &e) == KD_ERR_FORMAT &&
               strstr(e.msg, "version 9"), "version: %s", e.msg);
-    write_bytes(tmp_path("empty.bin"), buf, 0);
-    CHECK(softlabel_open(&f, tmp_path("empty.bin"), &e) == KD_ERR_FORMAT, "empty file");
-    CHECK(softlabel_open(&f, tmp_path("none.bin"), &e) == KD_ERR_IO &&
+    write_bytes(check_tmp("empty.bin"), buf, 0);
+    CHECK(softlabel_open(&f, check_tmp("empty.bin"), &e) == KD_ERR_FORMAT, "empty file");
+    CHECK(softlabel_open(&f, check_tmp("none.bin"), &e) == KD_ERR_IO &&
               strstr(e.fix, "tinyvit_labels"), "missing: %s", e.msg);
     free(buf);
     free(spy.seen);
@@ -279,17 +268,10 @@ static void test_bad_files(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/kd_softlabel_XXXXXX");
-    if (!mkdtemp(tmpdir))
-        return 1;
+    check_tmpdir("softlabel");
     test_f16();
     test_topk_dense();
     test_layout_and_replay();
     test_bad_files();
-    const char *names[] = {"ok.bin", "good.bin", "short.bin", "flip.bin", "magic.bin",
-                           "version.bin", "empty.bin"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        unlink(tmp_path(names[i]));
-    rmdir(tmpdir);
     return check_report("test_softlabel");
 }
