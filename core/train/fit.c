@@ -4,7 +4,6 @@
 #include "train/resume.h"
 #include "loss/loss.h"
 #include "io/ckpt.h"
-#include "base/rng.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -75,10 +74,7 @@ static int train_epoch(struct loop *L, int epoch, const struct fit_loss *loss, d
     struct net *n = L->n;
     int B = x->optim.batch;
     struct augment_cfg aug = {x->data.crop_pad, x->data.flip};
-    struct rng shuf;
-    memcpy(L->order, r->train_idx, sizeof(int) * r->n_train);
-    rng_init(&shuf, (uint64_t)x->run.seed, RNG_STREAM_SHUFFLE, (uint32_t)epoch, 0);
-    rng_shuffle(&shuf, L->order, r->n_train);
+    run_epoch_order(r, L->order, epoch);
     double total = 0;
     long correct = 0;
     for (long s = 0; s < L->steps_per_epoch; s++) {

@@ -3,7 +3,6 @@
 #include "train/optim.h"
 #include "train/resume.h"
 #include "io/ckpt.h"
-#include "base/rng.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -57,10 +56,7 @@ static int epoch_run(struct run *r, struct ploop *L, const struct pretrain_step 
     const struct experiment *x = &r->x;
     int B = x->optim.batch;
     struct augment_cfg aug = {x->data.crop_pad, x->data.flip};
-    struct rng shuf;
-    memcpy(L->order, r->train_idx, sizeof(int) * r->n_train);
-    rng_init(&shuf, (uint64_t)x->run.seed, RNG_STREAM_SHUFFLE, (uint32_t)epoch, 0);
-    rng_shuffle(&shuf, L->order, r->n_train);
+    run_epoch_order(r, L->order, epoch);
     double total = 0;
     for (long s = 0; s < L->steps; s++) {
         long step = (long)epoch * L->steps + s;

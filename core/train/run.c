@@ -1,6 +1,7 @@
 /* Experiment scaffolding shared by every binary under experiments/. */
 #include "train/run.h"
 #include "base/fsio.h"
+#include "base/rng.h"
 #include "base/runtime.h"
 
 #include <stdio.h>
@@ -21,6 +22,14 @@ double peak_rss_mb(void)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss / 1024.0;
+}
+
+void run_epoch_order(const struct run *r, int *order, int epoch)
+{
+    struct rng shuf;
+    memcpy(order, r->train_idx, sizeof(int) * r->n_train);
+    rng_init(&shuf, (uint64_t)r->x.run.seed, RNG_STREAM_SHUFFLE, (uint32_t)epoch, 0);
+    rng_shuffle(&shuf, order, r->n_train);
 }
 
 _Noreturn void die(const struct kd_err *e)

@@ -5,7 +5,6 @@
 #include "train/ssl.h"
 #include "train/probe.h"
 #include "train/resume.h"
-#include "base/rng.h"
 #include "base/err.h"
 
 #include <math.h>
@@ -111,10 +110,7 @@ int ssl_fit(struct run *r, struct ssl_enc *s, const struct ssl_method *m, struct
     for (int epoch = first; !rc && epoch < x->optim.epochs; epoch++) {
         double t0 = now_seconds(), total = 0;
         float lr = 0;
-        memcpy(order, r->train_idx, sizeof(int) * r->n_train);
-        struct rng shuf;
-        rng_init(&shuf, (uint64_t)x->run.seed, RNG_STREAM_SHUFFLE, (uint32_t)epoch, 0);
-        rng_shuffle(&shuf, order, r->n_train);
+        run_epoch_order(r, order, epoch);
         for (long st = 0; st < spe && !rc; st++) {
             long step = epoch * spe + st;
             lr = lr_at(&x->optim, step, spe);
