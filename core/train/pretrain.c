@@ -85,32 +85,51 @@ static int epoch_run(struct run *r, struct ploop *L, const struct pretrain_step 
     return 0;
 }
 
+/* The loop's buffers, the view over every set (for clipping) and one optimizer per set, whose
+ * addresses go to opts[] (for resume points). */
+static int ploop_init(struct ploop *L, const struct run *r, struct params **sets, int n_sets,
+                      struct optim **opts, struct kd_err *e)
+{
+    int B = r->x.optim.batch, rc = 0;
+    memset(L, 0, sizeof *L);
+    L->n_sets = n_sets;
+    memcpy(L->sets, sets, sizeof *sets * n_sets);
+    params_view(&L->all, sets, n_sets);
+    L->steps = r->n_train / B;
+    L->images = malloc(sizeof(float) * B * r->train.h * r->train.w * r->train.c);
+    L->labels = malloc(sizeof(int) * B);
+    L->order = malloc(sizeof(int) * r->n_train);
+    for (int k = 0; !rc && k < n_sets; k++) {
+        opts[k] = &L->opt[k];
+        rc = optim_init(&L->opt[k], sets[k], &r->x.optim, e);
+    }
+    return rc;
+}
+
+static void ploop_free(struct ploop *L)
+{
+    for (int k = 0; k < L->n_sets; k++)
+        optim_free(&L->opt[k]);
+    params_view_free(&L->all);
+    free(L->images);
+    free(L->labels);
+    free(L->order);
+}
+
 int pretrain(struct run *r, struct params **sets, int n_sets, const struct pretrain_step *st,
              struct params *save, struct kd_err *e)
 {
     const struct experiment *x = &r->x;
     struct ploop L;
-    int B = x->optim.batch, rc = 0;
+    struct optim *opts[PRETRAIN_MAX_SETS];
+    int B = x->optim.batch, first = 0;
     KD_ASSERT(n_sets >= 1 && n_sets <= PRETRAIN_MAX_SETS);
-    memset(&L, 0, sizeof L);
     if (r->n_train < B)
         return kd_err_setfix(e, KD_ERR_CONFIG, x->path, 0,
                              "lower optim.batch or raise data.train_n",
                              "optim.batch %d is larger than the %d training images", B,
                              r->n_train);
-    L.n_sets = n_sets;
-    memcpy(L.sets, sets, sizeof *sets * n_sets);
-    params_view(&L.all, sets, n_sets);
-    L.steps = r->n_train / B;
-    L.images = malloc(sizeof(float) * B * r->train.h * r->train.w * r->train.c);
-    L.labels = malloc(sizeof(int) * B);
-    L.order = malloc(sizeof(int) * r->n_train);
-    struct optim *opts[PRETRAIN_MAX_SETS];
-    for (int k = 0; !rc && k < n_sets; k++) {
-        opts[k] = &L.opt[k];
-        rc = optim_init(&L.opt[k], sets[k], &x->optim, e);
-    }
-    int first = 0;
+    int rc = ploop_init(&L, r, sets, n_sets, opts, e);
     if (!rc)
         rc = run_csv_open(r, PRETRAIN_HEADER, e);
     if (!rc)
@@ -141,11 +160,6 @@ int pretrain(struct run *r, struct params **sets, int n_sets, const struct pretr
         rc = run_csv_write(r, 1, e);
     if (!rc)
         resume_clear(r);
-    for (int k = 0; k < n_sets; k++)
-        optim_free(&L.opt[k]);
-    params_view_free(&L.all);
-    free(L.images);
-    free(L.labels);
-    free(L.order);
+    ploop_free(&L);
     return rc;
 }

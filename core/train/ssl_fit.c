@@ -85,6 +85,29 @@ static int final_row(struct run *r, struct ssl_enc *s, int epoch, double loss, f
     return 0;
 }
 
+/* One epoch of the method's steps in the epoch's order; *loss is their mean, *lr the last. */
+static int train_epoch(struct run *r, const struct ssl_method *m, int *order, int epoch, long spe,
+                       double *loss, float *lr, struct kd_err *e)
+{
+    const struct experiment *x = &r->x;
+    int B = x->optim.batch;
+    double total = 0;
+    run_epoch_order(r, order, epoch);
+    for (long st = 0; st < spe; st++) {
+        long step = epoch * spe + st;
+        *lr = lr_at(&x->optim, step, spe);
+        float lv = m->step(m->ctx, r, order + st * B, B, epoch, step, *lr);
+        if (!isfinite(lv))
+            return kd_err_setfix(e, KD_ERR_NUMERIC, x->path, 0,
+                                 "lower optim.lr or raise optim.warmup_epochs",
+                                 "loss or gradient not finite at epoch %d step %ld", epoch + 1,
+                                 step);
+        total += lv;
+    }
+    *loss = total / spe;
+    return 0;
+}
+
 int ssl_fit(struct run *r, struct ssl_enc *s, const struct ssl_method *m, struct kd_err *e)
 {
     const struct experiment *x = &r->x;
@@ -108,23 +131,12 @@ int ssl_fit(struct run *r, struct ssl_enc *s, const struct ssl_method *m, struct
     for (int i = 0; i < x->seed.n_semi; i++)
         strcat(empty, ",");
     for (int epoch = first; !rc && epoch < x->optim.epochs; epoch++) {
-        double t0 = now_seconds(), total = 0;
+        double t0 = now_seconds(), loss = 0;
         float lr = 0;
-        run_epoch_order(r, order, epoch);
-        for (long st = 0; st < spe && !rc; st++) {
-            long step = epoch * spe + st;
-            lr = lr_at(&x->optim, step, spe);
-            float lv = m->step(m->ctx, r, order + st * B, B, epoch, step, lr);
-            if (!isfinite(lv))
-                rc = kd_err_setfix(e, KD_ERR_NUMERIC, x->path, 0,
-                                   "lower optim.lr or raise optim.warmup_epochs",
-                                   "loss or gradient not finite at epoch %d step %ld",
-                                   epoch + 1, step);
-            total += lv;
-        }
+        rc = train_epoch(r, m, order, epoch, spe, &loss, &lr, e);
         if (rc)
             break;
-        double secs = now_seconds() - t0, ips = spe * B / secs, loss = total / spe;
+        double secs = now_seconds() - t0, ips = spe * B / secs;
         if (epoch + 1 == x->optim.epochs) {
             rc = final_row(r, s, epoch, loss, lr, secs, ips, e);
             break;
