@@ -7,10 +7,12 @@
  * at a time, most recoverable first, each time fine-tuning the blocks up to the one after the
  * deepest compressed so far.
  * Writes STEM.csv (one row per stage, last = final), STEM.trial.csv (candidate scores),
- * STEM.ckpt and STEM.layout (the compressed model), STEM.yaml, STEM.meta. */
+ * STEM.ckpt and STEM.layout (the compressed model), STEM.yaml, STEM.meta. A stopped run resumes
+ * after its last finished stage (the trial is stage 0): STEM.part.ckpt, STEM.part.csv. */
 #include "kd.h"
 #include "models/vit_compress.h"
 #include "train/compress.h"
+#include "train/resume.h"
 #include "base/runtime.h"
 
 #include <math.h>
@@ -61,6 +63,15 @@ static int build_compressed(struct vit *s, const struct vit *from, const struct 
     return 0;
 }
 
+/* v as STEM.trial.csv writes it: a resumed run reads the scores back from there, so both rank
+ * the candidates on the same numbers. */
+static double as_written(double v)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%.6g", v);
+    return strtod(text, NULL);
+}
+
 /* Block-wise trial: score[c] for every candidate c in 1..depth-2 (lower = more recoverable). */
 static int trial(struct run *r, struct vit *t, const struct model_cfg *mc, int hidden,
                  const float *metric, int n_metric, double *score, struct kd_err *e)
@@ -76,7 +87,7 @@ static int trial(struct run *r, struct vit *t, const struct model_cfg *mc, int h
         double ft = compress_finetune(&s, t, r, c, d->trial_steps, 0x100 + c, e);
         if (ft < 0)
             return e->code;
-        score[c] = compress_kl(t, &s, metric, n_metric);
+        score[c] = as_written(compress_kl(t, &s, metric, n_metric));
         csv_row(&tc, "%d,%.6g,%.6g", c, score[c], ft);
         fprintf(stderr, "[%s] trial block %d: KL %.5f after fine-tuning (MSE %.5f)\n", r->out,
                 c, score[c], ft);
@@ -84,6 +95,26 @@ static int trial(struct run *r, struct vit *t, const struct model_cfg *mc, int h
     }
     int rc = csv_write(&tc, NULL, e);
     csv_free(&tc);
+    return rc;
+}
+
+/* The scores of a resumed run, from its STEM.trial.csv. */
+static int read_trial(const struct run *r, double *score, int depth, struct kd_err *e)
+{
+    struct csv_table tc;
+    const char *path = run_path(r, ".trial.csv");
+    if (csv_read(&tc, path, e))
+        return kd_err_fix(e, "delete the .part.* files to start over");
+    int rc = 0;
+    for (int i = 0; !rc && i < tc.n_rows; i++) {
+        double c = csv_num(&tc, i, 0);
+        if (!(c >= 1 && c <= depth - 2))
+            rc = kd_err_setfix(e, KD_ERR_FORMAT, path, i + 2, "delete the .part.* files to "
+                               "start over", "'%s' is not a candidate block", csv_cell(&tc, i, 0));
+        else
+            score[(int)c] = csv_num(&tc, i, 1);
+    }
+    csv_table_free(&tc);
     return rc;
 }
 
@@ -111,6 +142,61 @@ static void choose(int *chosen, int n, const double *score, int depth, int rando
         chosen[i] = cand[i];
 }
 
+/* The model after `done` stages of a resumed run: the original itself (stage 0), or the
+ * original with chosen[0..done-1] compressed, on the heap; its weights from STEM.part.ckpt. */
+static struct vit *resumed_model(struct run *r, struct vit *t, const struct model_cfg *mc,
+                                 const int *chosen, int done, int hidden, struct kd_err *e)
+{
+    struct vit *m = t;
+    if (done > 0) {
+        struct vit_layout lay;
+        vit_compress_layout(&lay, t, chosen, done, hidden);
+        m = calloc(1, sizeof *m);
+        if (vit_init_layout(m, mc, &lay, t->Bmax, e))
+            return NULL;
+    }
+    return resume_load_stage(r, &m->params, done, e) ? NULL : m;
+}
+
+/* Stages done+1..n: compress chosen[i], fine-tune, add its row; a resume point after each but
+ * the last. cur (the model after `done` stages) is replaced; returns the final model. */
+static struct vit *compress_progressively(struct run *r, struct vit *t, struct vit *cur,
+                                          const struct model_cfg *mc, const int *chosen,
+                                          int done, const struct vit_compress *st,
+                                          const double *score)
+{
+    const struct dcvit_cfg *d = &r->x.dcvit;
+    struct kd_err e;
+    int deepest = 0;
+    for (int i = 0; i < done; i++)
+        deepest = chosen[i] > deepest ? chosen[i] : deepest;
+    for (int i = done; i < st->n; i++) {
+        int blk = chosen[i];
+        deepest = blk > deepest ? blk : deepest;
+        /* Blocks up to the one after the deepest compressed so far: every compressed block
+         * keeps adapting. */
+        int upto = deepest + 1 < t->depth - 1 ? deepest + 1 : t->depth - 1;
+        /* Heap models: a struct vit must not move (its parameter registry points into it). */
+        struct vit *nxt = calloc(1, sizeof *nxt);
+        if (build_compressed(nxt, cur, mc, blk, st->hidden, t->Bmax, (uint64_t)r->x.run.seed,
+                             &e))
+            die(&e);
+        if (cur != t) {
+            vit_free(cur);
+            free(cur);
+        }
+        cur = nxt;
+        double ft = compress_finetune(cur, t, r, upto, d->steps, 0x200 + i, &e);
+        if (ft < 0)
+            die(&e);
+        compress_row(r, cur, i + 1, blk, st->hidden, score[blk], ft, vit_macs(t), i == st->n - 1);
+        if (i + 1 < st->n && resume_save(r, (struct params *[]){&cur->params}, NULL, 1, i + 1, 0,
+                                         &e))
+            die(&e);
+    }
+    return cur;
+}
+
 int main(int argc, char **argv)
 {
     kd_runtime_setup(argc, argv);
@@ -121,8 +207,6 @@ int main(int argc, char **argv)
     if (compress_start(&r, &t, &tx, argc, argv))
         return 0;
     const struct dcvit_cfg *d = &r.x.dcvit;
-    int Bmax = t.Bmax;
-    double orig_macs = vit_macs(&t);
     struct vit_compress st;
     double block = vit_attn_macs(&t) + vit_mlp_macs(&t, t.blocks[0].hidden);
     if (vit_compress_structure(&st, &t, d->remove * block, d->n_blocks, t.depth - 2, &e)) {
@@ -131,47 +215,39 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "[%s] remove %.2f blocks of MACs: compress %d blocks to %d hidden units "
                     "(ratio %.3f)\n", r.out, d->remove, st.n, st.hidden, st.ratio);
-    int n_metric = 0, chosen[VIT_MAX_DEPTH];
+    int n_metric = 0, chosen[VIT_MAX_DEPTH], done;
     double score[VIT_MAX_DEPTH] = {0};
-    float *metric = metric_images(&r, &n_metric, &e);
     int random_pick = strcmp(d->metric, "none") == 0;
-    if (!metric && !random_pick)
-        die(&e);
-    compress_row(&r, &t, 0, -1, t.blocks[0].hidden, 0, 0, orig_macs, 1);
-    if (!random_pick && trial(&r, &t, &tx.model, st.hidden, metric, n_metric, score, &e))
-        die(&e);
-    choose(chosen, st.n, score, t.depth, random_pick, (uint64_t)r.x.run.seed);
-    /* Heap models: a struct vit must not move (its parameter registry points into it). */
     struct vit *cur = &t;
-    int deepest = 0;
-    for (int i = 0; i < st.n; i++) {
-        int blk = chosen[i];
-        deepest = blk > deepest ? blk : deepest;
-        /* Blocks up to the one after the deepest compressed so far: every compressed block
-         * keeps adapting. */
-        int upto = deepest + 1 < t.depth - 1 ? deepest + 1 : t.depth - 1;
-        struct vit *nxt = calloc(1, sizeof *nxt);
-        if (build_compressed(nxt, cur, &tx.model, blk, st.hidden, Bmax, (uint64_t)r.x.run.seed,
-                             &e))
+    if (resume_peek_stage(&r, &done, &e))
+        die(&e);
+    int resumed = done >= 0;
+    if (!resumed) { /* stage 0: the original's row and the trial */
+        float *metric = metric_images(&r, &n_metric, &e);
+        if (!metric && !random_pick)
             die(&e);
-        if (cur != &t) {
-            vit_free(cur);
-            free(cur);
-        }
-        cur = nxt;
-        double ft = compress_finetune(cur, &t, &r, upto, d->steps, 0x200 + i, &e);
-        if (ft < 0)
+        compress_row(&r, &t, 0, -1, t.blocks[0].hidden, 0, 0, vit_macs(&t), 1);
+        if (!random_pick && trial(&r, &t, &tx.model, st.hidden, metric, n_metric, score, &e))
             die(&e);
-        compress_row(&r, cur, i + 1, blk, st.hidden, score[blk], ft, orig_macs, i == st.n - 1);
+        free(metric);
+        done = 0;
+        if (resume_save(&r, (struct params *[]){&t.params}, NULL, 1, 0, 0, &e))
+            die(&e);
+    } else if (!random_pick && read_trial(&r, score, t.depth, &e)) {
+        die(&e);
     }
+    choose(chosen, st.n, score, t.depth, random_pick, (uint64_t)r.x.run.seed);
+    if (resumed && !(cur = resumed_model(&r, &t, &tx.model, chosen, done, st.hidden, &e)))
+        die(&e);
+    cur = compress_progressively(&r, &t, cur, &tx.model, chosen, done, &st, score);
     if (compress_save(&r, cur, &e) || run_csv_write(&r, 1, &e) || run_finish(&r, &e))
         die(&e);
+    resume_clear(&r);
     if (cur != &t) {
         vit_free(cur);
         free(cur);
     }
     vit_free(&t);
-    free(metric);
     run_free(&r);
     return 0;
 }

@@ -4,7 +4,8 @@
 # command resumes from STEM.part.ckpt to a CSV (timing columns aside) and checkpoint
 # byte-identical to an uninterrupted run. Loops: fit (bin/train), pretrain (bin/mae, bin/tinymim
 # with two trained sets), ssl_fit (bin/moco: key encoder and queue; bin/seed seed_moco: teacher
-# queue, student key encoder and key queue). KD_KILL_SEED=N replays one sequence of kill times.
+# queue, student key encoder and key queue), and DC-ViT's stages (bin/dcvit: a model whose shape
+# depends on the stage). KD_KILL_SEED=N replays one sequence of kill times.
 set -uo pipefail
 root=$PWD
 bin=$root/${KD_BIN:-bin}
@@ -40,7 +41,8 @@ sys.exit(len(b) < 8 or zlib.crc32(b[:-4]) != struct.unpack("<I", b[-4:])[0])' "$
 # A CSV without its timing columns (by name: every loop has its own header).
 strip() {
     awk -F, 'NR == 1 {for (i = 1; i <= NF; i++)
-                          keep[i] = $i != "seconds" && $i != "img_per_s" && $i != "peak_mb"}
+                          keep[i] = $i != "seconds" && $i != "img_per_s" && $i != "peak_mb" &&
+                                    $i !~ /^latency/}
              {o = ""; for (i = 1; i <= NF; i++) if (keep[i]) o = o (o == "" ? "" : ",") $i
               print o}' "$1"
 }
@@ -96,7 +98,8 @@ kill_resume() {
     if [ ! -f "$k.csv" ]; then
         "$@" --out "$k" 2>>"$k.log" || bad "$name: final resume failed: $(tail -n1 "$k.log")"
     fi
-    resumed=$(grep -o 'resuming after epoch [0-9]*' "$k.log" | awk '{print $4}' | paste -sd,)
+    resumed=$(grep -Eo 'resuming after (epoch|stage) [0-9]+' "$k.log" | awk '{print $4}' |
+        paste -sd,)
     [ -n "$resumed" ] && ok || bad "$name: never resumed"
     if cmp -s <(strip "$ref.csv") <(strip "$k.csv"); then ok; else
         bad "$name: resumed CSV differs from the uninterrupted run:"
@@ -105,7 +108,7 @@ kill_resume() {
     if cmp -s "$ref.ckpt" "$k.ckpt"; then ok; else bad "$name: resumed checkpoint differs"; fi
     if cmp -s "$ref.yaml" "$k.yaml"; then ok; else bad "$name: resolved config differs"; fi
     for f in "$k".part.*; do [ -e "$f" ] && bad "$name: leftover $(basename "$f")"; done
-    echo "test_kill_resume: $name: $kills kills, resumed after epochs ${resumed:-none}"
+    echo "test_kill_resume: $name: $kills kills, resumed after ${resumed:-none}"
 }
 
 kill_resume train 3 "$bin/train" configs/teachers/vit_t.yaml --scale smoke data.train_n=384 \
@@ -115,7 +118,7 @@ kill_resume train 3 "$bin/train" configs/teachers/vit_t.yaml --scale smoke data.
 # The teachers of tinymim and seed are found by config path, so the rest runs in a scratch copy
 # of configs/ with a tiny MAE and MoCo teacher trained first.
 mkdir -p "$dir/configs/tinymim/mae" "$dir/configs/tinymim/distill" "$dir/configs/seed/teachers" \
-    "$dir/configs/seed/table4"
+    "$dir/configs/seed/table4" "$dir/configs/teachers" "$dir/configs/dcvit/macs"
 cp -r configs/base "$dir/configs/"
 sed 's/depth: 8/depth: 2/' configs/tinymim/mae/mae_s.yaml >"$dir/configs/tinymim/mae/mae_s.yaml"
 cp configs/tinymim/distill/relation.yaml "$dir/configs/tinymim/distill/"
@@ -127,6 +130,14 @@ model: {dim: 16, depth: 1, heads: 2}
 scale:
   smoke: {data.train_n: 128, data.test_n: 64, seed.queue: 64, seed.monitor_n: 32,
           seed.probe_epochs: 2}
+EOF
+cp configs/dcvit/macs/dcvit_r2.yaml "$dir/configs/dcvit/macs/"
+cat >"$dir/configs/teachers/vit_s.yaml" <<'EOF'
+base: ../base/vit.yaml
+kind: train
+model: {dim: 16, depth: 5, heads: 2}
+scale:
+  smoke: {data.train_n: 128, data.test_n: 64}
 EOF
 cd "$dir"
 tiny=(--scale smoke data.train_n=128 data.test_n=64 optim.batch=32 optim.epochs=4
@@ -144,6 +155,10 @@ kill_resume tinymim 1 "$bin/tinymim" configs/tinymim/distill/relation.yaml "${ti
 kill_resume moco 1 "$bin/moco" configs/seed/teachers/moco_t.yaml "${tiny[@]}" "${ssl[@]}"
 kill_resume seed 1 "$bin/seed" configs/seed/table4/seed_moco.yaml "${tiny[@]}" "${ssl[@]}" \
     teacher=configs/seed/teachers/moco_t.yaml
+"$bin/train" configs/teachers/vit_s.yaml --scale smoke --out results/smoke/teachers/vit_s-s0 \
+    2>"$dir/vit_s_teacher.log" || bad "ViT teacher: $(tail -n1 "$dir/vit_s_teacher.log")"
+kill_resume dcvit 1 "$bin/dcvit" configs/dcvit/macs/dcvit_r2.yaml --scale smoke dcvit.metric=real \
+    data.test_n=64 dcvit.trial_steps=20 dcvit.steps=30
 
 # A resume point older than the teacher it was trained from is not resumed: the run says so and
 # starts over (ending as the uninterrupted run here, the teacher's weights being the same).

@@ -346,6 +346,18 @@ int ckpt_read_config(const char *path, char **text, struct kd_err *e)
     return rc;
 }
 
+int ckpt_read_info(const char *path, struct ckpt_info *info, struct kd_err *e)
+{
+    struct ckpt_file f;
+    int rc = ckpt_open(&f, path, "train it first, or check the path", e);
+    if (!rc) {
+        info->epoch = f.epoch;
+        info->step = f.step;
+    }
+    free(f.buf);
+    return rc;
+}
+
 /* Tensor records after the config section, matched by name and shape (see ckpt_load_matching). */
 static int match_tensors(struct reader *r, const char *path, struct params *ps, uint32_t n,
                          int has_moments, struct ckpt_match *mt, struct kd_err *e)

@@ -41,6 +41,8 @@ int ckpt_load(const char *path, struct params *ps, struct optim *o, const char *
 /* The resolved config text a checkpoint was made with, malloc'd and NUL-terminated into *text
  * (caller frees), after the magic, version and checksum checks of ckpt_load. */
 int ckpt_read_config(const char *path, char **text, struct kd_err *e);
+/* The epoch and step a checkpoint records, after the same checks, without its tensors. */
+int ckpt_read_info(const char *path, struct ckpt_info *info, struct kd_err *e);
 
 /* What ckpt_load_matching did: tensors loaded, file tensors skipped (name absent from ps or
  * another shape), parameters of ps left untouched, and the first name of each kind. */

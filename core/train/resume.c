@@ -47,39 +47,87 @@ static const char *input_remade_since(const struct run *r, time_t part)
     return NULL;
 }
 
-int resume_load(struct run *r, struct params *const *sets, struct optim *const *opts,
-                int n_sets, int *done, struct kd_err *e)
+/* 1 when STEM.part.ckpt exists and no result r reads was made again since (a stale point is
+ * removed, saying so). */
+static int point_is_current(const struct run *r)
 {
-    const char *part = run_path(r, ".part.ckpt");
-    char header[sizeof r->csv.header];
-    struct ckpt_info info;
-    *done = 0;
     struct stat st;
-    if (stat(part, &st) != 0)
+    if (stat(run_path(r, ".part.ckpt"), &st) != 0)
         return 0;
     const char *remade = input_remade_since(r, st.st_mtime);
-    if (remade) {
-        fprintf(stderr, "[%s] %s is newer than the resume point: starting over\n", r->out,
-                remade);
-        resume_clear(r);
-        return 0;
-    }
-    int rc = ckpt_load_sets(part, sets, opts, n_sets, r->resolved, "", &info, e);
+    if (!remade)
+        return 1;
+    fprintf(stderr, "[%s] %s is newer than the resume point: starting over\n", r->out, remade);
+    resume_clear(r);
+    return 0;
+}
+
+/* Load the point into the sets and opts (filling info), then keep the rows of STEM.part.csv
+ * whose first column is at most last_key, which must be expect_rows rows (both < 0: the
+ * point's epoch, for loops whose rows are epochs 1, 2, ...). */
+static int load_point(struct run *r, struct params *const *sets, struct optim *const *opts,
+                      int n_sets, int last_key, int expect_rows, struct ckpt_info *info,
+                      struct kd_err *e)
+{
+    char header[sizeof r->csv.header];
+    int rc = ckpt_load_sets(run_path(r, ".part.ckpt"), sets, opts, n_sets, r->resolved, "", info,
+                            e);
     if (rc == KD_ERR_FORMAT)
         return kd_err_fix(e, RESUME_FIX);
     if (rc)
         return rc;
     /* run_csv_resume reopens r->csv: its header is copied out first. */
     snprintf(header, sizeof header, "%s", r->csv.header);
-    int rows = run_csv_resume(r, header, (int)info.epoch, e);
+    if (last_key < 0)
+        last_key = (int)info->epoch;
+    if (expect_rows < 0)
+        expect_rows = (int)info->epoch;
+    int rows = run_csv_resume(r, header, last_key, e);
     if (rows < 0)
         return rows;
-    if (rows != info.epoch)
+    if (rows != expect_rows)
         return kd_err_setfix(e, KD_ERR_FORMAT, run_path(r, ".part.csv"), 0, RESUME_FIX,
-                             "holds %d rows, the checkpoint %ld epochs", rows, info.epoch);
+                             "holds %d rows where the checkpoint needs %d", rows, expect_rows);
+    return 0;
+}
+
+int resume_load(struct run *r, struct params *const *sets, struct optim *const *opts,
+                int n_sets, int *done, struct kd_err *e)
+{
+    struct ckpt_info info;
+    *done = 0;
+    if (!point_is_current(r))
+        return 0;
+    int rc = load_point(r, sets, opts, n_sets, -1, -1, &info, e);
+    if (rc)
+        return rc;
     *done = (int)info.epoch;
     fprintf(stderr, "[%s] resuming after epoch %d\n", r->out, *done);
     return 0;
+}
+
+int resume_peek_stage(struct run *r, int *done, struct kd_err *e)
+{
+    struct ckpt_info info;
+    *done = -1;
+    if (!point_is_current(r))
+        return 0;
+    if (ckpt_read_info(run_path(r, ".part.ckpt"), &info, e))
+        return kd_err_fix(e, RESUME_FIX);
+    *done = (int)info.epoch;
+    return 0;
+}
+
+int resume_load_stage(struct run *r, struct params *set, int done, struct kd_err *e)
+{
+    struct ckpt_info info;
+    int rc = load_point(r, &set, NULL, 1, done, done + 1, &info, e);
+    if (!rc && info.epoch != done)
+        rc = kd_err_setfix(e, KD_ERR_FORMAT, run_path(r, ".part.ckpt"), 0, RESUME_FIX,
+                           "changed while it was read (stage %ld, not %d)", info.epoch, done);
+    if (!rc)
+        fprintf(stderr, "[%s] resuming after stage %d\n", r->out, done);
+    return rc;
 }
 
 void resume_clear(const struct run *r)

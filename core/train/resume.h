@@ -1,7 +1,8 @@
-/* Resume points of the epoch loops (fit, pretrain, ssl_fit). Every run.ckpt_every epochs but
- * the last, STEM.part.csv (the rows so far) and STEM.part.ckpt (every parameter set the loop
- * carries, with its optimizer moments) are written; the same command run again continues
- * after that epoch and ends with the bytes of a run that was never stopped. */
+/* Resume points of the epoch loops (fit, pretrain, ssl_fit) and of DC-ViT's stages. Every
+ * run.ckpt_every epochs but the last (every stage but the last), STEM.part.csv (the rows so far)
+ * and STEM.part.ckpt (every parameter set the loop carries, with its optimizer moments) are
+ * written; the same command run again continues after that point and ends with the bytes of a
+ * run that was never stopped. */
 #ifndef KD_RESUME_H
 #define KD_RESUME_H
 
@@ -23,6 +24,14 @@ int resume_save(struct run *r, struct params *const *sets, struct optim *const *
  * since) is removed instead, and *done is 0. Returns 0 or fills e naming the file and a fix. */
 int resume_load(struct run *r, struct params *const *sets, struct optim *const *opts,
                 int n_sets, int *done, struct kd_err *e);
+/* Loops whose model depends on how far they got (DC-ViT's progressive compression; rows are
+ * stages 0, 1, ..., a point after stage `done` is resume_save(r, &set, NULL, 1, done, 0, e)).
+ * resume_peek_stage sets *done to the stage of a current STEM.part.ckpt, or -1 when there is
+ * none (a stale one is removed, as resume_load does); build the model of that stage, then
+ * resume_load_stage loads it (no optimizer) and keeps the rows of stages 0..done. Both return 0
+ * or fill e naming the file and a fix. */
+int resume_peek_stage(struct run *r, int *done, struct kd_err *e);
+int resume_load_stage(struct run *r, struct params *set, int done, struct kd_err *e);
 /* Remove STEM.part.ckpt and STEM.part.csv, once the results are written. */
 void resume_clear(const struct run *r);
 
