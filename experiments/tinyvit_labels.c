@@ -3,10 +3,12 @@
  * augmentation seed and the top-K softmax probabilities go to STEM.bin (core/data/softlabel.h).
  * Epochs are independent: each record depends on (run.seed, epoch, sample) alone.
  * Writes STEM.bin, STEM.csv (one row per epoch: bytes, bytes per sample, seconds), STEM.yaml,
- * STEM.meta. */
+ * STEM.meta. A stopped run resumes after its last finished epoch: STEM.part.csv and
+ * STEM.part.ckpt (the config and epoch; no tensors) mark how much of STEM.bin.tmp is whole. */
 #include "kd.h"
 #include "data/softlabel.h"
 #include "train/run.h"
+#include "train/resume.h"
 #include "train/softlabel_teacher.h"
 #include "base/runtime.h"
 
@@ -14,6 +16,15 @@
 
 #define LABELS_HEADER                                                                          \
     "epoch,samples,k,bytes,bytes_per_sample,file_bytes,topk_mass,teacher_acc,seconds,img_per_s"
+
+/* A resume point after `done` epochs: their records reach the file before the point that
+ * counts them. */
+static int resume_point(struct run *r, struct softlabel_writer *w, int done, struct kd_err *e)
+{
+    if (fflush(w->af.f) != 0)
+        return kd_err_set(e, KD_ERR_IO, w->af.tmp, 0, "cannot write (disk full?)");
+    return resume_save(r, NULL, NULL, 0, done, 0, e);
+}
 
 int main(int argc, char **argv)
 {
@@ -40,14 +51,18 @@ int main(int argc, char **argv)
         .base_seed = (uint64_t)r.x.run.seed, .teacher_hash = t.hash};
     struct augment_cfg aug = {r.x.data.crop_pad, r.x.data.flip};
     struct softlabel_writer w;
-    if (softlabel_writer_open(&w, run_path(&r, ".bin"), &info, r.train_idx, &e) ||
-        run_csv_open(&r, LABELS_HEADER, &e))
+    int done;
+    if (run_csv_open(&r, LABELS_HEADER, &e) || resume_load(&r, NULL, NULL, 0, &done, &e))
+        die(&e);
+    if (done ? softlabel_writer_resume(&w, run_path(&r, ".bin"), &info, r.train_idx,
+                                       (size_t)done * r.n_train, &e)
+             : softlabel_writer_open(&w, run_path(&r, ".bin"), &info, r.train_idx, &e))
         die(&e);
     size_t img = (size_t)r.train.h * r.train.w * r.train.c;
     float *images = malloc(sizeof(float) * B * img);
     float *probs = malloc(sizeof(float) * B * t.base.net.classes);
     size_t rec = softlabel_record_bytes(info.k), file = softlabel_file_bytes(&info);
-    for (int epoch = 0; epoch < E; epoch++) {
+    for (int epoch = done; epoch < E; epoch++) {
         double t0 = now_seconds();
         struct softlabel_epoch_stats st;
         softlabel_label_epoch(&w, &r.train, r.train_idx, r.n_train, epoch, &aug,
@@ -60,9 +75,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "[%s] labels epoch %d/%d: %d records of %zu bytes, top-%u mass %.4f, "
                 "teacher acc %.4f, %.0f img/s\n", r.out, epoch + 1, E, r.n_train, rec, info.k,
                 st.topk_mass, st.teacher_acc, r.n_train / secs);
+        int every = r.x.run.ckpt_every;
+        if (epoch + 1 < E && every > 0 && (epoch + 1) % every == 0 &&
+            resume_point(&r, &w, epoch + 1, &e))
+            die(&e);
     }
     if (softlabel_writer_commit(&w, &e) || run_finish(&r, &e) || run_csv_write(&r, 1, &e))
         die(&e);
+    resume_clear(&r);
     free(images);
     free(probs);
     softlabel_teacher_free(&t);

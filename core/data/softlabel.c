@@ -138,6 +138,46 @@ int softlabel_writer_open(struct softlabel_writer *w, const char *path,
     return 0;
 }
 
+int softlabel_writer_resume(struct softlabel_writer *w, const char *path,
+                            const struct softlabel_info *info, const int *index, size_t records,
+                            struct kd_err *e)
+{
+    memset(w, 0, sizeof *w);
+    w->info = *info;
+    snprintf(w->af.path, sizeof w->af.path, "%s", path);
+    snprintf(w->af.tmp, sizeof w->af.tmp, "%s.tmp", path);
+    size_t prefix = SOFTLABEL_HEADER_BYTES + 4 * (size_t)info->samples;
+    size_t keep = prefix + records * softlabel_record_bytes(info->k);
+    uint8_t *want = malloc(prefix), *have = malloc(keep);
+    FILE *f = fopen(w->af.tmp, "r+b");
+    int ok = want && have && f && fread(have, 1, keep, f) == keep;
+    if (ok) { /* the same header and subset as this run would write */
+        header_pack(want, info);
+        for (uint32_t i = 0; i < info->samples; i++) {
+            uint32_t j = (uint32_t)index[i];
+            memcpy(want + SOFTLABEL_HEADER_BYTES + 4 * (size_t)i, &j, 4);
+        }
+        ok = memcmp(want, have, prefix) == 0;
+    }
+    /* Records past the resume point (an epoch cut short) are dropped. */
+    ok = ok && fflush(f) == 0 && ftruncate(fileno(f), (off_t)keep) == 0 &&
+         fseek(f, 0, SEEK_END) == 0;
+    if (ok) {
+        w->crc = crc32(crc32(0, NULL, 0), have, (uInt)keep);
+        w->written = records;
+        w->af.f = f;
+    } else if (f) {
+        fclose(f);
+    }
+    free(want);
+    free(have);
+    if (!ok)
+        return kd_err_setfix(e, KD_ERR_FORMAT, w->af.tmp, 0,
+                             "delete the .part.* files to start over",
+                             "does not hold the %zu records of the resume point", records);
+    return 0;
+}
+
 void softlabel_writer_put(struct softlabel_writer *w, uint32_t seed, const uint16_t *idx,
                           const uint16_t *val)
 {

@@ -62,6 +62,12 @@ struct softlabel_writer {
 /* Open path and write the header and the sample index table (info->samples entries). */
 int softlabel_writer_open(struct softlabel_writer *w, const char *path,
                           const struct softlabel_info *info, const int *index, struct kd_err *e);
+/* Continue the unfinished file of a stopped run (path's .tmp) after its first `records`
+ * records: its header and index table must be the ones softlabel_writer_open would write; any
+ * record after those is dropped. Returns 0 or KD_ERR_FORMAT naming the file. */
+int softlabel_writer_resume(struct softlabel_writer *w, const char *path,
+                            const struct softlabel_info *info, const int *index, size_t records,
+                            struct kd_err *e);
 /* One record; idx and val hold info.k entries each. */
 void softlabel_writer_put(struct softlabel_writer *w, uint32_t seed, const uint16_t *idx,
                           const uint16_t *val);
