@@ -128,6 +128,18 @@ $(foreach t,$(TABLES),$(eval $(call table_rules,$(t))))
 $(foreach a,$(ALIASES),$(eval .PHONY: $(word 1,$(subst =, ,$(a))))\
   $(eval $(word 1,$(subst =, ,$(a))): $(word 2,$(subst =, ,$(a)))))
 
+# make rerun CONFIG=configs/<...>.yaml: that experiment again from the start (its seeds at SCALE;
+# SEEDS filters), its tables' summaries removed so that the next `make <table>` redraws them.
+RERUN_STEM = results/$(SCALE)/$(patsubst configs/%.yaml,%,$(CONFIG))
+RERUN_CSVS = $(call seeds_of,$(filter $(RERUN_STEM)-s%.csv,$(ALL_RESULTS)))
+RERUN_TABLES = $(foreach t,$(TABLES),$(if $(filter $(RERUN_CSVS),$(TABLE_$(t))),$(t)))
+.PHONY: rerun
+rerun: ## CONFIG=configs/<...>.yaml: run that experiment again from the start (SCALE, SEEDS)
+	@test -n "$(RERUN_CSVS)" || { echo "make rerun: '$(CONFIG)' is no experiment at SCALE=$(SCALE)$(if $(SEEDS), with SEEDS=$(SEEDS)) (usage: make rerun CONFIG=configs/tinyvit/topk/k05.yaml)" >&2; exit 2; }
+	$(Q)rm -f $(foreach c,$(RERUN_CSVS),$(c:.csv=).*) $(RERUN_TABLES:%=results/$(SCALE)/tables/%.md)
+	$(Q)$(MAKE) --no-print-directory $(RERUN_CSVS)
+	@echo "  then    make $(strip $(RERUN_TABLES)) SCALE=$(SCALE)  (redraws its table)"
+
 .PHONY: tables teachers results report claims list
 tables: $(TABLES) report ## run every table of the catalogue at SCALE
 teachers: $(filter results/$(SCALE)/teachers/%,$(ALL_RESULTS)) ## train the teacher zoo at SCALE

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Make plan (bin/plan -> build/plan-SCALE.mk), read through `make -n`: a five-seed table
 # runs every seed, SEEDS=0 runs seed 0 alone (and the teacher it needs once), and a paper's
-# table number names the same runs as its target.
+# table number names the same runs as its target. `make rerun` runs one experiment again (for
+# real, at smoke: the ViT-t teacher, seconds).
 set -uo pipefail
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
@@ -25,6 +26,18 @@ n_two=$(grep -c '^results/full/dcvit/macs/' <<<"$two")
 
 [ "$(runs SCALE=full tinymim-table10)" = "$(runs SCALE=full tinymim-layer)" ] && ok ||
     bad "tinymim-table10 and tinymim-layer plan different runs"
+
+stem=results/smoke/teachers/vit_t-s0
+make -s --no-print-directory SCALE=smoke "$stem.csv" >/dev/null 2>&1
+marker=$(mktemp)
+trap 'rm -f "$marker"' EXIT
+sleep 1
+out=$(make --no-print-directory SCALE=smoke rerun CONFIG=configs/teachers/vit_t.yaml 2>&1)
+[ "$stem.csv" -nt "$marker" ] && ok || bad "rerun did not run $stem again: $out"
+[ -e results/smoke/tables/kdlab-teachers.md ] && bad "rerun left the table's summary" || ok
+grep -q 'make kdlab-teachers SCALE=smoke' <<<"$out" && ok || bad "rerun does not name the table"
+make --no-print-directory rerun CONFIG=configs/teachers/nope.yaml >/dev/null 2>&1
+[ $? -eq 2 ] && ok || bad "rerun of an unknown config does not exit 2"
 
 echo "plan: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
