@@ -17,6 +17,18 @@
 #define LABELS_HEADER                                                                          \
     "epoch,samples,k,bytes,bytes_per_sample,file_bytes,topk_mass,teacher_acc,seconds,img_per_s"
 
+/* The header of the file: what a student checks before replaying it. */
+static struct softlabel_info file_info(const struct run *r, const struct softlabel_teacher *t,
+                                       int epochs)
+{
+    return (struct softlabel_info){
+        .k = (uint32_t)r->x.tinyvit.topk, .epochs = (uint32_t)epochs,
+        .samples = (uint32_t)r->n_train, .classes = (uint32_t)t->base.net.classes,
+        .data_n = (uint32_t)r->train.n, .crop_pad = (uint32_t)r->x.data.crop_pad,
+        .flip = (uint32_t)r->x.data.flip, .base_seed = (uint64_t)r->x.run.seed,
+        .teacher_hash = t->hash};
+}
+
 /* A resume point after `done` epochs: their records reach the file before the point that
  * counts them. */
 static int resume_point(struct run *r, struct softlabel_writer *w, int done, struct kd_err *e)
@@ -44,11 +56,7 @@ int main(int argc, char **argv)
         die(&e);
     }
     int E = r.x.tinyvit.epochs > 0 ? r.x.tinyvit.epochs : r.x.optim.epochs;
-    struct softlabel_info info = {
-        .k = (uint32_t)r.x.tinyvit.topk, .epochs = (uint32_t)E, .samples = (uint32_t)r.n_train,
-        .classes = (uint32_t)t.base.net.classes, .data_n = (uint32_t)r.train.n,
-        .crop_pad = (uint32_t)r.x.data.crop_pad, .flip = (uint32_t)r.x.data.flip,
-        .base_seed = (uint64_t)r.x.run.seed, .teacher_hash = t.hash};
+    struct softlabel_info info = file_info(&r, &t, E);
     struct augment_cfg aug = {r.x.data.crop_pad, r.x.data.flip};
     struct softlabel_writer w;
     int done;
