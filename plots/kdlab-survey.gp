@@ -21,8 +21,8 @@ set arrow from graph 0, first tacc to graph 1, first tacc nohead dt 2 lc rgb '#5
 # the teacher's MACs: stage 0 (the original) of the dcvit point's CSV
 tmacs = real(system(sprintf("sed -n 2p results/%s/survey/dcvit-s0.csv 2>/dev/null | cut -d, -f8", \
                             scale))) / 1e6
-set label sprintf('ViT-s teacher %.1f%% (%.1fM MACs)', tacc, tmacs) at graph 0.99, first tacc \
-    right offset 0,0.6 font ',9' tc rgb '#555555'
+set label sprintf('ViT-s teacher %.1f%% (%.1fM MACs)', tacc, tmacs) at graph 0.01, first tacc \
+    left offset 0,0.6 font ',9' tc rgb '#555555'
 set y2range [0:cmax * 2.2]
 set xrange [-0.6:STATS_records - 0.4]
 set y2label yl2

@@ -11,6 +11,7 @@
 #include "train/run.h"
 #include "train/net.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct point {
     int n;
     double wall;           /* seconds over all seeds */
     char paper[64], paper_note[256];
+    int rank;              /* its line in the folder's paper.csv (the table's order), or INT_MAX */
     double params, macs, cost; /* extra columns (NaN when not asked for or not known) */
 };
 
@@ -75,9 +77,11 @@ static void paper_lookup(const char *folder, struct point *p)
     snprintf(path, sizeof path, "%s/paper.csv", folder);
     FILE *f = fopen(path, "r");
     size_t n = strlen(p->name);
-    while (f && fgets(line, sizeof line, f)) {
+    p->rank = INT_MAX;
+    for (int at = 0; f && fgets(line, sizeof line, f); at++) {
         if (strncmp(line, p->name, n) != 0 || line[n] != ',')
             continue;
+        p->rank = at;
         char *v = line + n + 1, *note = strchr(v, ',');
         if (note)
             *note++ = '\0';
@@ -213,9 +217,13 @@ static void stats(const struct point *p, double *mean, double *sd)
     *sd = p->n > 1 ? sqrt(ss / (p->n - 1)) : 0;
 }
 
+/* The order of paper.csv, then the points it does not list by name. */
 static int cmp_point(const void *a, const void *b)
 {
-    return strcmp(((const struct point *)a)->name, ((const struct point *)b)->name);
+    const struct point *p = a, *q = b;
+    if (p->rank != q->rank)
+        return p->rank < q->rank ? -1 : 1;
+    return strcmp(p->name, q->name);
 }
 
 /* Accuracies are printed in percent; other metrics as they are. */
