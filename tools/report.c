@@ -29,7 +29,7 @@ struct point {
     int n;
     double wall;           /* seconds over all seeds */
     char paper[64], paper_note[256];
-    int rank;              /* its line in the folder's paper.csv (the table's order), or INT_MAX */
+    int rank;              /* its line in the folder's paper.csv, or INT_MAX */
     double params, macs, cost; /* extra columns (NaN when not asked for or not known) */
 };
 
@@ -217,7 +217,7 @@ static void stats(const struct point *p, double *mean, double *sd)
     *sd = p->n > 1 ? sqrt(ss / (p->n - 1)) : 0;
 }
 
-/* The order of paper.csv, then the points it does not list by name. */
+/* By rank (the line in paper.csv), then by name. */
 static int cmp_point(const void *a, const void *b)
 {
     const struct point *p = a, *q = b;
@@ -237,6 +237,11 @@ static int write_table(const char *scale, const struct catalogue_row *t, struct 
 {
     char path[512];
     struct atomic_file csv, md;
+    int listed = 1; /* a paper.csv that lists every point orders the table; else names do */
+    for (int i = 0; i < n; i++)
+        listed &= pts[i].rank != INT_MAX;
+    for (int i = 0; i < n && !listed; i++)
+        pts[i].rank = 0;
     qsort(pts, n, sizeof *pts, cmp_point);
     snprintf(path, sizeof path, "results/%s/tables/%s.csv", scale, t->target);
     if (atomic_open(&csv, path, e))
