@@ -386,6 +386,19 @@ static void test_progress(void)
     CHECK(strstr(line, "img/s ETA ") && strstr(line, "\r\033[K[t] epoch 2/3 done "), "epoch");
 }
 
+/* A run by hand (no KD_REVISION from Make) still records the revision of its checkout. */
+static void test_revision(void)
+{
+    setenv("KD_REVISION", "v-from-make", 1);
+    CHECK(strcmp(csv_revision(), "v-from-make") == 0, "revision from the environment");
+    unsetenv("KD_REVISION");
+    const char *rev = csv_revision();
+    if (access(".git", F_OK) == 0) /* the tests run from the repository's root */
+        CHECK(strcmp(rev, "unknown") != 0 && rev[0], "revision of the checkout: '%s'", rev);
+    else
+        CHECK(strcmp(rev, "unknown") == 0, "no checkout: '%s'", rev);
+}
+
 int main(void)
 {
     check_tmpdir("test_config");
@@ -399,5 +412,6 @@ int main(void)
     test_repo_configs();
     test_csv();
     test_progress();
+    test_revision();
     return check_report("test_config");
 }

@@ -165,13 +165,44 @@ void csv_free(struct csv *c)
     c->n_rows = 0;
 }
 
+/* The revision of the git work tree holding this program (a binary run by hand, outside Make),
+ * or "unknown". */
+static void revision_of_program(char *out, size_t cap)
+{
+    char exe[1024], cmd[1200];
+    snprintf(out, cap, "unknown");
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash || strchr(exe, '\''))
+        return;
+    *slash = '\0';
+    snprintf(cmd, sizeof cmd, "git -C '%s' describe --always --dirty 2>/dev/null", exe);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return;
+    char line[128];
+    if (fgets(line, sizeof line, p) && line[0] != '\n') {
+        line[strcspn(line, "\n")] = '\0';
+        snprintf(out, cap, "%s", line);
+    }
+    pclose(p);
+}
+
 const char *csv_revision(void)
 {
 #ifdef KD_REVISION
     return KD_REVISION;
 #else
+    static char found[128];
     const char *env = getenv("KD_REVISION");
-    return env && *env ? env : "unknown";
+    if (env && *env)
+        return env;
+    if (!found[0])
+        revision_of_program(found, sizeof found);
+    return found;
 #endif
 }
 

@@ -53,7 +53,8 @@ struct csv_meta {
  * Returns 0 or KD_ERR_IO. */
 int csv_write_meta(const char *csv_path, const struct csv_meta *m, struct kd_err *e);
 /* The code revision: the KD_REVISION macro given at build time, else the KD_REVISION
- * environment variable, else "unknown". */
+ * environment variable (Make sets it), else `git describe --always --dirty` of the folder
+ * holding the program, else "unknown". */
 const char *csv_revision(void);
 
 /* A whole CSV in memory: names[n_cols], cells[row * n_cols + col], all NUL-terminated strings
