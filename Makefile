@@ -135,7 +135,9 @@ RERUN_CSVS = $(call seeds_of,$(filter $(RERUN_STEM)-s%.csv,$(ALL_RESULTS)))
 RERUN_TABLES = $(foreach t,$(TABLES),$(if $(filter $(RERUN_CSVS),$(TABLE_$(t))),$(t)))
 .PHONY: rerun
 rerun: ## CONFIG=configs/<...>.yaml: run that experiment again from the start (SCALE, SEEDS)
-	@test -n "$(RERUN_CSVS)" || { echo "make rerun: '$(CONFIG)' is no experiment at SCALE=$(SCALE)$(if $(SEEDS), with SEEDS=$(SEEDS)) (usage: make rerun CONFIG=configs/tinyvit/topk/k05.yaml)" >&2; exit 2; }
+	@test -n "$(RERUN_CSVS)" || { echo "make rerun: '$(CONFIG)' is no experiment at" \
+	  "SCALE=$(SCALE)$(if $(SEEDS), with SEEDS=$(SEEDS)) (usage: make rerun" \
+	  "CONFIG=configs/tinyvit/topk/k05.yaml)" >&2; exit 2; }
 	$(Q)rm -f $(foreach c,$(RERUN_CSVS),$(c:.csv=).*) $(RERUN_TABLES:%=results/$(SCALE)/tables/%.md)
 	$(Q)$(MAKE) --no-print-directory $(RERUN_CSVS)
 	@echo "  then    make $(strip $(RERUN_TABLES)) SCALE=$(SCALE)  (redraws its table)"
