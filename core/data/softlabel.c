@@ -117,6 +117,21 @@ static void header_pack(uint8_t *h, const struct softlabel_info *in)
     memcpy(h + 56, &in->data_n, 4);
 }
 
+/* Bytes before the first record: the header and the sample index table. */
+static size_t prefix_bytes(const struct softlabel_info *in)
+{
+    return SOFTLABEL_HEADER_BYTES + 4 * (size_t)in->samples;
+}
+
+static void prefix_pack(uint8_t *p, const struct softlabel_info *in, const int *index)
+{
+    header_pack(p, in);
+    for (uint32_t i = 0; i < in->samples; i++) {
+        uint32_t j = (uint32_t)index[i];
+        memcpy(p + SOFTLABEL_HEADER_BYTES + 4 * (size_t)i, &j, 4);
+    }
+}
+
 int softlabel_writer_open(struct softlabel_writer *w, const char *path,
                           const struct softlabel_info *info, const int *index, struct kd_err *e)
 {
@@ -128,13 +143,13 @@ int softlabel_writer_open(struct softlabel_writer *w, const char *path,
     if (atomic_open(&w->af, path, e))
         return e->code;
     w->crc = crc32(0, NULL, 0);
-    uint8_t h[SOFTLABEL_HEADER_BYTES];
-    header_pack(h, info);
-    put(w, h, sizeof h);
-    for (uint32_t i = 0; i < info->samples; i++) {
-        uint32_t j = (uint32_t)index[i];
-        put(w, &j, 4);
-    }
+    size_t n = prefix_bytes(info);
+    uint8_t *prefix = malloc(n);
+    if (!prefix)
+        return kd_err_set(e, KD_ERR_NOMEM, path, 0, "out of memory");
+    prefix_pack(prefix, info, index);
+    put(w, prefix, n);
+    free(prefix);
     return 0;
 }
 
@@ -146,17 +161,13 @@ int softlabel_writer_resume(struct softlabel_writer *w, const char *path,
     w->info = *info;
     snprintf(w->af.path, sizeof w->af.path, "%s", path);
     snprintf(w->af.tmp, sizeof w->af.tmp, "%s.tmp", path);
-    size_t prefix = SOFTLABEL_HEADER_BYTES + 4 * (size_t)info->samples;
+    size_t prefix = prefix_bytes(info);
     size_t keep = prefix + records * softlabel_record_bytes(info->k);
     uint8_t *want = malloc(prefix), *have = malloc(keep);
     FILE *f = fopen(w->af.tmp, "r+b");
     int ok = want && have && f && fread(have, 1, keep, f) == keep;
     if (ok) { /* the same header and subset as this run would write */
-        header_pack(want, info);
-        for (uint32_t i = 0; i < info->samples; i++) {
-            uint32_t j = (uint32_t)index[i];
-            memcpy(want + SOFTLABEL_HEADER_BYTES + 4 * (size_t)i, &j, 4);
-        }
+        prefix_pack(want, info, index);
         ok = memcmp(want, have, prefix) == 0;
     }
     /* Records past the resume point (an epoch cut short) are dropped. */
