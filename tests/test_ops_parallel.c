@@ -7,6 +7,7 @@
 #include "ops/ops.h"
 #include "ops/parallel.h"
 #include "base/rng.h"
+#include "loss/loss_ssl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,26 @@ static void test_attention_threads(int B, int T, int C, int NH, int with_bias)
     free(db), free(db0), free(scratch);
 }
 
+/* SEED's and InfoNCE's embedding-vs-queue products (B, K) at the full-scale queue: one GEMM
+ * too wide to split by rows for some B, which OpenBLAS's own threads must not split either. */
+static void test_queue_sim_threads(int B, int K, int D)
+{
+    size_t L = (size_t)K + 1, ns = (size_t)B * L, nd = (size_t)B * D;
+    float *a = frand(nd, 0.1f), *pos = frand(nd, 0.1f), *q = frand((size_t)K * D, 0.1f);
+    float *s = frand(ns, 1), *s0 = fcopy(s, ns), *ds = frand(ns, 1), *norms = frand(B, 1);
+    float *dz = frand(nd, 1), *dz0 = fcopy(dz, nd), *dzn = frand(nd, 1);
+    for (int b = 0; b < B; b++)
+        norms[b] = 1.0f + norms[b] * norms[b];
+    char what[64];
+    snprintf(what, sizeof what, "queue_sim %dx%dx%d forward", B, K, D);
+    SAME_AT_ALL_THREADS(what, s, s0, ns, queue_sim_forward(s, a, pos, q, B, K, D));
+    snprintf(what, sizeof what, "queue_sim %dx%dx%d backward", B, K, D);
+    SAME_AT_ALL_THREADS(what, dz, dz0, nd,
+                        queue_sim_backward(dz, dzn, ds, pos, q, a, norms, B, K, D));
+    free(a), free(pos), free(q), free(s), free(s0), free(ds), free(norms), free(dz), free(dz0);
+    free(dzn);
+}
+
 int main(void)
 {
     rng_init(&R, 99, RNG_STREAM_OTHER, 0, 0);
@@ -148,7 +169,7 @@ int main(void)
     for (int ta = 0; ta < 2; ta++)
         for (int tb = 0; tb < 2; tb++) {
             test_sgemm(ta, tb, 333, 97, 61, 0.0f);  /* split rows, 333 = 20 tiles + 13 */
-            test_sgemm(ta, tb, 90, 301, 77, 1.0f);  /* split columns */
+            test_sgemm(ta, tb, 90, 301, 77, 1.0f);  /* wide: too few rows to split */
             test_sgemm(ta, tb, 7, 5, 3, 0.5f);      /* too small to split */
         }
     /* the reference ViT's products: qkv, proj, fc1, fc2, patch embedding, head */
@@ -163,6 +184,8 @@ int main(void)
     test_rowwise_threads(1001, 37);
     test_attention_threads(128, 50, 192, 3, 0);
     test_attention_threads(16, 49, 96, 3, 1); /* TinyViT windows with their attention bias */
+    test_queue_sim_threads(128, 4096, 128);
+    test_queue_sim_threads(64, 4096, 128);
     openblas_set_num_threads(saved);
     return check_report("test_ops_parallel");
 }

@@ -1,7 +1,7 @@
 /* Embedding-vs-queue similarities and their backward, the steps InfoNCE and SEED share. */
 #include "loss/loss_ssl.h"
 
-#include <cblas.h>
+#include "ops/ops.h"
 
 void queue_sim_forward(float *s, const float *a, const float *pos, const float *queue, int B,
                        int K, int D)
@@ -13,8 +13,7 @@ void queue_sim_forward(float *s, const float *a, const float *pos, const float *
             dot += a[(size_t)b * D + j] * pos[(size_t)b * D + j];
         s[(size_t)b * L] = dot;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, D, 1.0f, a, D, queue, D, 0.0f,
-                s + 1, L);
+    ops_sgemm(0, 1, B, K, D, 1.0f, a, D, queue, D, 0.0f, s + 1, L);
 }
 
 void queue_sim_backward(float *dz, float *dzn, const float *ds, const float *pos,
@@ -25,7 +24,6 @@ void queue_sim_backward(float *dz, float *dzn, const float *ds, const float *pos
     for (int b = 0; b < B; b++)
         for (int j = 0; j < D; j++)
             dzn[(size_t)b * D + j] = ds[(size_t)b * L] * pos[(size_t)b * D + j];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, D, K, 1.0f, ds + 1, L, queue, D,
-                1.0f, dzn, D);
+    ops_sgemm(0, 0, B, D, K, 1.0f, ds + 1, L, queue, D, 1.0f, dzn, D);
     l2norm_backward(dz, dzn, zn, norms, B, D);
 }

@@ -53,7 +53,7 @@ void attention_forward(float *restrict out, float *restrict att, const float *re
     float scale = 1.0f / sqrtf((float)hd);
     size_t TT = (size_t)T * T;
     int nt = attention_threads(pairs, T, hd), saved = openblas_get_num_threads();
-    if (nt > 1)
+    if (saved > 1) /* OpenBLAS's own threads would split a pair's GEMMs: see gemm.c */
         openblas_set_num_threads(1);
     OPS_OMP(parallel for schedule(static) num_threads(nt))
     for (int p = 0; p < pairs; p++) {
@@ -62,7 +62,7 @@ void attention_forward(float *restrict out, float *restrict att, const float *re
                                qkv + (size_t)b * T * ld + (size_t)h * hd,
                                bias ? bias + (size_t)h * TT : NULL, T, C, hd, scale);
     }
-    if (nt > 1)
+    if (saved > 1)
         openblas_set_num_threads(saved);
 }
 
@@ -157,7 +157,7 @@ static void attention_backward_beta(float *restrict dqkv, float *restrict dbias,
     int items = dbias ? NH : B * NH, per = dbias ? B : 1;
     int nt = attention_threads(B * NH, T, hd), saved = openblas_get_num_threads();
     nt = nt > items ? items : nt;
-    if (nt > 1)
+    if (saved > 1) /* OpenBLAS's own threads would split a pair's GEMMs: see gemm.c */
         openblas_set_num_threads(1);
     OPS_OMP(parallel for schedule(static) num_threads(nt))
     for (int it = 0; it < items; it++) {
@@ -170,7 +170,7 @@ static void attention_backward_beta(float *restrict dqkv, float *restrict dbias,
                                     att + ((size_t)b * NH + h) * TT, T, C, hd, scale, beta);
         }
     }
-    if (nt > 1)
+    if (saved > 1)
         openblas_set_num_threads(saved);
 }
 

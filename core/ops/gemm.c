@@ -1,8 +1,10 @@
-/* ops_sgemm: row-major sgemm split over the ops' thread pool (parallel.h), one output slice per
- * thread, each computed by a single-threaded OpenBLAS call. Slices are multiples of 16 rows or
- * columns (the tile size of OpenBLAS's AVX-512 kernels), so every output element is computed by
- * the same tile kernel with the same order over K as in the unsplit call: the result is the same
- * bit for bit at any thread count (tests/test_ops.c checks it on the ViT's shapes). */
+/* ops_sgemm: row-major sgemm split over the ops' thread pool (parallel.h), one slice of C's rows
+ * per thread, each computed by a single-threaded OpenBLAS call. The result must be the same bit
+ * for bit at any thread count (tests/test_ops_parallel.c checks it on the ViT's shapes), and
+ * OpenBLAS 0.3.21 keeps an element's rounding under a split only in some directions: a cut
+ * between rows of C is exact at multiples of 16 with the AVX-512 kernels (SkylakeX, Cooperlake)
+ * but only at multiples of 24 with the Haswell and Zen kernels, and a cut between columns is
+ * never exact with those. So only rows are split, in multiples of 48, which serves both. */
 #include "ops.h"
 #include "parallel.h"
 
@@ -45,6 +47,8 @@ __attribute__((section(".preinit_array"), used)) static void (*ops_preinit)(int,
  * kernels that round differently; a slice is therefore never made smaller than that, so a call
  * takes the same kernel path whether or not it was split. */
 #define GEMM_SMALL_MNK 1.0e6
+/* Rows of C per slice: a multiple of 16 (AVX-512 kernels) and of 24 (Haswell, Zen kernels). */
+#define GEMM_SPLIT_ROWS 48
 
 static void sgemm_one(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                       const float *B, int ldb, float beta, float *C, int ldc)
@@ -59,30 +63,28 @@ void ops_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
     if (M <= 0 || N <= 0)
         return;
     int nt = ops_threads();
-    /* Split the longer output side: each thread then repacks only the smaller operand. */
-    int split_m = M >= N;
-    int len = split_m ? M : N;
     double mnk = (double)M * N * K;
-    while (nt > 1 && (mnk / nt <= GEMM_SMALL_MNK || len < 16 * nt))
+    while (nt > 1 && (mnk / nt <= GEMM_SMALL_MNK || M < GEMM_SPLIT_ROWS * nt))
         nt--;
+    /* OpenBLAS's own threads split a call by columns too, which is not exact (above): every
+     * call, split or not, runs OpenBLAS single-threaded. */
+    int saved = openblas_get_num_threads();
+    if (saved > 1)
+        openblas_set_num_threads(1);
     if (nt <= 1) {
         sgemm_one(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
+    } else {
+        OPS_OMP(parallel num_threads(nt))
+        {
+            size_t lo, hi;
+            ops_split((size_t)M, ops_thread_id(), nt, GEMM_SPLIT_ROWS, &lo, &hi);
+            if (hi > lo)
+                sgemm_one(ta, tb, (int)(hi - lo), N, K, alpha, ta ? A + lo : A + lo * lda, lda,
+                          B, ldb, beta, C + lo * ldc, ldc);
+        }
     }
-    int saved = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-    OPS_OMP(parallel num_threads(nt))
-    {
-        size_t lo, hi;
-        ops_split((size_t)len, ops_thread_id(), nt, 16, &lo, &hi);
-        if (hi > lo && split_m)
-            sgemm_one(ta, tb, (int)(hi - lo), N, K, alpha, ta ? A + lo : A + lo * lda, lda, B,
-                      ldb, beta, C + lo * ldc, ldc);
-        else if (hi > lo)
-            sgemm_one(ta, tb, M, (int)(hi - lo), K, alpha, A, lda, tb ? B + lo * ldb : B + lo,
-                      ldb, beta, C + lo, ldc);
-    }
-    openblas_set_num_threads(saved);
+    if (saved > 1)
+        openblas_set_num_threads(saved);
 }
 
 /* C (M, N) = alpha sum_k op(A)[m][k] op(B)[k][n] + beta C, in double. */
