@@ -48,6 +48,7 @@ struct model_cfg {
     int heads;                /* ViT heads */
     float mlp_ratio;          /* hidden = mlp_ratio * dim */
     float drop_path;          /* stochastic depth rate (linear over depth) */
+    char weight_init[CFG_STR]; /* "torch" or "timm": initial weights (nn/params.h) */
     /* TinyViT: one entry per stage; stage 1 is MBConv, later stages window-attention blocks */
     int stage_dims[CFG_LIST];   /* widths */
     int n_stage_dims;

@@ -39,6 +39,8 @@ static const struct cfg_key core_keys[] = {
     INT("model.heads", model.heads, 1, 1024, "3", "attention heads (divides model.dim)"),
     FLT("model.mlp_ratio", model.mlp_ratio, 0.25, 64, "4", "MLP hidden width / model.dim"),
     FLT("model.drop_path", model.drop_path, 0, 1, "0.1", "stochastic depth rate of the last block"),
+    ENUM("model.weight_init", model.weight_init, "torch|timm", "torch",
+         "initial weights: PyTorch's layer defaults, or timm's trunc normal 0.02 Linear"),
     /* TinyViT defaults: TinyViT-5M halved for 28x28 (configs/base/tinyvit.yaml). */
     INTS("model.stage_dims", model.stage_dims, model.n_stage_dims, 1, 65536, "[32, 64, 80, 160]",
          "TinyViT widths per stage"),

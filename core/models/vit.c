@@ -12,7 +12,10 @@ static void vit_register(struct vit *m, const struct model_cfg *cfg,
 {
     struct params *ps = &m->params;
     params_begin(ps);
+    ps->init = weight_init_parse(cfg->weight_init);
     linear_init(&m->patch_embed, ps, "patch_embed.proj", m->PPC, m->C, 1);
+    /* timm's patch embedding is an nn.Conv2d, which its init leaves at PyTorch's default */
+    m->patch_embed.init = WEIGHT_INIT_TORCH;
     params_add(ps, &m->cls, &m->gcls, 0, "", "cls_token", 1, 1, m->C, 0);
     params_add(ps, &m->pos, &m->gpos, 0, "", "pos_embed", 1, m->T, m->C, 0);
     int hidden = (int)(cfg->mlp_ratio * m->C + 0.5f);

@@ -41,9 +41,7 @@ void conv_bn_reset(struct conv_bn *l, struct rng *r)
 {
     int fan_in = l->K * l->K * (l->dw ? 1 : l->IC);
     size_t n = (size_t)l->OC * l->K * l->K * (l->dw ? 1 : l->IC);
-    float bound = 1.0f / sqrtf((float)fan_in);
-    for (size_t i = 0; i < n; i++)
-        l->w[i] = bound * (2.0f * rng_uniform(r) - 1.0f);
+    init_uniform(l->w, n, 1.0f / sqrtf((float)fan_in), r);
     for (int c = 0; c < l->OC; c++) {
         l->bw[c] = l->bn_init;
         l->bb[c] = 0.0f;

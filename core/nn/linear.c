@@ -2,6 +2,7 @@
 #include "nn/nn.h"
 #include "ops/ops.h"
 
+#include <math.h>
 #include <string.h>
 
 void linear_init(struct linear *l, struct params *ps, const char *name, int in, int out,
@@ -10,6 +11,7 @@ void linear_init(struct linear *l, struct params *ps, const char *name, int in, 
     l->in = in;
     l->out = out;
     l->has_bias = has_bias;
+    l->init = ps->init;
     l->b = l->gb = NULL;
     params_add(ps, &l->w, &l->gw, 1, name, "weight", out, in, 0, 0);
     if (has_bias)
@@ -18,9 +20,23 @@ void linear_init(struct linear *l, struct params *ps, const char *name, int in, 
 
 void linear_reset(struct linear *l, struct rng *r)
 {
-    init_trunc_normal(l->w, (size_t)l->out * l->in, 0.02f, r);
+    size_t n = (size_t)l->out * l->in;
+    if (l->init == WEIGHT_INIT_TIMM) {
+        init_trunc_normal(l->w, n, 0.02f, r);
+        if (l->b)
+            memset(l->b, 0, sizeof(float) * l->out);
+        return;
+    }
+    float bound = 1.0f / sqrtf((float)l->in);
+    init_uniform(l->w, n, bound, r);
     if (l->b)
-        memset(l->b, 0, sizeof(float) * l->out);
+        init_uniform(l->b, l->out, bound, r);
+}
+
+void init_uniform(float *w, size_t n, float bound, struct rng *r)
+{
+    for (size_t i = 0; i < n; i++)
+        w[i] = bound * (2.0f * rng_uniform(r) - 1.0f);
 }
 
 void linear_forward(const struct linear *l, float *y, const float *x, int N)
@@ -49,8 +65,8 @@ void init_trunc_normal(float *w, size_t n, float s, struct rng *r)
     for (size_t i = 0; i < n; i++) {
         float v;
         do
-            v = rng_normal(r);
+            v = rng_normal(r) * s;
         while (v < -2.0f || v > 2.0f);
-        w[i] = v * s;
+        w[i] = v;
     }
 }

@@ -10,11 +10,13 @@
 struct linear {
     int in, out;
     int has_bias;
+    enum weight_init init;   /* the params set's scheme when registered */
     float *w, *b, *gw, *gb;
 };
 void linear_init(struct linear *l, struct params *ps, const char *name, int in, int out,
                  int has_bias);
-/* Truncated normal std 0.02 for W (timm's ViT), zero bias. */
+/* WEIGHT_INIT_TORCH: W and b uniform in +-1/sqrt(in) (PyTorch's default, kaiming_uniform with
+ * a = sqrt 5); WEIGHT_INIT_TIMM: W truncated normal std 0.02, zero bias (timm's ViT). */
 void linear_reset(struct linear *l, struct rng *r);
 void linear_forward(const struct linear *l, float *y, const float *x, int N);
 /* y (N, out) = res + linear(x), res (N, out); y may be res. */
@@ -39,8 +41,11 @@ void norm_forward(const struct norm *n, float *y, struct norm_acts *a, const flo
 void norm_backward(struct norm *n, float *dx, const float *dy, const float *x,
                    const struct norm_acts *a, int N);
 
-/* Truncated normal (cut at 2 std) of std s into w[0..n-1]. */
+/* Normal of std s cut to [-2, 2] into w[0..n-1]: timm's trunc_normal_(std=s), whose cut is in
+ * absolute units, so at s = 0.02 it is a plain normal (a cut at 2 std would narrow it by 12%). */
 void init_trunc_normal(float *w, size_t n, float s, struct rng *r);
+/* Uniform in [-bound, bound) into w[0..n-1]. */
+void init_uniform(float *w, size_t n, float bound, struct rng *r);
 
 
 /* ---- block.c: pre-norm transformer block (timm's Block):

@@ -2,6 +2,7 @@
 #include "train/fit.h"
 #include "train/optim.h"
 #include "train/resume.h"
+#include "train/trace.h"
 #include "loss/loss.h"
 #include "io/ckpt.h"
 
@@ -50,6 +51,8 @@ struct loop {
     int *labels, *order;
     long steps_per_epoch;
     const struct fit_batch *batch; /* NULL: dataset_batch */
+    struct trace *trace;           /* NULL unless KD_TRACE is set (tests/test_twin.sh) */
+    int traced;                    /* the trace has all its steps: stop, write nothing */
 };
 
 /* Test hook for the NaN guard (tests/test_bad_inputs.sh): the environment variable
@@ -106,6 +109,12 @@ static int train_epoch(struct loop *L, int epoch, const struct fit_loss *loss, d
         *last_lr = lr_at(&x->optim, step, L->steps_per_epoch);
         optim_step(&L->opt, n->params, *last_lr);
         total += lv;
+        if (L->trace && trace_step(L->trace, n, L->images, L->labels, B,
+                                   (size_t)r->train.h * r->train.w * r->train.c, step, lv, norm,
+                                   *last_lr)) {
+            L->traced = 1;
+            return trace_finish(L->trace, n, r->resolved, e);
+        }
     }
     *mean_loss = total / L->steps_per_epoch;
     *mean_acc = (double)correct / ((double)L->steps_per_epoch * B);
@@ -134,6 +143,7 @@ static int loop_setup(struct loop *L, struct run *r, struct net *n, struct kd_er
 
 static void loop_free(struct loop *L)
 {
+    trace_close(L->trace);
     optim_free(&L->opt);
     free(L->images);
     free(L->dlogits);
@@ -158,11 +168,13 @@ int fit_batched(struct run *r, struct net *n, const struct fit_loss *loss,
         rc = run_csv_open(r, FIT_HEADER, e);
     if (!rc)
         rc = resume_load(r, &n->params, &opt, 1, &first, e);
+    if (!rc)
+        rc = trace_open(&L.trace, n, r->resolved, e);
     for (int epoch = first; !rc && epoch < x->optim.epochs; epoch++) {
         double t0 = now_seconds(), tl = 0, ta = 0, vl = 0, va = 0;
         float lr = 0;
         rc = train_epoch(&L, epoch, loss, &tl, &ta, &lr, e);
-        if (rc)
+        if (rc || L.traced)
             break;
         double secs = now_seconds() - t0;
         evaluate(n, &r->test, r->test_idx, r->n_test, &vl, &va);
@@ -173,6 +185,12 @@ int fit_batched(struct run *r, struct net *n, const struct fit_loss *loss,
                 epoch + 1, x->optim.epochs, tl, ta, va, ips);
         if (resume_due(r, epoch + 1))
             rc = resume_save(r, &n->params, &opt, 1, epoch + 1, L.opt.step, e);
+    }
+    if (L.traced) {
+        if (!rc)
+            fprintf(stderr, "[%s] trace written: %s\n", r->out, getenv("KD_TRACE"));
+        loop_free(&L);
+        return rc;
     }
     if (!rc) {
         struct ckpt_info info = {x->optim.epochs, L.opt.step};
