@@ -34,19 +34,30 @@ log=$(KD_THREADS=1 "$bin/train" configs/survey/seed.yaml --scale smoke data.trai
       data.test_n=64 --out ft 2>&1)
 ok "the fine-tune starts from the SEED checkpoint" "echo \"\$log\" | grep -q 'loaded 56 tensors'"
 
-# claims: a column of the summary and a tolerance.
+# claims: verdicts weigh the seeds' spread (t margin); columns; one seed is inconclusive.
 mkdir -p results/smoke/tables
-printf 'point,title,x,n_seeds,mean,std,paper,wall_s,cost_s\n%s\n%s\n' \
-    'a,"A",0,1,50,0,NaN,10,30' 'b,"B",0,1,50.3,0,NaN,20,25' > results/smoke/tables/t.csv
-printf 'c1\tt\tmatch\ta ~ b 0.5\nc2\tt\tno match\ta ~ b 0.2\nc3\tt\trun\ta < b wall_s\n%s\n%s\n' \
-    'c4	t	cost	a < b cost_s' 'c5	t	none	a < b nosuch' > claims.tsv
+printf 'point,title,x,n_seeds,mean,std,paper,wall_s,cost_s\n%s\n%s\n%s\n%s\n%s\n' \
+    'a,"A",0,3,50,0.02,NaN,10,30' 'b,"B",1,3,50.3,0.02,NaN,20,25' 'c,"C",2,3,52,0.02,NaN,1,1' \
+    'd,"D",3,3,50.5,2,NaN,1,1' 'e,"E",4,1,60,0,NaN,1,1' > results/smoke/tables/t.csv
+printf '%s\n' 'c1	t	match	a ~ b 0.8' 'c2	t	no match	a ~ b 0.05' 'c3	t	run	a < b wall_s' \
+    'c4	t	cost	a < b cost_s' 'c5	t	none	a < b nosuch' 'c7	t	beyond	c > a' \
+    'c8	t	reversed	a > c' 'c9	t	noise	d > a' 'c10	t	one seed	e > a' 'c11	t	top	c best' \
+    'c12	t	rise	increasing' 'c13	t	unsure	a ~ b 0.35' > claims.tsv
 out=$("$bin/claims" smoke claims.tsv)
-verdict() { echo "$out" | grep -E "^[a-z ]+ +$1 " | sed -E 's/ +c[0-9].*//'; }
-ok "a ~ b 0.5 holds" "[ \"\$(verdict c1)\" = holds ]"
-ok "a ~ b 0.2 does not hold" "[ \"\$(verdict c2)\" = 'does not hold' ]"
+verdict() { echo "$out" | grep -E "^[a-z ]+ +$1 " | sed -E 's/ +c[0-9]+ .*//'; }
+ok "a ~ b 0.8 holds (0.3 apart, margin 0.07)" "[ \"\$(verdict c1)\" = holds ]"
+ok "a ~ b 0.05 does not hold" "[ \"\$(verdict c2)\" = 'does not hold' ]"
+ok "a ~ b 0.35 is inconclusive (inside the margin)" "[ \"\$(verdict c13)\" = inconclusive ]"
 ok "a < b wall_s holds" "[ \"\$(verdict c3)\" = holds ]"
 ok "a < b cost_s does not hold" "[ \"\$(verdict c4)\" = 'does not hold' ]"
 ok "an unknown column is not yet run" "[ \"\$(verdict c5)\" = 'not yet run' ]"
+ok "a difference beyond its margin holds" "[ \"\$(verdict c7)\" = holds ]"
+ok "the other way beyond its margin does not hold" "[ \"\$(verdict c8)\" = 'does not hold' ]"
+ok "a difference inside the spread is inconclusive" "[ \"\$(verdict c9)\" = inconclusive ]"
+ok "one seed is inconclusive, and says so" \
+   "[ \"\$(verdict c10)\" = inconclusive ] && echo \"\$out\" | grep -q 'one seed'"
+ok "best over noisy rivals is inconclusive" "[ \"\$(verdict c11)\" = inconclusive ]"
+ok "increasing through a noisy point is inconclusive" "[ \"\$(verdict c12)\" = inconclusive ]"
 printf 'c6\tt\tno tolerance\ta ~ b\n' > claims_bad.tsv
 out=$("$bin/claims" smoke claims_bad.tsv 2>&1); rc=$?
 ok "a ~ test without its tolerance is refused with file:line" \

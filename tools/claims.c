@@ -6,7 +6,12 @@
  *   "A ~ B T"           A's mean is within T of B's (a match, in the metric's units)
  *   "A best"            A has the highest mean of its table
  *   "increasing"        the mean rises with the table's x value
- * Prints holds / does not hold / not yet run, with the numbers behind the verdict. */
+ * Verdicts weigh the seeds' noise: a difference of two means counts only beyond its margin,
+ * t(0.975, n - 1) standard errors of the difference (n the smaller seed count), so "A > B" holds
+ * when A - B is above the margin, does not hold when below minus the margin, and is inconclusive
+ * in between or when a point has one seed. Summary columns other than the mean (times, costs)
+ * are single measurements and are compared as they are.
+ * Prints holds / does not hold / inconclusive / not yet run, with the numbers behind it. */
 #include "kd.h"
 #include "io/csv.h"
 
@@ -17,7 +22,54 @@
 struct row {
     char point[128];
     double x, mean, sd;
+    int n; /* seeds */
 };
+
+enum verdict { NOT_RUN = -1, FAILS = 0, HOLDS = 1, INCONCLUSIVE = 2 };
+
+/* Two-sided 95% quantile of Student's t with df degrees of freedom. */
+static double t975(int df)
+{
+    static const double t[] = {0, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
+                               2.262, 2.228};
+    return df <= 10 ? t[df] : df <= 30 ? 2.09 : 1.96;
+}
+
+/* The margin a difference of a's and b's means must pass; 0 when either has one seed. */
+static double margin(const struct row *a, const struct row *b)
+{
+    if (a->n < 2 || b->n < 2)
+        return 0;
+    int n = a->n < b->n ? a->n : b->n;
+    return t975(n - 1) * sqrt(a->sd * a->sd / a->n + b->sd * b->sd / b->n);
+}
+
+/* "a - b > 0" judged with its margin. */
+static enum verdict above(const struct row *a, const struct row *b)
+{
+    double d = a->mean - b->mean, m = margin(a, b);
+    if (a->n < 2 || b->n < 2)
+        return INCONCLUSIVE;
+    return d > m ? HOLDS : d < -m ? FAILS : INCONCLUSIVE;
+}
+
+/* Combine pairwise verdicts: any failure fails, all holding holds, else inconclusive. */
+static enum verdict all_of(enum verdict acc, enum verdict v)
+{
+    if (acc == FAILS || v == FAILS)
+        return FAILS;
+    return acc == HOLDS && v == HOLDS ? HOLDS : INCONCLUSIVE;
+}
+
+/* " (n seeds)" or " (one seed: no spread to judge by)" for the smaller of two points. */
+static const char *seeds_note(const struct row *a, const struct row *b, char *buf, size_t cap)
+{
+    int n = a->n < b->n ? a->n : b->n;
+    if (n < 2)
+        return " (one seed: no spread to judge by)";
+    snprintf(buf, cap, " (%d seeds)", n);
+    return buf;
+}
 
 /* Read results/SCALE/tables/TARGET.csv (point,title,x,n_seeds,mean,std,...). */
 static int summary_read(const char *scale, const char *target, struct row *rows, int cap)
@@ -38,7 +90,8 @@ static int summary_read(const char *scale, const char *target, struct row *rows,
             continue;
         *strchr(line, ',') = '\0';
         snprintf(rows[n].point, sizeof rows[n].point, "%s", line);
-        if (sscanf(after + 1, ",%lf,%*d,%lf,%lf", &rows[n].x, &rows[n].mean, &rows[n].sd) == 3)
+        if (sscanf(after + 1, ",%lf,%d,%lf,%lf", &rows[n].x, &rows[n].n, &rows[n].mean,
+                   &rows[n].sd) == 4)
             n++;
     }
     fclose(f);
@@ -77,62 +130,97 @@ static int cmp_x(const void *a, const void *b)
     return (d > 0) - (d < 0);
 }
 
-/* 1 holds, 0 does not hold, -1 not yet run; why gets the numbers. */
-static int check(const char *scale, const char *target, const char *test, char *why, size_t cap)
+/* "increasing": each point above the one before it in x. */
+static enum verdict check_increasing(struct row *rows, int n, char *why, size_t cap)
+{
+    enum verdict v = HOLDS;
+    char note[32];
+    qsort(rows, n, sizeof *rows, cmp_x);
+    why[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        if (i)
+            v = all_of(v, above(&rows[i], &rows[i - 1]));
+        snprintf(why + strlen(why), cap - strlen(why), "%s%s %.2f ± %.2f", i ? " < " : "",
+                 rows[i].point, rows[i].mean, rows[i].sd);
+    }
+    if (n > 1)
+        snprintf(why + strlen(why), cap - strlen(why), "%s",
+                 seeds_note(&rows[0], &rows[n - 1], note, sizeof note));
+    return v;
+}
+
+/* "A best": A above every other point. */
+static enum verdict check_best(const struct row *rows, int n, const struct row *a, char *why,
+                               size_t cap)
+{
+    enum verdict v = HOLDS;
+    const struct row *top = a;
+    char note[32];
+    for (int i = 0; i < n; i++) {
+        if (&rows[i] == a)
+            continue;
+        v = all_of(v, above(a, &rows[i]));
+        top = rows[i].mean > top->mean ? &rows[i] : top;
+    }
+    snprintf(why, cap, "%s %.2f ± %.2f; highest %s %.2f%s", a->point, a->mean, a->sd, top->point,
+             top->mean, seeds_note(a, top == a ? &rows[n - 1] : top, note, sizeof note));
+    return v;
+}
+
+/* "A ~ B T": |A - B| within T, margin included. */
+static enum verdict check_match(const struct row *a, const struct row *b, double tol, char *why,
+                                size_t cap)
+{
+    double d = fabs(a->mean - b->mean), m = margin(a, b);
+    char note[32];
+    snprintf(why, cap, "%s %.2f vs %s %.2f: differ by %.2f ± %.2f, tolerance %g%s", a->point,
+             a->mean, b->point, b->mean, d, m, tol, seeds_note(a, b, note, sizeof note));
+    if (a->n < 2 || b->n < 2)
+        return INCONCLUSIVE;
+    return d + m <= tol ? HOLDS : d - m > tol ? FAILS : INCONCLUSIVE;
+}
+
+/* A verdict and, in why, the numbers behind it. */
+static enum verdict check(const char *scale, const char *target, const char *test, char *why,
+                          size_t cap)
 {
     struct row rows[64];
     int n = summary_read(scale, target, rows, 64);
-    char a[128], op[8], b[128], col[64] = "";
+    char a[128], op[8], b[128], col[64] = "", note[32];
     if (n <= 0) {
         snprintf(why, cap, "no results/%s/tables/%s.csv: run `make %s SCALE=%s`", scale, target,
                  target, scale);
-        return -1;
+        return NOT_RUN;
     }
-    if (strcmp(test, "increasing") == 0) {
-        qsort(rows, n, sizeof *rows, cmp_x);
-        int ok = 1;
-        why[0] = '\0';
-        for (int i = 0; i < n; i++) {
-            ok &= i == 0 || rows[i].mean > rows[i - 1].mean;
-            snprintf(why + strlen(why), cap - strlen(why), "%s%s %.2f", i ? " < " : "",
-                     rows[i].point, rows[i].mean);
-        }
-        return ok;
-    }
+    if (strcmp(test, "increasing") == 0)
+        return check_increasing(rows, n, why, cap);
     int k = sscanf(test, "%127s %7s %127s %63s", a, op, b, col);
     const struct row *ra = find(rows, n, a);
     if (!ra) {
         snprintf(why, cap, "point '%s' not in the table yet", a);
-        return -1;
+        return NOT_RUN;
     }
-    if (k == 2 && strcmp(op, "best") == 0) {
-        const struct row *top = ra;
-        for (int i = 0; i < n; i++)
-            top = rows[i].mean > top->mean ? &rows[i] : top;
-        snprintf(why, cap, "%s %.2f; best %s %.2f", a, ra->mean, top->point, top->mean);
-        return top == ra;
-    }
+    if (k == 2 && strcmp(op, "best") == 0)
+        return check_best(rows, n, ra, why, cap);
     const struct row *rb = k >= 3 ? find(rows, n, b) : NULL;
     if (!rb) {
         snprintf(why, cap, "point '%s' not in the table yet", k >= 3 ? b : "?");
-        return -1;
+        return NOT_RUN;
     }
-    if (strcmp(op, "~") == 0) {
-        double tol = atof(col), d = fabs(ra->mean - rb->mean);
-        snprintf(why, cap, "%s %.2f vs %s %.2f: differ by %.2f, tolerance %s", a, ra->mean, b,
-                 rb->mean, d, col);
-        return d <= tol;
-    }
+    if (strcmp(op, "~") == 0)
+        return check_match(ra, rb, atof(col), why, cap);
     if (k == 4) {
         double va = summary_col(scale, target, a, col), vb = summary_col(scale, target, b, col);
-        snprintf(why, cap, "%s %s %.4g vs %s %.4g", col, a, va, b, vb);
+        snprintf(why, cap, "%s %s %.4g vs %s %.4g (single measurements)", col, a, va, b, vb);
         if (isnan(va) || isnan(vb))
-            return -1;
-        return strcmp(op, ">") == 0 ? va > vb : va < vb;
+            return NOT_RUN;
+        return (strcmp(op, ">") == 0 ? va > vb : va < vb) ? HOLDS : FAILS;
     }
-    snprintf(why, cap, "%s %.2f ± %.2f vs %s %.2f ± %.2f", a, ra->mean, ra->sd, b, rb->mean,
-             rb->sd);
-    return strcmp(op, ">") == 0 ? ra->mean > rb->mean : ra->mean < rb->mean;
+    int gt = strcmp(op, ">") == 0;
+    snprintf(why, cap, "%s %.2f ± %.2f vs %s %.2f ± %.2f: difference %+.2f, margin %.2f%s", a,
+             ra->mean, ra->sd, b, rb->mean, rb->sd, ra->mean - rb->mean, margin(ra, rb),
+             seeds_note(ra, rb, note, sizeof note));
+    return gt ? above(ra, rb) : above(rb, ra);
 }
 
 /* 1 when test is one of the forms `check` knows: "increasing", "A best", "A > B", "A < B",
@@ -164,8 +252,8 @@ int main(int argc, char **argv)
         return 1;
     }
     char line[2048], why[1024];
-    int counts[3] = {0, 0, 0}, lineno = 0;
-    static const char *verdict[] = {"not yet run", "does not hold", "holds"};
+    int counts[4] = {0, 0, 0, 0}, lineno = 0;
+    static const char *verdict[] = {"not yet run", "does not hold", "holds", "inconclusive"};
     printf("claims at scale %s (from results/%s/tables/*.csv)\n", argv[1], argv[1]);
     while (fgets(line, sizeof line, f)) {
         lineno++;
@@ -186,11 +274,12 @@ int main(int argc, char **argv)
                             "'A ~ B TOLERANCE')\n", argv[2], lineno, col[3]);
             return 1;
         }
-        int v = check(argv[1], col[1], col[3], why, sizeof why);
+        enum verdict v = check(argv[1], col[1], col[3], why, sizeof why);
         counts[v + 1]++;
         printf("%-14s %-24s %s\n    %s (%s)\n", verdict[v + 1], col[0], col[2], col[3], why);
     }
     fclose(f);
-    printf("%d hold, %d do not hold, %d not yet run\n", counts[2], counts[1], counts[0]);
+    printf("%d hold, %d do not hold, %d inconclusive, %d not yet run\n", counts[2], counts[1],
+           counts[3], counts[0]);
     return 0;
 }
