@@ -4,7 +4,8 @@
 # quick than at smoke) the table is drawn at quick, then at smoke: each figure lands under its
 # scale's results/<scale>/figures/, names its scale, seeds and revision, shows the paper's value
 # the folder's paper.csv gives, and each scale's REPORT.md links its own figure; drawing smoke
-# leaves the quick figure's bytes alone and plots/ gets no image.
+# leaves the quick figure's bytes alone and plots/ gets no image. Last, every table the real
+# catalogue marks verified has a paper value on every line of its paper.csv.
 set -uo pipefail
 root=$(pwd)
 bin=${KD_BIN:-bin}
@@ -81,6 +82,15 @@ for sc in quick smoke; do
         grep -qF "$want" "$svg" 2>/dev/null && ok || bad "$sc figure does not say '$want'"
     done
 done
+
+while IFS=$'\t' read -r target _ _ verified folder _; do
+    [ "$verified" = yes ] || continue
+    csv=$root/$folder/paper.csv
+    n=$(awk -F, 'NR > 1 && $1 != ""' "$csv" 2>/dev/null | wc -l)
+    empty=$(awk -F, 'NR > 1 && $1 != "" && $2 !~ /^[0-9.]+$/ {printf "%s ", $1}' "$csv" 2>/dev/null)
+    [ "$n" -gt 0 ] && [ -z "$empty" ] && ok ||
+        bad "$target is marked verified but $folder/paper.csv lacks values (${empty:-no lines})"
+done < <(grep -v '^#' "$root/configs/catalogue.tsv")
 
 echo "figures: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

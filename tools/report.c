@@ -263,7 +263,7 @@ static int write_table(const char *scale, const struct catalogue_row *t, struct 
     fprintf(md.f, "### %s\n\n`make %s`", t->title, t->target);
     if (strcmp(t->number, "-") != 0)
         fprintf(md.f, " (alias `make %s-table%s`)", t->paper, t->number);
-    fprintf(md.f, "; paper: %s, table %s (number verified: %s; source: %s).\n"
+    fprintf(md.f, "; paper: %s, table %s (verified: %s; source: %s).\n"
                   "Scale `%s`; ours: %s of the last epoch%s, mean ± std over up to %d seed%s; "
                   "wall time %.1f min.\n",
             t->paper, t->number, t->verified, t->source, scale, t->metric,
