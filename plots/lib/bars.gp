@@ -2,7 +2,7 @@
 # gives a number, its value on the right axis at the same scale (another data set: compare
 # trends). Markers, not bars: the y axis does not start at zero, and a bar would exaggerate gaps.
 load 'plots/lib/style.gp'
-set xtics rotate by -25 left noenhanced
+set xtics rotate by 25 right noenhanced  # long names run left, into the y label's margin
 load 'plots/lib/paper.gp'
 set xrange [-0.5:LO_records - 0.5]
 set grid xtics ytics lc rgb '#eeeeee'

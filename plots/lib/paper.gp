@@ -19,10 +19,16 @@ mid = (lo + hi) / 2
 ylo = mid - span / 2
 if (exists('ymin0') && ylo < 0) ylo = 0
 set yrange [ylo:ylo + span]
+# one round step on both axes (1, 2 or 5 times a power of ten), so the right axis reads in round
+# numbers too whatever the shift
+step = 10 ** floor(log10(span / 5.0))
+r = span / 5.0 / step
+step = step * (r < 1.5 ? 1 : r < 3.5 ? 2 : r < 7.5 ? 5 : 10)
+set ytics step
 if (npaper > 0) {
     shift = (PAPER_min + PAPER_max) / 2 - mid
     set link y2 via y + shift inverse y - shift
-    set y2tics nomirror out
+    set y2tics step nomirror out
     set y2label (strlen(yl2) > 0 ? yl2 : "paper's value (same units, right axis)")
     set ylabel sprintf('kdlab: %s', yl)
 }
