@@ -29,7 +29,7 @@ if (npaper > 0) {
     shift = (PAPER_min + PAPER_max) / 2 - mid
     set link y2 via y + shift inverse y - shift
     set y2tics step nomirror out
-    set y2label (strlen(yl2) > 0 ? yl2 : "paper's value (same units, right axis)")
-    set ylabel sprintf('kdlab: %s', yl)
+    set y2label (strlen(yl2) > 0 ? yl2 : "paper's value (same units, right axis)") noenhanced
+    set ylabel sprintf('kdlab: %s', yl) noenhanced
 }
 paper_title = "paper (right axis: same scale, shifted)"

@@ -20,8 +20,8 @@ set tics nomirror out scale 0.6
 set grid ytics lc rgb '#dddddd' lw 1 dt 1
 # below the plot: a legend inside the frame would hide the points under it
 set key outside below center horizontal nobox samplen 2 spacing 1.2 width 1
-set xlabel xl
-set ylabel yl
+set xlabel xl noenhanced  # config keys (seed.tau_t) are names, not subscripts
+set ylabel yl noenhanced
 set style line 1 lc rgb '#1f6fb4' lw 2 pt 7 ps 1.2
 set style line 2 lc rgb '#d9541a' lw 2 pt 5 ps 1.2 dt 2
 set style line 3 lc rgb '#d9541a' lw 2 pt 9 ps 1.6
