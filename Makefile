@@ -113,7 +113,8 @@ endif
 SEEDS ?=
 seeds_of = $(if $(SEEDS),$(filter $(foreach s,$(SEEDS),%-s$(s).csv),$(1)),$(1))
 
-# One table: its points' CSVs -> summary CSV + markdown (bin/report) -> figure (gnuplot).
+# One table: its points' CSVs -> summary CSV + markdown (bin/report) -> figure (gnuplot; plots/lib/
+# style.gp writes it to results/$(SCALE)/figures/, so each scale keeps its own).
 define table_rules
 .PHONY: $(1)
 $(1): results/$(SCALE)/tables/$(1).md
@@ -200,8 +201,9 @@ export: bin/export ## CKPT=<run>.ckpt OUT=<file>.safetensors: weights for PyTorc
 	$(Q)test -n "$(CKPT)" -a -n "$(OUT)" || { echo "usage: make export CKPT=results/quick/teachers/vit_s-s0.ckpt OUT=vit_s.safetensors" >&2; exit 2; }
 	$(Q)bin/export $(CKPT) $(OUT)
 
-clean: ## remove build products (results stay)
+clean: ## remove build products (results and their figures stay)
 	rm -rf build build-* bin
+	rm -f plots/*.png plots/*.svg  # figures drawn there by older trees
 
 help: ## this list
 	@echo "kdlab targets (SCALE=smoke|quick|full, default quick; RUN=\"srun -c2\" for Slurm):"

@@ -7,9 +7,7 @@ yl2 = ''
 load 'plots/lib/style.gp'
 runs(kind) = sprintf("< tail -q -n 1 results/%s/dcvit/latency/%s_*-s*.csv | sort -t, -k10 -g", \
                      scale, kind)
-set key bottom right
+set offsets graph 0.04, graph 0.04, graph 0.05, graph 0.05  # no point on the frame
 plot runs('dcvit') using 10:($6 * 100) with linespoints ls 1 title 'DC-ViT', \
      runs('practise') using 10:($6 * 100) with linespoints ls 2 title 'PRACTISE'
-set terminal svg size 960,560 enhanced font 'DejaVu Sans,11' background '#ffffff'
-set output sprintf('plots/%s.svg', id)
-replot
+load 'plots/lib/svg.gp'

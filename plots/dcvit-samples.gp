@@ -4,5 +4,5 @@ ttl = 'DC-ViT: number of few-shot images (ViT-s, remove 1.5 blocks of MACs)'
 xl = 'few-shot images (data.train_n)'
 yl = 'test top-1 (%)'
 yl2 = ''
-set logscale x
+logx = 1
 load 'plots/lib/curve.gp'

@@ -29,12 +29,9 @@ set y2label yl2
 set y2tics nomirror out
 set grid noxtics ytics lc rgb '#eeeeee'
 set boxwidth 0.5
-set key top left box opaque samplen 2 spacing 1.2
 set style fill solid 0.35 border rgb '#999999'
 plot data using 0:11 every ::1 axes x1y2 with boxes lc rgb '#bbbbbb' title 'cost (right axis)', \
      '' using 0:5:6:xtic(1) every ::1 with yerrorbars ls 1 ps 1.6 title 'test top-1 (left axis)', \
      '' using 0:($5 + $6):(sprintf('%.1fM MACs', $10 / 1e6)) every ::1 with labels \
         offset 0,1.1 font ',9' tc rgb '#1f6fb4' notitle
-set terminal svg size 960,560 enhanced font 'DejaVu Sans,11' background '#ffffff'
-set output sprintf('plots/%s.svg', id)
-replot
+load 'plots/lib/svg.gp'

@@ -1,11 +1,12 @@
 # Training speed against tokens (patch 7, 4, 2 at width 192) and width (96, 192, 384 at patch 4):
 # kdlab and PyTorch (--malloc-tune, its faster setting here), same machine, same OpenBLAS, same
 # run. Top: wall-clock images/s; bottom: CPU time per trained image, which a shared machine's
-# load disturbs much less. Data: results/bench-scaling.csv from `make bench-scaling`.
+# load disturbs much less. Data: results/bench-scaling.csv from `make bench-scaling`; figure:
+# results/bench-scaling.png beside it (generated files stay out of plots/).
 data = 'results/bench-scaling.csv'
 set datafile separator ','
 set terminal pngcairo size 1200,900 enhanced font 'DejaVu Sans,11' background '#ffffff'
-set output 'plots/perf-scaling.png'
+set output 'results/bench-scaling.png'
 set border 3 lw 1 lc rgb '#444444'
 set tics nomirror out scale 0.6
 set grid xtics ytics lc rgb '#dddddd' lw 1 dt 1
@@ -16,7 +17,8 @@ set style line 2 lc rgb '#d9541a' lw 2 pt 5 ps 1.2 dt 2
 th = system("awk -F, 'NR == 2 {print $2}' " . data)
 ld = system("awk -F, 'NR > 1 {s += $12; n++} END {if (n) printf \"%.1f\", s / n}' " . data)
 t1 = sprintf("Reference ViT (depth 6, batch 128, AdamW) training, %s threads", th)
-t2 = sprintf("load average %s during the run (other jobs share the machine)", ld)
+rev = system('printf %s "${KD_REVISION:-unknown}"')
+t2 = sprintf("load average %s during the run (other jobs share the machine); revision %s", ld, rev)
 set multiplot layout 2,2 title sprintf("%s\n{/*0.8 %s}", t1, t2)
 # rows of one engine: by tokens at width 192, or by width at 50 tokens
 tokens(e) = sprintf("< awk -F, '$1 == \"%s\" && $5 == 192' %s | sort -t, -k4,4n", e, data)

@@ -1,6 +1,8 @@
 /* report: one table from its points' CSVs, beside the paper's published numbers.
  *   bin/report SCALE TARGET RESULT.csv...  -> results/SCALE/tables/TARGET.{csv,md}
  *   bin/report SCALE --all TARGET...       -> all tables' markdown on stdout (REPORT.md)
+ * A table with a figure script (plots/TARGET.gp) links its figure, results/SCALE/figures/
+ * TARGET.png, relative to the markdown that shows it (tables/TARGET.md or REPORT.md).
  * The reported number of a run is its metric in the LAST row (last epoch, never the best);
  * seeds of one point give mean and sample std. A table whose catalogue row names extra columns
  * (12th column, e.g. "params,macs,cost") also gets the model's parameters and MACs and the wall
@@ -15,6 +17,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_POINTS 64
 #define MAX_SEEDS 16
@@ -260,7 +263,7 @@ static int write_table(const char *scale, const struct catalogue_row *t, struct 
     fprintf(md.f, "### %s\n\n`make %s`", t->title, t->target);
     if (strcmp(t->number, "-") != 0)
         fprintf(md.f, " (alias `make %s-table%s`)", t->paper, t->number);
-    fprintf(md.f, "; paper: %s, table %s (number verified: %s; source: %s).\n"
+    fprintf(md.f, "; paper: %s, table %s (verified: %s; source: %s).\n"
                   "Scale `%s`; ours: %s of the last epoch%s, mean ± std over up to %d seed%s; "
                   "wall time %.1f min.\n",
             t->paper, t->number, t->verified, t->source, scale, t->metric,
@@ -306,10 +309,24 @@ static int write_table(const char *scale, const struct catalogue_row *t, struct 
         fprintf(csv.f, "\n");
         fprintf(md.f, "\n");
     }
-    fprintf(md.f, "\nFigure: `plots/%s.png`.\n", t->target);
+    snprintf(path, sizeof path, "plots/%s.gp", t->target);
+    if (access(path, R_OK) == 0) /* gnuplot draws it next, beside this scale's tables */
+        fprintf(md.f, "\n![%s at scale %s](../figures/%s.png)\n", t->target, scale, t->target);
     if (atomic_commit(&csv, e) || atomic_commit(&md, e))
         return e->code;
     return 0;
+}
+
+/* A table's markdown with its relative links ("](../figures/...)", written from tables/) made
+ * relative to the scale's folder, where REPORT.md lives ("](figures/...)"). */
+static void md_print_rebased(const char *text)
+{
+    const char *at;
+    while ((at = strstr(text, "](../")) != NULL) {
+        fwrite(text, 1, (size_t)(at - text) + 2, stdout);
+        text = at + 5;
+    }
+    fputs(text, stdout);
 }
 
 int main(int argc, char **argv)
@@ -331,7 +348,8 @@ int main(int argc, char **argv)
             char path[512], *text;
             snprintf(path, sizeof path, "results/%s/tables/%s.md", argv[1], argv[i]);
             if (file_read_all(path, &text, NULL, &e) == 0) {
-                printf("%s\n", text);
+                md_print_rebased(text);
+                printf("\n");
                 free(text);
             } else {
                 printf("### %s\n\nnot yet run at this scale (`make %s SCALE=%s`)\n\n", argv[i],

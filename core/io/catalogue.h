@@ -8,7 +8,7 @@ struct catalogue_row {
     char target[96];     /* make target, e.g. "tinyvit-topk" */
     char paper[32];      /* tinyvit, seed, tinymim, dcvit, kdlab */
     char number[16];     /* the paper's table number, or "-" */
-    char verified[8];    /* whether that number was checked */
+    char verified[8];    /* "yes": that number and the paper.csv values are in papers.md */
     char folder[256];    /* configs folder whose YAML files are the points */
     char metric[64];     /* CSV column reported (last row) */
     char x_key[96];      /* config key for the x axis, or "-" */

@@ -1,25 +1,18 @@
 # One marker per point (ours: mean with the seeds' std as an error bar) and, where the paper
-# gives a number, its value on the right axis (another data set and scale: compare trends).
-# Markers, not bars: the y axis does not start at zero, and a bar would exaggerate the gaps.
+# gives a number, its value on the right axis at the same scale (another data set: compare
+# trends), a little right of ours so neither hides the other. Markers, not bars: the y axis
+# does not start at zero, and a bar would exaggerate the gaps.
 load 'plots/lib/style.gp'
-set xtics rotate by -25 left noenhanced
-stats data using 5 nooutput
-pad = 0.5 * (STATS_max - STATS_min) + 0.5
-lo = STATS_min - pad
-if (exists('ymin0') && lo < 0) lo = 0  # a table of costs (seconds, bytes) never goes below zero
-set yrange [lo:STATS_max + pad]
-set xrange [-0.5:STATS_records - 0.5]
+set xtics rotate by 25 right noenhanced  # long names run left, into the y label's margin
+# gnuplot reserves too little height for slanted names: an empty x label keeps the legend off them
+if (strlen(xl) == 0) set xlabel ' '
+load 'plots/lib/paper.gp'
+set xrange [-0.5:LO_records - 0.5]
 set grid xtics ytics lc rgb '#eeeeee'
-if (strlen(yl2) > 0) {
-    set y2label yl2
-    set y2tics nomirror out
-    set y2range [*:*]
+if (npaper > 0) {
     plot data using 0:5:6:xtic(1) every ::1 with yerrorbars ls 1 ps 1.6 title 'kdlab (ours)', \
-         '' using 0:($7 == $7 ? $7 : 1/0) every ::1 axes x1y2 with points ls 2 ps 1.8 \
-            title 'paper (right axis)'
+         '' using ($0 + 0.12):7 every ::1 axes x1y2 with points ls 3 ps 1.8 title paper_title
 } else {
     plot data using 0:5:6:xtic(1) every ::1 with yerrorbars ls 1 ps 1.6 title 'kdlab (ours)'
 }
-set terminal svg size 960,560 enhanced font 'DejaVu Sans,11' background '#ffffff'
-set output sprintf('plots/%s.svg', id)
-replot
+load 'plots/lib/svg.gp'
