@@ -28,7 +28,7 @@ done
 
 host=$(hostname -s)
 cpus=$(nproc --all)
-mem_total=$(free -m | awk '/^Mem:/ {print $2}')
+mem_total=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)   # MB, as free -m
 real_mem=$((mem_total * 9 / 10))   # below what slurmd measures, or the node is drained
 # The topology slurmd will detect, so that slurmctld does not "reconfigure" the node.
 topo=$(slurmd -C 2>/dev/null |
