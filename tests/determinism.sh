@@ -7,6 +7,8 @@
 # To pin another experiment, add its YAML to PINNED below.
 PINNED=()
 set -euo pipefail
+# shellcheck source=tools/need.sh
+. "$(dirname "$0")/../tools/need.sh" && need_commands
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 cfg=configs/teachers/vit_t.yaml

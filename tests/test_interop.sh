@@ -8,6 +8,8 @@
 # written as a PNG folder (bin/fmnist_folder, cached in build/) trains to the same CSV as the IDX
 # files with the same seed, timing columns aside.
 set -u
+# shellcheck source=tools/need.sh
+. "$(dirname "$0")/../tools/need.sh" && need_commands
 cd "$(dirname "$0")/.."
 BIN=${KD_BIN:-bin}
 PY=/usr/bin/python3

@@ -8,6 +8,8 @@
 # soft-label file written as it goes) and DC-ViT's stages (bin/dcvit: a model whose shape
 # depends on the stage). KD_KILL_SEED=N replays one sequence of kill times.
 set -uo pipefail
+# shellcheck source=tools/need.sh
+. "$(dirname "$0")/../tools/need.sh" && need_commands
 root=$PWD
 bin=$root/${KD_BIN:-bin}
 seed=${KD_KILL_SEED:-$RANDOM}

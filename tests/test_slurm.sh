@@ -7,6 +7,9 @@ set -uo pipefail
 PATH=$PATH:/usr/sbin:/sbin
 
 here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tools/need.sh
+. "$here/tools/need.sh"
+need_commands
 passed=0
 failed=0
 check() {   # description command...

@@ -6,6 +6,9 @@ set -uo pipefail
 PATH=$PATH:/usr/sbin:/sbin
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here" || exit 1
+# shellcheck source=tools/need.sh
+. tools/need.sh
+need_commands
 skip() {
     echo "SKIP: slurm cannot start here: $*"
     echo "test_slurm_make: 0 passed, 0 failed (skipped)"

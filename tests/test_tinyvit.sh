@@ -5,6 +5,8 @@
 # and dense labels within one half-float step (label_maxdiff); when the labels are identical the
 # stored-mode student trains exactly as the online one, and bad input gives one-line errors.
 set -uo pipefail
+# shellcheck source=tools/need.sh
+. "$(dirname "$0")/../tools/need.sh" && need_commands
 root=$(pwd)
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
