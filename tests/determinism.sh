@@ -2,11 +2,16 @@
 # Same config and seed twice: byte-identical CSV apart from the timing columns
 # (seconds, img_per_s, peak_mb), and identical checkpoints. Then the paper experiments: for each
 # paper of configs/catalogue.tsv, the first point of its first table is run again at smoke scale
-# and compared with the result `make smoke` made (results/smoke/...; skipped when absent).
+# and compared with the result `make smoke` made (results/smoke/...; a skip, recorded by
+# tests/skip.sh, when absent).
 # Timing columns are found by name (seconds, *_s, *_ms, img_per_s, peak_mb, latency*, wall*).
 # To pin another experiment, add its YAML to PINNED below.
 PINNED=()
 set -euo pipefail
+# shellcheck source=tools/need.sh
+. "$(dirname "$0")/../tools/need.sh" && need_commands
+# shellcheck source=tests/skip.sh
+. "$(dirname "$0")/skip.sh"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 cfg=configs/teachers/vit_t.yaml
@@ -40,7 +45,7 @@ for yaml in "${points[@]}"; do
     IFS=, read -r kind stem seed < <(grep -o "run_experiment,[^,]*,$yaml,[^,]*,[0-9]*" "$plan" \
         2>/dev/null | head -n1 | cut -d, -f2,4,5)
     if [ -z "${stem:-}" ] || [ ! -f "$stem.csv" ] || [ ! -x "bin/$kind" ]; then
-        echo "determinism: skip $yaml (no result of make smoke)"
+        skip_record - "$yaml: no result of make smoke to compare with"
         continue
     fi
     name=$(echo "$yaml" | tr / _)

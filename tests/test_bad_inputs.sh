@@ -5,6 +5,8 @@
 # STEM.ckpt, STEM.yaml). The table of input -> message is
 # written to tests/BAD_INPUTS.md (rewritten when a message changes; temp paths shown as <tmp>).
 set -uo pipefail
+# shellcheck source=tools/need.sh
+. "$(dirname "$0")/../tools/need.sh" && need_commands
 bin=${KD_BIN:-bin}
 root=$(pwd)
 dir=$(mktemp -d)

@@ -3,6 +3,8 @@
 # test accuracy is well above chance (10%), and over three epochs the loss falls and the
 # accuracy rises.
 set -uo pipefail
+# shellcheck source=tools/need.sh
+. "$(dirname "$0")/../tools/need.sh" && need_commands
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 pass=0 fail=0

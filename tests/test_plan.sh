@@ -4,6 +4,8 @@
 # table number names the same runs as its target. `make rerun` runs one experiment again (for
 # real, at smoke: the ViT-t teacher, seconds).
 set -uo pipefail
+# shellcheck source=tools/need.sh
+. "$(dirname "$0")/../tools/need.sh" && need_commands
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { echo "test_plan: FAIL $*"; fail=$((fail + 1)); }

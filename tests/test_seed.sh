@@ -3,6 +3,8 @@
 # (timing columns aside) and checkpoint; a SEED run reads its teacher; bad input gives one line
 # naming the file and a fix, never a crash.
 set -uo pipefail
+# shellcheck source=tools/need.sh
+. "$(dirname "$0")/../tools/need.sh" && need_commands
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 pass=0 fail=0

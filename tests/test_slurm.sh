@@ -2,11 +2,17 @@
 # Slurm dispatch for real: bring up the single-node cluster (tools/slurm-up.sh), run one srun
 # step and one sbatch job array that write files to /tmp, check them, bring the cluster down
 # (only if this test brought it up). Skips, exit 0, with "SKIP: slurm cannot start here: ..."
-# when the packages are missing, we are not root, or the daemons cannot start.
+# when the packages are missing, we are not root, or the daemons cannot start; the skip is
+# recorded (tests/skip.sh) and fails `make test` under CI=true.
 set -uo pipefail
 PATH=$PATH:/usr/sbin:/sbin
 
 here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tools/need.sh
+. "$here/tools/need.sh"
+need_commands
+# shellcheck source=tests/skip.sh
+. "$here/tests/skip.sh"
 passed=0
 failed=0
 check() {   # description command...
@@ -20,7 +26,7 @@ check() {   # description command...
     fi
 }
 skip() {
-    echo "SKIP: slurm cannot start here: $*"
+    skip_record slurm "slurm cannot start here: $*"
     echo "test_slurm: 0 passed, 0 failed (skipped)"
     exit 0
 }

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Scale-out through Make on a real Slurm: the smoke teacher vit_t is (re)made with
 # RUN="srun -c1", and its .meta must name the Slurm job it ran in. Skips, exit 0, with a clear
-# message where Slurm cannot start (tools/slurm-up.sh says why).
+# message where Slurm cannot start (tools/slurm-up.sh says why), recorded by tests/skip.sh.
 set -uo pipefail
 PATH=$PATH:/usr/sbin:/sbin
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here" || exit 1
+# shellcheck source=tools/need.sh
+. tools/need.sh
+need_commands
+# shellcheck source=tests/skip.sh
+. tests/skip.sh
 skip() {
-    echo "SKIP: slurm cannot start here: $*"
+    skip_record slurm "slurm cannot start here: $*"
     echo "test_slurm_make: 0 passed, 0 failed (skipped)"
     exit 0
 }

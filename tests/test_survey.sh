@@ -4,6 +4,8 @@
 # column and tolerance tests give the right verdicts; the catalogue takes an optional 12th
 # column (extra report columns) and still refuses a short line.
 set -uo pipefail
+# shellcheck source=tools/need.sh
+. "$(dirname "$0")/../tools/need.sh" && need_commands
 root=$(pwd)
 bin=$root/${KD_BIN:-bin}
 dir=$(mktemp -d)

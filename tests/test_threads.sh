@@ -3,6 +3,8 @@
 # timing columns) and checkpoint: the threaded ops split work without changing any sum's order
 # (core/ops/parallel.h), so a result does not depend on the machine's core count.
 set -euo pipefail
+# shellcheck source=tools/need.sh
+. "$(dirname "$0")/../tools/need.sh" && need_commands
 BIN=${KD_BIN:-bin}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT

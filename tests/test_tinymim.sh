@@ -3,6 +3,8 @@
 # `init:`, run twice with one seed (byte-identical checkpoints and loss columns), and the
 # one-line errors for a missing teacher, a too-deep target layer and a missing checkpoint.
 set -uo pipefail
+# shellcheck source=tools/need.sh
+. "$(dirname "$0")/../tools/need.sh" && need_commands
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 pass=0 fail=0

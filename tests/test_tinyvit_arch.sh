@@ -4,6 +4,8 @@
 # epoch 1 to 2 and test accuracy (eval mode: BatchNorm running statistics) must be far above
 # chance; a typo in a TinyViT key must be a one-line error naming the file and line.
 set -uo pipefail
+# shellcheck source=tools/need.sh
+. "$(dirname "$0")/../tools/need.sh" && need_commands
 bin=${KD_BIN:-bin}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT

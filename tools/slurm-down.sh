@@ -2,6 +2,9 @@
 # Stop the single-node Slurm that tools/slurm-up.sh started: slurmd, slurmctld, and munged if
 # slurm-up started it. Only the processes named in their pid files are signalled.
 set -uo pipefail
+# shellcheck source=tools/need.sh
+. "$(dirname "${BASH_SOURCE[0]}")/need.sh"
+need_commands
 
 state=/run/kdlab-slurm
 

@@ -8,11 +8,15 @@
 set -euo pipefail
 PATH=$PATH:/usr/sbin:/sbin
 
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tools/need.sh
+. "$here/need.sh"
+need_commands
+
 timeout_s=${SLURM_UP_TIMEOUT:-30}
 conf=/etc/slurm/slurm.conf
 state=/run/kdlab-slurm            # what this script started, for slurm-down.sh
 logdir=/var/log/slurm
-here=$(cd "$(dirname "$0")" && pwd)
 
 die() {
     echo "slurm-up: error: $*" >&2
@@ -21,14 +25,14 @@ die() {
 }
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (writes $conf, starts daemons)"
-for cmd in munged slurmctld slurmd sinfo scontrol srun sbatch; do
+for cmd in munged munge unmunge slurmctld slurmd sinfo scontrol srun sbatch; do
     command -v "$cmd" >/dev/null 2>&1 ||
         die "'$cmd' not found; install: apt-get install slurmctld slurmd slurm-client munge"
 done
 
 host=$(hostname -s)
 cpus=$(nproc --all)
-mem_total=$(free -m | awk '/^Mem:/ {print $2}')
+mem_total=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)   # MB, as free -m
 real_mem=$((mem_total * 9 / 10))   # below what slurmd measures, or the node is drained
 # The topology slurmd will detect, so that slurmctld does not "reconfigure" the node.
 topo=$(slurmd -C 2>/dev/null |
