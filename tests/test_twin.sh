@@ -6,7 +6,11 @@
 #    same ViT from the same weights on the same batches and drop-path draws with its own ops and
 #    optimizer: every step's loss and gradient norm, and the final weights, must agree.
 set -u
+# shellcheck source=tools/need.sh
+. "$(dirname "$0")/../tools/need.sh" && need_commands
 cd "$(dirname "$0")/.."
+# shellcheck source=tests/skip.sh
+. tests/skip.sh
 BIN=${KD_BIN:-bin}
 PY=/usr/bin/python3
 STEPS=${KD_TWIN_STEPS:-100}
@@ -18,7 +22,7 @@ ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "test_twin: FAIL: $*" >&2; }
 
 if ! $PY -c "import torch" 2>/dev/null; then
-    echo "test_twin: skipped: /usr/bin/python3 cannot import torch (apt-get install python3-torch)"
+    skip_record python3-torch "training parity: $PY cannot import torch (apt-get install python3-torch)"
     echo "test_twin: 0 passed, 0 failed (skipped)"
     exit 0
 fi
@@ -26,7 +30,7 @@ fi
 for cfg in teachers/vit_s teachers/vit_t; do
     for seed in 0 1; do
         if $BIN/export --config configs/$cfg.yaml --seed $seed "$W/init.safetensors" 2>"$W/err" &&
-            $PY tests/twin.py init "$W/init.safetensors" >"$W/out" 2>&1; then ok
+            $PY tests/twin.py weights "$W/init.safetensors" >"$W/out" 2>&1; then ok
         else bad "$cfg seed $seed initial weights: $(tail -4 "$W/out" "$W/err")"; fi
     done
 done

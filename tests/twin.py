@@ -12,7 +12,7 @@ both runs' numbers per step with their relative differences.
       --total-steps T [--tol-loss X] [--tol-norm Y] [--tol-weights Z]
       exit 1 when a step's loss or gradient norm, or the final weights' logits on the first batch,
       differ by more than their tolerance (relative)
-  twin.py init FILE [--tol R]
+  twin.py weights FILE [--tol R]
       kdlab's initial weights (a safetensors export) against a freshly built torch ViT of the
       same shape with PyTorch's default initialization: per tensor, the spread (std) and centre
       (mean) of the values; exit 1 when a std differs by more than R (relative) or a mean sits
@@ -91,7 +91,7 @@ def compare_outputs(model, path, x):
     return (a - b).abs().max().item() / max(b.abs().max().item(), 1e-12)
 
 
-def cmd_init(a):
+def cmd_weights(a):
     """Same shapes, same distribution: each tensor's std and mean against torch's defaults.
     LayerNorms (ones and zeros in both) and the tokens (trunc normal 0.02 in both) included."""
     tensors, meta = tv.st_read(a.file)
@@ -163,7 +163,7 @@ def cmd_steps(a):
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
-    s = sub.add_parser("init")
+    s = sub.add_parser("weights")
     s.add_argument("file"), s.add_argument("--tol", type=float, default=0.05)
     s = sub.add_parser("steps")
     s.add_argument("dir")
@@ -176,7 +176,7 @@ def main():
     s.add_argument("--tol-weights", type=float, default=1e-3)
     s.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
-    cmd_init(a) if a.cmd == "init" else cmd_steps(a)
+    cmd_weights(a) if a.cmd == "weights" else cmd_steps(a)
 
 
 if __name__ == "__main__":
