@@ -95,7 +95,22 @@ define run_experiment
 	$(Q)$(RUN) bin/$1 $2 --scale $(SCALE) --out $3 run.seed=$4
 endef
 
-$(PLAN): bin/plan $(CATALOGUE) $(CONFIGS) $(BASE_CONFIGS)
+# $(call write_if_changed,FILE,WORDS): FILE holds WORDS one a line, and its date changes only
+# when they do; a rule on FORCE that calls it runs every time but remakes its dependents only
+# then. A YAML deleted makes no remaining file newer: these lists are what changes.
+define write_if_changed
+	@mkdir -p $(dir $1)
+	$(Q)printf '%s\n' $2 >$1.tmp && if cmp -s $1.tmp $1; then rm -f $1.tmp; else mv $1.tmp $1; fi
+endef
+.PHONY: FORCE
+FORCE:
+
+# every experiment's YAML: the plan is remade when one is added or deleted
+CONFIG_LIST := build/configs.list
+$(CONFIG_LIST): FORCE
+	$(call write_if_changed,$@,$(CONFIGS))
+
+$(PLAN): bin/plan $(CATALOGUE) $(CONFIGS) $(BASE_CONFIGS) $(CONFIG_LIST)
 	@mkdir -p $(dir $@)
 	$(Q)bin/plan $(SCALE) $(CATALOGUE) $(CONFIGS) > $@.tmp && mv $@.tmp $@
 
@@ -114,12 +129,15 @@ SEEDS ?=
 seeds_of = $(if $(SEEDS),$(filter $(foreach s,$(SEEDS),%-s$(s).csv),$(1)),$(1))
 
 # One table: its points' CSVs -> summary CSV + markdown (bin/report) -> figure (gnuplot; plots/lib/
-# style.gp writes it to results/$(SCALE)/figures/, so each scale keeps its own).
+# style.gp writes it to results/$(SCALE)/figures/, so each scale keeps its own). The .points file
+# lists those CSVs, so a point deleted (or SEEDS changed) redraws the table too.
 define table_rules
 .PHONY: $(1)
 $(1): results/$(SCALE)/tables/$(1).md
+results/$(SCALE)/tables/$(1).points: FORCE
+	$$(call write_if_changed,$$@,$$(call seeds_of,$$(TABLE_$(1))))
 results/$(SCALE)/tables/$(1).md: $$(call seeds_of,$$(TABLE_$(1))) bin/report $(CATALOGUE) $$(wildcard plots/$(1).gp) \
-		$$(wildcard $$(FOLDER_$(1))/paper.csv)
+		$$(wildcard $$(FOLDER_$(1))/paper.csv) results/$(SCALE)/tables/$(1).points
 	@mkdir -p $$(dir $$@)
 	$(Q)bin/report $(SCALE) $(1) $$(call seeds_of,$$(TABLE_$(1)))
 	$(Q)if [ -f plots/$(1).gp ]; then gnuplot -e "scale='$(SCALE)'" plots/$(1).gp; fi

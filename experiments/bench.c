@@ -315,6 +315,9 @@ int main(int argc, char **argv)
     kd_runtime_setup(argc, argv);
     int steps = 10, torch = 1, scaling = 0;
     const char *threads = NULL;
+    kd_help_exit(argc, argv, "[--steps N] [--threads \"1 2\"] [--no-torch] [--scaling]",
+                 "Times a training step and inference of the reference ViT in kdlab and PyTorch\n"
+                 "(make bench; experiments/bench.c).\n");
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--child") && i + 4 < argc)
             return kdlab_child(atoi(argv[i + 1]), 128,

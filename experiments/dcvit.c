@@ -30,7 +30,6 @@ static float *metric_images(const struct run *r, int *n, struct kd_err *e)
     }
     if (strcmp(d->metric, "none") == 0)
         return NULL;
-    struct experiment sx;
     char stem[600], path[700];
     float *images;
     int *targets;
@@ -40,9 +39,8 @@ static float *metric_images(const struct run *r, int *n, struct kd_err *e)
                       "dcvit.metric is synthetic but no dcvit.synthetic config is named");
         return NULL;
     }
-    if (config_load(&sx, d->synthetic, r->x.scale, 0, NULL, e))
+    if (run_ref_stem(stem, sizeof stem, NULL, d->synthetic, r->x.scale, -1, e))
         return NULL;
-    run_stem_of(stem, sizeof stem, d->synthetic, r->x.scale, config_first_seed(&sx));
     snprintf(path, sizeof path, "%s.syn", stem);
     if (compress_read_synthetic(path, &images, &targets, n, r->train.h, r->train.w, r->train.c,
                                 e))

@@ -105,13 +105,12 @@ static int load_teacher(struct seed *S, const struct experiment *x, int Bmax, st
                              "kind: train ViT",
                              "teacher %s is kind '%s' with proj_dim %d (this run: %d)",
                              x->teacher, tx.kind, tx.seed.proj_dim, x->seed.proj_dim);
-    run_stem_of(stem, sizeof stem, x->teacher, x->scale, config_first_seed(&tx));
+    if (run_ref_stem(stem, sizeof stem, NULL, x->teacher, x->scale, -1, e))
+        return e->code;
     char ckpt[640];
     snprintf(ckpt, sizeof ckpt, "%s.ckpt", stem);
     int rc = ssl_enc_init(&S->t, &tx.model, tx.seed.proj_dim, Bmax, 0, e);
-    if (!rc && ssl_enc_load(&S->t, ckpt, e))
-        return kd_err_fix(e, "train the teacher first (make %s.csv SCALE=%s)", stem, x->scale);
-    return rc;
+    return rc ? rc : ssl_enc_load(&S->t, ckpt, e);
 }
 
 static enum strategy strategy_of(const char *s)

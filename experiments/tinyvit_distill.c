@@ -113,16 +113,12 @@ static float distill_loss(void *ctx, struct net *n, float *dlogits, const int *l
 static int open_labels(struct distill *D, struct kd_err *e)
 {
     struct run *r = D->r;
-    struct experiment lx;
     char stem[512], path[600];
-    if (config_load(&lx, r->x.tinyvit.softlabels, r->x.scale, 0, NULL, e))
+    if (run_ref_stem(stem, sizeof stem, NULL, r->x.tinyvit.softlabels, r->x.scale, -1, e))
         return e->code;
-    run_stem_of(stem, sizeof stem, r->x.tinyvit.softlabels, r->x.scale, config_first_seed(&lx));
     snprintf(path, sizeof path, "%s.bin", stem);
     if (softlabel_open(&D->file, path, e))
-        return e->code == KD_ERR_IO ? kd_err_fix(e, "make %s.csv SCALE=%s (runs %s)", stem,
-                                                 r->x.scale, r->x.tinyvit.softlabels)
-                                    : e->code;
+        return e->code;
     struct softlabel_need need = {
         (uint32_t)D->k, (uint32_t)r->x.tinyvit.epochs, (uint32_t)r->n_train,
         (uint32_t)r->x.model.classes, (uint32_t)r->x.data.crop_pad, (uint32_t)r->x.data.flip,

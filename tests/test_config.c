@@ -46,13 +46,40 @@ static void test_defaults(void)
           "optim defaults");
     CHECK(x.optim.beta1 == 0.9f && x.optim.beta2 == 0.999f && x.optim.weight_decay == 0.05f,
           "adamw defaults");
-    CHECK(x.optim.epochs == 10 && x.optim.warmup_epochs == 1 && x.optim.batch == 128, "sched");
+    CHECK(x.optim.epochs == 5 && x.optim.warmup_epochs == 1 && x.optim.batch == 128,
+          "sched (quick's presets: %d epochs)", x.optim.epochs);
+    CHECK(x.data.train_n == 10000 && x.data.test_n == 2000, "quick's data size: %d",
+          x.data.train_n);
     CHECK(x.optim.clip_grad == 5.0f && x.optim.label_smoothing == 0.1f, "clip, smoothing");
     CHECK(strcmp(x.data.set, "fashion-mnist") == 0 && x.data.crop_pad == 2 && x.data.flip == 1,
           "data defaults");
     CHECK(x.run.n_seeds == 1 && x.run.seeds[0] == 0 && x.run.log_every == 50, "run defaults");
-    CHECK(strcmp(x.kind, "train") == 0 && strcmp(x.scale, "quick") == 0, "kind, scale");
+    CHECK(x.kind[0] == '\0' && strcmp(x.scale, "quick") == 0, "no kind by default, scale");
     CHECK(strcmp(x.path, GOOD "empty.yaml") == 0, "path recorded");
+}
+
+/* Every scale's presets reach a config that names no base; a base's block and the file's own
+ * keys still beat them. */
+static void test_presets(void)
+{
+    struct experiment x;
+    struct kd_err e;
+    CHECK(load(&x, GOOD "empty.yaml", "smoke", 0, NULL) == 0, "empty file at smoke");
+    CHECK(x.data.train_n == 2000 && x.data.test_n == 1000 && x.optim.epochs == 1 &&
+              x.optim.warmup_epochs == 0,
+          "smoke's presets without a base: %d images, %d epochs", x.data.train_n,
+          x.optim.epochs);
+    CHECK(load(&x, GOOD "empty.yaml", "full", 0, NULL) == 0, "empty file at full");
+    CHECK(x.data.train_n == 0 && x.data.test_n == 0 && x.optim.epochs == 10, "full: all data");
+    CHECK(load(&x, GOOD "chain_root.yaml", "smoke", 0, NULL) == 0, "chain root at smoke");
+    CHECK(x.optim.epochs == 3 && x.data.train_n == 2000, "the file's epochs beat the preset");
+    CHECK(load(&x, GOOD "empty.yaml", "smoke", 0, NULL) == 0 && config_check_kind(&x, NULL, &e) &&
+              strstr(e.msg, "no 'kind'") && strcmp(e.file, GOOD "empty.yaml") == 0 && e.fix[0],
+          "a config without kind is refused: %s", e.msg);
+    CHECK(load(&x, GOOD "comments.yaml", NULL, 0, NULL) == 0 &&
+              config_check_kind(&x, "build/bin/train", &e) == 0 &&
+              config_check_kind(&x, "bin/seed", &e) && strstr(e.fix, "bin/train"),
+          "another program's config names its own: %s", e.fix);
 }
 
 static void test_chain(void)
@@ -406,6 +433,7 @@ int main(void)
     snprintf(from_make, sizeof from_make, "%s", getenv("KD_REVISION") ? getenv("KD_REVISION") : "");
     check_tmpdir("test_config");
     test_defaults();
+    test_presets();
     test_chain();
     test_scale();
     test_syntax_variants();

@@ -114,8 +114,11 @@ static void test_idx_errors(void)
     int rc = idx_load(&d, check_tmp("nowhere"), "train", &e);
     CHECK(rc == KD_ERR_IO && has(e.file, "nowhere/train-images-idx3-ubyte.gz"), "missing: %s",
           e.file);
-    CHECK(has(e.fix, "make deps") && has(e.fix, "dataset-fashion-mnist"), "fix: %s", e.fix);
+    CHECK(has(e.fix, "data.dir") && !has(e.fix, "make deps"), "own folder's fix: %s", e.fix);
     CHECK(d.pixels == NULL && d.n == 0, "failed load leaves d empty");
+    rc = idx_load(&d, "/usr/share/datasets/fashion-mnist", "nosuch", &e);
+    CHECK(rc == KD_ERR_IO && has(e.fix, "make deps") && has(e.fix, "dataset-fashion-mnist"),
+          "Debian's folder's fix: %s", e.fix);
 
     write_split("good", 20, 20, 0x803, 20, 0);
     rc = idx_load(&d, tmpdir, "good", &e);
@@ -128,7 +131,8 @@ static void test_idx_errors(void)
     rc = idx_load(&d, tmpdir, "short", &e);
     CHECK(rc == KD_ERR_FORMAT && has(e.msg, "truncated") && has(e.file, "short-images"),
           "truncated payload: %d %s: %s", rc, e.file, e.msg);
-    CHECK(has(e.fix, "re-install dataset-fashion-mnist"), "fix: %s", e.fix);
+    CHECK(!has(e.fix, "re-install") && !has(e.fix, "make deps") && has(e.fix, "replace it"),
+          "a file of the user's own folder is not Debian's to re-install: %s", e.fix);
 
     write_split("magic", 20, 20, 0x801, 20, 0);
     rc = idx_load(&d, tmpdir, "magic", &e);

@@ -41,5 +41,36 @@ grep -q 'make kdlab-teachers SCALE=smoke' <<<"$out" && ok || bad "rerun does not
 make --no-print-directory rerun CONFIG=configs/teachers/nope.yaml >/dev/null 2>&1
 [ $? -eq 2 ] && ok || bad "rerun of an unknown config does not exit 2"
 
+# A table follows its folder: in a scratch copy of the tree (Makefile, configs/, bin/ linked) a
+# two-point table is made, one point's YAML deleted, and the table made again without it.
+scratch=$(mktemp -d)
+trap 'rm -f "$marker"; rm -rf "$scratch"' EXIT
+cp -r Makefile fuzz.mk perf.mk configs "$scratch/" && ln -s "$PWD/bin" "$scratch/bin"
+mkdir -p "$scratch/configs/zz"
+for p in a b; do
+    cat >"$scratch/configs/zz/$p.yaml" <<EOF
+base: ../base/vit.yaml
+kind: train
+title: "point $p"
+model: {dim: 16, depth: 1, heads: 2}
+data: {train_n: 64, test_n: 64}
+optim.batch: 32
+EOF
+done
+printf 'zz-points\tkdlab\t-\t-\tconfigs/zz\ttest_acc\t-\tscratch table\ttest\t-\t-\n' \
+    >>"$scratch/configs/catalogue.tsv"
+md=$scratch/results/smoke/tables/zz-points.md
+KD_THREADS=1 make -s -C "$scratch" --no-print-directory SCALE=smoke zz-points >/dev/null 2>&1
+grep -q '^| b |' "$md" 2>/dev/null && ok || bad "the scratch table lacks point b"
+rm "$scratch/configs/zz/b.yaml"
+out=$(KD_THREADS=1 make -s -C "$scratch" --no-print-directory SCALE=smoke zz-points 2>&1)
+grep -q '^| a |' "$md" 2>/dev/null && ! grep -q '^| b |' "$md" && ok ||
+    bad "a deleted point stays in its table: $out"
+# An empty YAML in a table's folder names no program: bin/plan refuses it in one line.
+: >"$scratch/configs/zz/empty.yaml"
+out=$(make -n -C "$scratch" --no-print-directory SCALE=smoke zz-points 2>&1)
+grep -q "configs/zz/empty.yaml: error: names no 'kind'.*(fix: " <<<"$out" && ok ||
+    bad "an empty YAML is planned: $out"
+
 echo "plan: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

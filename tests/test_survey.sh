@@ -10,14 +10,15 @@ root=$(pwd)
 bin=$root/${KD_BIN:-bin}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-ln -s "$root/configs" "$dir/configs"
+cp -r "$root/configs" "$dir/configs"
+source "$root/tests/shrink.sh"
 cd "$dir"
 pass=0 fail=0
 ok() { if eval "$2"; then pass=$((pass + 1)); else echo "FAIL: $1"; fail=$((fail + 1)); fi; }
 
 # SEED from a supervised ViT-t teacher (dim 64 = seed.proj_dim), tiny, twice.
-KD_THREADS=1 "$bin/train" configs/teachers/vit_t.yaml --scale smoke data.train_n=128 \
-    data.test_n=64 --out results/smoke/teachers/vit_t-s0 2>/dev/null
+shrink configs/teachers/vit_t.yaml data.train_n=128 data.test_n=64
+KD_THREADS=1 "$bin/train" configs/teachers/vit_t.yaml --scale smoke 2>/dev/null
 tiny=(--scale smoke data.train_n=128 data.test_n=64 optim.batch=32 seed.queue=64
       seed.monitor_n=32 teacher=configs/teachers/vit_t.yaml seed.proj_dim=64)
 for s in a b; do

@@ -9,7 +9,9 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 pass=0 fail=0
 ok() { if "$@"; then pass=$((pass + 1)); else echo "FAIL: $*"; fail=$((fail + 1)); fi; }
-small=(--scale smoke data.train_n=64 data.test_n=64 optim.batch=32)
+# the sizes are in the scratch configs (shrink): the chain's results must be what they read now
+small=(--scale smoke)
+tiny=(data.train_n=64 data.test_n=64 optim.batch=32)
 mkdir -p "$dir/configs/tinymim/mae" "$dir/configs/tinymim/distill"
 # Stems follow the config path, so the chain runs inside a scratch copy of configs/.
 cp -r configs/base "$dir/configs/"
@@ -17,6 +19,10 @@ sed 's/depth: 8/depth: 2/' configs/tinymim/mae/mae_s.yaml > "$dir/configs/tinymi
 cp configs/tinymim/distill/relation.yaml "$dir/configs/tinymim/distill/"
 cp configs/tinymim/targets/relation.yaml "$dir/configs/ft.yaml"
 sed -i 's|base: ../../base/|base: base/|' "$dir/configs/ft.yaml"
+source tests/shrink.sh
+for f in tinymim/mae/mae_s tinymim/distill/relation ft; do
+    shrink "$dir/configs/$f.yaml" "${tiny[@]}"
+done
 root=$PWD
 bin=$root/${KD_BIN:-bin}
 cd "$dir"

@@ -12,16 +12,17 @@ set -uo pipefail
 root=$(pwd)
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-ln -s "$root/configs" "$dir/configs"
+cp -r "$root/configs" "$dir/configs"
+source "$root/tests/shrink.sh"
 cd "$dir"
 common=(--scale smoke data.train_n=256 data.test_n=128 optim.batch=32)
 pass=0 fail=0
 ok() { if eval "$2"; then pass=$((pass + 1)); else echo "FAIL: $1"; fail=$((fail + 1)); fi; }
-"$root/bin/train" configs/teachers/vit_t.yaml "${common[@]}" \
-    --out results/smoke/teachers/vit_t-s0 2>/dev/null
 labels=configs/tinyvit/labels/vit_t_k10.yaml
-"$root/bin/tinyvit_labels" "$labels" "${common[@]}" tinyvit.topk=3 optim.epochs=2 \
-    --out results/smoke/tinyvit/labels/vit_t_k10-s0 2>/dev/null
+shrink configs/teachers/vit_t.yaml "${common[@]:2}"
+shrink "$labels" "${common[@]:2}" tinyvit.topk=3 optim.epochs=2
+"$root/bin/train" configs/teachers/vit_t.yaml --scale smoke 2>/dev/null
+"$root/bin/tinyvit_labels" "$labels" --scale smoke 2>/dev/null
 ok "labels file written" "[ -s results/smoke/tinyvit/labels/vit_t_k10-s0.bin ]"
 size=$(stat -c %s results/smoke/tinyvit/labels/vit_t_k10-s0.bin)
 ok "file is header + index + 2 x 256 records of 16 bytes + crc ($size)" \

@@ -242,6 +242,9 @@ static int test_valid(const char *test)
 
 int main(int argc, char **argv)
 {
+    kd_help_exit(argc, argv, "SCALE CLAIMS.tsv",
+                 "Checks each claim of the papers against results/SCALE/tables/*.csv (make "
+                 "claims).\n");
     if (argc != 3) {
         fprintf(stderr, "usage: %s SCALE CLAIMS.tsv\n", argv[0]);
         return 2;

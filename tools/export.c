@@ -25,6 +25,10 @@ int main(int argc, char **argv)
     struct kd_err e;
     const char *config = NULL, *in = NULL, *out = NULL;
     int seed = 0;
+    kd_help_exit(argc, argv, "CKPT OUT.safetensors | --config CFG.yaml [--seed N] OUT.safetensors",
+                 "Writes a checkpoint's weights as safetensors under timm's ViT names\n"
+                 "(e.g. make export CKPT=results/quick/teachers/vit_s-s0.ckpt "
+                 "OUT=vit_s.safetensors).\n");
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             config = argv[++i];

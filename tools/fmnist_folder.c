@@ -55,6 +55,9 @@ static int write_split(const char *out, const char *idx_dir, const char *split, 
 int main(int argc, char **argv)
 {
     struct kd_err e;
+    kd_help_exit(argc, argv, "OUT [IDX_DIR]",
+                 "Writes Fashion-MNIST (IDX_DIR, default /usr/share/datasets/fashion-mnist) as\n"
+                 "OUT/{train,test}/<label>/<index>.png, an image folder for data.set: folder.\n");
     if (argc < 2 || argc > 3) {
         fprintf(stderr, "usage: %s OUT [IDX_DIR]\n", argv[0]);
         return 2;

@@ -27,7 +27,7 @@ static const char *table_of(const char *path)
 static int plan_one(const char *path, const char *scale, struct kd_err *e)
 {
     struct experiment x, ref;
-    if (config_load(&x, path, scale, 0, NULL, e))
+    if (config_load(&x, path, scale, 0, NULL, e) || config_check_kind(&x, NULL, e))
         return e->code;
     const char *refs[CONFIG_MAX_REFS];
     int n_refs = config_refs_of(&x, refs);
@@ -61,6 +61,9 @@ static int plan_one(const char *path, const char *scale, struct kd_err *e)
 int main(int argc, char **argv)
 {
     struct kd_err e;
+    kd_help_exit(argc, argv, "SCALE CATALOGUE.tsv CONFIG.yaml...",
+                 "Writes the Make rules of every config to stdout (make reads "
+                 "build/plan-SCALE.mk).\n");
     if (argc < 3) {
         fprintf(stderr, "usage: %s SCALE CATALOGUE.tsv CONFIG.yaml...\n", argv[0]);
         return 2;

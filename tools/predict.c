@@ -18,6 +18,9 @@ int main(int argc, char **argv)
     struct kd_err e;
     const char *config = NULL, *pos[3] = {NULL, NULL, NULL};
     int n_pos = 0;
+    kd_help_exit(argc, argv, "WEIGHTS IMAGES.f32 LOGITS.f32 [--config CFG.yaml]",
+                 "Writes the logits of a kdlab checkpoint or safetensors file on raw float32 "
+                 "images.\n");
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             config = argv[++i];

@@ -134,6 +134,23 @@ static int add_result(struct point *pts, int n, const char *csv, const struct ca
     return n;
 }
 
+/* The point's result csv (results/SCALE/<folder under configs/>/<name>-s<seed>.csv) must be
+ * what configs/.../<name>.yaml makes now at that seed (run_result_check): a run by hand with
+ * overrides, or a YAML edited since, is refused rather than reported. */
+static int result_check(const char *csv, const char *folder, const char *scale, struct kd_err *e)
+{
+    char stem[600], config[700];
+    int seed, n = (int)strlen(csv) - 4;
+    snprintf(stem, sizeof stem, "%.*s", n > 0 ? n : 0, csv);
+    const char *name = strrchr(stem, '/'), *dash = strrchr(stem, '-');
+    name = name ? name + 1 : stem;
+    if (!dash || dash < name || sscanf(dash, "-s%d", &seed) != 1)
+        return kd_err_setfix(e, KD_ERR_USAGE, csv, 0, "pass results/SCALE/<path>-s<seed>.csv",
+                             "is not a result of a table's point");
+    snprintf(config, sizeof config, "%s/%.*s.yaml", folder, (int)(dash - name), name);
+    return run_result_check(stem, config, scale, seed, e);
+}
+
 /* Wall seconds of the run of config `path` at scale (its first seed's .meta), or NaN. */
 static double config_wall(const char *path, const char *scale)
 {
@@ -334,6 +351,9 @@ int main(int argc, char **argv)
     struct kd_err e;
     struct catalogue cat;
     static struct point pts[MAX_POINTS];
+    kd_help_exit(argc, argv, "SCALE TARGET RESULT.csv... | SCALE --all TARGET...",
+                 "Writes results/SCALE/tables/TARGET.{csv,md} from its points' CSVs (make <table>\n"
+                 "runs it), or prints every named table's markdown (--all; make report).\n");
     if (argc < 3) {
         fprintf(stderr, "usage: %s SCALE TARGET RESULT.csv... | SCALE --all TARGET...\n",
                 argv[0]);
@@ -365,8 +385,11 @@ int main(int argc, char **argv)
         return 1;
     }
     int n = 0;
-    for (int i = 3; i < argc; i++)
+    for (int i = 3; i < argc; i++) {
+        if (result_check(argv[i], t->folder, argv[1], &e))
+            die(&e);
         n = add_result(pts, n, argv[i], t);
+    }
     add_extras(pts, n, t, argv[1]);
     if (write_table(argv[1], t, pts, n, &e))
         die(&e);

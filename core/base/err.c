@@ -55,3 +55,13 @@ void kd_err_print(const struct kd_err *e)
         fprintf(stderr, " (fix: %s)", e->fix);
     fputc('\n', stderr);
 }
+
+void kd_help_exit(int argc, char **argv, const char *usage, const char *text)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") != 0 && strcmp(argv[i], "-h") != 0)
+            continue;
+        printf("usage: %s %s\n%s", argv[0], usage, text ? text : "");
+        exit(0);
+    }
+}

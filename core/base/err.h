@@ -37,6 +37,10 @@ int kd_err_setfix(struct kd_err *e, int code, const char *file, int line, const 
 /* One line: "file:line: error: msg (fix: ...)" to stderr. */
 void kd_err_print(const struct kd_err *e);
 
+/* When argv holds --help or -h: print "usage: PROG USAGE" and then text (may be NULL) to
+ * stdout and exit 0. Every program calls it first, so --help works whatever else is wrong. */
+void kd_help_exit(int argc, char **argv, const char *usage, const char *text);
+
 #define KD_ASSERT(cond)                                                                        \
     do {                                                                                       \
         if (!(cond)) {                                                                         \

@@ -101,3 +101,24 @@ int file_read_all(const char *path, char **out, size_t *len, struct kd_err *e)
         *len = n;
     return 0;
 }
+
+const char *file_remake_hint(const char *path, const char *otherwise, char *out, size_t cap)
+{
+    const char *scale = strncmp(path, "results/", 8) == 0 ? path + 8 : NULL;
+    const char *rel = scale ? strchr(scale, '/') : NULL, *seed = NULL;
+    snprintf(out, cap, "%s", otherwise);
+    if (!rel)
+        return out;
+    rel++;
+    /* the last "-s<digits>." ends the config's path; what follows is the file's extension */
+    for (const char *p = strstr(rel, "-s"); p; p = strstr(p + 2, "-s")) {
+        size_t d = strspn(p + 2, "0123456789");
+        if (d > 0 && p[2 + d] == '.')
+            seed = p;
+    }
+    if (!seed || strchr(rel, '+') || strncmp(strchr(seed, '.'), ".part.", 6) == 0)
+        return out;
+    snprintf(out, cap, "make rerun CONFIG=configs/%.*s.yaml SCALE=%.*s",
+             (int)(seed - rel), rel, (int)(rel - 1 - scale), scale);
+    return out;
+}

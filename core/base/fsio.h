@@ -25,5 +25,10 @@ void atomic_abort(struct atomic_file *af);
 int mkdir_parents(const char *path);
 /* Read a whole file into a malloc'd buffer (NUL-terminated). Returns 0 or KD_ERR_IO. */
 int file_read_all(const char *path, char **out, size_t *len, struct kd_err *e);
+/* The hint that makes path again. For a result of a config, results/<scale>/<path under
+ * configs/>-s<seed>.<ext> (not a .part.* resume point), "make rerun CONFIG=configs/<...>.yaml
+ * SCALE=<scale>" into out: Make does not remake a lost or broken file whose CSV exists, so
+ * "delete it and run make" would be a dead end. Else `otherwise`. Returns out. */
+const char *file_remake_hint(const char *path, const char *otherwise, char *out, size_t cap);
 
 #endif

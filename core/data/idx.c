@@ -15,8 +15,19 @@
 #define IDX_MAX_DIM 65536
 #define IDX_CLASSES 10
 
-static const char *idx_fix_missing = "run `make deps` (installs dataset-fashion-mnist)";
-static const char *idx_fix_corrupt = "re-install dataset-fashion-mnist (make deps)";
+#define IDX_DEBIAN_DIR "/usr/share/datasets/fashion-mnist/"
+
+/* The fix for a missing (missing = 1) or broken file: Debian's package only for its own folder;
+ * a file of the user's own data.dir is theirs to replace. */
+static const char *idx_fix(const char *path, int missing)
+{
+    if (strncmp(path, IDX_DEBIAN_DIR, strlen(IDX_DEBIAN_DIR)) == 0)
+        return missing ? "run `make deps` (installs dataset-fashion-mnist)"
+                       : "re-install dataset-fashion-mnist (make deps)";
+    return missing ? "check data.dir: it must hold the four Fashion-MNIST IDX files (Debian's "
+                     "are in " IDX_DEBIAN_DIR ", the default)"
+                   : "replace it with a whole copy (Debian's is in " IDX_DEBIAN_DIR ")";
+}
 
 static uint32_t be32(const unsigned char *p)
 {
@@ -37,7 +48,7 @@ static int idx_read(gzFile f, void *buf, size_t len, size_t more, const char *pa
             const char *msg = gzerror(f, &zerr);
             if (zerr == Z_BUF_ERROR)
                 break; /* gzip stream ends early: truncated */
-            return kd_err_setfix(e, KD_ERR_FORMAT, path, 0, idx_fix_corrupt,
+            return kd_err_setfix(e, KD_ERR_FORMAT, path, 0, idx_fix(path, 0),
                                  "corrupt gzip data: %s", msg);
         }
         if (got == 0)
@@ -46,7 +57,7 @@ static int idx_read(gzFile f, void *buf, size_t len, size_t more, const char *pa
         len -= (size_t)got;
     }
     if (len > 0)
-        return kd_err_setfix(e, KD_ERR_FORMAT, path, 0, idx_fix_corrupt,
+        return kd_err_setfix(e, KD_ERR_FORMAT, path, 0, idx_fix(path, 0),
                              "file is truncated (%zu bytes short of what its header declares)",
                              len + more);
     return 0;
@@ -60,19 +71,19 @@ static int idx_open(gzFile *out, const char *path, uint32_t magic, int ndim, uin
     errno = 0;
     gzFile f = gzopen(path, "rb");
     if (!f)
-        return kd_err_setfix(e, KD_ERR_IO, path, 0, idx_fix_missing,
+        return kd_err_setfix(e, KD_ERR_IO, path, 0, idx_fix(path, 1),
                              "cannot open Fashion-MNIST file: %s",
                              errno ? strerror(errno) : "out of memory");
     gzbuffer(f, 1 << 18);
     int rc = idx_read(f, hdr, 4 + 4 * (size_t)ndim, 0, path, e);
     if (rc == 0 && be32(hdr) != magic)
-        rc = kd_err_setfix(e, KD_ERR_FORMAT, path, 0, idx_fix_corrupt,
+        rc = kd_err_setfix(e, KD_ERR_FORMAT, path, 0, idx_fix(path, 0),
                            "bad IDX magic 0x%08x (expected 0x%08x, %s)", be32(hdr), magic,
                            magic == IDX_MAGIC_IMAGES ? "images" : "labels");
     for (int i = 0; rc == 0 && i < ndim; i++) {
         dims[i] = be32(hdr + 4 + 4 * i);
         if (dims[i] == 0 || dims[i] > (i == 0 ? 100000000u : IDX_MAX_DIM))
-            rc = kd_err_setfix(e, KD_ERR_FORMAT, path, 0, idx_fix_corrupt,
+            rc = kd_err_setfix(e, KD_ERR_FORMAT, path, 0, idx_fix(path, 0),
                                "implausible IDX dimension %d: %u", i, dims[i]);
     }
     if (rc) {
@@ -103,7 +114,7 @@ static int idx_body(gzFile f, uint8_t **out, size_t len, const char *path, struc
     }
     *out = buf;
     if (rc == 0 && gzread(f, &extra, 1) != 0)
-        rc = kd_err_setfix(e, KD_ERR_FORMAT, path, 0, idx_fix_corrupt,
+        rc = kd_err_setfix(e, KD_ERR_FORMAT, path, 0, idx_fix(path, 0),
                            "file holds more bytes than its header declares");
     gzclose(f);
     return rc;
@@ -128,7 +139,7 @@ int idx_load(struct dataset *d, const char *dir, const char *split, struct kd_er
     if (idim[0] != ldim[0]) {
         gzclose(fi);
         gzclose(fl);
-        return kd_err_setfix(e, KD_ERR_MISMATCH, lpath, 0, idx_fix_corrupt,
+        return kd_err_setfix(e, KD_ERR_MISMATCH, lpath, 0, idx_fix(lpath, 0),
                              "%u labels but %s holds %u images", ldim[0], ipath, idim[0]);
     }
     size_t n = idim[0], img = (size_t)idim[1] * idim[2];
@@ -139,7 +150,7 @@ int idx_load(struct dataset *d, const char *dir, const char *split, struct kd_er
         rc = idx_body(fi, &d->pixels, n * img, ipath, e);
     for (size_t i = 0; rc == 0 && i < n; i++)
         if (d->labels[i] >= IDX_CLASSES)
-            rc = kd_err_setfix(e, KD_ERR_FORMAT, lpath, 0, idx_fix_corrupt,
+            rc = kd_err_setfix(e, KD_ERR_FORMAT, lpath, 0, idx_fix(lpath, 0),
                                "label %u of sample %zu is not below %d", d->labels[i], i,
                                IDX_CLASSES);
     if (rc) {

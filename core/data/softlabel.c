@@ -4,6 +4,7 @@
 #include "data/softlabel.h"
 
 #include "base/err.h"
+#include "base/fsio.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -214,8 +215,10 @@ void softlabel_writer_abort(struct softlabel_writer *w)
 
 static int open_fail(struct softlabel_file *f, struct kd_err *e, const char *what)
 {
+    char hint[300];
     kd_err_set(e, KD_ERR_FORMAT, f->path, 0, "not a valid soft-label file: %s", what);
-    kd_err_fix(e, "delete it and re-run its tinyvit_labels config (make rebuilds it)");
+    kd_err_fix(e, "%s", file_remake_hint(f->path, "delete it and run again the tinyvit_labels "
+                                         "command that wrote it", hint, sizeof hint));
     softlabel_close(f);
     return KD_ERR_FORMAT;
 }
@@ -306,8 +309,10 @@ int softlabel_open(struct softlabel_file *f, const char *path, struct kd_err *e)
     if (fd < 0 || fstat(fd, &st) != 0) {
         if (fd >= 0)
             close(fd);
+        char hint[300];
         return kd_err_setfix(e, KD_ERR_IO, path, 0,
-                             "run its tinyvit_labels config first (make builds it)",
+                             file_remake_hint(path, "run its tinyvit_labels config first",
+                                              hint, sizeof hint),
                              "cannot open the soft-label file");
     }
     f->len = (size_t)st.st_size;

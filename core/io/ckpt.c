@@ -280,8 +280,9 @@ static int ckpt_open(struct ckpt_file *f, const char *path, const char *missing_
     uint32_t crc_file = 0, version = 0;
     char magic[8];
     memset(f, 0, sizeof *f);
+    char hint[300];
     if (file_read_all(path, &f->buf, &len, e))
-        return kd_err_fix(e, "%s", missing_fix);
+        return kd_err_fix(e, "%s", file_remake_hint(path, missing_fix, hint, sizeof hint));
     const char *buf = f->buf;
     f->r = (struct reader){buf, len >= 4 ? len - 4 : 0, 0};
     if (len < 40 || memcmp(buf, CKPT_MAGIC, 8) != 0)
@@ -289,7 +290,8 @@ static int ckpt_open(struct ckpt_file *f, const char *path, const char *missing_
     memcpy(&crc_file, buf + len - 4, 4);
     if ((uint32_t)crc32(crc32(0, NULL, 0), (const Bytef *)buf, (uInt)(len - 4)) != crc_file)
         return kd_err_setfix(e, KD_ERR_FORMAT, path, 0,
-                             "delete it and re-run the experiment that makes it",
+                             file_remake_hint(path, "delete it and run again the command that "
+                                              "wrote it", hint, sizeof hint),
                              "checksum mismatch: truncated or corrupted");
     get(&f->r, magic, 8);
     if (get(&f->r, &version, 4) || get(&f->r, &f->n_tensors, 4) ||

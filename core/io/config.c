@@ -21,6 +21,16 @@
 
 static const char *scale_names[] = {"smoke", "quick", "full"};
 
+/* Each scale's presets, applied over the schema defaults before any file: a config that names
+ * no base still runs at its scale's size. The values of configs/base/data_fmnist.yaml's scale
+ * block, which every table inherits and which then sets them again. */
+static const char *const scale_presets[3][6] = {
+    {"data.train_n=2000", "data.test_n=1000", "optim.epochs=1", "optim.warmup_epochs=0",
+     "run.seeds=[0]", NULL},
+    {"data.train_n=10000", "data.test_n=2000", "optim.epochs=5", NULL},
+    {"data.train_n=0", "data.test_n=0", NULL},
+};
+
 struct loader {
     struct experiment *x;
     struct experiment scratch;        /* where unrequested scale blocks are checked */
@@ -275,6 +285,24 @@ static int apply_scale_of(struct loader *L, int i)
     return 0;
 }
 
+/* The first line up to `upto` (1-based) whose indentation holds a tab, or 0: libyaml then
+ * reports "cannot start any token" or similar, which does not say tab. */
+static int tab_line(const char *text, size_t len, int upto)
+{
+    int line = 1, lead = 1;
+    for (size_t i = 0; i < len && line <= upto; i++) {
+        if (text[i] == '\n') {
+            line++;
+            lead = 1;
+        } else if (text[i] == '\t' && lead) {
+            return line;
+        } else if (text[i] != ' ') {
+            lead = 0;
+        }
+    }
+    return 0;
+}
+
 /* Parse text (one YAML document) into doc. Returns 0 or KD_ERR_CONFIG with file:line. */
 static int parse_yaml(yaml_document_t *doc, const char *text, size_t len, const char *path,
                       struct kd_err *e)
@@ -300,6 +328,14 @@ static int parse_yaml(yaml_document_t *doc, const char *text, size_t len, const 
     yaml_parser_delete(&p);
     return rc;
 syntax:
+    rc = tab_line(text, len, (int)p.problem_mark.line + 1);
+    if (rc > 0) {
+        rc = kd_err_setfix(e, KD_ERR_CONFIG, path, rc, "indent with spaces: replace the tab",
+                           "YAML syntax error: a tab indents this line (YAML indents with "
+                           "spaces only)");
+        yaml_parser_delete(&p);
+        return rc;
+    }
     rc = kd_err_set(e, KD_ERR_CONFIG, path, (int)p.problem_mark.line + 1,
                     "YAML syntax error: %s%s%s", p.problem ? p.problem : "unknown",
                     p.context ? " " : "", p.context ? p.context : "");
@@ -467,6 +503,20 @@ static int apply_override(struct loader *L, const char *arg)
     return 0;
 }
 
+/* The built-in presets of the requested scale (scale_presets), as the lowest layer above the
+ * schema defaults. */
+static int apply_presets(struct loader *L, int scale)
+{
+    for (const char *const *p = scale_presets[scale]; *p; p++) {
+        const char *eq = strchr(*p, '=');
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - *p), *p);
+        if (cfg_value_parse(L->x, cfg_find(key), eq + 1, L->origin[cfg_find(key)], L->e))
+            return L->e->code;
+    }
+    return 0;
+}
+
 /* Checks across keys, named at the place the second key was set. */
 static int check_cross(struct loader *L)
 {
@@ -508,6 +558,7 @@ int config_load(struct experiment *x, const char *path, const char *scale,
     int rc = cfg_defaults(x, e);
     if (!rc && scale_index(L->scale) < 0)
         rc = err_scale(e, CMDLINE, 0, L->scale);
+    rc = rc ? rc : apply_presets(L, scale_index(L->scale));
     rc = rc ? rc : load_file(L, path, NULL, 0);
     for (int i = 0; !rc && i < n_overrides; i++)
         rc = apply_override(L, overrides[i]);
@@ -574,6 +625,24 @@ uint64_t config_hash(const struct experiment *x)
             h = (h ^ *p) * 0x100000001b3ull;
     }
     return h;
+}
+
+int config_check_kind(const struct experiment *x, const char *prog, struct kd_err *e)
+{
+    if (!x->kind[0])
+        return kd_err_setfix(e, KD_ERR_CONFIG, x->path, 0,
+                             "copy the 'base:' and 'kind:' lines of another config of its "
+                             "folder, or write 'kind: train' and a 'model:' block as "
+                             "configs/teachers/vit_s.yaml does",
+                             "names no 'kind' (the program that runs it), nor a base that does");
+    const char *self = prog ? strrchr(prog, '/') : NULL;
+    self = self ? self + 1 : prog;
+    if (!self || strcmp(self, x->kind) == 0)
+        return 0;
+    kd_err_set(e, KD_ERR_USAGE, x->path, 0, "is kind '%s', a config of bin/%s, not of %s",
+               x->kind, x->kind, prog);
+    return kd_err_fix(e, "run it with bin/%s (make runs each config with its own program)",
+                      x->kind);
 }
 
 int config_first_seed(const struct experiment *x)

@@ -2,10 +2,10 @@
  * table (config_schema.c: key, type, range, default, doc). Keys are dotted paths ("optim.lr");
  * nested YAML mappings and dotted keys are the same thing. Unknown, duplicate or mistyped keys
  * are errors naming file:line and a fix. Order of precedence, lowest first: schema defaults,
- * then each file in load order (its base: files first, depth first, in list order), each file's
- * own keys followed by its `scale: {<scale>: {...}}` block, then command-line key=value
- * overrides. So a file's plain keys beat its bases' scale presets, and its own presets beat
- * its plain keys. */
+ * the requested scale's built-in presets (data size, epochs), then each file in load order
+ * (its base: files first, depth first, in list order), each file's own keys followed by its
+ * `scale: {<scale>: {...}}` block, then command-line key=value overrides. So a file's plain
+ * keys beat its bases' scale presets, and its own presets beat its plain keys. */
 #ifndef KD_CONFIG_H
 #define KD_CONFIG_H
 
@@ -111,6 +111,10 @@ int config_load(struct experiment *x, const char *path, const char *scale,
  * bin/report counts their cost. Add a line there when a key comes to name another config. */
 #define CONFIG_MAX_REFS 8
 int config_refs_of(const struct experiment *x, const char **out);
+/* 0 when x names a kind (the program that runs it) and, when prog (argv[0] or a program name)
+ * is given, that kind is prog's own; else KD_ERR_CONFIG (no kind) or KD_ERR_USAGE (another
+ * program's config) naming x->path and the program to use. */
+int config_check_kind(const struct experiment *x, const char *prog, struct kd_err *e);
 /* The seed whose result a run reading x's result reads (a teacher's checkpoint, soft labels):
  * the first of run.seeds, else run.seed. */
 int config_first_seed(const struct experiment *x);

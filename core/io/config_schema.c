@@ -14,7 +14,7 @@
 
 
 static const struct cfg_key core_keys[] = {
-    STR("kind", kind, "train", "experiment binary that runs this config"),
+    STR("kind", kind, "", "experiment binary that runs this config (required)"),
     STR("title", title, "", "one line for tables and legends"),
     STR("teacher", teacher, "", "config of the teacher whose checkpoint is read (\"\": none)"),
     STR("init", init, "", "config whose checkpoint initializes matching tensors (\"\": none)"),

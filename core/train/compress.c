@@ -20,9 +20,8 @@ int compress_load_original(struct vit *m, struct experiment *tx, const struct ru
         return kd_err_setfix(e, KD_ERR_CONFIG, r->x.path, 0,
                              "add e.g. `teacher: configs/teachers/vit_s.yaml`",
                              "no `teacher:` key: the trained model to compress");
-    if (config_load(tx, r->x.teacher, r->x.scale, 0, NULL, e))
+    if (run_ref_stem(stem, sizeof stem, tx, r->x.teacher, r->x.scale, -1, e))
         return e->code;
-    run_stem_of(stem, sizeof stem, r->x.teacher, r->x.scale, config_first_seed(tx));
     snprintf(path, sizeof path, "%s.ckpt", stem);
     if (strcmp(tx->model.arch, "vit") != 0)
         return kd_err_setfix(e, KD_ERR_CONFIG, r->x.teacher, 0, "compress a model.arch: vit",
@@ -30,8 +29,6 @@ int compress_load_original(struct vit *m, struct experiment *tx, const struct ru
     int rc = vit_init(m, &tx->model, Bmax, e);
     if (!rc)
         rc = ckpt_load(path, &m->params, NULL, NULL, "", NULL, e);
-    if (rc)
-        kd_err_fix(e, "train it first: make %s.csv SCALE=%s", stem, r->x.scale);
     return rc;
 }
 
@@ -227,10 +224,13 @@ int compress_save(const struct run *r, struct vit *m, struct kd_err *e)
 
 int compress_read_layout(const char *path, struct vit_layout *lay, int *depth, struct kd_err *e)
 {
+    char hint[300];
     FILE *f = fopen(path, "r");
     memset(lay, 0, sizeof *lay);
     if (!f)
-        return kd_err_setfix(e, KD_ERR_IO, path, 0, "run the reused config first",
+        return kd_err_setfix(e, KD_ERR_IO, path, 0,
+                             file_remake_hint(path, "run the reused config first", hint,
+                                              sizeof hint),
                              "cannot open the layout of a compressed model");
     int ok = fscanf(f, "%d", depth) == 1 && *depth > 0 && *depth <= VIT_MAX_DEPTH;
     for (int l = 0; ok && l < *depth; l++) {
@@ -241,7 +241,9 @@ int compress_read_layout(const char *path, struct vit_layout *lay, int *depth, s
     }
     fclose(f);
     if (!ok)
-        return kd_err_setfix(e, KD_ERR_FORMAT, path, 0, "delete it and re-run its config",
+        return kd_err_setfix(e, KD_ERR_FORMAT, path, 0,
+                             file_remake_hint(path, "delete it and run its config again", hint,
+                                              sizeof hint),
                              "malformed layout file");
     return 0;
 }
@@ -270,9 +272,12 @@ int compress_read_synthetic(const char *path, float **images, int **targets, int
     int32_t hdr[4];
     *images = NULL;
     *targets = NULL;
+    char hint[300];
     FILE *f = fopen(path, "rb");
     if (!f)
-        return kd_err_setfix(e, KD_ERR_IO, path, 0, "run the dcvit.synthetic config first",
+        return kd_err_setfix(e, KD_ERR_IO, path, 0,
+                             file_remake_hint(path, "run the dcvit.synthetic config first", hint,
+                                              sizeof hint),
                              "cannot open the synthetic metric set");
     int ok = fread(magic, 1, 8, f) == 8 && memcmp(magic, "KDSYN001", 8) == 0 &&
              fread(hdr, sizeof hdr, 1, f) == 1 && hdr[0] > 0 && hdr[1] == h && hdr[2] == w &&
@@ -295,7 +300,9 @@ int compress_read_synthetic(const char *path, float **images, int **targets, int
         free(*targets);
         *images = NULL;
         *targets = NULL;
-        return kd_err_setfix(e, KD_ERR_FORMAT, path, 0, "delete it and re-run its config",
+        return kd_err_setfix(e, KD_ERR_FORMAT, path, 0,
+                             file_remake_hint(path, "delete it and run its config again", hint,
+                                              sizeof hint),
                              "not a synthetic set of %dx%dx%d images", h, w, c);
     }
     return 0;
@@ -326,7 +333,8 @@ int compress_remeasure(struct run *r, const struct experiment *tx, double orig_m
     struct vit_layout lay;
     struct model_cfg mc = tx->model;
     struct vit m;
-    run_stem_of(stem, sizeof stem, r->x.dcvit.reuse, r->x.scale, r->x.run.seed);
+    if (run_ref_stem(stem, sizeof stem, NULL, r->x.dcvit.reuse, r->x.scale, r->x.run.seed, e))
+        return e->code;
     snprintf(path, sizeof path, "%s.layout", stem);
     if (compress_read_layout(path, &lay, &mc.depth, e))
         return e->code;

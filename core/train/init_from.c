@@ -9,11 +9,9 @@
 int ref_ckpt_path(char *out, size_t cap, const char *config, const char *scale,
                   struct kd_err *e)
 {
-    struct experiment ref;
-    if (config_load(&ref, config, scale, 0, NULL, e))
-        return e->code;
     char stem[512];
-    run_stem_of(stem, sizeof stem, config, scale, config_first_seed(&ref));
+    if (run_ref_stem(stem, sizeof stem, NULL, config, scale, -1, e))
+        return e->code;
     snprintf(out, cap, "%s.ckpt", stem);
     return 0;
 }

@@ -4,11 +4,13 @@
 #include "base/rng.h"
 #include "base/runtime.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 double now_seconds(void)
 {
@@ -38,7 +40,8 @@ _Noreturn void die(const struct kd_err *e)
     exit(1);
 }
 
-void run_stem_of(char *out, size_t cap, const char *config_path, const char *scale, int seed)
+/* "results/<scale>/<path of the YAML under configs/, without .yaml>" */
+static int stem_base(char *out, size_t cap, const char *config_path, const char *scale)
 {
     const char *p = config_path;
     if (strncmp(p, "./", 2) == 0)
@@ -48,17 +51,122 @@ void run_stem_of(char *out, size_t cap, const char *config_path, const char *sca
     size_t n = strlen(p);
     if (n > 5 && strcmp(p + n - 5, ".yaml") == 0)
         n -= 5;
-    snprintf(out, cap, "results/%s/%.*s-s%d", scale, (int)n, p, seed);
+    return snprintf(out, cap, "results/%s/%.*s", scale, (int)n, p);
 }
+
+void run_stem_of(char *out, size_t cap, const char *config_path, const char *scale, int seed)
+{
+    int n = stem_base(out, cap, config_path, scale);
+    if (n >= 0 && (size_t)n < cap)
+        snprintf(out + n, cap - n, "-s%d", seed);
+}
+
+/* The stem of a run by hand with overrides: the config's own stem with "+key=value" for each
+ * (other bytes than [A-Za-z0-9._=-] as '_'), so that it never replaces the result a table
+ * reads. run.seed is no override here: the stem names the seed, as Make's stems do. A long
+ * suffix is cut and ends in a hash of the whole. */
+static void stem_overridden(char *out, size_t cap, const char *config, const char *scale,
+                            int seed, char **over, int n_over)
+{
+    char suffix[1024] = "";
+    size_t n = 0;
+    for (int i = 0; i < n_over && n + 2 < sizeof suffix; i++) {
+        if (strncmp(over[i], "run.seed=", 9) == 0)
+            continue;
+        suffix[n++] = '+';
+        for (const char *c = over[i]; *c && n + 1 < sizeof suffix; c++)
+            suffix[n++] = isalnum((unsigned char)*c) || strchr("._=-", *c) ? *c : '_';
+        suffix[n] = '\0';
+    }
+    if (n > 120) {
+        uint64_t h = 0xcbf29ce484222325ull;
+        for (size_t i = 0; i < n; i++)
+            h = (h ^ (unsigned char)suffix[i]) * 0x100000001b3ull;
+        snprintf(suffix + 100, sizeof suffix - 100, "~%08x", (unsigned)(h >> 32));
+    }
+    int m = stem_base(out, cap, config, scale);
+    if (m >= 0 && (size_t)m < cap)
+        snprintf(out + m, cap - m, "%s-s%d", suffix, seed);
+}
+
+/* config_hash as "%016llx" from STEM.meta into hash (17 bytes); 0, or -1 when unreadable. */
+static int meta_hash(const char *meta, char *hash)
+{
+    FILE *f = fopen(meta, "r");
+    char line[256];
+    int found = -1;
+    while (f && found && fgets(line, sizeof line, f))
+        if (sscanf(line, "config_hash: %16[0-9a-f]", hash) == 1)
+            found = 0;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+int run_result_check(const char *stem, const char *config, const char *scale, int seed,
+                     struct kd_err *e)
+{
+    char meta[640], csv[640], had[17], seed_arg[32], fix[320], *over[] = {seed_arg};
+    snprintf(meta, sizeof meta, "%s.meta", stem);
+    snprintf(csv, sizeof csv, "%s.csv", stem);
+    snprintf(seed_arg, sizeof seed_arg, "run.seed=%d", seed);
+    snprintf(fix, sizeof fix, "make rerun CONFIG=%s SCALE=%s", config, scale);
+    int rc = meta_hash(meta, had);
+    if (rc && access(meta, F_OK) != 0 && access(csv, F_OK) != 0)
+        return 0; /* not made yet: the reader says which file is missing and how to make it */
+    if (rc)
+        return kd_err_setfix(e, KD_ERR_MISMATCH, meta, 0, fix,
+                             "missing or without config_hash: what made %s is unknown", csv);
+    struct experiment *now = malloc(sizeof *now);
+    if (!now)
+        return kd_err_set(e, KD_ERR_NOMEM, config, 0, "out of memory");
+    rc = config_load(now, config, scale, 1, over, e);
+    unsigned long long h = rc ? 0 : config_hash(now);
+    free(now);
+    if (rc || h == strtoull(had, NULL, 16))
+        return rc;
+    return kd_err_setfix(e, KD_ERR_MISMATCH, meta, 0, fix,
+                         "its config_hash is not that of %s at scale %s, seed %d, as it reads "
+                         "now: a run with overrides, or the YAML changed since", config, scale,
+                         seed);
+}
+
+int run_ref_stem(char *out, size_t cap, struct experiment *ref, const char *config,
+                 const char *scale, int seed, struct kd_err *e)
+{
+    struct experiment *x = ref ? ref : malloc(sizeof *x);
+    if (!x)
+        return kd_err_set(e, KD_ERR_NOMEM, config, 0, "out of memory");
+    int rc = config_load(x, config, scale, 0, NULL, e);
+    if (!rc && seed < 0)
+        seed = config_first_seed(x);
+    if (x != ref)
+        free(x);
+    if (rc)
+        return rc;
+    run_stem_of(out, cap, config, scale, seed);
+    return run_result_check(out, config, scale, seed, e);
+}
+
+#define RUN_USAGE "CONFIG.yaml [--scale smoke|quick|full] [--out STEM] [key=value ...]"
 
 static int usage(struct kd_err *e, const char *prog)
 {
     return kd_err_setfix(e, KD_ERR_USAGE, "", 0,
                          "e.g. bin/train configs/teachers/vit_s.yaml --scale smoke optim.lr=1e-3",
-                         "usage: %s CONFIG.yaml [--scale smoke|quick|full] [--out STEM] "
-                         "[key=value ...]",
-                         prog);
+                         "usage: %s " RUN_USAGE, prog);
 }
+
+static const char run_help[] =
+    "Runs one experiment: the config's `kind:` names the program that runs it.\n"
+    "  --scale S      smoke, quick (default) or full: the data size and epochs of that scale\n"
+    "  --out STEM     write STEM.csv, .ckpt, .yaml, .meta; by default\n"
+    "                 results/<scale>/<path under configs/>-s<seed>, with +key=value for each\n"
+    "                 override, so a run by hand never replaces the result a table reads\n"
+    "  key=value      set one key over the config (run.seed=N picks the seed)\n"
+    "  --help-config  every key with its type, default, range and meaning\n"
+    "Tables run their experiments through make: make list, make <table>,\n"
+    "make rerun CONFIG=configs/<...>.yaml.\n";
 
 int run_start(struct run *r, int argc, char **argv, struct kd_err *e)
 {
@@ -66,6 +174,7 @@ int run_start(struct run *r, int argc, char **argv, struct kd_err *e)
     r->prog = argv[0];
     r->t_start = now_seconds();
     r->wall_start = time(NULL);
+    kd_help_exit(argc, argv, RUN_USAGE, run_help);
     const char *config = NULL, *scale = "quick", *out = NULL;
     char **over = calloc(argc, sizeof *over);
     int n_over = 0;
@@ -91,13 +200,14 @@ int run_start(struct run *r, int argc, char **argv, struct kd_err *e)
         return usage(e, argv[0]);
     }
     int rc = config_load(&r->x, config, scale, n_over, over, e);
+    rc = rc ? rc : config_check_kind(&r->x, argv[0], e);
+    if (!rc && out)
+        snprintf(r->out, sizeof r->out, "%s", out);
+    else if (!rc)
+        stem_overridden(r->out, sizeof r->out, config, scale, r->x.run.seed, over, n_over);
     free(over);
     if (rc)
         return rc;
-    if (out)
-        snprintf(r->out, sizeof r->out, "%s", out);
-    else
-        run_stem_of(r->out, sizeof r->out, config, scale, r->x.run.seed);
     size_t cap = 1 << 16;
     r->resolved = malloc(cap);
     FILE *f = fmemopen(r->resolved, cap, "w");

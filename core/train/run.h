@@ -1,6 +1,8 @@
 /* What every experiment binary shares: the command line, the config, output paths, data,
  * results written atomically, resume from the last checkpoint, and run metadata.
  * Command line: <exp> CONFIG.yaml [--scale smoke|quick|full] [--out STEM] [key=value ...]
+ * (--help: the usage). STEM defaults to results/<scale>/<path>-s<seed>, with "+key=value" per
+ * override (run.seed aside) so that a run by hand never replaces a table's result.
  * Outputs: STEM.csv (complete runs only), STEM.yaml (resolved config), STEM.meta, and while
  * running STEM.part.csv / STEM.part.ckpt (resume points). */
 #ifndef KD_RUN_H
@@ -26,7 +28,8 @@ struct run {
     struct csv csv;          /* the result table (io/csv.h) */
 };
 
-/* Parse the command line and load the config. Returns 0, or fills e (usage or config error). */
+/* Parse the command line and load the config, which must be of this program's kind (argv[0]).
+ * Returns 0, or fills e (usage, config error, or another program's config). */
 int run_start(struct run *r, int argc, char **argv, struct kd_err *e);
 /* Load the data set named by the config and build the train/test subsets. */
 int run_load_data(struct run *r, struct kd_err *e);
@@ -34,6 +37,18 @@ int run_load_data(struct run *r, struct kd_err *e);
 const char *run_path(const struct run *r, const char *suffix);
 /* Output stem of another config (a teacher): results/<scale>/<path>-s<seed of that config>. */
 void run_stem_of(char *out, size_t cap, const char *config_path, const char *scale, int seed);
+/* 0 when the result at stem was made from config as it resolves now at scale with run.seed =
+ * seed (the config_hash in STEM.meta), or when it is not made yet (no STEM.csv, no STEM.meta).
+ * Else KD_ERR_MISMATCH naming STEM.meta and the fix `make rerun CONFIG=... SCALE=...`: a run
+ * with overrides written to a table's stem, or a YAML changed since, is never read silently. */
+int run_result_check(const char *stem, const char *config, const char *scale, int seed,
+                     struct kd_err *e);
+/* What every reader of another run's result (teacher checkpoint, soft labels, init, DC-ViT's
+ * references) goes through: loads config at scale into ref (NULL: not kept), writes its stem
+ * at seed (< 0: its first seed, config_first_seed) into out, and run_result_check's it.
+ * Returns 0 or the error of either. */
+int run_ref_stem(char *out, size_t cap, struct experiment *ref, const char *config,
+                 const char *scale, int seed, struct kd_err *e);
 
 /* Result table: open it with its header (run_csv_open), add rows with csv_row(&r->csv, ...),
  * write STEM.part.csv after each epoch (run_csv_write(r, 0)) and STEM.csv at the end

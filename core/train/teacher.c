@@ -27,13 +27,12 @@ int teacher_weights_path(char *out, size_t cap, const struct experiment *x, stru
     struct experiment *t = malloc(sizeof *t);
     if (!t)
         return kd_err_set(e, KD_ERR_NOMEM, x->path, 0, "out of memory");
+    char stem[600];
     int rc = teacher_config(t, x, e);
-    if (!rc) {
-        char stem[600];
-        run_stem_of(stem, sizeof stem, x->teacher, x->scale[0] ? x->scale : "quick",
-                    config_first_seed(t));
+    const char *scale = x->scale[0] ? x->scale : "quick";
+    rc = rc ? rc : run_ref_stem(stem, sizeof stem, t, x->teacher, scale, -1, e);
+    if (!rc)
         snprintf(out, cap, "%s.ckpt", stem);
-    }
     free(t);
     return rc;
 }

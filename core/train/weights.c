@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* How one parameter looks in torch: its shape, and the patch embedding's permutation. */
 struct torch_view {
@@ -136,7 +137,10 @@ static int is_ckpt(const char *path)
 
 int net_weights_load(struct net *n, const char *path, struct kd_err *e)
 {
-    if (is_ckpt(path))
+    size_t len = strlen(path);
+    /* a missing .ckpt is a run's result: the checkpoint reader says how to make it */
+    int missing_ckpt = access(path, F_OK) != 0 && len > 5 && !strcmp(path + len - 5, ".ckpt");
+    if (is_ckpt(path) || missing_ckpt)
         return ckpt_load(path, n->params, NULL, NULL, "", NULL, e);
     struct safetensors st;
     int rc = st_open(&st, path, e);
