@@ -74,6 +74,7 @@ struct optim_cfg {
     float momentum;           /* SGD */
     float clip_grad;          /* global grad-norm clip (0: off) */
     float label_smoothing;    /* for cross-entropy with labels */
+    float layer_decay;        /* layer-wise lr decay of a ViT (BEiT's; 1, or 0 unset: off) */
     int epochs;
     int warmup_epochs;        /* linear warmup, then cosine */
     int batch;                /* effective batch size */

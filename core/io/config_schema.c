@@ -67,6 +67,8 @@ static const struct cfg_key core_keys[] = {
     FLT("optim.momentum", optim.momentum, 0, 1, "0.9", "SGD momentum"),
     FLT("optim.clip_grad", optim.clip_grad, 0, 1e6, "5", "global grad-norm clip (0: off)"),
     FLT("optim.label_smoothing", optim.label_smoothing, 0, 1, "0.1", "label smoothing of CE"),
+    FLT("optim.layer_decay", optim.layer_decay, 0, 1, "1",
+        "ViT layer-wise lr decay: x decay^(depth + 1 - layer) (1: off)"),
     INT("optim.epochs", optim.epochs, 1, 1000000, "10", "training epochs"),
     INT("optim.warmup_epochs", optim.warmup_epochs, 0, 1000000, "1", "linear warmup epochs"),
     INT("optim.batch", optim.batch, 1, 1 << 20, "128", "effective batch size, images"),
