@@ -359,9 +359,15 @@ int softlabel_check(const struct softlabel_file *f, const struct softlabel_need 
                  in->crop_pad, in->flip, config, need->crop_pad, need->flip);
         snprintf(fix, sizeof fix, "give both configs the same data.crop_pad and data.flip");
     } else if (in->aug_hash != need->aug_hash) {
-        snprintf(msg, sizeof msg, "was made with %s strong augmentation than %s (hash %08x, "
-                 "%08x)", in->aug_hash && need->aug_hash ? "other" : in->aug_hash ? "a" : "no",
-                 config, in->aug_hash, need->aug_hash);
+        if (!need->aug_hash)
+            snprintf(msg, sizeof msg, "was made with strong augmentation (hash %08x), %s has none",
+                     in->aug_hash, config);
+        else if (!in->aug_hash)
+            snprintf(msg, sizeof msg, "was made without strong augmentation, %s has some",
+                     config);
+        else
+            snprintf(msg, sizeof msg, "was made with other strong augmentation than %s (hash "
+                     "%08x, %08x)", config, in->aug_hash, need->aug_hash);
         snprintf(fix, sizeof fix, "give both configs the same data.rrc_scale_min, "
                  "data.randaug_* and data.erase_prob, or relabel");
     } else if (need->teacher_hash && in->teacher_hash != need->teacher_hash) {
