@@ -71,6 +71,11 @@ try syntax "YAML syntax error" syntax.yaml "syntax" "$dir/syntax" -- \
     "$bin/train" "$dir/cfg/syntax.yaml" "${small[@]}" --out "$dir/syntax"
 try cross "keys that contradict each other" cross.yaml "model.patch" "$dir/cross" -- \
     "$bin/train" "$dir/cfg/cross.yaml" "${small[@]}" --out "$dir/cross"
+try lrdecay "layer-wise lr decay on a non-ViT" "<command line>" "optim.layer_decay" "$dir/lrd" -- \
+    "$bin/train" "$cfg" "${small[@]}" model.arch=tinyvit optim.layer_decay=0.6 --out "$dir/lrd"
+try bigaug "RandAugment on images too large for it" "<command line>" "RandAugment" \
+    "$dir/bigaug" -- "$bin/train" "$cfg" "${small[@]}" model.img=128 model.in_ch=3 \
+    data.randaug_n=2 --out "$dir/bigaug"
 try noconfig "missing config file" nope.yaml "cannot open" "$dir/noconfig" -- \
     "$bin/train" "$dir/cfg/nope.yaml" "${small[@]}" --out "$dir/noconfig"
 
