@@ -27,6 +27,7 @@ struct distill {
     int have_file, online, k, C;
     struct softlabel_file file;
     struct softlabel_teacher teacher;
+    struct augment_cfg aug;  /* the student's augmentation, the file's as checked */
     uint64_t seed_base;      /* seeds of online images: the file's run seed, else run.seed */
     int label_epochs;        /* E: epoch e uses labels of e mod E (0: e itself) */
     float *dense;            /* (B, C) the batch's labels */
@@ -42,7 +43,8 @@ static void batch_stored(struct distill *D, float *images, int *labels, const in
                          int le, double *secs)
 {
     double t0 = now_seconds();
-    softlabel_replay_batch(&D->file, &D->r->train, idx, B, le, D->k, images, labels, D->dense);
+    softlabel_replay_batch(&D->file, &D->r->train, &D->aug, idx, B, le, D->k, images, labels,
+                           D->dense);
     *secs += now_seconds() - t0;
 }
 
@@ -50,12 +52,11 @@ static void batch_online(struct distill *D, float *images, int *labels, const in
                          int le, double *secs)
 {
     const struct dataset *d = &D->r->train;
-    struct augment_cfg aug = {D->r->x.data.crop_pad, D->r->x.data.flip};
     size_t img = (size_t)d->h * d->w * d->c;
     uint16_t ti[SOFTLABEL_MAX_K], tv[SOFTLABEL_MAX_K];
     double t0 = now_seconds();
     for (int i = 0; i < B; i++) {
-        softlabel_image(images + i * img, d, idx[i], &aug,
+        softlabel_image(images + i * img, d, idx[i], &D->aug,
                         softlabel_sample_seed(D->seed_base, le, idx[i]));
         labels[i] = d->labels[idx[i]];
     }
@@ -109,12 +110,34 @@ static float distill_loss(void *ctx, struct net *n, float *dlogits, const int *l
     return loss;
 }
 
+/* The student must augment as the labels pass did: compare every augmentation key by name (the
+ * file's header then confirms that the file was made under them). */
+static int same_augment(const struct experiment *x, const struct experiment *lx, struct kd_err *e)
+{
+    static const char *keys[] = {"data.crop_pad", "data.flip", "data.rrc_scale_min",
+                                 "data.randaug_n", "data.randaug_m", "data.randaug_mstd",
+                                 "data.erase_prob"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char a[64], b[64];
+        config_get(x, keys[i], a, sizeof a);
+        config_get(lx, keys[i], b, sizeof b);
+        if (strcmp(a, b) != 0)
+            return kd_err_setfix(e, KD_ERR_MISMATCH, x->path, 0,
+                                 "give both configs the same data augmentation keys",
+                                 "%s is %s, the labels pass %s has %s: the student would not "
+                                 "replay the teacher's images", keys[i], a, lx->path, b);
+    }
+    return 0;
+}
+
 /* Open and check the soft-label file of tinyvit.softlabels; the student trains on its samples. */
 static int open_labels(struct distill *D, struct kd_err *e)
 {
     struct run *r = D->r;
+    struct experiment lx;
     char stem[512], path[600];
-    if (run_ref_stem(stem, sizeof stem, NULL, r->x.tinyvit.softlabels, r->x.scale, -1, e))
+    if (run_ref_stem(stem, sizeof stem, &lx, r->x.tinyvit.softlabels, r->x.scale, -1, e) ||
+        same_augment(&r->x, &lx, e))
         return e->code;
     snprintf(path, sizeof path, "%s.bin", stem);
     if (softlabel_open(&D->file, path, e))
@@ -122,7 +145,7 @@ static int open_labels(struct distill *D, struct kd_err *e)
     struct softlabel_need need = {
         (uint32_t)D->k, (uint32_t)r->x.tinyvit.epochs, (uint32_t)r->n_train,
         (uint32_t)r->x.model.classes, (uint32_t)r->x.data.crop_pad, (uint32_t)r->x.data.flip,
-        D->online ? D->teacher.hash : 0};
+        D->online ? D->teacher.hash : 0, augment_hash(&D->aug)};
     if (softlabel_check(&D->file, &need, r->x.path, e))
         return e->code;
     if ((int)D->file.info.data_n != r->train.n)
@@ -142,6 +165,7 @@ static int distill_setup(struct distill *D, struct run *r, struct kd_err *e)
     D->r = r;
     D->online = r->x.tinyvit.online;
     D->k = r->x.tinyvit.topk;
+    D->aug = run_augment_of(&r->x);
     D->C = r->x.model.classes;
     D->seed_base = (uint64_t)r->x.run.seed;
     D->label_epochs = r->x.tinyvit.epochs;

@@ -21,12 +21,13 @@
 static struct softlabel_info file_info(const struct run *r, const struct softlabel_teacher *t,
                                        int epochs)
 {
+    struct augment_cfg aug = run_augment_of(&r->x);
     return (struct softlabel_info){
         .k = (uint32_t)r->x.tinyvit.topk, .epochs = (uint32_t)epochs,
         .samples = (uint32_t)r->n_train, .classes = (uint32_t)t->base.net.classes,
         .data_n = (uint32_t)r->train.n, .crop_pad = (uint32_t)r->x.data.crop_pad,
         .flip = (uint32_t)r->x.data.flip, .base_seed = (uint64_t)r->x.run.seed,
-        .teacher_hash = t->hash};
+        .teacher_hash = t->hash, .aug_hash = augment_hash(&aug)};
 }
 
 /* A resume point after `done` epochs: their records reach the file before the point that
@@ -57,7 +58,7 @@ int main(int argc, char **argv)
     }
     int E = r.x.tinyvit.epochs > 0 ? r.x.tinyvit.epochs : r.x.optim.epochs;
     struct softlabel_info info = file_info(&r, &t, E);
-    struct augment_cfg aug = {r.x.data.crop_pad, r.x.data.flip};
+    struct augment_cfg aug = run_augment_of(&r.x);
     struct softlabel_writer w;
     int done;
     if (run_csv_open(&r, LABELS_HEADER, &e) || resume_load(&r, NULL, NULL, 0, &done, &e))

@@ -81,6 +81,11 @@ try empty "empty config (no kind, base or model)" empty.yaml "no 'kind'" "$dir/e
     "$bin/train" "$dir/cfg/empty.yaml" --scale smoke --out "$dir/empty"
 try kind "another program's config" k05.yaml "bin/tinyvit_distill" "$dir/kind" -- \
     "$bin/train" configs/tinyvit/topk/k05.yaml "${small[@]}" --out "$dir/kind"
+try lrdecay "layer-wise lr decay on a non-ViT" "<command line>" "optim.layer_decay" "$dir/lrd" -- \
+    "$bin/train" "$cfg" "${small[@]}" model.arch=tinyvit optim.layer_decay=0.6 --out "$dir/lrd"
+try bigaug "RandAugment on images too large for it" "<command line>" "RandAugment" \
+    "$dir/bigaug" -- "$bin/train" "$cfg" "${small[@]}" model.img=128 model.in_ch=3 \
+    data.randaug_n=2 --out "$dir/bigaug"
 try noconfig "missing config file" nope.yaml "cannot open" "$dir/noconfig" -- \
     "$bin/train" "$dir/cfg/nope.yaml" "${small[@]}" --out "$dir/noconfig"
 

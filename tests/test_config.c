@@ -4,6 +4,7 @@
 #include "io/config.h"
 #include "io/csv.h"
 #include "io/progress.h"
+#include "train/optim.h"
 #include "base/err.h"
 #include "base/fsio.h"
 #include "check.h"
@@ -427,6 +428,76 @@ static void test_revision(const char *from_make)
         CHECK(rev[0] != '\0', "revision by hand is empty");
 }
 
+/* optim.layer_decay: BEiT's layer ids from the parameter names, each parameter's lr scaled by
+ * decay^(depth + 1 - id) in the AdamW step, and 1 (or 0, unset in code) bit for bit as without. */
+static const char *lrd_names[] = {"patch_embed.proj.weight", "cls_token", "pos_embed",
+                                  "blocks.0.attn.qkv.weight", "blocks.1.mlp.fc1.bias",
+                                  "norm.weight", "head.weight"};
+#define LRD_N 7
+
+/* A toy set with lrd_names, zero weights and unit gradients; after one AdamW step at lr 1e-2
+ * (no weight decay) each weight is -1e-2 x its lr scale. */
+static void lrd_step(float *after, float decay, int *rc)
+{
+    struct params ps;
+    float *w[LRD_N], *g[LRD_N];
+    struct kd_err e;
+    params_begin(&ps);
+    for (int i = 0; i < LRD_N; i++)
+        params_add(&ps, &w[i], &g[i], 1, "", lrd_names[i], 2, 0, 0, 0);
+    KD_ASSERT(params_alloc(&ps, &e) == 0);
+    for (int i = 0; i < LRD_N; i++)
+        g[i][0] = g[i][1] = 1.0f;
+    struct optim_cfg cfg = {.name = "adamw", .beta1 = 0.9f, .beta2 = 0.999f, .layer_decay = decay};
+    struct optim o;
+    *rc = optim_init(&o, &ps, &cfg, &e);
+    if (*rc == 0) {
+        optim_step(&o, &ps, 1e-2f);
+        for (int i = 0; i < LRD_N; i++)
+            after[i] = w[i][0];
+        optim_free(&o);
+    }
+    params_free(&ps);
+}
+
+static void test_layer_decay(void)
+{
+    const int id[LRD_N] = {0, 0, 0, 1, 2, 3, 3};
+    int ok = 1;
+    for (int i = 0; i < LRD_N; i++)
+        ok &= optim_layer_id(lrd_names[i], 2) == id[i];
+    CHECK(ok, "layer ids: embeddings 0, blocks.i i + 1, norm and head depth + 1");
+    CHECK(optim_layer_id("blocks.11.norm1.weight", 12) == 12, "two-digit block index");
+    float plain[LRD_N], one[LRD_N], half[LRD_N];
+    int rc;
+    lrd_step(plain, 0.0f, &rc);
+    lrd_step(one, 1.0f, &rc);
+    CHECK(!memcmp(plain, one, sizeof one), "layer_decay 1 is bit-identical to none");
+    lrd_step(half, 0.5f, &rc);
+    CHECK(rc == 0, "layer decay on a ViT's names");
+    const float scale[LRD_N] = {0.125f, 0.125f, 0.125f, 0.25f, 0.5f, 1, 1};
+    ok = 1;
+    for (int i = 0; i < LRD_N; i++)
+        ok &= fabsf(half[i] - plain[i] * scale[i]) < 1e-9f && plain[i] < -0.0099f;
+    CHECK(ok, "lr x 0.5^(3 - id): %g %g %g %g", half[0], half[3], half[4], half[6]);
+    struct experiment x;
+    struct kd_err e;
+    char buf[32];
+    CHECK(config_load(&x, "configs/teachers/vit_t.yaml", "quick", 0, NULL, &e) == 0 &&
+              config_get(&x, "optim.layer_decay", buf, sizeof buf) == 0 && !strcmp(buf, "1"),
+          "optim.layer_decay defaults to 1 (off): %s", buf);
+    struct params ps;
+    float *w, *g;
+    params_begin(&ps);
+    params_add(&ps, &w, &g, 1, "", "fc.weight", 2, 0, 0, 0);
+    KD_ASSERT(params_alloc(&ps, &e) == 0);
+    struct optim_cfg cfg = {.name = "adamw", .layer_decay = 0.65f};
+    struct optim o;
+    CHECK(optim_init(&o, &ps, &cfg, &e) == KD_ERR_CONFIG && strstr(e.msg, "blocks") &&
+              strstr(e.fix, "layer_decay"), "no ViT blocks: %s", e.msg);
+    params_free(&ps);
+}
+
 int main(void)
 {
     char from_make[128]; /* before test_csv sets its own */
@@ -441,6 +512,7 @@ int main(void)
     test_set_get();
     test_bad_files();
     test_repo_configs();
+    test_layer_decay();
     test_csv();
     test_progress();
     test_revision(from_make);

@@ -4,8 +4,11 @@
 #include "base/err.h"
 #include "check.h"
 #include "data/dataset.h"
+#include "data/augment_ops.h"
+#include "base/rng.h"
 #include "data/png.h"
 
+#include <math.h>
 #include <png.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,7 +229,7 @@ static void test_augment_semantics(void)
     float out[3 * 4];
     for (int i = 0; i < 12; i++)
         img[i] = (uint8_t)(10 + i);
-    struct augment_params id = {0, 0, 0}, sh = {1, -1, 0}, fl = {0, 0, 1};
+    struct augment_params id = {.dx = 0}, sh = {.dx = 1, .dy = -1}, fl = {.flip = 1};
     augment_apply(out, img, 3, 4, 1, &id);
     int ok = 1;
     for (int i = 0; i < 12; i++)
@@ -243,17 +246,17 @@ static void test_augment_semantics(void)
           "flip mirrors");
     uint8_t rgb[2 * 2 * 3] = {0, 255, 51, 1, 2, 3, 4, 5, 6, 7, 8, 9};
     float o3[12];
-    struct augment_params f3 = {0, 0, 1};
+    struct augment_params f3 = {.flip = 1};
     augment_apply(o3, rgb, 2, 2, 3, &f3);
     CHECK(o3[3] == -1.0f && o3[4] == 1.0f && o3[5] == (51.0f / 255.0f - 0.5f) / 0.5f,
           "3 channels: flip keeps channel order, 0.5/0.5 normalization");
 
-    struct augment_cfg cfg = {4, 1}, noflip = {4, 0};
+    struct augment_cfg cfg = {.crop_pad = 4, .flip = 1}, noflip = {.crop_pad = 4};
     int dxs[9] = {0}, flips = 0, same_crop = 1;
     for (int s = 0; s < 2000; s++) {
         struct augment_params p, q;
-        augment_draw(&p, &cfg, 11, 2, s);
-        augment_draw(&q, &noflip, 11, 2, s);
+        augment_draw(&p, &cfg, 28, 28, 11, 2, s);
+        augment_draw(&q, &noflip, 28, 28, 11, 2, s);
         if (p.dx < -4 || p.dx > 4 || p.dy < -4 || p.dy > 4)
             dxs[0] = -100000;
         else
@@ -268,7 +271,7 @@ static void test_augment_semantics(void)
     CHECK(flips > 850 && flips < 1150, "about half flipped: %d", flips);
     CHECK(same_crop, "flip on or off leaves the crops unchanged");
     struct augment_params p;
-    augment_draw(&p, NULL, 11, 2, 5);
+    augment_draw(&p, NULL, 28, 28, 11, 2, 5);
     CHECK(p.dx == 0 && p.dy == 0 && p.flip == 0, "cfg NULL draws nothing");
 }
 
@@ -277,7 +280,7 @@ static void test_augment_replay(const struct dataset *d)
     size_t img = (size_t)d->h * d->w * d->c;
     float *a = malloc(sizeof(float) * img * 4), *b = malloc(sizeof(float) * img * 4);
     int la[4], lb[4];
-    struct augment_cfg cfg = {4, 1};
+    struct augment_cfg cfg = {.crop_pad = 4, .flip = 1};
     int ia[4] = {5, 17, 123, 9}, ib[3] = {123, 40000, 5};
     dataset_batch(a, la, d, ia, 4, &cfg, 42, 3);
     dataset_batch(b, lb, d, ib, 3, &cfg, 42, 3);
@@ -301,6 +304,243 @@ static void test_augment_replay(const struct dataset *d)
     CHECK(!memcmp(a, b, sizeof(float) * img * 4), "no augmentation: seed and epoch do not matter");
     free(a);
     free(b);
+}
+
+/* FNV-1a over the bytes of a float buffer. */
+static uint64_t fnv_floats(uint64_t h, const float *v, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)v;
+    for (size_t i = 0; i < n * sizeof(float); i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* With the strong augmentations off (their keys at the schema's defaults), batches are those
+ * of the shift-and-flip code before they existed: the digest was taken from that code. */
+static void test_augment_golden(const struct dataset *d)
+{
+    int idx[8] = {0, 5, 17, 123, 999, 40000, 59999, 31337}, lab[8];
+    float *out = malloc(sizeof(float) * 784 * 8);
+    struct augment_cfg off = {.crop_pad = 2, .flip = 1, .randaug_m = 9};
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (int ep = 0; ep < 3; ep++) {
+        dataset_batch(out, lab, d, idx, 8, &off, 42, ep);
+        h = fnv_floats(h, out, 784 * 8);
+    }
+    CHECK(h == 0xe24eee1c212c68ebull, "strong augmentation off: old images (digest %016llx)",
+          (unsigned long long)h);
+    free(out);
+}
+
+static const struct augment_cfg strong_cfg = {.crop_pad = 2, .flip = 1, .rrc_scale_min = 0.2f,
+                                              .randaug_n = 2, .randaug_m = 9,
+                                              .randaug_mstd = 0.5f, .erase_prob = 0.25f};
+
+/* Drawing: replayable from the seed, the old draws first and unchanged, the ranges of timm. */
+static void test_augment_strong_draw(void)
+{
+    struct augment_cfg plain = {.crop_pad = 2, .flip = 1};
+    int same = 1, old_kept = 1, kinds[AUGMENT_N_OPS] = {0}, ops = 0, erased = 0, boxes_ok = 1;
+    int rrc_ok = 1, rrc_small = 0, differ = 0;
+    for (int s = 0; s < 4000; s++) {
+        struct augment_params p, q, o;
+        augment_draw(&p, &strong_cfg, 28, 28, 7, 3, s);
+        augment_draw(&q, &strong_cfg, 28, 28, 7, 3, s);
+        augment_draw(&o, &plain, 28, 28, 7, 3, s);
+        same &= memcmp(&p, &q, sizeof p) == 0;
+        old_kept &= p.dx == o.dx && p.dy == o.dy && p.flip == o.flip;
+        old_kept &= o.rh == 0 && o.n_ops == 0 && o.eh == 0;
+        ops += p.n_ops;
+        for (int i = 0; i < p.n_ops; i++)
+            kinds[p.ops[i].kind]++;
+        for (int i = 0; i < p.n_ops; i++) {
+            float a = fabsf(p.ops[i].arg);
+            int k = p.ops[i].kind;
+            boxes_ok &= k != AUGMENT_OP_ROTATE || a <= 30.0f;
+            boxes_ok &= k != AUGMENT_OP_SHEAR_X || a <= 0.3f;
+            boxes_ok &= k != AUGMENT_OP_TRANSLATE_Y || a <= 0.45f * 28;
+            boxes_ok &= k != AUGMENT_OP_CONTRAST || (a >= 0.1f && a <= 1.9f);
+        }
+        if (p.eh) {
+            erased++;
+            boxes_ok &= p.ey >= 0 && p.ex >= 0 && p.ey + p.eh <= 28 && p.ex + p.ew <= 28;
+            boxes_ok &= p.eh * p.ew >= 2 && p.eh * p.ew <= 28 * 28 / 3 + 30;
+        }
+        rrc_ok &= p.rh > 0 && p.ry0 >= 0 && p.rx0 >= 0 && p.ry0 + p.rh <= 28 &&
+                  p.rx0 + p.rw <= 28 && p.rh * p.rw >= 0.2 * 784 * 0.8;
+        rrc_small += p.rh * p.rw < 0.5 * 784;
+        if (s > 0) {
+            struct augment_params n;
+            augment_draw(&n, &strong_cfg, 28, 28, 7, 3, s - 1);
+            differ += p.n_ops != n.n_ops || p.rh != n.rh || p.rx0 != n.rx0;
+        }
+    }
+    CHECK(same, "the same (seed, epoch, sample) draws the same parameters");
+    CHECK(old_kept, "crop offsets and flip are those drawn without the strong augmentation");
+    CHECK(ops > 3600 && ops < 4400, "each of 2 ops applies with p 0.5: %d of 8000", ops);
+    int all = 1;
+    for (int k = 0; k < AUGMENT_N_OPS; k++)
+        all &= kinds[k] > 300;
+    CHECK(all, "every RandAugment op is drawn");
+    CHECK(erased > 850 && erased < 1150, "erasing with p 0.25: %d of 4000", erased);
+    CHECK(boxes_ok, "op magnitudes and erase boxes within timm's ranges");
+    CHECK(rrc_ok && rrc_small > 1000, "resized crops inside the image, area from 0.2 (%d small)",
+          rrc_small);
+    CHECK(differ > 2000, "samples draw differently (%d of 3999)", differ);
+}
+
+/* Bilinear sample of in (h, w) at index coordinates (sx, sy), zeros outside: the reference. */
+static double ref_bilinear(const float *in, int h, int w, double sx, double sy)
+{
+    double fx = floor(sx), fy = floor(sy), ax = sx - fx, ay = sy - fy, r = 0;
+    for (int j = 0; j < 2; j++)
+        for (int i = 0; i < 2; i++) {
+            int x = (int)fx + i, y = (int)fy + j;
+            double v = x < 0 || y < 0 || x >= w || y >= h ? 0 : in[y * w + x];
+            r += v * (i ? ax : 1 - ax) * (j ? ay : 1 - ay);
+        }
+    return r;
+}
+
+/* Each geometric op against hand-computed pixels, and rotation against a naive reference. */
+static void test_augment_geometric(void)
+{
+    float in[4 * 4], out[16], m[6];
+    for (int i = 0; i < 16; i++)
+        in[i] = (float)(10 + i);
+    augment_affine_matrix(m, AUGMENT_OP_TRANSLATE_X, 1, 4, 4);
+    augment_affine(out, in, 4, 4, 1, m);
+    CHECK(out[0] == 11 && out[2] == 13 && out[3] == 0 && out[4 * 3 + 3] == 0, "translate x 1");
+    augment_affine_matrix(m, AUGMENT_OP_TRANSLATE_Y, -2, 4, 4);
+    augment_affine(out, in, 4, 4, 1, m);
+    CHECK(out[0] == 0 && out[7] == 0 && out[8] == 10 && out[15] == 17, "translate y -2");
+    augment_affine_matrix(m, AUGMENT_OP_TRANSLATE_X, 0.5f, 4, 4);
+    augment_affine(out, in, 4, 4, 1, m);
+    CHECK(out[0] == 10.5f && out[3] == 6.5f, "half a pixel: bilinear, zero beyond the edge");
+    /* shear x 2: row y samples x + 2 (y + 0.5): row 0 shifted by 1, row 1 by 3 */
+    augment_affine_matrix(m, AUGMENT_OP_SHEAR_X, 2, 4, 4);
+    augment_affine(out, in, 4, 4, 1, m);
+    CHECK(out[0] == 11 && out[2] == 13 && out[3] == 0 && out[4] == 17 && out[5] == 0,
+          "shear x 2");
+    augment_affine_matrix(m, AUGMENT_OP_SHEAR_Y, -2, 4, 4);
+    augment_affine(out, in, 4, 4, 1, m);
+    /* column x samples y - 2 (x + 0.5) + 1 = y - 2x - 1 */
+    CHECK(out[4 * 1 + 0] == 10 && out[4 * 3 + 0] == 18 && out[4 * 3 + 1] == 11 &&
+              out[4 * 2 + 1] == 0 && out[1] == 0, "shear y -2");
+    /* 90 degrees counter-clockwise, PIL's sense: [[1, 2], [3, 4]] -> [[2, 4], [1, 3]] */
+    float sq[4] = {1, 2, 3, 4}, rot[4];
+    augment_affine_matrix(m, AUGMENT_OP_ROTATE, 90, 2, 2);
+    augment_affine(rot, sq, 2, 2, 1, m);
+    CHECK(fabsf(rot[0] - 2) < 1e-4f && fabsf(rot[1] - 4) < 1e-4f && fabsf(rot[2] - 1) < 1e-4f &&
+              fabsf(rot[3] - 3) < 1e-4f, "rotate 90: %g %g %g %g", rot[0], rot[1], rot[2], rot[3]);
+    float big[7 * 5], got[7 * 5];
+    for (int i = 0; i < 35; i++)
+        big[i] = (float)((i * 53) % 256);
+    double t = -(-23.5) * M_PI / 180.0, cx = 2.5, cy = 3.5, worst = 0;
+    augment_affine_matrix(m, AUGMENT_OP_ROTATE, -23.5f, 7, 5);
+    augment_affine(got, big, 7, 5, 1, m);
+    for (int y = 0; y < 7; y++)
+        for (int x = 0; x < 5; x++) {
+            double u = x + 0.5 - cx, v = y + 0.5 - cy;
+            double sx = cos(t) * u + sin(t) * v + cx - 0.5, sy = -sin(t) * u + cos(t) * v + cy - 0.5;
+            double d = fabs(got[y * 5 + x] - ref_bilinear(big, 7, 5, sx, sy));
+            worst = d > worst ? d : worst;
+        }
+    CHECK(worst < 1e-3, "rotate -23.5 on 7x5 vs the naive reference: %g", worst);
+}
+
+/* The enhance ops, the resized crop and erasing against hand-computed pixels. */
+static void test_augment_photometric(void)
+{
+    float v[4] = {50, 100, 150, 50};
+    augment_autocontrast(v, 2, 2, 1);
+    CHECK(v[0] == 0 && v[1] == 127.5f && v[2] == 255 && v[3] == 0, "autocontrast");
+    float flat[4] = {7, 7, 7, 7};
+    augment_autocontrast(flat, 2, 2, 1);
+    CHECK(flat[0] == 7 && flat[3] == 7, "autocontrast leaves a flat image");
+    float c[4] = {0, 100, 200, 101};
+    augment_contrast(c, 2, 2, 1, 2.0f); /* mean 100.25 -> 100 */
+    CHECK(c[0] == 0 && c[1] == 100 && c[2] == 255 && c[3] == 102, "contrast 2");
+    float s[9] = {0, 0, 0, 0, 13, 0, 0, 0, 0}, o[9];
+    augment_sharpness(o, s, 3, 3, 1, 2.0f); /* smooth center 5, 5 + 2 (13 - 5) */
+    CHECK(o[4] == 21 && o[0] == 0 && o[1] == 0, "sharpness 2: %g", o[4]);
+    augment_sharpness(o, s, 3, 3, 1, 0.0f);
+    CHECK(o[4] == 5, "sharpness 0 is the smoothed image");
+    uint8_t ramp[16];
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 4; x++)
+            ramp[y * 4 + x] = (uint8_t)(10 * y + x);
+    float rc[16];
+    augment_resized_crop(rc, ramp, 4, 4, 1, 0, 0, 4, 4);
+    int ok = 1;
+    for (int i = 0; i < 16; i++)
+        ok &= rc[i] == ramp[i];
+    CHECK(ok, "resized crop of the whole image is the image");
+    /* box (1, 1, 2, 2) to 4x4: source offsets -0.25, 0.25, 0.75, 1.25 clamped to [0, 1] */
+    augment_resized_crop(rc, ramp, 4, 4, 1, 1, 1, 2, 2);
+    const float at[4] = {0, 0.25f, 0.75f, 1};
+    ok = 1;
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 4; x++)
+            ok &= fabsf(rc[y * 4 + x] - (10 * (1 + at[y]) + 1 + at[x])) < 1e-5f;
+    CHECK(ok, "resized crop 2x: bilinear with half-pixel centers, edges clamped");
+    float e[5 * 5 * 2];
+    for (int i = 0; i < 50; i++)
+        e[i] = 9;
+    struct rng r, ref;
+    rng_init(&r, 5, RNG_STREAM_AUGMENT, 1, 2);
+    ref = r;
+    augment_erase(e, 5, 5, 2, 1, 2, 3, 2, &r);
+    ok = 1;
+    int kept = 0;
+    for (int y = 0; y < 5; y++)
+        for (int x = 0; x < 5; x++)
+            for (int k = 0; k < 2; k++) {
+                int in = y >= 1 && y < 4 && x >= 2 && x < 4;
+                ok &= !in || e[(y * 5 + x) * 2 + k] == rng_normal(&ref);
+                kept += !in && e[(y * 5 + x) * 2 + k] == 9;
+            }
+    CHECK(ok && kept == 50 - 12, "erasing fills the box with the generator's normals");
+}
+
+/* augment_apply's strong path: ops on [0, 255] values before normalization, erasing after. */
+static void test_augment_strong_apply(void)
+{
+    uint8_t img[4 * 4];
+    for (int i = 0; i < 16; i++)
+        img[i] = (uint8_t)(20 * i);
+    float plain[16], out[16];
+    struct augment_params p = {.dx = 1};
+    augment_apply(plain, img, 4, 4, 1, &p);
+    p.n_ops = 1;
+    p.ops[0] = (struct augment_op){AUGMENT_OP_TRANSLATE_Y, 1};
+    augment_apply(out, img, 4, 4, 1, &p);
+    float zero = (0.0f - FMNIST_MEAN) / FMNIST_STD;
+    int ok = 1;
+    for (int i = 0; i < 12; i++)
+        ok &= out[i] == plain[i + 4];
+    CHECK(ok && out[12] == zero && out[15] == zero, "shift, then translate, then normalize");
+    struct augment_params q = {.dx = 1, .ey = 1, .ex = 0, .eh = 2, .ew = 3};
+    rng_init(&q.noise, 1, RNG_STREAM_AUGMENT, 0, 0);
+    struct rng ref = q.noise;
+    augment_apply(out, img, 4, 4, 1, &q);
+    ok = 1;
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 4; x++) {
+            int in = y >= 1 && y < 3 && x < 3;
+            ok &= in ? out[y * 4 + x] == rng_normal(&ref) : out[y * 4 + x] == plain[y * 4 + x];
+        }
+    CHECK(ok, "erasing after normalization, the rest untouched");
+    struct augment_params a, b;
+    uint8_t big[28 * 28];
+    float fa[28 * 28], fb[28 * 28];
+    for (int i = 0; i < 28 * 28; i++)
+        big[i] = (uint8_t)((i * 7) & 255);
+    augment_draw(&a, &strong_cfg, 28, 28, 3, 1, 77);
+    b = a;
+    augment_apply(fa, big, 28, 28, 1, &a);
+    augment_apply(fb, big, 28, 28, 1, &b);
+    CHECK(!memcmp(fa, fb, sizeof fa), "applying the same parameters twice is bit-identical");
 }
 
 /* A 4-entry palette PNG written directly with libpng (our writer only does gray/RGB/RGBA). */
@@ -441,8 +681,13 @@ int main(void)
     if (train.n == 60000) {
         test_subset(&train);
         test_augment_replay(&train);
+        test_augment_golden(&train);
     }
     test_augment_semantics();
+    test_augment_strong_draw();
+    test_augment_geometric();
+    test_augment_photometric();
+    test_augment_strong_apply();
     test_png();
     test_folder();
     dataset_free(&train);

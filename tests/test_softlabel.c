@@ -125,21 +125,31 @@ static void spy_teacher(void *ctx, const float *images, int B, float *probs)
 }
 
 /* Label `epochs` epochs of samples with the spy; returns 0 or the writer's error. */
-static int make_file(const char *path, struct dataset *d, const int *samples, int n, int epochs,
-                     int k, struct spy *spy, struct kd_err *e)
+static const struct augment_cfg plain_aug = {.crop_pad = 2, .flip = 1};
+
+/* Label `epochs` epochs of samples with the spy under aug (crop_pad 2, flip as plain_aug's);
+ * returns 0 or the writer's error. */
+static int make_file_aug(const char *path, struct dataset *d, const int *samples, int n,
+                         int epochs, int k, struct spy *spy, const struct augment_cfg *aug,
+                         struct kd_err *e)
 {
     struct softlabel_info info = {(uint32_t)k, (uint32_t)epochs, (uint32_t)n, 4, (uint32_t)d->n,
-                                  2, 1, 7, 0xabcdef0123456789ull};
-    struct augment_cfg aug = {2, 1};
+                                  2, 1, 7, 0xabcdef0123456789ull, augment_hash(aug)};
     struct softlabel_writer w;
     float images[3 * 36], probs[3 * 4];
     struct softlabel_epoch_stats st;
     if (softlabel_writer_open(&w, path, &info, samples, e))
         return e->code;
     for (int ep = 0; ep < epochs; ep++)
-        softlabel_label_epoch(&w, d, samples, n, ep, &aug, 7, 3, images, probs, spy_teacher, spy,
+        softlabel_label_epoch(&w, d, samples, n, ep, aug, 7, 3, images, probs, spy_teacher, spy,
                               &st);
     return softlabel_writer_commit(&w, e);
+}
+
+static int make_file(const char *path, struct dataset *d, const int *samples, int n, int epochs,
+                     int k, struct spy *spy, struct kd_err *e)
+{
+    return make_file_aug(path, d, samples, n, epochs, k, spy, &plain_aug, e);
 }
 
 static void test_layout_and_replay(void)
@@ -185,7 +195,7 @@ static void test_layout_and_replay(void)
     float images[7 * 36], dense[7 * 4];
     int labels[7], same = 0, changed = 0;
     for (int ep = 0; ep < 2; ep++) {
-        softlabel_replay_batch(&f, &d, order, 7, ep, 2, images, labels, dense);
+        softlabel_replay_batch(&f, &d, &plain_aug, order, 7, ep, 2, images, labels, dense);
         for (int i = 0; i < 7; i++) {
             int pos = f.pos_of[order[i]];
             const float *seen = spy.seen + (size_t)(ep * 7 + pos) * 36;
@@ -200,7 +210,7 @@ static void test_layout_and_replay(void)
     }
     CHECK(same == 14, "%d of 14 replayed images are bit-identical to the teacher's", same);
     CHECK(changed > 0, "augmentation differs between epochs");
-    struct softlabel_need ok = {2, 2, 7, 4, 2, 1, 0xabcdef0123456789ull};
+    struct softlabel_need ok = {2, 2, 7, 4, 2, 1, 0xabcdef0123456789ull, 0};
     CHECK(softlabel_check(&f, &ok, "s.yaml", &e) == 0, "a matching student: %s", e.msg);
     struct softlabel_need bad = ok;
     bad.k = 5;
@@ -215,6 +225,64 @@ static void test_layout_and_replay(void)
     CHECK(softlabel_check(&f, &bad, "s.yaml", &e) && strstr(e.msg, "2 epochs"), "epochs");
     bad = ok, bad.teacher_hash = 1;
     CHECK(softlabel_check(&f, &bad, "s.yaml", &e) && strstr(e.msg, "teacher"), "teacher");
+    softlabel_close(&f);
+    free(spy.seen);
+    dataset_free(&d);
+}
+
+/* TinyViT's strong augmentation (RandAugment, erasing) through a file: the header records it,
+ * old files (zero there) mean none, the student replays the teacher's images exactly, and a
+ * student with other augmentation is refused. */
+static void test_strong_replay(void)
+{
+    struct dataset d;
+    struct kd_err e;
+    toy_data(&d, 20);
+    const int samples[7] = {3, 9, 0, 17, 5, 12, 8};
+    struct spy spy = {malloc(sizeof(float) * 36 * 21), 0};
+    struct augment_cfg strong = plain_aug;
+    strong.randaug_n = 2, strong.randaug_m = 9, strong.randaug_mstd = 0.5f;
+    strong.erase_prob = 0.5f;
+    const char *path = check_tmp("strong.bin");
+    CHECK(make_file_aug(path, &d, samples, 7, 3, 3, &spy, &strong, &e) == 0, "write: %s", e.msg);
+    char *buf = NULL;
+    size_t len = 0;
+    uint32_t h;
+    file_read_all(path, &buf, &len, &e);
+    memcpy(&h, buf + 60, 4);
+    CHECK(h == augment_hash(&strong) && h != 0, "header keeps the strong augmentation's hash");
+    free(buf);
+    file_read_all(check_tmp("ok.bin"), &buf, &len, &e);
+    memcpy(&h, buf + 60, 4);
+    CHECK(h == 0 && augment_hash(&plain_aug) == 0, "without it the header is as before");
+    free(buf);
+    struct softlabel_file f;
+    CHECK(softlabel_open(&f, path, &e) == 0, "open: %s", e.msg);
+    const int order[7] = {12, 8, 3, 17, 0, 5, 9};
+    float images[7 * 36], plain[7 * 36];
+    int labels[7], same = 0, strong_differs = 0;
+    for (int ep = 0; ep < 3; ep++) {
+        softlabel_replay_batch(&f, &d, &strong, order, 7, ep, 3, images, labels, NULL);
+        softlabel_replay_batch(&f, &d, &plain_aug, order, 7, ep, 3, plain, labels, NULL);
+        for (int i = 0; i < 7; i++) {
+            const float *seen = spy.seen + (size_t)(ep * 7 + f.pos_of[order[i]]) * 36;
+            same += memcmp(images + i * 36, seen, 36 * sizeof(float)) == 0;
+            strong_differs += memcmp(images + i * 36, plain + i * 36, 36 * sizeof(float)) != 0;
+        }
+    }
+    CHECK(same == 21, "%d of 21 strongly augmented images replay bit for bit", same);
+    CHECK(strong_differs >= 10, "the strong augmentation changes %d of 21 images", strong_differs);
+    struct softlabel_need need = {3, 3, 7, 4, 2, 1, 0, augment_hash(&strong)};
+    CHECK(softlabel_check(&f, &need, "s.yaml", &e) == 0, "same augmentation: %s", e.msg);
+    need.aug_hash = 0;
+    CHECK(softlabel_check(&f, &need, "s.yaml", &e) == KD_ERR_MISMATCH &&
+              strstr(e.msg, "with strong augmentation") && strstr(e.msg, "none") && strstr(e.fix, "data.randaug_"),
+          "student without it: %s", e.msg);
+    struct augment_cfg other = strong;
+    other.randaug_m = 5;
+    need.aug_hash = augment_hash(&other);
+    CHECK(softlabel_check(&f, &need, "s.yaml", &e) == KD_ERR_MISMATCH &&
+              strstr(e.msg, "other strong augmentation"), "other magnitude: %s", e.msg);
     softlabel_close(&f);
     free(spy.seen);
     dataset_free(&d);
@@ -272,6 +340,7 @@ int main(void)
     test_f16();
     test_topk_dense();
     test_layout_and_replay();
+    test_strong_replay();
     test_bad_files();
     return check_report("test_softlabel");
 }

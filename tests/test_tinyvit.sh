@@ -4,6 +4,9 @@
 # every online image bit-identical to the one rebuilt from the record's seed (replay_mismatch 0)
 # and dense labels within one half-float step (label_maxdiff); when the labels are identical the
 # stored-mode student trains exactly as the online one, and bad input gives one-line errors.
+# The configs augment as TinyViT does (RandAugment and random erasing, configs/base/
+# tinyvit_data.yaml), so the replay check covers them; a student augmenting otherwise than its
+# labels pass, or a file made under other augmentation, is refused.
 set -uo pipefail
 # shellcheck source=tools/need.sh
 . "$(dirname "$0")/../tools/need.sh" && need_commands
@@ -27,6 +30,8 @@ ok "labels file written" "[ -s results/smoke/tinyvit/labels/vit_t_k10-s0.bin ]"
 size=$(stat -c %s results/smoke/tinyvit/labels/vit_t_k10-s0.bin)
 ok "file is header + index + 2 x 256 records of 16 bytes + crc ($size)" \
     "[ $size -eq $((64 + 4 * 256 + 2 * 256 * 16 + 4)) ]"
+aug_hash=$(od -An -tx4 -j60 -N4 results/smoke/tinyvit/labels/vit_t_k10-s0.bin | tr -d ' ')
+ok "the header records the strong augmentation ($aug_hash)" "[ \"$aug_hash\" != 00000000 ]"
 student=(configs/tinyvit/topk/k10.yaml "${common[@]}" tinyvit.softlabels=$labels tinyvit.topk=3
          teacher=configs/teachers/vit_t.yaml optim.epochs=3)
 "$root/bin/tinyvit_distill" "${student[@]}" tinyvit.online=true --out on 2>/dev/null
@@ -51,9 +56,20 @@ ok "K above the file's: one line naming the file ($err)" \
     "[ \$(echo \"\$err\" | wc -l) -eq 1 ] && [[ \"\$err\" == *vit_t_k10-s0.bin*top-3*fix* ]]"
 err=$("$root/bin/tinyvit_distill" "${student[@]}" data.crop_pad=1 --out bad 2>&1)
 ok "other augmentation refused ($err)" "[[ \"\$err\" == *crop_pad* ]]"
+err=$("$root/bin/tinyvit_distill" "${student[@]}" data.randaug_n=0 --out bad 2>&1)
+ok "student without RandAugment refused ($err)" \
+    "[ \$(echo \"\$err\" | wc -l) -eq 1 ] && [[ \"\$err\" == *data.randaug_n*labels* ]]"
+err=$("$root/bin/tinyvit_distill" "${student[@]}" data.erase_prob=0.5 --out bad 2>&1)
+ok "other erasing probability refused ($err)" "[[ \"\$err\" == *data.erase_prob* ]]"
 printf 'x' | dd of=results/smoke/tinyvit/labels/vit_t_k10-s0.bin bs=1 seek=200 conv=notrunc \
     2>/dev/null
 err=$("$root/bin/tinyvit_distill" "${student[@]}" --out bad 2>&1)
 ok "corrupted file refused ($err)" "[[ \"\$err\" == *checksum* ]]"
+rm -f results/smoke/tinyvit/labels/vit_t_k10-s0.*
+"$root/bin/tinyvit_labels" "$labels" "${common[@]}" tinyvit.topk=3 optim.epochs=2 \
+    data.randaug_n=0 data.erase_prob=0 --out results/smoke/tinyvit/labels/vit_t_k10-s0 2>/dev/null
+err=$("$root/bin/tinyvit_distill" "${student[@]}" --out bad 2>&1)
+ok "a file made without the config's augmentation refused ($err)" \
+    "[[ \"\$err\" == *vit_t_k10-s0.bin*without\ strong\ augmentation* ]]"
 echo "test_tinyvit: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

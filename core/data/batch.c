@@ -13,7 +13,7 @@ void dataset_batch(float *out, int *labels, const struct dataset *d, const int *
         int j = idx[i];
         KD_ASSERT(j >= 0 && j < d->n);
         struct augment_params p;
-        augment_draw(&p, cfg, seed, epoch, j);
+        augment_draw(&p, cfg, d->h, d->w, seed, epoch, j);
         augment_apply(out + i * img, d->pixels + (size_t)j * img, d->h, d->w, d->c, &p);
         labels[i] = d->labels[j];
     }

@@ -116,6 +116,7 @@ static void header_pack(uint8_t *h, const struct softlabel_info *in)
     memcpy(h + 40, &in->base_seed, 8);
     memcpy(h + 48, &in->teacher_hash, 8);
     memcpy(h + 56, &in->data_n, 4);
+    memcpy(h + 60, &in->aug_hash, 4);
 }
 
 /* Bytes before the first record: the header and the sample index table. */
@@ -242,6 +243,7 @@ static int open_header(struct softlabel_file *f, struct kd_err *e)
     memcpy(&in->base_seed, h + 40, 8);
     memcpy(&in->teacher_hash, h + 48, 8);
     memcpy(&in->data_n, h + 56, 4);
+    memcpy(&in->aug_hash, h + 60, 4);
     if (in->k < 1 || in->k > SOFTLABEL_MAX_K || in->k > in->classes || in->classes > 65536 ||
         v[7] != softlabel_record_bytes(in->k) || in->samples > in->data_n || in->epochs < 1 ||
         in->data_n > (1u << 24) ||
@@ -361,6 +363,18 @@ int softlabel_check(const struct softlabel_file *f, const struct softlabel_need 
         snprintf(msg, sizeof msg, "was made with crop_pad %u flip %u, %s uses %u and %u",
                  in->crop_pad, in->flip, config, need->crop_pad, need->flip);
         snprintf(fix, sizeof fix, "give both configs the same data.crop_pad and data.flip");
+    } else if (in->aug_hash != need->aug_hash) {
+        if (!need->aug_hash)
+            snprintf(msg, sizeof msg, "was made with strong augmentation (hash %08x), %s has none",
+                     in->aug_hash, config);
+        else if (!in->aug_hash)
+            snprintf(msg, sizeof msg, "was made without strong augmentation, %s has some",
+                     config);
+        else
+            snprintf(msg, sizeof msg, "was made with other strong augmentation than %s (hash "
+                     "%08x, %08x)", config, in->aug_hash, need->aug_hash);
+        snprintf(fix, sizeof fix, "give both configs the same data.rrc_scale_min, "
+                 "data.randaug_* and data.erase_prob, or relabel");
     } else if (need->teacher_hash && in->teacher_hash != need->teacher_hash) {
         snprintf(msg, sizeof msg, "was made by other teacher weights than %s's teacher:",
                  config);

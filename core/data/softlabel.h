@@ -2,6 +2,8 @@
  * runs once over E epochs of augmented training images; per (epoch, sample) a fixed-size record
  * `seed (u32) | K class indices (u16) | K probabilities (IEEE half)` keeps the augmentation seed
  * (the image is rebuilt from it alone) and the top-K of the teacher's softmax, sorted descending.
+ * The header keeps the crop and flip settings and a hash of the strong augmentation's (RandAugment,
+ * erasing, resized crop), in bytes that older files hold as zero: no strong augmentation.
  * Layout (little-endian), CRC32 (zlib) of every byte before the trailer:
  *   header (64 bytes) | samples x u32 data set index | epochs x samples records | u32 crc */
 #ifndef KD_SOFTLABEL_H
@@ -30,6 +32,7 @@ struct softlabel_info {
     uint32_t flip;           /* augmentation: random horizontal flip (0/1) */
     uint64_t base_seed;      /* run seed the per-record seeds were derived from */
     uint64_t teacher_hash;   /* the teacher's weights: file size << 32 ^ crc32 */
+    uint32_t aug_hash;       /* augment_hash of the strong augmentation (0: none) */
 };
 
 /* Bytes of one record: 4 + 4K. */
@@ -97,6 +100,7 @@ void softlabel_close(struct softlabel_file *f);
 struct softlabel_need {
     uint32_t k, epochs_min, samples, classes, crop_pad, flip;
     uint64_t teacher_hash;
+    uint32_t aug_hash;       /* augment_hash of the student's augmentation */
 };
 int softlabel_check(const struct softlabel_file *f, const struct softlabel_need *need,
                     const char *config, struct kd_err *e);
@@ -132,11 +136,12 @@ void softlabel_label_epoch(struct softlabel_writer *w, const struct dataset *d, 
                            int Bmax, float *images, float *probs, softlabel_teacher_fn teacher,
                            void *ctx, struct softlabel_epoch_stats *st);
 /* The student's side: images and true labels of data set samples idx[0..B-1] at stored epoch
- * `epoch` (callers pass e mod E), rebuilt from the records' seeds under the file's augmentation,
- * and when dense is not NULL the dense labels (B, C) from the first k stored entries. Every idx
- * must be in the file (softlabel_check and the student's subset guarantee it). */
+ * `epoch` (callers pass e mod E), rebuilt from the records' seeds under augmentation cfg (the
+ * file's: softlabel_check has compared it), and when dense is not NULL the dense labels (B, C)
+ * from the first k stored entries. Every idx must be in the file (softlabel_check and the
+ * student's subset guarantee it). */
 void softlabel_replay_batch(const struct softlabel_file *f, const struct dataset *d,
-                            const int *idx, int B, int epoch, int k, float *images, int *labels,
-                            float *dense);
+                            const struct augment_cfg *cfg, const int *idx, int B, int epoch,
+                            int k, float *images, int *labels, float *dense);
 
 #endif

@@ -23,7 +23,7 @@ void softlabel_image(float *out, const struct dataset *d, int j, const struct au
     struct augment_params p;
     size_t img = (size_t)d->h * d->w * d->c;
     KD_ASSERT(j >= 0 && j < d->n);
-    augment_draw(&p, cfg, seed, 0, 0);
+    augment_draw(&p, cfg, d->h, d->w, seed, 0, 0);
     augment_apply(out, d->pixels + (size_t)j * img, d->h, d->w, d->c, &p);
 }
 
@@ -59,11 +59,10 @@ void softlabel_label_epoch(struct softlabel_writer *w, const struct dataset *d, 
 }
 
 void softlabel_replay_batch(const struct softlabel_file *f, const struct dataset *d,
-                            const int *idx, int B, int epoch, int k, float *images, int *labels,
-                            float *dense)
+                            const struct augment_cfg *cfg, const int *idx, int B, int epoch,
+                            int k, float *images, int *labels, float *dense)
 {
     size_t img = (size_t)d->h * d->w * d->c;
-    struct augment_cfg cfg = {(int)f->info.crop_pad, (int)f->info.flip};
     int C = (int)f->info.classes, kf = (int)f->info.k;
     uint16_t ti[SOFTLABEL_MAX_K], tv[SOFTLABEL_MAX_K];
     KD_ASSERT((uint32_t)d->n == f->info.data_n);
@@ -71,7 +70,7 @@ void softlabel_replay_batch(const struct softlabel_file *f, const struct dataset
         int j = idx[i], pos = f->pos_of[j];
         KD_ASSERT(pos >= 0);
         const uint8_t *rec = softlabel_record(f, epoch, pos);
-        softlabel_image(images + i * img, d, j, &cfg, softlabel_record_seed(rec));
+        softlabel_image(images + i * img, d, j, cfg, softlabel_record_seed(rec));
         labels[i] = d->labels[j];
         if (!dense)
             continue;

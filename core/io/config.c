@@ -4,6 +4,7 @@
  * value goes through the schema codec (config_schema.c), so all errors read the same. */
 #include "io/config.h"
 #include "io/config_schema.h"
+#include "data/dataset.h"
 #include "base/err.h"
 #include "base/fsio.h"
 
@@ -539,6 +540,21 @@ static int check_cross(struct loader *L)
         return kd_err_setfix(L->e, KD_ERR_CONFIG, o.file, o.line, "lower optim.min_lr",
                              "optim.min_lr = %g is above optim.lr = %g",
                              (double)x->optim.min_lr, (double)x->optim.lr);
+    }
+    if (x->optim.layer_decay > 0 && x->optim.layer_decay < 1 && strcmp(x->model.arch, "vit")) {
+        o = L->origin[cfg_find("optim.layer_decay")];
+        return kd_err_setfix(L->e, KD_ERR_CONFIG, o.file, o.line, "set optim.layer_decay: 1",
+                             "optim.layer_decay = %g needs model.arch vit (layer ids of its "
+                             "blocks), not %s", (double)x->optim.layer_decay, x->model.arch);
+    }
+    long px = (long)x->model.img * x->model.img * x->model.in_ch;
+    int strong = x->data.rrc_scale_min > 0 || x->data.randaug_n > 0 || x->data.erase_prob > 0;
+    if (strong && px > AUGMENT_MAX_PIXELS) {
+        o = L->origin[cfg_find("model.img")];
+        return kd_err_setfix(L->e, KD_ERR_CONFIG, o.file, o.line,
+                             "turn off data.rrc_scale_min, data.randaug_n and data.erase_prob",
+                             "images of %ld values exceed the %d that RandAugment, erasing and "
+                             "the resized crop handle", px, AUGMENT_MAX_PIXELS);
     }
     return 0;
 }

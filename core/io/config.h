@@ -35,6 +35,11 @@ struct data_cfg {
     int test_n;               /* first N of the test set (0: all) */
     int crop_pad;             /* random crop after zero padding by this many pixels (0: off) */
     int flip;                 /* random horizontal flip */
+    float rrc_scale_min;      /* random resized crop, area in [this, 1] (0: off) */
+    int randaug_n;            /* RandAugment ops per image (0: off) */
+    float randaug_m;          /* RandAugment magnitude, 0..10 */
+    float randaug_mstd;       /* std of the magnitude's noise (0: fixed magnitude) */
+    float erase_prob;         /* random erasing probability (0: off) */
 };
 
 struct model_cfg {
@@ -69,6 +74,7 @@ struct optim_cfg {
     float momentum;           /* SGD */
     float clip_grad;          /* global grad-norm clip (0: off) */
     float label_smoothing;    /* for cross-entropy with labels */
+    float layer_decay;        /* layer-wise lr decay of a ViT (BEiT's; 1, or 0 unset: off) */
     int epochs;
     int warmup_epochs;        /* linear warmup, then cosine */
     int batch;                /* effective batch size */

@@ -51,7 +51,7 @@ double compress_finetune(struct vit *s, struct vit *t, const struct run *r, int 
     const struct experiment *x = &r->x;
     int B = x->optim.batch, T = s->T, C = s->C;
     size_t img = (size_t)r->train.h * r->train.w * r->train.c, BTC = (size_t)B * T * C;
-    struct augment_cfg aug = {x->data.crop_pad, x->data.flip};
+    struct augment_cfg aug = run_augment_of(x);
     struct optim o;
     struct optim_cfg oc = x->optim;
     if (steps <= 0)

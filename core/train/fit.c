@@ -76,7 +76,7 @@ static int train_epoch(struct loop *L, int epoch, const struct fit_loss *loss, d
     const struct experiment *x = &r->x;
     struct net *n = L->n;
     int B = x->optim.batch;
-    struct augment_cfg aug = {x->data.crop_pad, x->data.flip};
+    struct augment_cfg aug = run_augment_of(x);
     run_epoch_order(r, L->order, epoch);
     double total = 0;
     long correct = 0;

@@ -6,7 +6,38 @@
 #include "ops/parallel.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+int optim_layer_id(const char *name, int depth)
+{
+    static const char *first[] = {"patch_embed", "cls_token", "pos_embed", "mask_token"};
+    for (int i = 0; i < 4; i++)
+        if (strncmp(name, first[i], strlen(first[i])) == 0)
+            return 0;
+    if (strncmp(name, "blocks.", 7) == 0)
+        return atoi(name + 7) + 1;
+    return depth + 1;
+}
+
+/* o->lr_scale from the names of ps: depth is one more than the largest block index. */
+static int layer_scales(struct optim *o, const struct params *ps, float decay, struct kd_err *e)
+{
+    int depth = 0;
+    for (int i = 0; i < ps->n; i++)
+        if (strncmp(ps->p[i].name, "blocks.", 7) == 0 && atoi(ps->p[i].name + 7) + 1 > depth)
+            depth = atoi(ps->p[i].name + 7) + 1;
+    if (depth == 0)
+        return kd_err_setfix(e, KD_ERR_CONFIG, "", 0, "set optim.layer_decay: 1 for this model",
+                             "optim.layer_decay needs a ViT's blocks.<i> parameters; this "
+                             "model has none (first: %s)", ps->n ? ps->p[0].name : "-");
+    o->lr_scale = malloc(sizeof(float) * (ps->n > 0 ? ps->n : 1));
+    if (!o->lr_scale)
+        return kd_err_set(e, KD_ERR_NOMEM, "", 0, "out of memory for layer-wise lr");
+    for (int i = 0; i < ps->n; i++)
+        o->lr_scale[i] = (float)pow(decay, depth + 1 - optim_layer_id(ps->p[i].name, depth));
+    return 0;
+}
 
 int optim_init(struct optim *o, struct params *ps, const struct optim_cfg *cfg, struct kd_err *e)
 {
@@ -17,12 +48,20 @@ int optim_init(struct optim *o, struct params *ps, const struct optim_cfg *cfg, 
         return kd_err_set(e, KD_ERR_NOMEM, "", 0, "out of memory for optimizer state");
     o->m = arena_floats(&o->state, n);
     o->v = arena_floats(&o->state, n);
+    /* 0 is what configs built in code (probes) leave: off, as 1 */
+    if (cfg->layer_decay > 0 && cfg->layer_decay < 1 &&
+        layer_scales(o, ps, cfg->layer_decay, e)) {
+        optim_free(o);
+        return e->code;
+    }
     return 0;
 }
 
 void optim_free(struct optim *o)
 {
     arena_free(&o->state);
+    free(o->lr_scale);
+    o->lr_scale = NULL;
 }
 
 static void adamw_update(float *restrict w, const float *restrict g, float *restrict m,
@@ -66,11 +105,12 @@ void optim_step(struct optim *o, struct params *ps, float lr)
             continue;
         size_t off = (size_t)(*p->w - w0);
         float wd = p->decay ? c->weight_decay : 0.0f;
+        float lr_p = o->lr_scale ? lr * o->lr_scale[i] : lr;
         if (adam)
-            adamw_update(*p->w, *p->g, o->m + off, o->v + off, p->n, lr, wd, c->beta1,
+            adamw_update(*p->w, *p->g, o->m + off, o->v + off, p->n, lr_p, wd, c->beta1,
                          c->beta2, c1, c2);
         else
-            sgd_update(*p->w, *p->g, o->m + off, p->n, lr, wd, c->momentum);
+            sgd_update(*p->w, *p->g, o->m + off, p->n, lr_p, wd, c->momentum);
     }
 }
 

@@ -1,6 +1,8 @@
 /* Optimizers (AdamW, SGD with momentum), the warmup + cosine schedule and gradient clipping.
  * Weight decay is decoupled and skips parameters registered with decay = 0 (norms, biases,
- * tokens, position embeddings); frozen parameters are skipped entirely. */
+ * tokens, position embeddings); frozen parameters are skipped entirely. With optim.layer_decay
+ * d < 1, a ViT parameter's learning rate is scaled by d^(depth + 1 - layer id) as BEiT, MAE and
+ * TinyMIM fine-tune (their param_groups_lrd / get_layer_id). */
 #ifndef KD_OPTIM_H
 #define KD_OPTIM_H
 
@@ -14,10 +16,16 @@ struct optim {
     struct arena state;   /* moments, laid out like the parameter block */
     float *m, *v;         /* AdamW first/second moments (v unused by SGD) */
     long step;            /* updates done */
+    float *lr_scale;      /* (ps->n) per-parameter lr factor, or NULL: all 1 */
 };
 
+/* Moments for ps, and the lr factors of cfg->layer_decay from the parameters' names. Returns 0,
+ * KD_ERR_NOMEM, or KD_ERR_CONFIG when layer decay is on and ps has no "blocks.<i>." parameter. */
 int optim_init(struct optim *o, struct params *ps, const struct optim_cfg *cfg,
                struct kd_err *e);
+/* BEiT's layer id of a ViT parameter: 0 for patch_embed, cls_token, pos_embed and mask_token,
+ * i + 1 for blocks.<i>., depth + 1 for everything else (final norm, head). */
+int optim_layer_id(const char *name, int depth);
 void optim_free(struct optim *o);
 /* One update of every non-frozen parameter with learning rate lr. */
 void optim_step(struct optim *o, struct params *ps, float lr);

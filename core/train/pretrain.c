@@ -55,7 +55,7 @@ static int epoch_run(struct run *r, struct ploop *L, const struct pretrain_step 
 {
     const struct experiment *x = &r->x;
     int B = x->optim.batch;
-    struct augment_cfg aug = {x->data.crop_pad, x->data.flip};
+    struct augment_cfg aug = run_augment_of(x);
     run_epoch_order(r, L->order, epoch);
     double total = 0;
     for (long s = 0; s < L->steps; s++) {

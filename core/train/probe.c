@@ -218,7 +218,7 @@ double semi_finetune(struct run *r, struct vit *backbone, int percent, int epoch
     float *images = malloc(sizeof(float) * B * img), *dl = malloc(sizeof(float) * B * n.classes);
     int *labels = malloc(sizeof(int) * B), *order = malloc(sizeof(int) * n_lab);
     KD_ASSERT(images && dl && labels && order);
-    struct augment_cfg aug = {x->data.crop_pad, x->data.flip};
+    struct augment_cfg aug = run_augment_of(x);
     long spe = n_lab / B;
     for (int ep = 0; ep < epochs; ep++) {
         memcpy(order, idx, sizeof(int) * n_lab);

@@ -26,6 +26,15 @@ double peak_rss_mb(void)
     return ru.ru_maxrss / 1024.0;
 }
 
+struct augment_cfg run_augment_of(const struct experiment *x)
+{
+    const struct data_cfg *d = &x->data;
+    return (struct augment_cfg){.crop_pad = d->crop_pad, .flip = d->flip,
+                                .rrc_scale_min = d->rrc_scale_min, .randaug_n = d->randaug_n,
+                                .randaug_m = d->randaug_m, .randaug_mstd = d->randaug_mstd,
+                                .erase_prob = d->erase_prob};
+}
+
 void run_epoch_order(const struct run *r, int *order, int epoch)
 {
     struct rng shuf;

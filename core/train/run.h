@@ -61,6 +61,9 @@ int run_csv_write(struct run *r, int final, struct kd_err *e);
 int run_finish(struct run *r, struct kd_err *e);
 void run_free(struct run *r);
 
+/* The augmentation of x's data section (core/data/dataset.h). */
+struct augment_cfg run_augment_of(const struct experiment *x);
+
 /* The training subset in the order of `epoch` (a shuffle seeded by run.seed and the epoch
  * alone, so a resumed run replays it) into order (n_train ints). */
 void run_epoch_order(const struct run *r, int *order, int epoch);
