@@ -123,8 +123,8 @@ static int kdlab_child(int steps, int B, struct shape sh)
         labels[i] = i % 10;
     double t0 = 0, c0 = 0;
     char label[64];
-    snprintf(label, sizeof label, "bench kdlab %d threads, patch %d, dim %d", kd_threads(),
-             sh.patch, sh.dim);
+    snprintf(label, sizeof label, "bench kdlab x%d patch %d dim %d", kd_threads(), sh.patch,
+             sh.dim);
     progress_begin(label, 2L * (steps + 2), 0, 0);
     for (int s = -2; s < steps; s++) {
         if (s == 0)

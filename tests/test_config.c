@@ -396,7 +396,7 @@ static void test_progress(void)
     size_t len = fread(line, 1, sizeof line - 1, f);
     line[len] = '\0';
     fclose(f);
-    CHECK(strstr(line, "\r[..") && strstr(line, "at/all] [====================] 4/4 loss 1.0000 "),
+    CHECK(strstr(line, "\r[..") && strstr(line, "at/all] [==========] 4/4 loss 1.0000 "),
           "bar: %s", line);
     CHECK(strstr(line, " img/s ETA 0:00\033[K") && strstr(line, "\r\033[K[t] epoch 1/1 done\n"),
           "epoch line: %s", line);

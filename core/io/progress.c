@@ -2,6 +2,7 @@
  * stack buffer and written with one fputs, so the bar does not flicker and nothing allocates.
  * The state is one static struct: a process shows one bar at a time on its one stderr. */
 #include "io/progress.h"
+#include "base/runtime.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -76,12 +77,14 @@ void progress_output(FILE *f, int width)
     P.forced = f != NULL;
 }
 
-/* Columns of the terminal on stderr, or 0 when stderr is no terminal or plain lines are asked. */
+/* Columns of the terminal on stderr, or 0 for plain lines: stderr is no terminal, they are
+ * asked for, or a parallel make runs other experiments on the same terminal (two bars redrawn
+ * on one line would garble both). */
 static int terminal_width(void)
 {
     const char *mode = getenv("KD_PROGRESS"), *term = getenv("TERM");
     if (!isatty(STDERR_FILENO) || (mode && strcmp(mode, "plain") == 0) ||
-        (term && strcmp(term, "dumb") == 0))
+        (term && strcmp(term, "dumb") == 0) || kd_make_parallel(getenv("MAKEFLAGS")))
         return 0;
     struct winsize ws;
     if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
@@ -122,12 +125,14 @@ static void format_stats(char *out, size_t cap, double t)
 }
 
 /* How much of the label and the bar fit beside the stats in the terminal: the line must not
- * wrap, or \r would redraw only its last row. The label gives way to 16 columns, then the bar,
- * then the label again. */
+ * wrap, or \r would redraw only its last row. The bar gives way to 10 columns, the label to 16,
+ * the bar to none, then the label again. */
 static void fit_line(int stats_len, int *label_len, int *bar_len)
 {
     int avail = P.width - 1 - stats_len - 5, len = (int)strlen(P.label);
     int keep = len < 16 ? len : 16, lab = len, bw = BAR_WIDTH;
+    if (lab + bw > avail)
+        bw = avail - lab > 10 ? avail - lab : 10;
     if (lab + bw > avail)
         lab = avail - bw > keep ? avail - bw : keep;
     if (lab + bw > avail)

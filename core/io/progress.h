@@ -5,7 +5,8 @@
  * every log_every steps (0: none). One bar at a time, process-wide: the loop's owner calls
  * progress_begin and progress_end, the step loop progress_step (a no-op with no bar begun), and
  * any line for the log goes through progress_printf so that it does not land inside the bar.
- * KD_PROGRESS=plain or TERM=dumb gives plain lines on a terminal. Nothing allocates. */
+ * KD_PROGRESS=plain, TERM=dumb or a parallel make (make -j2) give plain lines on a terminal.
+ * Nothing allocates. */
 #ifndef KD_PROGRESS_H
 #define KD_PROGRESS_H
 
