@@ -2,11 +2,12 @@
 # has, tiny (seconds each), into OUT/<kind>.* (vit_s, mae, moco, seed, labels, invert, dcvit),
 # each one's stderr in OUT/<kind>.log; the key=value overrides go to every run. The teachers
 # are found by config path, so it works in a scratch copy of configs/ with tiny teachers.
+# That copy stays in OUT/tree (DC-ViT's export reads its teacher's config there).
 # Needs $bin (the binaries' folder, absolute). Prints "kinds_train: <kind> failed" per failure.
 kinds_train() {
     local out=$1 root=$PWD scratch
     shift
-    scratch=$(mktemp -d)
+    scratch=$out/tree
     mkdir -p "$out" "$scratch/configs/tinymim/mae" "$scratch/configs/seed/teachers" \
         "$scratch/configs/seed/table4" "$scratch/configs/teachers" \
         "$scratch/configs/dcvit/macs" "$scratch/configs/tinyvit/labels"
@@ -62,6 +63,5 @@ EOF
         one dcvit "$bin/dcvit" configs/dcvit/macs/dcvit_r2.yaml --scale smoke \
             dcvit.metric=real data.test_n=64 dcvit.trial_steps=20 dcvit.steps=30
     )
-    rm -rf "$scratch"
     cd "$root" || return 1
 }
