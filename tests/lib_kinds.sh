@@ -1,5 +1,6 @@
 # Sourced by tests: kinds_train OUT [key=value ...] trains one run of every kind of loop kdlab
-# has, tiny (seconds each), into OUT/<kind>.* (vit_s, mae, moco, seed, labels, invert, dcvit),
+# has, tiny (seconds each), into OUT/<kind>.* (vit_s, mae, moco, seed, labels, invert, dcvit,
+# practise),
 # each one's stderr in OUT/<kind>.log; the key=value overrides go to every run. The teachers
 # are found by config path, so it works in a scratch copy of configs/ with tiny teachers.
 # That copy stays in OUT/tree (DC-ViT's export reads its teacher's config there).
@@ -16,7 +17,8 @@ kinds_train() {
         >"$scratch/configs/tinymim/mae/mae_s.yaml"
     cp configs/seed/table4/seed_moco.yaml "$scratch/configs/seed/table4/"
     cp configs/dcvit/synthetic.yaml "$scratch/configs/dcvit/"
-    cp configs/dcvit/macs/dcvit_r2.yaml "$scratch/configs/dcvit/macs/"
+    cp configs/dcvit/macs/dcvit_r2.yaml configs/dcvit/macs/practise_r2.yaml \
+        "$scratch/configs/dcvit/macs/"
     cp configs/tinyvit/labels/vit_s_k10.yaml "$scratch/configs/tinyvit/labels/"
     cat >"$scratch/configs/seed/teachers/moco_t.yaml" <<'EOF'
 base: ../../base/seed_ssl.yaml
@@ -62,6 +64,8 @@ EOF
         one invert "$bin/invert" configs/dcvit/synthetic.yaml --scale smoke dcvit.syn_iters=12
         one dcvit "$bin/dcvit" configs/dcvit/macs/dcvit_r2.yaml --scale smoke \
             dcvit.metric=real data.test_n=64 dcvit.trial_steps=20 dcvit.steps=30
+        one practise "$bin/practise" configs/dcvit/macs/practise_r2.yaml --scale smoke \
+            data.test_n=64 dcvit.practise_steps=20
     )
     cd "$root" || return 1
 }

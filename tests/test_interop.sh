@@ -7,7 +7,7 @@
 # distillation experiment through interop.teacher_weights. Without PyTorch too: Fashion-MNIST
 # written as a PNG folder (bin/fmnist_folder, cached in build/) trains to the same CSV as the IDX
 # files with the same seed, timing columns aside. Every kind of checkpoint exports (MAE, MoCo,
-# SEED, DC-ViT): the file lists the encoder's timm names and the extra parts under their own
+# SEED, DC-ViT, PRACTISE): the file lists the encoder's timm names and the extra parts under their own
 # (decoder.*, head_proj.*), a compressed model's blocks as they are with a notice; with PyTorch,
 # each encoder loads strictly once the extra parts are dropped.
 set -u
@@ -144,6 +144,9 @@ export_kind dcvit "${enc[@]}" 'blocks.4.attn.qkv.weight 48x16' 'blocks.2.mlp.fc1
 grep -q '^blocks\.[123]\.attn\.' "$W/kinds/dcvit.names" && bad "dcvit: attention in a compressed block" || ok
 [ "$(grep -c 'notice: blocks 1, 2, 3 have no attention.*cannot load this file strictly' \
     "$W/kinds/dcvit.export")" -eq 1 ] && ok || bad "dcvit: no notice: $(cat "$W/kinds/dcvit.export")"
+# PRACTISE drops whole blocks: a timm ViT of the depth left, loadable strictly
+export_kind practise "${enc[@]}" 'meta kdlab.strict: yes' 'meta kdlab.layout: 0:1,64 1:1,64 2:1,64' \
+    'meta kdlab.config: model.arch: vit .*model.depth: 3 .*'
 # a supervised ViT is exported as before: its model's tensors only, loadable strictly
 export_kind vit_s "${enc[@]}" 'blocks.4.attn.qkv.weight 48x16'
 [ "$(grep -vc '^meta' "$W/kinds/vit_s.names")" -eq 68 ] && ok || bad "vit_s: not 68 tensors"
@@ -160,6 +163,8 @@ if $PY -c "import torch" 2>/dev/null; then
         check "torch strict load of the $kind encoder" $PY $TV logits \
             "$W/kinds/$kind.safetensors" "$W/x28.f32" "$W/l.f32" --drop head_proj.
     done
+    check "torch strict load of PRACTISE" $PY $TV logits "$W/kinds/practise.safetensors" \
+        "$W/x28.f32" "$W/l.f32"
 fi
 
 echo "test_interop: $pass passed, $fail failed"

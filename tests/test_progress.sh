@@ -59,7 +59,7 @@ fi
 # 3. every loop kind: its steps on stderr
 . tests/lib_kinds.sh
 kinds_train "$W/kinds" run.log_every=1 | sed 's/^/test_progress: FAIL: /'
-for kind in vit_s mae moco seed labels invert dcvit; do
+for kind in vit_s mae moco seed labels invert dcvit practise; do
     n=$(grep -c '\] step [0-9]*/[0-9]* ' "$W/kinds/$kind.log" 2>/dev/null)
     [ "${n:-0}" -ge 4 ] && ok || bad "$kind: ${n:-0} step lines: $(tail -n3 "$W/kinds/$kind.log")"
 done

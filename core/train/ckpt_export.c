@@ -53,8 +53,8 @@ static void layout_scan(struct layout *lay, const struct ckpt_tensors *c)
     }
 }
 
-/* "blocks 1, 2, 3 have no attention; MLP hidden 49 in blocks 1, 2, 3 (of 64); 5 blocks where
- * model.depth says 6", the parts that apply, or "" for a whole ViT of cfg's shape. */
+/* "blocks 1, 2, 3 have no attention; MLP hidden 49 in blocks 1, 2, 3 (of 64)", the parts that
+ * apply, or "" when every block is whole (fewer blocks than cfg's depth still make a timm ViT). */
 static void layout_text(char *out, size_t cap, const struct layout *lay,
                         const struct model_cfg *cfg)
 {
@@ -75,9 +75,6 @@ static void layout_text(char *out, size_t cap, const struct layout *lay,
     if (*nh && n < (int)cap)
         n += snprintf(out + n, cap - n, "%sMLP hidden %d in blocks %s (of %d)", n ? "; " : "",
                       hid, nh, full);
-    if (lay->depth != cfg->depth && n < (int)cap)
-        snprintf(out + n, cap - n, "%s%d blocks where model.depth says %d", n ? "; " : "",
-                 lay->depth, cfg->depth);
 }
 
 /* The model.* lines of x's resolved config with model.depth the blocks there are; malloc'd. */
@@ -239,6 +236,9 @@ static int write_export(const struct ckpt_tensors *c, struct experiment *x, cons
     layout_scan(&lay, c);
     layout_text(info->compressed, sizeof info->compressed, &lay, cfg);
     describe(info, contents, strict, sizeof contents, used);
+    if (lay.depth != cfg->depth) /* PRACTISE: whole blocks dropped */
+        snprintf(contents + strlen(contents), sizeof contents - strlen(contents),
+                 "; %d blocks of the %d of model.depth", lay.depth, cfg->depth);
     layout_meta(layout_s, sizeof layout_s, &lay);
     if (!rc && !(model = meta_config(x, lay.depth)))
         rc = kd_err_set(e, KD_ERR_NOMEM, ckpt, 0, "out of memory");
