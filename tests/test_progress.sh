@@ -67,7 +67,8 @@ done
 # 4. make: RUN k/N, each k once, N the runs needed (all, then all but an up-to-date teacher)
 copy=$W/tree
 mkdir -p "$copy"
-tar -C "$root" --exclude=./results -cf - . | tar -C "$copy" -xf -
+# results/ and the test image folders (70,000 files) stay behind
+tar -C "$root" --exclude=./results --exclude='./build*/fmnist-folder' -cf - . | tar -C "$copy" -xf -
 numbers() {
     make -C "$copy" -j2 --no-print-directory RUN=true SCALE=smoke tinyvit-gt 2>/dev/null |
         sed -n 's/^  RUN \([0-9]*\/[0-9]*\) .*/\1/p' | sort -t/ -n -k1 | tr '\n' ' '
