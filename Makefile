@@ -89,9 +89,18 @@ ALIASES := $(shell awk -F'\t' '!/^#/ && NF>1 && $$3!="-" && $$2"-table"$$3!=$$1 
              {print $$2"-table"$$3"="$$1}' \
              $(CATALOGUE) 2>/dev/null)
 
+# "  RUN 3/12 <stem>": runs are numbered as they start (Make expands a recipe just before it
+# runs it, one at a time even under -j), out of the runs the goals need: counted by a dry run
+# of the same goals when the first one starts (KD_COUNTING marks that dry run; make -n says ?).
+RUN_N :=
+dry_run = $(or $(KD_COUNTING),$(findstring n,$(firstword -$(MAKEFLAGS))))
+RUN_TOTAL = $(eval RUN_TOTAL := $(if $(dry_run),?,$(shell KD_COUNTING=1 MAKEFLAGS= $(MAKE) -n \
+              --no-print-directory $(MAKEOVERRIDES) $(MAKECMDGOALS) 2>/dev/null | \
+              grep -c '^echo "  RUN ')))$(RUN_TOTAL)
+
 define run_experiment
 	@mkdir -p $(dir $3)
-	@echo "  RUN     $3"
+	@echo "  RUN $(eval RUN_N += x)$(words $(RUN_N))/$(RUN_TOTAL) $3"
 	$(Q)$(RUN) bin/$1 $2 --scale $(SCALE) --out $3 run.seed=$4
 endef
 

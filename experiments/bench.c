@@ -14,8 +14,10 @@
 #include "train/optim.h"
 #include "train/run.h"
 #include "loss/loss.h"
+#include "io/progress.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -120,15 +122,20 @@ static int kdlab_child(int steps, int B, struct shape sh)
     for (int i = 0; i < B; i++)
         labels[i] = i % 10;
     double t0 = 0, c0 = 0;
+    char label[64];
+    snprintf(label, sizeof label, "bench kdlab x%d patch %d dim %d", kd_threads(), sh.patch,
+             sh.dim);
+    progress_begin(label, 2L * (steps + 2), 0, 0);
     for (int s = -2; s < steps; s++) {
         if (s == 0)
             t0 = now_seconds(), c0 = cpu_seconds();
         vit_forward(&m, images, B, 1, 1, s);
         memset(dlogits, 0, sizeof(float) * B * 10);
-        ce_loss(dlogits, m.logits, labels, 0, 1, B, 10);
+        float loss = ce_loss(dlogits, m.logits, labels, 0, 1, B, 10);
         params_zero_grad(&m.params);
         vit_backward(&m, dlogits, NULL, B);
         optim_step(&o, &m.params, 1e-4f);
+        progress_step(loss, B);
     }
     double train = steps * B / (now_seconds() - t0);
     double cpu_ms = 1e3 * (cpu_seconds() - c0) / (steps * B);
@@ -136,7 +143,9 @@ static int kdlab_child(int steps, int B, struct shape sh)
         if (s == 0)
             t0 = now_seconds(), c0 = cpu_seconds();
         vit_forward(&m, images, B, 0, 0, 0);
+        progress_step(NAN, B);
     }
+    progress_end();
     double infer = steps * B / (now_seconds() - t0);
     double infer_cpu_ms = 1e3 * (cpu_seconds() - c0) / (steps * B);
     printf("train_img_s=%.2f\ninfer_img_s=%.2f\nrss_growth_mb=%.1f\ntrain_cpu_ms=%.3f\n"

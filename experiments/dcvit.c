@@ -14,6 +14,7 @@
 #include "train/compress.h"
 #include "train/resume.h"
 #include "base/runtime.h"
+#include "io/progress.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -87,8 +88,8 @@ static int trial(struct run *r, struct vit *t, const struct model_cfg *mc, int h
             return e->code;
         score[c] = as_written(compress_kl(t, &s, metric, n_metric));
         csv_row(&tc, "%d,%.6g,%.6g", c, score[c], ft);
-        fprintf(stderr, "[%s] trial block %d: KL %.5f after fine-tuning (MSE %.5f)\n", r->out,
-                c, score[c], ft);
+        progress_printf("[%s] trial block %d: KL %.5f after fine-tuning (MSE %.5f)\n", r->out,
+                        c, score[c], ft);
         vit_free(&s);
     }
     int rc = csv_write(&tc, NULL, e);
@@ -220,6 +221,9 @@ int main(int argc, char **argv)
     if (resume_peek_stage(&r, &done, &e))
         die(&e);
     int resumed = done >= 0;
+    long trial_steps = random_pick ? 0 : (long)(t.depth - 2) * d->trial_steps;
+    progress_begin(r.out, trial_steps + (long)st.n * d->steps,
+                   resumed ? trial_steps + (long)done * d->steps : 0, r.x.run.log_every);
     if (!resumed) { /* stage 0: the original's row and the trial */
         float *metric = metric_images(&r, &n_metric, &e);
         if (!metric && !random_pick)
@@ -238,6 +242,7 @@ int main(int argc, char **argv)
     if (resumed && !(cur = resumed_model(&r, &t, &tx.model, chosen, done, st.hidden, &e)))
         die(&e);
     cur = compress_progressively(&r, &t, cur, &tx.model, chosen, done, &st, score);
+    progress_end();
     if (compress_save(&r, cur, &e) || run_csv_write(&r, 1, &e) || run_finish(&r, &e))
         die(&e);
     resume_clear(&r);

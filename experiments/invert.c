@@ -8,6 +8,7 @@
 #include "train/invert.h"
 #include "data/png.h"
 #include "base/runtime.h"
+#include "io/progress.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -27,8 +28,8 @@ static void log_iter(void *p, int it, const struct invert_stats *s)
         return;
     csv_row(&c->r->csv, "%d,%.6f,%.6f,%.4f,%.4f,%.4f,%.2f", it + 1, s->loss, s->ce, s->tv,
             s->l2, s->acc, now_seconds() - c->r->t_start);
-    fprintf(stderr, "[invert] iter %d/%d loss %.4f ce %.4f tv %.1f l2 %.1f acc %.2f\n", it + 1,
-            c->iters, s->loss, s->ce, s->tv, s->l2, s->acc);
+    progress_printf("[invert] iter %d/%d loss %.4f ce %.4f tv %.1f l2 %.1f acc %.2f\n", it + 1,
+                    c->iters, s->loss, s->ce, s->tv, s->l2, s->acc);
 }
 
 /* Gray grid: images sorted by target, one column per class, 2-pixel gaps. */
@@ -82,12 +83,14 @@ int main(int argc, char **argv)
     if (run_csv_open(&r, INVERT_HEADER, &e))
         die(&e);
     struct log_ctx lc = {&r, c.iters / 20 > 0 ? c.iters / 20 : 1, c.iters};
+    progress_begin(r.out, c.iters, 0, r.x.run.log_every);
     if (invert_run(&m, images, targets, &c, (uint64_t)r.x.run.seed, log_iter, &lc, &e) ||
         compress_write_synthetic(run_path(&r, ".syn"), images, targets, c.n, m.img, m.img,
                                  m.in_ch, &e) ||
         write_grid(run_path(&r, ".png"), images, targets, c.n, m.img, m.classes, &e) ||
         run_csv_write(&r, 1, &e) || run_finish(&r, &e))
         die(&e);
+    progress_end();
     free(images);
     free(targets);
     vit_free(&m);

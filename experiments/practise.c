@@ -11,6 +11,7 @@
 #include "models/vit_compress.h"
 #include "train/compress.h"
 #include "base/runtime.h"
+#include "io/progress.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -49,7 +50,7 @@ static int score_blocks(struct run *r, struct vit *t, const struct model_cfg *mc
         double mse = compress_feature_mse(t, &s, images, r->n_train);
         score[l] = mse / (block / vit_macs(t));
         csv_row(&tc, "%d,%.6g,%.6g", l, score[l], mse);
-        fprintf(stderr, "[%s] drop block %d: feature MSE %.5f\n", r->out, l, mse);
+        progress_printf("[%s] drop block %d: feature MSE %.5f\n", r->out, l, mse);
         vit_free(&s);
     }
     free(images);
@@ -93,7 +94,9 @@ int main(int argc, char **argv)
     if (build_dropped(&s, &t, &tx.model, drop, Bmax, &e))
         die(&e);
     int steps = d->practise_steps > 0 ? d->practise_steps : d->steps * (k + 1);
+    progress_begin(r.out, steps, 0, r.x.run.log_every);
     double ft = compress_finetune(&s, &t, &r, -1, steps, 0x300, &e);
+    progress_end();
     if (ft < 0)
         die(&e);
     compress_row(&r, &s, 1, last, s.blocks[0].hidden, score[last], ft, orig_macs, 1);

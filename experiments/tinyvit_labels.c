@@ -11,7 +11,9 @@
 #include "train/resume.h"
 #include "train/softlabel_teacher.h"
 #include "base/runtime.h"
+#include "io/progress.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 #define LABELS_HEADER                                                                          \
@@ -37,6 +39,13 @@ static int resume_point(struct run *r, struct softlabel_writer *w, int done, str
     if (fflush(w->af.f) != 0)
         return kd_err_set(e, KD_ERR_IO, w->af.tmp, 0, "cannot write (disk full?)");
     return resume_save(r, NULL, NULL, 0, done, 0, e);
+}
+
+/* The teacher on one batch, counted as a step of the bar. */
+static void label_batch(void *ctx, const float *images, int B, float *probs)
+{
+    softlabel_teacher_probs(ctx, images, B, probs);
+    progress_step(NAN, B);
 }
 
 int main(int argc, char **argv)
@@ -71,24 +80,27 @@ int main(int argc, char **argv)
     float *images = malloc(sizeof(float) * B * img);
     float *probs = malloc(sizeof(float) * B * t.base.net.classes);
     size_t rec = softlabel_record_bytes(info.k), file = softlabel_file_bytes(&info);
+    long spe = (r.n_train + B - 1) / B;
+    progress_begin(r.out, E * spe, done * spe, r.x.run.log_every);
     for (int epoch = done; epoch < E; epoch++) {
         double t0 = now_seconds();
         struct softlabel_epoch_stats st;
         softlabel_label_epoch(&w, &r.train, r.train_idx, r.n_train, epoch, &aug,
-                              (uint64_t)r.x.run.seed, B, images, probs, softlabel_teacher_probs,
+                              (uint64_t)r.x.run.seed, B, images, probs, label_batch,
                               &t, &st);
         double secs = now_seconds() - t0;
         csv_row(&r.csv, "%d,%d,%u,%zu,%zu,%zu,%.6f,%.6f,%.3f,%.1f", epoch + 1, r.n_train, info.k,
                 rec * r.n_train, rec, file, st.topk_mass, st.teacher_acc, secs,
                 r.n_train / secs);
-        fprintf(stderr, "[%s] labels epoch %d/%d: %d records of %zu bytes, top-%u mass %.4f, "
-                "teacher acc %.4f, %.0f img/s\n", r.out, epoch + 1, E, r.n_train, rec, info.k,
-                st.topk_mass, st.teacher_acc, r.n_train / secs);
+        progress_printf("[%s] labels epoch %d/%d: %d records of %zu bytes, top-%u mass %.4f, "
+                        "teacher acc %.4f, %.0f img/s\n", r.out, epoch + 1, E, r.n_train, rec,
+                        info.k, st.topk_mass, st.teacher_acc, r.n_train / secs);
         int every = r.x.run.ckpt_every;
         if (epoch + 1 < E && every > 0 && (epoch + 1) % every == 0 &&
             resume_point(&r, &w, epoch + 1, &e))
             die(&e);
     }
+    progress_end();
     if (softlabel_writer_commit(&w, &e) || run_finish(&r, &e) || run_csv_write(&r, 1, &e))
         die(&e);
     resume_clear(&r);

@@ -380,38 +380,61 @@ static void test_progress(void)
     CHECK(strcmp(progress_fmt_eta(buf, sizeof buf, 3725), "1:02:05") == 0, "%s", buf);
     CHECK(strcmp(progress_fmt_eta(buf, sizeof buf, NAN), "?") == 0, "%s", buf);
 
-    struct progress p;
+    /* plain: a line every 3 steps, the epoch line through progress_printf, nothing else */
     FILE *f = tmpfile();
-    progress_init(&p, f, "t", 2, 10, 8, 3);
-    CHECK(p.tty == 0, "a file is not a terminal");
+    progress_output(f, 0);
+    progress_begin("t", 20, 0, 3);
     for (int ep = 0; ep < 2; ep++) {
         for (int s = 0; s < 10; s++)
-            progress_step(&p, ep, s, 0.5f);
-        progress_epoch(&p, ep, "test_acc %.3f", 0.875);
+            progress_step(0.5f, 8);
+        progress_printf("[t] epoch %d/2 test_acc %.3f\n", ep + 1, 0.875);
     }
+    progress_end();
     rewind(f);
     int n = 0, steps = 0, epochs = 0;
     while (fgets(line, sizeof line, f)) {
         n++;
-        steps += strncmp(line, "[t] epoch 1/2 step 3/10 loss 0.500 ", 35) == 0;
-        epochs += strncmp(line, "[t] epoch 2/2 test_acc 0.875 ", 29) == 0;
+        steps += strncmp(line, "[t] step 3/20 loss 0.5000 ", 26) == 0;
+        epochs += strcmp(line, "[t] epoch 2/2 test_acc 0.875\n") == 0;
     }
     fclose(f);
     CHECK(n == 8 && steps == 1 && epochs == 1, "plain lines: %d", n);
 
+    /* a resumed run counts from its done steps; no loss to show (NAN) leaves it out */
     f = tmpfile();
-    progress_init(&p, f, "t", 3, 4, 8, 0);
-    p.tty = 1;
+    progress_output(f, 0);
+    progress_begin("t", 12, 8, 2);
     for (int s = 0; s < 4; s++)
-        progress_step(&p, 1, s, 1.0f);
-    progress_epoch(&p, 1, "done");
+        progress_step(NAN, 8);
+    progress_end();
+    rewind(f);
+    CHECK(fgets(line, sizeof line, f) && strncmp(line, "[t] step 10/12 ", 15) == 0 &&
+              !strstr(line, "loss"), "resumed: %s", line);
+    fclose(f);
+
+    /* terminal: the bar is redrawn in place, cleared before a line; a long label gives way */
+    f = tmpfile();
+    progress_output(f, 100);
+    progress_begin("a/very/long/label/that/does/not/fit/in/sixty/columns/at/all", 4, 0, 0);
+    for (int s = 0; s < 4; s++)
+        progress_step(1.0f, 8);
+    progress_printf("[t] epoch 1/1 done\n");
+    progress_end();
     rewind(f);
     size_t len = fread(line, 1, sizeof line - 1, f);
     line[len] = '\0';
     fclose(f);
-    CHECK(strstr(line, "\r[t] epoch 2/3 [") && strstr(line, "[====================] 100% loss "
-                                                            "1.000 "), "bar: %s", line);
-    CHECK(strstr(line, "img/s ETA ") && strstr(line, "\r\033[K[t] epoch 2/3 done "), "epoch");
+    CHECK(strstr(line, "\r[..") && strstr(line, "at/all] [==========] 4/4 loss 1.0000 "),
+          "bar: %s", line);
+    CHECK(strstr(line, " img/s ETA 0:00\033[K") && strstr(line, "\r\033[K[t] epoch 1/1 done\n"),
+          "epoch line: %s", line);
+    const char *last = strrchr(line, '\r');
+    const char *bar = line;
+    for (const char *q = line; q < last; q++)
+        if (*q == '\r' && q[1] == '[')
+            bar = q;
+    CHECK(strcspn(bar + 1, "\033") <= 99, "the bar is wider than the terminal: %s", bar + 1);
+    progress_output(NULL, 0);
 }
 
 /* A run by hand (no KD_REVISION from Make) still records the revision of its checkout: the

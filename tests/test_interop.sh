@@ -6,8 +6,11 @@
 # embedding's layout matters) give the same logits in kdlab; a teacher trained in PyTorch drives a
 # distillation experiment through interop.teacher_weights. Without PyTorch too: Fashion-MNIST
 # written as a PNG folder (bin/fmnist_folder, cached in build/) trains to the same CSV as the IDX
-# files with the same seed, timing columns aside. A part left out is recorded (tests/skip.sh):
-# without PyTorch, `make test` under CI=true fails.
+# files with the same seed, timing columns aside. Every kind of checkpoint exports (MAE, MoCo,
+# SEED, DC-ViT, PRACTISE): the file lists the encoder's timm names and the extra parts under their own
+# (decoder.*, head_proj.*), a compressed model's blocks as they are with a notice; with PyTorch,
+# each encoder loads strictly once the extra parts are dropped. A part left out is recorded
+# (tests/skip.sh): without PyTorch, `make test` under CI=true fails.
 set -u
 # shellcheck source=tools/need.sh
 . "$(dirname "$0")/../tools/need.sh" && need_commands
@@ -101,6 +104,73 @@ if quiet $BIN/fmnist_folder $FOLDER; then
     else bad "empty folder message: $(cat "$W/err")"; fi
 else
     bad "bin/fmnist_folder"
+fi
+
+# 5. every kind of checkpoint: tensor names in the file, metadata, notices
+bin=$PWD/$BIN
+. tests/lib_kinds.sh
+kinds_train "$W/kinds" | sed 's/^/test_interop: FAIL: /'
+# "name shape" per tensor, then "meta key: value" per metadata pair (no torch needed)
+st_list() { $PY -c 'import json, struct, sys
+b = open(sys.argv[1], "rb").read(); h = json.loads(b[8:8 + struct.unpack("<Q", b[:8])[0]])
+for k, v in sorted(h.pop("__metadata__", {}).items()): print("meta", k + ":", v.replace("\n", " "))
+for k, v in sorted(h.items()): print(k, "x".join(map(str, v["shape"])))' "$1"; }
+# export kind: checks that the listing has each of the lines given (grep -x patterns)
+export_kind() {
+    local kind=$1
+    shift
+    if ! (cd "$W/kinds/tree" && "$bin/export" "../$kind.ckpt" "../$kind.safetensors") \
+        >"$W/kinds/$kind.export" 2>&1; then
+        bad "export of a $kind checkpoint: $(cat "$W/kinds/$kind.export")"
+        return
+    fi
+    st_list "$W/kinds/$kind.safetensors" >"$W/kinds/$kind.names"
+    local want
+    for want in "$@"; do
+        grep -qx -- "$want" "$W/kinds/$kind.names" && ok ||
+            bad "$kind export has no line '$want': $(tr '\n' ' ' <"$W/kinds/$kind.names" | head -c 600)"
+    done
+}
+enc=('patch_embed.proj.weight 16x1x4x4' 'cls_token 1x1x16' 'pos_embed 1x50x16'
+     'blocks.0.attn.qkv.weight 48x16' 'blocks.0.mlp.fc1.weight 64x16' 'norm.weight 16'
+     'head.weight 10x16')
+export_kind mae 'patch_embed.proj.weight 128x1x4x4' 'blocks.1.attn.qkv.weight 384x128' \
+    'decoder.embed.weight 64x128' 'decoder.blocks.0.attn.qkv.weight 192x64' \
+    'decoder.pred.weight 16x64' 'decoder.mask_token 1x1x64' 'meta kdlab.kind: mae' \
+    'meta kdlab.strict: encoder only: drop decoder.\*, then load_state_dict(strict=True)'
+for kind in moco seed; do
+    export_kind $kind "${enc[@]}" 'head_proj.fc1.weight 16x16' 'head_proj.fc2.weight 128x16' \
+        "meta kdlab.kind: $kind" 'meta kdlab.strict: encoder only: drop head_proj.\*, .*'
+    grep -q '^proj\.' "$W/kinds/$kind.names" && bad "$kind: proj.* left unrenamed" || ok
+done
+export_kind dcvit "${enc[@]}" 'blocks.4.attn.qkv.weight 48x16' 'blocks.2.mlp.fc1.weight 49x16' \
+    'blocks.2.mlp.fc2.weight 16x49' 'meta kdlab.layout: 0:1,64 1:0,49 2:0,49 3:0,49 4:1,64' \
+    "meta kdlab.strict: no: blocks 1, 2, 3 have no attention; .*cannot load it strictly" \
+    'meta kdlab.config: model.arch: vit .*model.dim: 16 model.depth: 5 .*'
+grep -q '^blocks\.[123]\.attn\.' "$W/kinds/dcvit.names" && bad "dcvit: attention in a compressed block" || ok
+[ "$(grep -c 'notice: blocks 1, 2, 3 have no attention.*cannot load this file strictly' \
+    "$W/kinds/dcvit.export")" -eq 1 ] && ok || bad "dcvit: no notice: $(cat "$W/kinds/dcvit.export")"
+# PRACTISE drops whole blocks: a timm ViT of the depth left, loadable strictly
+export_kind practise "${enc[@]}" 'meta kdlab.strict: yes' 'meta kdlab.layout: 0:1,64 1:1,64 2:1,64' \
+    'meta kdlab.config: model.arch: vit .*model.depth: 3 .*'
+# a supervised ViT is exported as before: its model's tensors only, loadable strictly
+export_kind vit_s "${enc[@]}" 'blocks.4.attn.qkv.weight 48x16'
+[ "$(grep -vc '^meta' "$W/kinds/vit_s.names")" -eq 68 ] && ok || bad "vit_s: not 68 tensors"
+# the compressed model's shape is its teacher's: without the teacher config, say so
+(cd "$W" && "$bin/export" kinds/dcvit.ckpt kinds/x.safetensors) 2>"$W/err" &&
+    bad "dcvit exported without its teacher's config" ||
+    { grep -q "configs/teachers/vit_s.yaml: error: .*export from the kdlab folder" "$W/err" &&
+      [ "$(wc -l <"$W/err")" -eq 1 ] && ok || bad "dcvit without teacher: $(cat "$W/err")"; }
+if $PY -c "import torch" 2>/dev/null; then
+    check "images 28x28" $PY $TV images "$W/x28.f32" --fmnist 8
+    check "torch strict load of the MAE encoder" $PY $TV logits "$W/kinds/mae.safetensors" \
+        "$W/x28.f32" "$W/l.f32" --drop decoder.
+    for kind in moco seed; do
+        check "torch strict load of the $kind encoder" $PY $TV logits \
+            "$W/kinds/$kind.safetensors" "$W/x28.f32" "$W/l.f32" --drop head_proj.
+    done
+    check "torch strict load of PRACTISE" $PY $TV logits "$W/kinds/practise.safetensors" \
+        "$W/x28.f32" "$W/l.f32"
 fi
 
 echo "test_interop: $pass passed, $fail failed"

@@ -9,7 +9,7 @@ set -uo pipefail
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { echo "test_plan: FAIL $*"; fail=$((fail + 1)); }
-runs() { make -n --no-print-directory "$@" 2>&1 | sed -n 's/.*RUN     //p' | tr -d '"' | sort; }
+runs() { make -n --no-print-directory "$@" 2>&1 | sed -n 's/.*RUN [0-9?]*\/[0-9?]* //p' | tr -d '"' | sort; }
 
 points=$(ls configs/dcvit/macs/*.yaml | wc -l)
 all=$(runs SCALE=full dcvit-macs)

@@ -10,7 +10,8 @@ safetensors package is not in Debian).
 
 Subcommands (arrays are raw float32 little-endian files, images (N, H, W, C) as kdlab reads):
   probe                                   exit 0 when torch imports
-  logits WEIGHTS IMAGES OUT [--arch k=v..]  torch logits of a weights file (strict load)
+  logits WEIGHTS IMAGES OUT [--arch k=v..] [--drop PREFIX..]  torch logits of a weights file
+                                          (strict load, after dropping tensors named PREFIX*)
   random OUT [--arch k=v..] [--seed S] [--dtype F32|F16|BF16] [--meta]  a random torch ViT
   train OUT [--arch ..] [--n N] [--epochs E] [--seed S] [--meta]  a torch ViT on Fashion-MNIST
   images OUT --img I --in-ch C --n N [--seed S] | --fmnist N   normal noise or test images
@@ -183,6 +184,7 @@ def fmnist_train(n):
 
 def cmd_logits(args):
     tensors, meta = st_read(args.weights)
+    tensors = {k: v for k, v in tensors.items() if not k.startswith(tuple(args.drop or ()))}
     a = arch_of(meta, args.arch)
     model = ViT(**a)
     model.load_state_dict(tensors, strict=True)
@@ -258,7 +260,7 @@ def main():
     sub.add_parser("probe")
     s = sub.add_parser("logits")
     s.add_argument("weights"), s.add_argument("images"), s.add_argument("out")
-    s.add_argument("--arch", nargs="*")
+    s.add_argument("--arch", nargs="*"), s.add_argument("--drop", nargs="*")
     s = sub.add_parser("random")
     s.add_argument("out"), s.add_argument("--arch", nargs="*")
     s.add_argument("--seed", type=int, default=0), s.add_argument("--dtype", default="F32")

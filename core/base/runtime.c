@@ -32,8 +32,8 @@ static int parse_count(const char *s)
     return (int)v;
 }
 
-/* 1 when MAKEFLAGS shows a parallel make. Words after "--" are variable assignments. */
-static int makeflags_parallel(const char *mf)
+/* Words after "--" are variable assignments. */
+int kd_make_parallel(const char *mf)
 {
     if (!mf)
         return 0;
@@ -73,7 +73,7 @@ int kd_threads_choose(const char *kd_threads_env, const char *slurm_cpus, const 
     n = parse_count(slurm_cpus);
     if (n)
         return n;
-    if (makeflags_parallel(makeflags))
+    if (kd_make_parallel(makeflags))
         return 1;
     return ncores > 0 ? ncores : 1;
 }

@@ -30,6 +30,9 @@ const char *kd_blas_core_source(void);
  * runs one experiment per core; else ncores (at least 1). */
 int kd_threads_choose(const char *kd_threads_env, const char *slurm_cpus, const char *makeflags,
                       int ncores);
+/* 1 when makeflags (MAKEFLAGS) shows a parallel make ("-jN" with N > 1, a bare "-j", or
+ * "--jobserver"): several experiments then share one terminal. */
+int kd_make_parallel(const char *makeflags);
 
 /* Pure kernel choice: 1 when setup should re-exec with OPENBLAS_CORETYPE=SkylakeX. env_coretype
  * is OPENBLAS_CORETYPE (NULL when unset), reexec_marker the loop guard set before re-exec (NULL

@@ -413,3 +413,63 @@ int ckpt_load_matching(const char *path, struct params *ps, struct ckpt_match *m
     free(f.buf);
     return rc;
 }
+
+void ckpt_tensors_free(struct ckpt_tensors *c)
+{
+    free(c->t);
+    free(c->values);
+    free(c->config);
+    memset(c, 0, sizeof *c);
+}
+
+/* The records of f into c (c->t and c->values allocated for f->n_tensors). */
+static int read_all_records(struct ckpt_file *f, const char *path, struct ckpt_tensors *c,
+                            struct kd_err *e)
+{
+    size_t at = 0, cap = (f->r.len - f->r.at) / sizeof(float);
+    for (uint32_t i = 0; i < f->n_tensors; i++) {
+        struct ckpt_tensor *t = &c->t[i];
+        uint8_t nd;
+        uint32_t shape[8];
+        if (get_header(&f->r, t->name, &nd, shape))
+            return kd_err_set(e, KD_ERR_FORMAT, path, 0, "corrupt tensor header #%u", i);
+        t->ndim = nd;
+        t->n = 1;
+        for (int d = 0; d < nd; d++) {
+            t->shape[d] = (int)shape[d];
+            t->n = shape[d] && t->n > cap / shape[d] ? cap + 1 : t->n * shape[d];
+        }
+        if (t->n > cap - at || get(&f->r, c->values + at, t->n * sizeof(float)) ||
+            (f->has_moments && !take(&f->r, 2 * t->n * sizeof(float))))
+            return kd_err_set(e, KD_ERR_FORMAT, path, 0, "truncated in tensor '%s'", t->name);
+        t->w = c->values + at;
+        at += t->n;
+        c->n++;
+    }
+    return 0;
+}
+
+int ckpt_read_tensors(const char *path, struct ckpt_tensors *c, struct kd_err *e)
+{
+    struct ckpt_file f;
+    memset(c, 0, sizeof *c);
+    int rc = ckpt_open(&f, path, "train it first, or check the path", e);
+    if (rc) {
+        free(f.buf);
+        return rc;
+    }
+    /* every value fits in what is left of the file, so that bounds the allocation */
+    c->t = calloc(f.n_tensors ? f.n_tensors : 1, sizeof *c->t);
+    c->values = malloc(f.r.len - f.r.at + sizeof(float));
+    c->config = strndup(f.config, f.config_len);
+    if (!c->t || !c->values || !c->config)
+        rc = kd_err_set(e, KD_ERR_NOMEM, path, 0, "out of memory");
+    if (!rc)
+        rc = read_all_records(&f, path, c, e);
+    c->epoch = f.epoch;
+    c->step = f.step;
+    free(f.buf);
+    if (rc)
+        ckpt_tensors_free(c);
+    return rc;
+}

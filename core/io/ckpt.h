@@ -56,4 +56,24 @@ struct ckpt_match {
 int ckpt_load_matching(const char *path, struct params *ps, struct ckpt_match *mt,
                        struct kd_err *e);
 
+/* Every tensor of a checkpoint as stored, whatever model made it (export of any kind). */
+struct ckpt_tensor {
+    char name[256];
+    int ndim;
+    int shape[8];       /* torch shape as kdlab keeps it */
+    size_t n;           /* values */
+    const float *w;     /* n values, inside ckpt_tensors.values */
+};
+struct ckpt_tensors {
+    struct ckpt_tensor *t;  /* (n) in file order */
+    int n;
+    float *values;          /* every tensor's values, one after the other */
+    char *config;           /* the resolved config text it was made with */
+    long epoch, step;
+};
+/* Read them all (after ckpt_load's magic, version and checksum checks); the optimizer moments
+ * are skipped. Returns 0 or fills e; free with ckpt_tensors_free (also after an error). */
+int ckpt_read_tensors(const char *path, struct ckpt_tensors *c, struct kd_err *e);
+void ckpt_tensors_free(struct ckpt_tensors *c);
+
 #endif

@@ -4,6 +4,7 @@
 #include "train/optim.h"
 #include "loss/loss.h"
 #include "io/ckpt.h"
+#include "io/progress.h"
 #include "base/fsio.h"
 #include "base/rng.h"
 
@@ -91,6 +92,7 @@ double compress_finetune(struct vit *s, struct vit *t, const struct run *r, int 
         optim_step(&o, &s->params, lr_at(&oc, step, steps));
         if (step >= steps - (steps + 9) / 10)
             tail += loss, n_tail++;
+        progress_step((float)loss, B);
     }
     for (int i = 0; i < s->params.n; i++)
         s->params.p[i].frozen = 0;
@@ -322,8 +324,9 @@ void compress_row(struct run *r, struct vit *m, int stage, int block, int hidden
     char timing[64] = "";
     if (timed)
         snprintf(timing, sizeof timing, ", %.2f ms per batch of %d", lat, B);
-    fprintf(stderr, "[%s] stage %d block %d hidden %d: test top-1 %.2f%%, %.2f MMACs (%.1f%%)%s\n",
-            r->out, stage, block, hidden, 100 * acc, macs / 1e6, 100 * macs / orig_macs, timing);
+    progress_printf("[%s] stage %d block %d hidden %d: test top-1 %.2f%%, %.2f MMACs (%.1f%%)%s\n",
+                    r->out, stage, block, hidden, 100 * acc, macs / 1e6, 100 * macs / orig_macs,
+                    timing);
 }
 
 int compress_remeasure(struct run *r, const struct experiment *tx, double orig_macs,

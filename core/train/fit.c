@@ -5,6 +5,7 @@
 #include "train/trace.h"
 #include "loss/loss.h"
 #include "io/ckpt.h"
+#include "io/progress.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -109,6 +110,7 @@ static int train_epoch(struct loop *L, int epoch, const struct fit_loss *loss, d
         *last_lr = lr_at(&x->optim, step, L->steps_per_epoch);
         optim_step(&L->opt, n->params, *last_lr);
         total += lv;
+        progress_step(lv, B);
         if (L->trace && trace_step(L->trace, n, L->images, L->labels, B,
                                    (size_t)r->train.h * r->train.w * r->train.c, step, lv, norm,
                                    *last_lr)) {
@@ -170,6 +172,8 @@ int fit_batched(struct run *r, struct net *n, const struct fit_loss *loss,
         rc = resume_load(r, &n->params, &opt, 1, &first, e);
     if (!rc)
         rc = trace_open(&L.trace, n, r->resolved, e);
+    progress_begin(r->out, x->optim.epochs * L.steps_per_epoch, first * L.steps_per_epoch,
+                   x->run.log_every);
     for (int epoch = first; !rc && epoch < x->optim.epochs; epoch++) {
         double t0 = now_seconds(), tl = 0, ta = 0, vl = 0, va = 0;
         float lr = 0;
@@ -181,11 +185,12 @@ int fit_batched(struct run *r, struct net *n, const struct fit_loss *loss,
         double ips = L.steps_per_epoch * x->optim.batch / secs;
         csv_row(&r->csv, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.2f,%.1f,%.0f", epoch + 1, tl, ta, vl, va,
                     lr, secs, ips, peak_rss_mb());
-        fprintf(stderr, "[%s] epoch %d/%d loss %.4f acc %.4f test %.4f %.0f img/s\n", r->out,
-                epoch + 1, x->optim.epochs, tl, ta, va, ips);
+        progress_printf("[%s] epoch %d/%d loss %.4f acc %.4f test %.4f %.0f img/s\n", r->out,
+                        epoch + 1, x->optim.epochs, tl, ta, va, ips);
         if (resume_due(r, epoch + 1))
             rc = resume_save(r, &n->params, &opt, 1, epoch + 1, L.opt.step, e);
     }
+    progress_end();
     if (L.traced) {
         if (!rc)
             fprintf(stderr, "[%s] trace written: %s\n", r->out, getenv("KD_TRACE"));

@@ -4,6 +4,7 @@
 #include "loss/loss.h"
 #include "base/err.h"
 #include "base/rng.h"
+#include "io/progress.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -173,6 +174,7 @@ int invert_run(struct vit *m, float *images, const int *targets, const struct in
         }
         s.ce /= c->n, s.tv /= c->n, s.l2 /= c->n, s.acc /= c->n;
         s.loss = s.ce + c->tv * s.tv + c->l2 * s.l2;
+        progress_step((float)s.loss, c->n);
         if (cb)
             cb(ctx, it, &s);
     }

@@ -3,6 +3,7 @@
 #include "train/optim.h"
 #include "train/resume.h"
 #include "io/ckpt.h"
+#include "io/progress.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -80,6 +81,7 @@ static int epoch_run(struct run *r, struct ploop *L, const struct pretrain_step 
         for (int k = 0; k < L->n_sets; k++)
             optim_step(&L->opt[k], L->sets[k], *lr);
         total += lv;
+        progress_step(lv, B);
     }
     *mean_loss = total / L->steps;
     return 0;
@@ -134,6 +136,7 @@ int pretrain(struct run *r, struct params **sets, int n_sets, const struct pretr
         rc = run_csv_open(r, PRETRAIN_HEADER, e);
     if (!rc)
         rc = resume_load(r, sets, opts, n_sets, &first, e);
+    progress_begin(r->out, x->optim.epochs * L.steps, first * L.steps, x->run.log_every);
     for (int epoch = first; !rc && epoch < x->optim.epochs; epoch++) {
         double t0 = now_seconds(), loss = 0;
         float lr = 0;
@@ -143,13 +146,14 @@ int pretrain(struct run *r, struct params **sets, int n_sets, const struct pretr
         double secs = now_seconds() - t0, ips = L.steps * B / secs;
         csv_row(&r->csv, "%d,%.6f,%.6g,%.2f,%.1f,%.0f", epoch + 1, loss, lr, secs, ips,
                 peak_rss_mb());
-        fprintf(stderr, "[%s] epoch %d/%d loss %.4f %.0f img/s\n", r->out, epoch + 1,
-                x->optim.epochs, loss, ips);
+        progress_printf("[%s] epoch %d/%d loss %.4f %.0f img/s\n", r->out, epoch + 1,
+                        x->optim.epochs, loss, ips);
         if (resume_due(r, epoch + 1))
             rc = resume_save(r, sets, opts, n_sets, epoch + 1, L.opt[0].step, e);
         else
             rc = run_csv_write(r, 0, e);
     }
+    progress_end();
     if (!rc) {
         struct ckpt_info info = {x->optim.epochs, L.opt[0].step};
         rc = ckpt_save(run_path(r, ".ckpt"), save, NULL, r->resolved, &info, e);

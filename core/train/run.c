@@ -3,6 +3,7 @@
 #include "base/fsio.h"
 #include "base/rng.h"
 #include "base/runtime.h"
+#include "io/progress.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -45,6 +46,7 @@ void run_epoch_order(const struct run *r, int *order, int epoch)
 
 _Noreturn void die(const struct kd_err *e)
 {
+    progress_end();
     kd_err_print(e);
     exit(1);
 }

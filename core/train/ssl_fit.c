@@ -6,6 +6,7 @@
 #include "train/probe.h"
 #include "train/resume.h"
 #include "base/err.h"
+#include "io/progress.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -81,7 +82,7 @@ static int final_row(struct run *r, struct ssl_enc *s, int epoch, double loss, f
     }
     csv_row(&r->csv, "%d,%.6f,%.6f,%d,%.6f%s,%.6g,%.2f,%.1f,%.0f", epoch + 1, loss, knn,
             r->n_train, probe, semi, lr, secs, ips, peak_rss_mb());
-    fprintf(stderr, "[%s] final: knn %.4f probe %.4f%s\n", r->out, knn, probe, semi);
+    progress_printf("[%s] final: knn %.4f probe %.4f%s\n", r->out, knn, probe, semi);
     return 0;
 }
 
@@ -103,6 +104,7 @@ static int train_epoch(struct run *r, const struct ssl_method *m, int *order, in
                                  "loss or gradient not finite at epoch %d step %ld", epoch + 1,
                                  step);
         total += lv;
+        progress_step(lv, B);
     }
     *loss = total / spe;
     return 0;
@@ -130,6 +132,7 @@ int ssl_fit(struct run *r, struct ssl_enc *s, const struct ssl_method *m, struct
     char empty[64] = "";
     for (int i = 0; i < x->seed.n_semi; i++)
         strcat(empty, ",");
+    progress_begin(r->out, x->optim.epochs * spe, first * spe, x->run.log_every);
     for (int epoch = first; !rc && epoch < x->optim.epochs; epoch++) {
         double t0 = now_seconds(), loss = 0;
         float lr = 0;
@@ -145,11 +148,12 @@ int ssl_fit(struct run *r, struct ssl_enc *s, const struct ssl_method *m, struct
         rc = evaluate_features(r, s, mon_b, mon_q, 0, &knn, &probe, e);
         csv_row(&r->csv, "%d,%.6f,%.6f,%d,%s,%.6g,%.2f,%.1f,%.0f", epoch + 1, loss, knn, mon_b,
                 empty, lr, secs, ips, peak_rss_mb());
-        fprintf(stderr, "[%s] epoch %d/%d loss %.4f knn(monitor) %.4f %.0f img/s\n", r->out,
-                epoch + 1, x->optim.epochs, loss, knn, ips);
+        progress_printf("[%s] epoch %d/%d loss %.4f knn(monitor) %.4f %.0f img/s\n", r->out,
+                        epoch + 1, x->optim.epochs, loss, knn, ips);
         if (!rc && resume_due(r, epoch + 1))
             rc = resume_save(r, sets, opts, n_sets, epoch + 1, s->opt_vit.step, e);
     }
+    progress_end();
     if (!rc)
         rc = ssl_enc_save(s, run_path(r, ".ckpt"), r->resolved, x->optim.epochs,
                           (long)x->optim.epochs * spe, e);

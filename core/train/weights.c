@@ -36,8 +36,7 @@ static void torch_view_of(struct torch_view *v, const struct net *n, const struc
     }
 }
 
-/* (C, P*P*ch) in (py, px, ch) order <-> (C, ch, P, P). to_torch selects the direction. */
-static void patch_permute(float *dst, const float *src, int C, int ch, int P, int to_torch)
+void weights_patch_permute(float *dst, const float *src, int C, int ch, int P, int to_torch)
 {
     size_t K = (size_t)P * P * ch;
     for (int c = 0; c < C; c++)
@@ -117,7 +116,7 @@ int net_weights_from_st(struct net *n, const struct safetensors *st, struct kd_e
             return kd_err_set(e, KD_ERR_NOMEM, st->path, 0, "out of memory");
         rc = st_read_f32(st, st_find(st, p->name), tmp, e);
         if (!rc)
-            patch_permute(*p->w, tmp, p->shape[0], v.ch, v.P, 0);
+            weights_patch_permute(*p->w, tmp, p->shape[0], v.ch, v.P, 0);
         free(tmp);
     }
     return rc;
@@ -194,7 +193,7 @@ int net_weights_save(struct net *n, const char *path, const char *config_text,
         if (v.P && !tmp) {
             if (!(tmp = malloc(sizeof(float) * p->n)))
                 break;
-            patch_permute(tmp, *p->w, p->shape[0], v.ch, v.P, 1);
+            weights_patch_permute(tmp, *p->w, p->shape[0], v.ch, v.P, 1);
             t[i].data = tmp;
         }
     }

@@ -32,4 +32,8 @@ int weights_model_cfg(struct experiment *x, const char *path, struct kd_err *e);
 int net_create_from_weights(struct net *n, const char *path, const struct model_cfg *cfg,
                             int Bmax, struct kd_err *e);
 
+/* A ViT patch embedding, kdlab's (C, P*P*ch) in (py, px, ch) order <-> torch's Conv2d weight
+ * (C, ch, P, P); to_torch selects the direction. */
+void weights_patch_permute(float *dst, const float *src, int C, int ch, int P, int to_torch);
+
 #endif
