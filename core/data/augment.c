@@ -23,9 +23,7 @@
 #define ERASE_AREA_MAX (1.0 / 3.0)
 #define ERASE_ASPECT_MIN 0.3
 
-/* torchvision's RandomResizedCrop.get_params: 10 tries of area in [smin, 1] and log-uniform
- * aspect ratio in [3/4, 4/3], else the whole image (square images: its fallback crop). */
-static void draw_resized_crop(struct augment_params *p, struct rng *r, float smin, int h, int w)
+void augment_crop_box(int box[4], struct rng *r, float smin, int h, int w)
 {
     double area = (double)h * w, lr0 = log(3.0 / 4.0), lr1 = log(4.0 / 3.0);
     for (int t = 0; t < 10; t++) {
@@ -33,16 +31,26 @@ static void draw_resized_crop(struct augment_params *p, struct rng *r, float smi
         double ratio = exp(lr0 + (lr1 - lr0) * rng_uniform(r));
         int cw = (int)lround(sqrt(target * ratio)), ch = (int)lround(sqrt(target / ratio));
         if (cw > 0 && cw <= w && ch > 0 && ch <= h) {
-            p->ry0 = (int)rng_below(r, (uint32_t)(h - ch + 1));
-            p->rx0 = (int)rng_below(r, (uint32_t)(w - cw + 1));
-            p->rh = ch;
-            p->rw = cw;
+            box[0] = (int)rng_below(r, (uint32_t)(h - ch + 1));
+            box[1] = (int)rng_below(r, (uint32_t)(w - cw + 1));
+            box[2] = ch;
+            box[3] = cw;
             return;
         }
     }
-    p->ry0 = p->rx0 = 0;
-    p->rh = h;
-    p->rw = w;
+    box[0] = box[1] = 0;
+    box[2] = h;
+    box[3] = w;
+}
+
+static void draw_resized_crop(struct augment_params *p, struct rng *r, float smin, int h, int w)
+{
+    int box[4];
+    augment_crop_box(box, r, smin, h, w);
+    p->ry0 = box[0];
+    p->rx0 = box[1];
+    p->rh = box[2];
+    p->rw = box[3];
 }
 
 /* One RandAugment op: always four draws (op, apply, magnitude noise, sign). */

@@ -11,22 +11,12 @@
 
 static void draw_crop(struct ssl_view_params *p, struct rng *r, float smin, int h, int w)
 {
-    double area = (double)h * w, lr0 = log(3.0 / 4.0), lr1 = log(4.0 / 3.0);
-    for (int t = 0; t < 10; t++) {
-        double target = area * (smin + (1.0 - smin) * rng_uniform(r));
-        double ratio = exp(lr0 + (lr1 - lr0) * rng_uniform(r));
-        int cw = (int)lround(sqrt(target * ratio)), ch = (int)lround(sqrt(target / ratio));
-        if (cw > 0 && cw <= w && ch > 0 && ch <= h) {
-            p->y0 = (float)rng_below(r, (uint32_t)(h - ch + 1));
-            p->x0 = (float)rng_below(r, (uint32_t)(w - cw + 1));
-            p->ch = (float)ch;
-            p->cw = (float)cw;
-            return;
-        }
-    }
-    p->y0 = p->x0 = 0;
-    p->ch = (float)h;
-    p->cw = (float)w;
+    int box[4];
+    augment_crop_box(box, r, smin, h, w);
+    p->y0 = (float)box[0];
+    p->x0 = (float)box[1];
+    p->ch = (float)box[2];
+    p->cw = (float)box[3];
 }
 
 void ssl_augment_draw(struct ssl_view_params *p, const struct ssl_augment_cfg *cfg, int h, int w,

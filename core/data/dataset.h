@@ -92,6 +92,9 @@ struct augment_params {
 /* A 32-bit digest of cfg's strong augmentation (resized crop, RandAugment, erasing), 0 when all
  * are off: what a soft-label file records so that a student replays the teacher's images. */
 uint32_t augment_hash(const struct augment_cfg *cfg);
+/* torchvision's RandomResizedCrop.get_params: 10 tries of an area fraction in [smin, 1] with a
+ * log-uniform aspect ratio in [3/4, 4/3], else the whole image. box = (y0, x0, height, width). */
+void augment_crop_box(int box[4], struct rng *r, float smin, int h, int w);
 /* Parameters for an h x w image (the crop and erase boxes are in pixels). */
 void augment_draw(struct augment_params *p, const struct augment_cfg *cfg, int h, int w,
                   uint64_t seed, int epoch, int sample);
