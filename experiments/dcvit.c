@@ -1,8 +1,9 @@
 /* dcvit: DC-ViT (CVPR 2024), dense few-shot compression of the trained ViT named by `teacher:`.
  * The MACs target (dcvit.remove, in original blocks) fixes n blocks and a shared MLP width; each
- * candidate block (not the first or last) is compressed alone (attention removed, a random
+ * candidate block c (not the first or last) is compressed alone (attention removed, a random
  * subset of MLP units kept), fine-tuned to mimic the original's final tokens on the few-shot set
- * (data.train_n unlabeled images), and scored by KL between the two models on the metric set
+ * (data.train_n unlabeled images; blocks 0..c+1 and every candidate on the same batches, as the
+ * official code), and scored by KL between the two models on the metric set
  * (dcvit.metric: synthetic | real | none = random choice); the n lowest are then compressed one
  * at a time, most recoverable first, each time fine-tuning the blocks up to the one after the
  * deepest compressed so far.
@@ -81,9 +82,12 @@ static int trial(struct run *r, struct vit *t, const struct model_cfg *mc, int h
         return e->code;
     for (int c = 1; c < t->depth - 1; c++) {
         struct vit s;
+        int upto;
+        uint32_t tag;
+        compress_trial_plan(d, c, &upto, &tag);
         if (build_compressed(&s, t, mc, c, hidden, t->Bmax, (uint64_t)r->x.run.seed, e))
             return e->code;
-        double ft = compress_finetune(&s, t, r, c, d->trial_steps, 0x100 + c, e);
+        double ft = compress_finetune(&s, t, r, upto, d->trial_steps, tag, e);
         if (ft < 0)
             return e->code;
         score[c] = as_written(compress_kl(t, &s, metric, n_metric));
@@ -188,7 +192,8 @@ static struct vit *compress_progressively(struct run *r, struct vit *t, struct v
         double ft = compress_finetune(cur, t, r, upto, d->steps, 0x200 + i, &e);
         if (ft < 0)
             die(&e);
-        compress_row(r, cur, i + 1, blk, st->hidden, score[blk], ft, vit_macs(t), i == st->n - 1);
+        compress_row(r, t, cur, i + 1, blk, st->hidden, score[blk], ft, vit_macs(t),
+                     i == st->n - 1);
         if (i + 1 < st->n && resume_save(r, (struct params *[]){&cur->params}, NULL, 1, i + 1, 0,
                                          &e))
             die(&e);
@@ -228,7 +233,7 @@ int main(int argc, char **argv)
         float *metric = metric_images(&r, &n_metric, &e);
         if (!metric && !random_pick)
             die(&e);
-        compress_row(&r, &t, 0, -1, t.blocks[0].hidden, 0, 0, vit_macs(&t), 1);
+        compress_row(&r, &t, &t, 0, -1, t.blocks[0].hidden, 0, 0, vit_macs(&t), 1);
         if (!random_pick && trial(&r, &t, &tx.model, st.hidden, metric, n_metric, score, &e))
             die(&e);
         free(metric);

@@ -1,9 +1,9 @@
 /* moco: MoCo-v2 pretraining of a ViT (He et al. 2020, Chen et al. 2020; facebookresearch/moco
  * moco/builder.py): a query encoder (ViT + projection MLP) trained by InfoNCE against the
  * momentum (EMA) key encoder's embedding of a second view and a FIFO queue of past keys.
- * Optimizer: optim.* (AdamW by default: measured better than SGD for a MoCo ViT-t here, see
- * configs/base/seed_ssl.yaml, as MoCo v3 found for ViTs on ImageNet). Writes STEM.csv (per epoch: loss, kNN monitor; the last row: kNN,
- * linear probe, semi-supervised fine-tunings), STEM.ckpt (query backbone + head), .yaml, .meta. */
+ * Optimizer: optim.* (SEED's tables: the paper's SGD; AdamW, measured better for a MoCo ViT-t
+ * here, is a value of optim.name, see configs/base/seed_ssl.yaml). Writes STEM.csv (per epoch:
+ * loss, kNN monitor; the last row: kNN, linear probe, semi-supervised fine-tunings), STEM.ckpt (query backbone + head), .yaml, .meta. */
 #include "kd.h"
 #include "train/ssl.h"
 #include "loss/loss_ssl.h"

@@ -3,9 +3,11 @@
  * whole-block MACs), chosen by recoverability = feature MSE after dropping / latency reduction
  * (every block of an isotropic ViT saves the same, so the MSE alone ranks them), then fine-tunes
  * every parameter but the classifier to mimic the original's final tokens on the few-shot set.
- * Differences from the paper, on purpose: no 1x1 adaptors are trained while scoring (the score is
- * the MSE right after dropping), and fine-tuning uses the config's optimizer (AdamW, warmup +
- * cosine, as DC-ViT) for dcvit.practise_steps steps instead of SGD with step decay.
+ * Fine-tuning runs once, with the config's optimizer (configs/base/practise.yaml: the paper's SGD
+ * with step decay) for dcvit.steps steps, as the paper's 2,000 iterations against DC-ViT's 2,000
+ * a stage; dcvit.practise_budget: equal gives it DC-ViT's total, dcvit.steps * (k + 1).
+ * Difference from the paper, on purpose: no 1x1 adaptors are trained while scoring (the score is
+ * the MSE right after dropping).
  * Writes STEM.csv (stage 0 original, stage 1 dropped), STEM.trial.csv, STEM.ckpt, STEM.layout. */
 #include "kd.h"
 #include "models/vit_compress.h"
@@ -78,7 +80,7 @@ int main(int argc, char **argv)
                       "%g is not one of 1..%d", d->remove, t.depth - 1);
         die(&e);
     }
-    compress_row(&r, &t, 0, -1, t.blocks[0].hidden, 0, 0, orig_macs, 1);
+    compress_row(&r, &t, &t, 0, -1, t.blocks[0].hidden, 0, 0, orig_macs, 1);
     double score[VIT_MAX_DEPTH];
     if (score_blocks(&r, &t, &tx.model, score, &e))
         die(&e);
@@ -93,13 +95,16 @@ int main(int argc, char **argv)
     }
     if (build_dropped(&s, &t, &tx.model, drop, Bmax, &e))
         die(&e);
-    int steps = d->practise_steps > 0 ? d->practise_steps : d->steps * (k + 1);
+    int equal = strcmp(d->practise_budget, "equal") == 0;
+    int steps = d->practise_steps > 0 ? d->practise_steps : d->steps * (equal ? k + 1 : 1);
+    fprintf(stderr, "[%s] fine-tune %d steps (%s, lr %g)\n", r.out, steps, r.x.optim.name,
+            r.x.optim.lr);
     progress_begin(r.out, steps, 0, r.x.run.log_every);
     double ft = compress_finetune(&s, &t, &r, -1, steps, 0x300, &e);
     progress_end();
     if (ft < 0)
         die(&e);
-    compress_row(&r, &s, 1, last, s.blocks[0].hidden, score[last], ft, orig_macs, 1);
+    compress_row(&r, &t, &s, 1, last, s.blocks[0].hidden, score[last], ft, orig_macs, 1);
     if (compress_save(&r, &s, &e) || run_csv_write(&r, 1, &e) || run_finish(&r, &e))
         die(&e);
     vit_free(&s);

@@ -1,13 +1,16 @@
 /* DC-ViT pieces: MACs of compressed models against a hand formula, the structure from a MACs
  * target, the weight copy (kept units, dropped blocks) checked functionally, finite-difference
  * checks of a compressed ViT (attention-free block with fewer hidden units), of the gradient
- * with respect to the input images and of the inversion priors, the jitter adjoint, and a short
- * deterministic inversion. */
+ * with respect to the input images and of the inversion priors, the jitter adjoint, a short
+ * deterministic inversion; what fine-tuning trains, the block trial's plan, PRACTISE's step
+ * schedule, and the papers' settings as the DC-ViT tables' defaults. */
 #include "kd.h"
 #include "check.h"
 #include "gradcheck.h"
 #include "models/vit_compress.h"
 #include "train/invert.h"
+#include "train/compress.h"
+#include "train/optim.h"
 #include "loss/loss.h"
 
 #include <math.h>
@@ -272,6 +275,94 @@ static void test_invert(void)
     vit_free(&m);
 }
 
+static int frozen_of(const struct vit *m, const char *prefix)
+{
+    int all = 1, any = 0;
+    for (int i = 0; i < m->params.n; i++)
+        if (strncmp(m->params.p[i].name, prefix, strlen(prefix)) == 0) {
+            all &= m->params.p[i].frozen;
+            any = 1;
+        }
+    return any ? all : -1;
+}
+
+/* DC-ViT's official code freezes the head and the blocks after `upto` only; freeze_embed adds
+ * the embeddings and the final norm (kdlab's earlier setting); PRACTISE (upto < 0) the head. */
+static void test_trainable(void)
+{
+    struct vit m;
+    struct kd_err e;
+    CHECK(vit_init(&m, &small, 1, &e) == 0, "init");
+    compress_set_trainable(&m, 1, 0);
+    CHECK(frozen_of(&m, "head.") == 1 && frozen_of(&m, "blocks.2.") == 1 &&
+              frozen_of(&m, "blocks.3.") == 1, "official: head and blocks after upto frozen");
+    CHECK(frozen_of(&m, "blocks.0.") == 0 && frozen_of(&m, "blocks.1.") == 0 &&
+              frozen_of(&m, "cls_token") == 0 && frozen_of(&m, "pos_embed") == 0 &&
+              frozen_of(&m, "norm.") == 0 && frozen_of(&m, "patch") == 0,
+          "official: blocks 0..upto, embeddings and final norm train");
+    compress_set_trainable(&m, 1, 1);
+    CHECK(frozen_of(&m, "cls_token") == 1 && frozen_of(&m, "pos_embed") == 1 &&
+              frozen_of(&m, "norm.") == 1 && frozen_of(&m, "patch") == 1 &&
+              frozen_of(&m, "blocks.1.") == 0 && frozen_of(&m, "blocks.2.") == 1,
+          "freeze_embed: only blocks 0..upto train");
+    compress_set_trainable(&m, -1, 1);
+    CHECK(frozen_of(&m, "head.") == 1 && frozen_of(&m, "patch") == 0 &&
+              frozen_of(&m, "blocks.3.") == 0, "PRACTISE: all but the head");
+    vit_free(&m);
+}
+
+/* The trial of candidate c fine-tunes up to c + 1, every candidate on the same batch stream. */
+static void test_trial_plan(void)
+{
+    struct dcvit_cfg d = {.trial_neighbour = 1, .trial_shared_batches = 1};
+    int u1, u2;
+    uint32_t t1, t2;
+    compress_trial_plan(&d, 1, &u1, &t1);
+    compress_trial_plan(&d, 4, &u2, &t2);
+    CHECK(u1 == 2 && u2 == 5 && t1 == t2, "official: upto c+1 (%d, %d), one stream", u1, u2);
+    d.trial_neighbour = d.trial_shared_batches = 0;
+    compress_trial_plan(&d, 1, &u1, &t1);
+    compress_trial_plan(&d, 4, &u2, &t2);
+    CHECK(u1 == 1 && u2 == 4 && t1 != t2, "earlier: upto c, a stream per candidate");
+}
+
+/* PRACTISE's step decay: lr until 40% of the steps, then lr * 0.1; cosine stays the default. */
+static void test_step_schedule(void)
+{
+    struct optim_cfg c = {.name = "sgd", .lr = 0.02f, .min_lr = 0, .epochs = 1,
+                          .schedule = "step", .step_at = 0.4f, .step_gamma = 0.1f};
+    CHECK(lr_at(&c, 0, 100) == 0.02f && lr_at(&c, 39, 100) == 0.02f, "before the drop");
+    CHECK(lr_at(&c, 40, 100) == 0.02f * 0.1f && lr_at(&c, 99, 100) == 0.02f * 0.1f,
+          "after the drop");
+    snprintf(c.schedule, sizeof c.schedule, "cosine");
+    CHECK(lr_at(&c, 40, 100) < 0.02f && lr_at(&c, 40, 100) > 0.002f, "cosine unchanged");
+}
+
+static void load_full(struct experiment *x, const char *path)
+{
+    struct kd_err e;
+    CHECK(config_load(x, path, "full", 0, NULL, &e) == 0, "load %s", path);
+}
+
+/* The DC-ViT tables' settings are the papers' (papers.md, DC-ViT and PRACTISE). */
+static void test_paper_settings(void)
+{
+    struct experiment x;
+    load_full(&x, "configs/dcvit/macs/dcvit_r1.yaml");
+    CHECK(strcmp(x.optim.name, "adamw") == 0 && x.optim.lr == 3e-5f && x.dcvit.steps == 2000 &&
+              x.optim.batch == 64 && !x.dcvit.freeze_embed && x.dcvit.trial_neighbour &&
+              x.dcvit.trial_shared_batches, "DC-ViT: AdamW 3e-5, 2,000 a stage, official trial");
+    load_full(&x, "configs/dcvit/macs/practise_r2.yaml");
+    CHECK(strcmp(x.optim.name, "sgd") == 0 && x.optim.lr == 0.02f && x.optim.momentum == 0.9f &&
+              x.optim.weight_decay == 1e-4f && strcmp(x.optim.schedule, "step") == 0 &&
+              x.optim.step_at == 0.4f && strcmp(x.dcvit.practise_budget, "paper") == 0 &&
+              x.dcvit.practise_steps == 0 && x.dcvit.steps == 2000,
+          "PRACTISE: SGD 0.02, step decay at 40%%, 2,000 iterations once");
+    load_full(&x, "configs/dcvit/macs/equal_practise_r1.yaml");
+    CHECK(strcmp(x.optim.name, "adamw") == 0 && strcmp(x.dcvit.practise_budget, "equal") == 0 &&
+              strstr(x.title, "equal budget"), "the equal-budget point");
+}
+
 int main(void)
 {
     test_macs();
@@ -279,5 +370,9 @@ int main(void)
     test_grad_compressed();
     test_priors();
     test_invert();
+    test_trainable();
+    test_trial_plan();
+    test_step_schedule();
+    test_paper_settings();
     return check_report("test_dcvit");
 }

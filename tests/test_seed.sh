@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SEED / MoCo-v2 runs end to end at a tiny size: same config and seed twice give the same CSV
-# (timing columns aside) and checkpoint; a SEED run reads its teacher; bad input gives one line
+# (timing columns aside) and checkpoint; SEED's tables take the paper's SGD and the loop follows
+# optim.name; a SEED run reads its teacher; bad input gives one line
 # naming the file and a fix, never a crash.
 set -uo pipefail
 # shellcheck source=tools/need.sh
@@ -21,6 +22,12 @@ if cmp -s <(strip "$dir/a.csv") <(strip "$dir/b.csv"); then ok; else bad "moco C
 if cmp -s "$dir/a.ckpt" "$dir/b.ckpt"; then ok; else bad "moco checkpoints differ"; fi
 [ "$(wc -l < "$dir/a.csv")" -eq 3 ] && tail -1 "$dir/a.csv" | grep -qE '^2,[^,]+,[0-9.]+,128,[0-9.]+,' \
     && ok || bad "moco CSV rows: $(cat "$dir/a.csv")"
+# SEED's tables train with the paper's SGD (the resolved config says so), and the loop uses
+# optim.name: AdamW, the documented deviation, trains another model.
+grep -qx 'optim.name: sgd' "$dir/a.yaml" && grep -qx 'optim.lr: 0.015' "$dir/a.yaml" &&
+    grep -qx 'optim.weight_decay: 0.0001' "$dir/a.yaml" && ok || bad "moco resolved optim: $(grep optim "$dir/a.yaml")"
+KD_THREADS=1 bin/moco $t "${tiny[@]}" optim.epochs=2 optim.name=adamw --out "$dir/w" 2>/dev/null || bad "moco adamw"
+cmp -s "$dir/a.ckpt" "$dir/w.ckpt" && bad "optim.name changes nothing in the loop" || ok
 # A seed run whose teacher checkpoint is missing (a teacher config never run): one line, exit 1.
 echo "base: $PWD/configs/seed/teachers/moco_t.yaml" > "$dir/never.yaml"
 out=$(bin/seed configs/seed/table4/seed.yaml "${tiny[@]}" teacher="$dir/never.yaml" \

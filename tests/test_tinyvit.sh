@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # TinyViT end to end through the real binaries, in a scratch folder: a tiny teacher, a labels
-# pass, then a student run online with the stored file decoded beside it. Its CSV must show
+# pass (its CSV gives the teacher's mean top-1 probability), then a student run online with the
+# stored file decoded beside it. Its CSV must show
 # every online image bit-identical to the one rebuilt from the record's seed (replay_mismatch 0)
 # and dense labels within one half-float step (label_maxdiff); when the labels are identical the
 # stored-mode student trains exactly as the online one, and bad input gives one-line errors.
@@ -22,21 +23,34 @@ common=(--scale smoke data.train_n=256 data.test_n=128 optim.batch=32)
 pass=0 fail=0
 ok() { if eval "$2"; then pass=$((pass + 1)); else echo "FAIL: $1"; fail=$((fail + 1)); fi; }
 labels=configs/tinyvit/labels/vit_t_k10.yaml
-shrink configs/teachers/vit_t.yaml "${common[@]:2}"
+shrink configs/teachers/nols/vit_t.yaml "${common[@]:2}"
 shrink "$labels" "${common[@]:2}" tinyvit.topk=3 optim.epochs=2
-"$root/bin/train" configs/teachers/vit_t.yaml --scale smoke 2>/dev/null
+"$root/bin/train" configs/teachers/nols/vit_t.yaml --scale smoke 2>/dev/null
 "$root/bin/tinyvit_labels" "$labels" --scale smoke 2>/dev/null
 ok "labels file written" "[ -s results/smoke/tinyvit/labels/vit_t_k10-s0.bin ]"
+col() { awk -F, -v c="$2" 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == c) k = i} NR > 1 {print $k}' "$1"; }
+lcsv=results/smoke/tinyvit/labels/vit_t_k10-s0.csv
+ok "labels CSV: the teacher's mean top-1 probability, within (1/C, top-K mass]" \
+    "paste -d' ' <(col $lcsv top1_mass) <(col $lcsv topk_mass) |
+     awk 'NF != 2 || \$1 <= 0.1 || \$1 > \$2 + 1e-6 {bad = 1} END {exit bad || NR != 2}'"
+# TinyViT's labels passes read teachers trained without label smoothing; the zoo keeps 0.1.
+# (bin/plan names the teacher's result each run depends on.)
+for f in configs/tinyvit/labels/*.yaml configs/tinyvit/cost/online*.yaml; do
+    t=$("$root/bin/plan" smoke configs/catalogue.tsv "$f" | grep -o 'results/smoke/teachers/[^ ]*')
+    c=configs/${t#results/smoke/}
+    c=${c%-s0.csv}.yaml
+    ok "$f reads a teacher without label smoothing ($t)" \
+        "[[ \"$c\" == configs/teachers/nols/* ]] && grep -q 'label_smoothing: 0.0' \"$c\""
+done
 size=$(stat -c %s results/smoke/tinyvit/labels/vit_t_k10-s0.bin)
 ok "file is header + index + 2 x 256 records of 16 bytes + crc ($size)" \
     "[ $size -eq $((64 + 4 * 256 + 2 * 256 * 16 + 4)) ]"
 aug_hash=$(od -An -tx4 -j60 -N4 results/smoke/tinyvit/labels/vit_t_k10-s0.bin | tr -d ' ')
 ok "the header records the strong augmentation ($aug_hash)" "[ \"$aug_hash\" != 00000000 ]"
 student=(configs/tinyvit/topk/k10.yaml "${common[@]}" tinyvit.softlabels=$labels tinyvit.topk=3
-         teacher=configs/teachers/vit_t.yaml optim.epochs=3)
+         teacher=configs/teachers/nols/vit_t.yaml optim.epochs=3)
 "$root/bin/tinyvit_distill" "${student[@]}" tinyvit.online=true --out on 2>/dev/null
 "$root/bin/tinyvit_distill" "${student[@]}" --out st 2>/dev/null
-col() { awk -F, -v c="$2" 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == c) k = i} NR > 1 {print $k}' "$1"; }
 ok "online images equal the stored replay" "[ \"$(col on.csv replay_mismatch | sort -u)\" = 0 ]"
 # The teacher's logits may differ in the last bit with the batch's composition (BLAS blocking),
 # which can move a probability by one half-float step (< 2^-11): that much is allowed.

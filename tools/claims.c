@@ -6,6 +6,8 @@
  *   "A ~ B T"           A's mean is within T of B's (a match, in the metric's units)
  *   "A best"            A has the highest mean of its table
  *   "increasing"        the mean rises with the table's x value
+ *   "increasing A B C"  the mean rises along the points named, in that order (a table whose x
+ *                       value does not order all of its points, e.g. the zoo's widths and depths)
  * Verdicts weigh the seeds' noise: a difference of two means counts only beyond its margin,
  * t(0.975, n - 1) standard errors of the difference (n the smaller seed count), so "A > B" holds
  * when A - B is above the margin, does not hold when below minus the margin, and is inconclusive
@@ -130,12 +132,13 @@ static int cmp_x(const void *a, const void *b)
     return (d > 0) - (d < 0);
 }
 
-/* "increasing": each point above the one before it in x. */
-static enum verdict check_increasing(struct row *rows, int n, char *why, size_t cap)
+/* "increasing": each point above the one before it in x (sorted first) or in rows' order. */
+static enum verdict check_increasing(struct row *rows, int n, int sort, char *why, size_t cap)
 {
     enum verdict v = HOLDS;
     char note[32];
-    qsort(rows, n, sizeof *rows, cmp_x);
+    if (sort)
+        qsort(rows, n, sizeof *rows, cmp_x);
     why[0] = '\0';
     for (int i = 0; i < n; i++) {
         if (i)
@@ -147,6 +150,25 @@ static enum verdict check_increasing(struct row *rows, int n, char *why, size_t 
         snprintf(why + strlen(why), cap - strlen(why), "%s",
                  seeds_note(&rows[0], &rows[n - 1], note, sizeof note));
     return v;
+}
+
+/* "increasing A B C": the named points, in that order, each above the one before. */
+static enum verdict check_listed(const struct row *rows, int n, const char *names, char *why,
+                                 size_t cap)
+{
+    struct row sel[64];
+    char name[128];
+    int k = 0, used;
+    while (k < 64 && sscanf(names, "%127s%n", name, &used) == 1) {
+        const struct row *r = find(rows, n, name);
+        if (!r) {
+            snprintf(why, cap, "point '%s' not in the table yet", name);
+            return NOT_RUN;
+        }
+        sel[k++] = *r;
+        names += used;
+    }
+    return check_increasing(sel, k, 0, why, cap);
 }
 
 /* "A best": A above every other point. */
@@ -193,7 +215,9 @@ static enum verdict check(const char *scale, const char *target, const char *tes
         return NOT_RUN;
     }
     if (strcmp(test, "increasing") == 0)
-        return check_increasing(rows, n, why, cap);
+        return check_increasing(rows, n, 1, why, cap);
+    if (strncmp(test, "increasing ", 11) == 0)
+        return check_listed(rows, n, test + 11, why, cap);
     int k = sscanf(test, "%127s %7s %127s %63s", a, op, b, col);
     const struct row *ra = find(rows, n, a);
     if (!ra) {
@@ -231,6 +255,8 @@ static int test_valid(const char *test)
     int k = sscanf(test, "%127s %7s %127s %63s %7s", a, op, b, col, extra);
     if (k == 1)
         return strcmp(a, "increasing") == 0;
+    if (strcmp(a, "increasing") == 0)
+        return 1;
     if (k == 2)
         return strcmp(op, "best") == 0;
     if (strcmp(op, "~") == 0) {
@@ -273,7 +299,7 @@ int main(int argc, char **argv)
         }
         if (!test_valid(col[3])) {
             fprintf(stderr, "%s:%d: error: test '%s' is not one the checker knows (fix: "
-                            "'increasing', 'A best', 'A > B [COLUMN]', 'A < B [COLUMN]' or "
+                            "'increasing [A B ...]', 'A best', 'A > B [COLUMN]', 'A < B [COLUMN]' or "
                             "'A ~ B TOLERANCE')\n", argv[2], lineno, col[3]);
             return 1;
         }

@@ -126,6 +126,7 @@ typedef void (*softlabel_teacher_fn)(void *ctx, const float *images, int B, floa
 /* Statistics of one labelled epoch. */
 struct softlabel_epoch_stats {
     double topk_mass;        /* mean of the sum of the K stored values */
+    double top1_mass;        /* mean of the teacher's highest probability (float, before f16) */
     double teacher_acc;      /* teacher's top-1 against the true labels, augmented images */
 };
 /* Label one epoch: for positions 0..n-1 of `samples` in batches of Bmax, build each image from

@@ -36,7 +36,7 @@ void softlabel_label_epoch(struct softlabel_writer *w, const struct dataset *d, 
     int C = (int)w->info.classes, K = (int)w->info.k;
     uint16_t idx[SOFTLABEL_MAX_K], val[SOFTLABEL_MAX_K];
     uint32_t seeds[1024];
-    double mass = 0;
+    double mass = 0, top1 = 0;
     long correct = 0;
     KD_ASSERT(Bmax <= 1024);
     for (int at = 0; at < n; at += Bmax) {
@@ -51,10 +51,12 @@ void softlabel_label_epoch(struct softlabel_writer *w, const struct dataset *d, 
             softlabel_writer_put(w, seeds[i], idx, val);
             for (int k = 0; k < K; k++)
                 mass += softlabel_f32_from_f16(val[k]);
+            top1 += probs[(size_t)i * C + idx[0]];
             correct += idx[0] == d->labels[samples[at + i]];
         }
     }
     st->topk_mass = n ? mass / n : 0;
+    st->top1_mass = n ? top1 / n : 0;
     st->teacher_acc = n ? (double)correct / n : 0;
 }
 

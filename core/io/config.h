@@ -78,6 +78,9 @@ struct optim_cfg {
     int epochs;
     int warmup_epochs;        /* linear warmup, then cosine */
     int batch;                /* effective batch size */
+    char schedule[CFG_STR];   /* after warmup: "cosine" to min_lr, or "step" */
+    float step_at;            /* step schedule: fraction of the steps after which lr drops */
+    float step_gamma;         /* step schedule: factor of the drop */
 };
 
 #include "io/config_methods.h"

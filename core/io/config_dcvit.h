@@ -15,7 +15,11 @@ struct dcvit_cfg {
     int trial_steps;          /* fine-tuning steps of each candidate in the block-wise trial */
     int steps;                /* fine-tuning steps after each progressive compression */
     int loss_warmup;          /* steps over which the feature-MSE weight ramps up to 1 */
-    int practise_steps;       /* PRACTISE fine-tuning steps after dropping (0: steps * (k+1)) */
+    int practise_steps;       /* PRACTISE fine-tuning steps after dropping (0: by budget) */
+    char practise_budget[CFG_STR]; /* paper: steps once; equal: steps * (k+1), DC-ViT's total */
+    int freeze_embed;         /* DC-ViT fine-tuning also freezes patch/cls/pos embedding, norm */
+    int trial_neighbour;      /* a trial candidate c fine-tunes blocks 0..c+1 (else 0..c) */
+    int trial_shared_batches; /* every trial candidate sees the same batches */
     int latency_batch;        /* images per timed forward pass */
     int latency_runs;         /* timed forward passes (plus runs / 5 untimed warmup) */
     int syn_n;                /* synthetic images (distinct target classes while n <= classes) */

@@ -73,6 +73,11 @@ static const struct cfg_key core_keys[] = {
     INT("optim.epochs", optim.epochs, 1, 1000000, "10", "training epochs"),
     INT("optim.warmup_epochs", optim.warmup_epochs, 0, 1000000, "1", "linear warmup epochs"),
     INT("optim.batch", optim.batch, 1, 1 << 20, "128", "effective batch size, images"),
+    ENUM("optim.schedule", optim.schedule, "cosine|step", "cosine",
+         "lr after warmup: cosine down to min_lr, or step (lr, then lr * step_gamma)"),
+    FLT("optim.step_at", optim.step_at, 0, 1, "0.4",
+        "step schedule: fraction of all steps after which the lr drops"),
+    FLT("optim.step_gamma", optim.step_gamma, 0, 1, "0.1", "step schedule: factor of the drop"),
 };
 
 #define MAX_SCHEMA 512

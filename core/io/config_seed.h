@@ -29,6 +29,8 @@ struct seed_cfg {
     int semi[CFG_LIST];       /* label percentages for semi-supervised fine-tuning ([]: none) */
     int n_semi;
     int semi_epochs;          /* fine-tuning epochs on the labeled subset */
+    float semi_lr;            /* AdamW lr of the semi-supervised fine-tuning */
+    float semi_weight_decay;  /* its weight decay */
 };
 
 #endif

@@ -30,5 +30,9 @@ const struct cfg_key schema_seed[] = {
     INTS("seed.semi", seed.semi, seed.n_semi, 1, 100, "[]",
          "label percentages for semi-supervised fine-tuning"),
     INT("seed.semi_epochs", seed.semi_epochs, 1, 10000, "10", "semi-supervised epochs"),
+    FLT("seed.semi_lr", seed.semi_lr, 0, 10, "0.0003",
+        "AdamW lr of the semi-supervised fine-tuning (whatever optim.name pretrains)"),
+    FLT("seed.semi_weight_decay", seed.semi_weight_decay, 0, 10, "0.05",
+        "weight decay of the semi-supervised fine-tuning"),
     SCHEMA_END,
 };

@@ -33,17 +33,22 @@ int compress_load_original(struct vit *m, struct experiment *tx, const struct ru
     return rc;
 }
 
-/* Freeze everything, then thaw blocks 0..upto (upto < 0: all but the head). */
-static void set_trainable(struct vit *s, int upto)
+void compress_set_trainable(struct vit *s, int upto, int freeze_embed)
 {
     for (int i = 0; i < s->params.n; i++) {
         struct param *p = &s->params.p[i];
-        int l = -1;
-        if (upto < 0)
-            p->frozen = strncmp(p->name, "head.", 5) == 0;
+        int l = -1, block = sscanf(p->name, "blocks.%d.", &l) == 1;
+        if (upto < 0 || !freeze_embed)
+            p->frozen = strncmp(p->name, "head.", 5) == 0 || (upto >= 0 && block && l > upto);
         else
-            p->frozen = !(sscanf(p->name, "blocks.%d.", &l) == 1 && l <= upto);
+            p->frozen = !(block && l <= upto);
     }
+}
+
+void compress_trial_plan(const struct dcvit_cfg *d, int c, int *upto, uint32_t *tag)
+{
+    *upto = d->trial_neighbour ? c + 1 : c;
+    *tag = d->trial_shared_batches ? 0x100 : 0x100 + (uint32_t)c;
 }
 
 double compress_finetune(struct vit *s, struct vit *t, const struct run *r, int upto, int steps,
@@ -61,7 +66,7 @@ double compress_finetune(struct vit *s, struct vit *t, const struct run *r, int 
     oc.warmup_epochs = 0;
     if (optim_init(&o, &s->params, &oc, e))
         return -e->code;
-    set_trainable(s, upto);
+    compress_set_trainable(s, upto, x->dcvit.freeze_embed);
     float *images = malloc(sizeof(float) * B * img), *tfeat = malloc(sizeof(float) * BTC);
     float *dfeat = malloc(sizeof(float) * BTC);
     int *idx = malloc(sizeof(int) * B), *labels = malloc(sizeof(int) * B);
@@ -310,26 +315,50 @@ int compress_read_synthetic(const char *path, float **images, int **targets, int
     return 0;
 }
 
-void compress_row(struct run *r, struct vit *m, int stage, int block, int hidden, double score,
-                  double ft_loss, double orig_macs, int timed)
+double compress_heldout_mse(struct vit *t, struct vit *m, const struct run *r)
+{
+    int Bm = t->Bmax < m->Bmax ? t->Bmax : m->Bmax;
+    size_t img = (size_t)r->test.h * r->test.w * r->test.c, TC = (size_t)m->T * m->C;
+    float *images = malloc(sizeof(float) * Bm * img), *tf = malloc(sizeof(float) * Bm * TC);
+    int *labels = malloc(sizeof(int) * Bm);
+    double mse = 0;
+    KD_ASSERT(images && tf && labels && t->T == m->T && t->C == m->C);
+    for (int a = 0; a < r->n_test; a += Bm) {
+        int B = r->n_test - a < Bm ? r->n_test - a : Bm;
+        dataset_batch(images, labels, &r->test, r->test_idx + a, B, NULL, 0, 0);
+        vit_forward(t, images, B, 0, 0, 0);
+        memcpy(tf, t->feat, sizeof(float) * B * TC);
+        vit_forward(m, images, B, 0, 0, 0);
+        for (size_t i = 0; i < B * TC; i++)
+            mse += (double)(m->feat[i] - tf[i]) * (m->feat[i] - tf[i]);
+    }
+    free(images);
+    free(tf);
+    free(labels);
+    return r->n_test ? mse / ((double)r->n_test * TC) : 0;
+}
+
+void compress_row(struct run *r, struct vit *orig, struct vit *m, int stage, int block,
+                  int hidden, double score, double ft_loss, double orig_macs, int timed)
 {
     double acc = compress_test_acc(m, r), lat = NAN, lat_min = NAN;
+    double heldout = compress_heldout_mse(orig, m, r);
     int B = r->x.dcvit.latency_batch < m->Bmax ? r->x.dcvit.latency_batch : m->Bmax;
     if (timed)
         compress_latency(m, B, r->x.dcvit.latency_runs, &lat, &lat_min);
     double macs = vit_macs(m);
-    csv_row(&r->csv, "%d,%d,%d,%.6g,%.6g,%.6f,%zu,%.0f,%.6f,%.3f,%.3f,%.1f", stage, block,
+    csv_row(&r->csv, "%d,%d,%d,%.6g,%.6g,%.6f,%zu,%.0f,%.6f,%.3f,%.3f,%.1f,%.6g", stage, block,
             hidden, score, ft_loss, acc, vit_param_count(m), macs, macs / orig_macs, lat,
-            lat_min, now_seconds() - r->t_start);
+            lat_min, now_seconds() - r->t_start, heldout);
     char timing[64] = "";
     if (timed)
         snprintf(timing, sizeof timing, ", %.2f ms per batch of %d", lat, B);
-    progress_printf("[%s] stage %d block %d hidden %d: test top-1 %.2f%%, %.2f MMACs (%.1f%%)%s\n",
-                    r->out, stage, block, hidden, 100 * acc, macs / 1e6, 100 * macs / orig_macs,
-                    timing);
+    progress_printf("[%s] stage %d block %d hidden %d: test top-1 %.2f%%, %.2f MMACs (%.1f%%), "
+                    "feature MSE %.5f train / %.5f held out%s\n", r->out, stage, block, hidden,
+                    100 * acc, macs / 1e6, 100 * macs / orig_macs, ft_loss, heldout, timing);
 }
 
-int compress_remeasure(struct run *r, const struct experiment *tx, double orig_macs,
+int compress_remeasure(struct run *r, struct vit *orig, const struct experiment *tx,
                        struct kd_err *e)
 {
     char stem[600], path[700];
@@ -347,7 +376,7 @@ int compress_remeasure(struct run *r, const struct experiment *tx, double orig_m
     if (!rc)
         rc = ckpt_load(path, &m.params, NULL, NULL, "", NULL, e);
     if (!rc)
-        compress_row(r, &m, 0, -1, 0, 0, 0, orig_macs, 1);
+        compress_row(r, orig, &m, 0, -1, 0, 0, 0, vit_macs(orig), 1);
     vit_free(&m);
     return rc;
 }
@@ -363,7 +392,7 @@ int compress_start(struct run *r, struct vit *t, struct experiment *tx, int argc
         die(&e);
     if (!d->reuse[0])
         return 0;
-    if (compress_remeasure(r, tx, vit_macs(t), &e) || run_csv_write(r, 1, &e) ||
+    if (compress_remeasure(r, t, tx, &e) || run_csv_write(r, 1, &e) ||
         run_finish(r, &e))
         die(&e);
     return 1;

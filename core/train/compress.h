@@ -17,12 +17,22 @@ int compress_load_original(struct vit *m, struct experiment *tx, const struct ru
 /* Fine-tune s for `steps` steps to match t's tokens after the final norm (B, T, C), MSE over
  * every token, on batches of r's training subset (the few-shot set) drawn with replacement and
  * augmented as r's data config says; optimizer and lr from r->x.optim (warmup + cosine over the
- * steps), the loss weight ramps up linearly over dcvit.loss_warmup steps. Only blocks 0..upto
- * update (upto < 0: every parameter but the head). `tag` separates the random streams of
+ * steps), the loss weight ramps up linearly over dcvit.loss_warmup steps. What updates is
+ * compress_set_trainable(s, upto, dcvit.freeze_embed). `tag` separates the random streams of
  * different calls. Returns the mean loss over the last 10% of steps (0 if steps == 0), or a
  * negative code with e filled. */
 double compress_finetune(struct vit *s, struct vit *t, const struct run *r, int upto, int steps,
                          uint32_t tag, struct kd_err *e);
+
+/* Freeze what fine-tuning must not update: upto < 0, the head alone (PRACTISE: everything
+ * else trains); else the head and the blocks after upto (DC-ViT's official code), and with
+ * freeze_embed also the patch, class and position embeddings and the final norm (only blocks
+ * 0..upto train). */
+void compress_set_trainable(struct vit *s, int upto, int freeze_embed);
+/* The trial of candidate block c: the last block it fine-tunes (c + 1, the official code's last
+ * neighbour, or c) and the tag of its batch stream (one for all candidates, so they are ranked
+ * on the same batches, or one each), as dcvit.trial_neighbour / trial_shared_batches say. */
+void compress_trial_plan(const struct dcvit_cfg *d, int c, int *upto, uint32_t *tag);
 
 /* Mean KL(p_t || p_s) of the two models' class distributions over images (n, h, w, c). */
 double compress_kl(struct vit *t, struct vit *s, const float *images, int n);
@@ -37,18 +47,22 @@ double compress_test_acc(struct vit *m, const struct run *r);
 void compress_latency(struct vit *m, int B, int runs, double *mean_ms, double *min_ms);
 
 /* The result table of kind dcvit and practise: one row per compression stage (0: the original),
- * the last row is the final model. compress_row measures m (test top-1, and when timed the
- * latency with dcvit.latency_*, else NaN) and appends a row to r->csv; orig_macs scales
- * macs_ratio. */
+ * the last row is the final model. compress_row measures m (test top-1, the feature MSE against
+ * the original orig on the test images, held out from the few-shot set, beside ft_loss on the
+ * few shots; and when timed the latency with dcvit.latency_*, else NaN) and appends a row to
+ * r->csv; orig_macs scales macs_ratio. heldout_mse is the last column, so that readers of the
+ * earlier columns by position keep theirs. */
 #define COMPRESS_HEADER                                                                          \
     "stage,block,hidden,score,ft_loss,test_acc,params,macs,macs_ratio,latency_ms,"             \
-    "latency_min_ms,seconds"
-void compress_row(struct run *r, struct vit *m, int stage, int block, int hidden, double score,
-                  double ft_loss, double orig_macs, int timed);
+    "latency_min_ms,seconds,heldout_mse"
+void compress_row(struct run *r, struct vit *orig, struct vit *m, int stage, int block,
+                  int hidden, double score, double ft_loss, double orig_macs, int timed);
+/* Mean squared difference of the final-norm tokens of orig and m over r's test subset. */
+double compress_heldout_mse(struct vit *orig, struct vit *m, const struct run *r);
 /* dcvit.reuse: rebuild the finished run of that config (same seed and scale) from its
  * STEM.ckpt and STEM.layout, with the model config of tx, and append its row (stage 0) to r's
- * table. Returns 0 or fills e. */
-int compress_remeasure(struct run *r, const struct experiment *tx, double orig_macs,
+ * table, measured against orig. Returns 0 or fills e. */
+int compress_remeasure(struct run *r, struct vit *orig, const struct experiment *tx,
                        struct kd_err *e);
 
 /* STEM.ckpt and STEM.layout (depth, then per block: attention 0/1 and hidden units). */

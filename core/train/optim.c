@@ -122,6 +122,8 @@ float lr_at(const struct optim_cfg *cfg, long step, long steps_per_epoch)
         return cfg->lr * (float)(step + 1) / (float)warm;
     if (total <= warm)
         return cfg->lr;
+    if (strcmp(cfg->schedule, "step") == 0)
+        return step < (long)(cfg->step_at * total) ? cfg->lr : cfg->lr * cfg->step_gamma;
     double t = (double)(step - warm) / (double)(total - warm);
     return cfg->min_lr + 0.5f * (cfg->lr - cfg->min_lr) * (float)(1.0 + cos(M_PI * t));
 }

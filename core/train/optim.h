@@ -30,7 +30,8 @@ void optim_free(struct optim *o);
 /* One update of every non-frozen parameter with learning rate lr. */
 void optim_step(struct optim *o, struct params *ps, float lr);
 /* Learning rate at `step` of `steps_per_epoch * epochs`: linear warmup from 0, then cosine down
- * to min_lr. */
+ * to min_lr (optim.schedule cosine) or lr until step_at of all steps and lr * step_gamma after
+ * (step). */
 float lr_at(const struct optim_cfg *cfg, long step, long steps_per_epoch);
 /* Global L2 norm of all gradients; scales them to max_norm when above it (max_norm > 0).
  * Returns the norm before clipping (NaN or Inf when a gradient is not finite). */

@@ -196,8 +196,11 @@ double semi_finetune(struct run *r, struct vit *backbone, int percent, int epoch
     KD_ASSERT(idx);
     int n_lab = dataset_subset(&r->train, idx, 0, per_class, (uint64_t)x->run.seed);
     struct optim_cfg oc = x->optim;
-    oc.name[0] = '\0';
+    /* Its own AdamW whatever pretrained the backbone: an SGD lr would not suit it. */
     strcpy(oc.name, "adamw");
+    strcpy(oc.schedule, "cosine");
+    oc.lr = x->seed.semi_lr;
+    oc.weight_decay = x->seed.semi_weight_decay;
     oc.epochs = epochs;
     oc.warmup_epochs = epochs > 2 ? 1 : 0;
     oc.batch = oc.batch < n_lab ? oc.batch : n_lab;

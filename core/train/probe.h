@@ -27,7 +27,8 @@ double linear_probe(float *tr, const int *ytr, int ntr, float *te, const int *yt
                     int C, int classes, int epochs, float lr, uint64_t seed, struct kd_err *e);
 
 /* Fine-tune a copy of backbone (all layers, a fresh classifier) on `percent`% of each class of
- * r's whole train set (data.per_class semantics), with r's optim recipe for `epochs` epochs and
+ * r's whole train set (data.per_class semantics), with AdamW at seed.semi_lr and
+ * seed.semi_weight_decay (the rest of r's optim recipe) for `epochs` epochs and
  * the supervised augmentation (data.crop_pad, data.flip); returns top-1 on r's test subset, or
  * a negative value with e filled. */
 double semi_finetune(struct run *r, struct vit *backbone, int percent, int epochs,

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# bin/claims on a made-up table summary, in a scratch folder: "increasing A B C" follows the
+# points named, in that order, whatever their x (the zoo has two teachers of width 64), and
+# leaves the others out; a point named but absent is "not yet run".
+set -uo pipefail
+bin=${KD_BIN:-$(pwd)/bin}
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+cd "$dir"
+pass=0 fail=0
+ok() { if eval "$2"; then pass=$((pass + 1)); else echo "FAIL: $1"; fail=$((fail + 1)); fi; }
+mkdir -p results/t/tables
+cat > results/t/tables/zoo.csv <<'CSV'
+point,title,x,n_seeds,mean,std
+vit_d,"deep",64,3,0.90,0.001
+vit_l,"l",256,3,0.89,0.001
+vit_m,"m",192,3,0.88,0.001
+vit_s,"s",128,3,0.87,0.001
+vit_t,"t",64,3,0.85,0.001
+CSV
+printf 'w\tzoo\twidth\tincreasing vit_t vit_s vit_m vit_l\n' > c.tsv
+printf 'x\tzoo\tall by x\tincreasing\n' >> c.tsv
+printf 'g\tzoo\tgone\tincreasing vit_t vit_x\n' >> c.tsv
+out=$("$bin/claims" t c.tsv 2>&1)
+ok "the listed points rise: holds ($out)" "grep -q '^holds  *w ' <<<\"\$out\""
+ok "by x, the deep teacher at width 64 breaks the order" "grep -q '^does not hold  *x ' <<<\"\$out\""
+ok "an absent point: not yet run" "grep -q '^not yet run  *g ' <<<\"\$out\""
+echo "test_claims: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
