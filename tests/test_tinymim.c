@@ -1,7 +1,7 @@
 /* TinyMIM and MAE: finite-difference checks of the relation loss (w.r.t. the student's qkv,
- * the qkv relation the method distils), the feature, class-token and pixel losses, the ViT over a token
- * subset, the gradient entering at a block's qkv, the MAE decoder; and initialization from a
- * checkpoint by name and shape. Every loss check is followed by the same check with a planted
+ * whose relations the method distils), the feature, class-token and pixel losses, the ViT
+ * over a token subset, the gradient entering at a block's qkv, the MAE decoder; and
+ * initialization from a checkpoint by name and shape. Every loss check is followed by the same check with a planted
  * sign error, which must fail. */
 #include "kd.h"
 #include "check.h"
