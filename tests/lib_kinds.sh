@@ -11,7 +11,8 @@ kinds_train() {
     scratch=$out/tree
     mkdir -p "$out" "$scratch/configs/tinymim/mae" "$scratch/configs/seed/teachers" \
         "$scratch/configs/seed/table4" "$scratch/configs/teachers" \
-        "$scratch/configs/dcvit/macs" "$scratch/configs/tinyvit/labels"
+        "$scratch/configs/dcvit/macs" "$scratch/configs/tinyvit/labels" \
+        "$scratch/configs/teachers/nols"
     cp -r configs/base "$scratch/configs/"
     sed 's/depth: 8/depth: 2/' configs/tinymim/mae/mae_s.yaml \
         >"$scratch/configs/tinymim/mae/mae_s.yaml"
@@ -35,6 +36,15 @@ model: {dim: 16, depth: 5, heads: 2}
 scale:
   smoke: {data.train_n: 128, data.test_n: 64, optim.batch: 32, optim.epochs: 2}
 EOF
+    # TinyViT's labels pass reads the teacher trained without label smoothing
+    cat >"$scratch/configs/teachers/nols/vit_s.yaml" <<'EOF'
+base: ../../base/vit.yaml
+kind: train
+model: {dim: 16, depth: 5, heads: 2}
+optim: {label_smoothing: 0.0}
+scale:
+  smoke: {data.train_n: 128, data.test_n: 64, optim.batch: 32, optim.epochs: 2}
+EOF
     local tiny=(--scale smoke data.train_n=128 data.test_n=64 optim.batch=32 optim.epochs=2)
     local ssl=(seed.queue=112 seed.monitor_n=32 seed.probe_epochs=2 model.dim=16 model.depth=1
                model.heads=2)
@@ -53,6 +63,9 @@ EOF
         "$bin/train" configs/teachers/vit_s.yaml --scale smoke \
             --out results/smoke/teachers/vit_s-s0 2>/dev/null ||
             echo "kinds_train: the ViT-s teacher failed"
+        "$bin/train" configs/teachers/nols/vit_s.yaml --scale smoke \
+            --out results/smoke/teachers/nols/vit_s-s0 2>/dev/null ||
+            echo "kinds_train: the ViT-s teacher without smoothing failed"
         one mae "$bin/mae" configs/tinymim/mae/mae_s.yaml "${tiny[@]}"
         one moco "$bin/moco" configs/seed/teachers/moco_t.yaml "${tiny[@]}" "${ssl[@]}"
         "$bin/moco" configs/seed/teachers/moco_t.yaml --scale smoke \

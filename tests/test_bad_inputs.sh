@@ -162,43 +162,46 @@ try maerows "resume point without its rows" maerows.part.csv "holds 0 rows" "$di
     "$bin/mae" "${mae[@]}" --out "$dir/maerows"
 
 # --- results one run reads from another (a teacher), in a scratch copy of configs/ whose ViT-t
-# teacher is tiny. A run by hand with overrides writes its own stem; one written to the table's
-# stem anyway (--out) is refused by every reader; a broken teacher names the make that remakes it.
+# teacher (the one without label smoothing, which TinyViT's labels pass reads) is tiny. A run by
+# hand with overrides writes its own stem; one written to the table's stem anyway (--out) is
+# refused by every reader; a broken teacher names the make that remakes it.
 case $bin in /*) abin=$bin ;; *) abin=$root/$bin ;; esac
 mkdir -p "$dir/work" && cp -r configs "$dir/work/"
-cat >"$dir/work/configs/teachers/vit_t.yaml" <<'EOF'
-base: ../base/vit.yaml
+cat >"$dir/work/configs/teachers/nols/vit_t.yaml" <<'EOF'
+base: ../../base/vit.yaml
 kind: train
 model: {dim: 16, depth: 1, heads: 2}
 data: {train_n: 128, test_n: 64}
 optim.batch: 32
+optim.label_smoothing: 0.0
 EOF
 cd "$dir/work"
-teacher=results/smoke/teachers/vit_t-s0
+tcfg=configs/teachers/nols/vit_t.yaml
+teacher=results/smoke/teachers/nols/vit_t-s0
 labels=("$abin/tinyvit_labels" configs/tinyvit/labels/vit_t_k10.yaml --scale smoke)
-"$abin/train" configs/teachers/vit_t.yaml --scale smoke optim.lr=5e-4 2>/dev/null
-if [ -f "results/smoke/teachers/vit_t+optim.lr=5e-4-s0.csv" ] && [ ! -e "$teacher.csv" ]; then
+"$abin/train" $tcfg --scale smoke optim.lr=5e-4 2>/dev/null
+if [ -f "results/smoke/teachers/nols/vit_t+optim.lr=5e-4-s0.csv" ] && [ ! -e "$teacher.csv" ]; then
     pass=$((pass + 1))
 else
     fail=$((fail + 1))
     echo "test_bad_inputs: FAIL a run with overrides and no --out wrote: $(ls results/smoke/teachers)"
 fi
-"$abin/train" configs/teachers/vit_t.yaml --scale smoke optim.lr=5e-4 --out "$teacher" 2>/dev/null
+"$abin/train" $tcfg --scale smoke optim.lr=5e-4 --out "$teacher" 2>/dev/null
 try overteacher "teacher written to its table's stem with overrides" "$teacher.meta" \
-    "make rerun CONFIG=configs/teachers/vit_t.yaml SCALE=smoke" "$dir/labels" -- \
+    "make rerun CONFIG=configs/teachers/nols/vit_t.yaml SCALE=smoke" "$dir/labels" -- \
     "${labels[@]}" --out "$dir/labels"
 try overreport "table of a result written with overrides" "$teacher.meta" \
-    "make rerun CONFIG=configs/teachers/vit_t.yaml SCALE=smoke" "" -- \
+    "make rerun CONFIG=configs/teachers/nols/vit_t.yaml SCALE=smoke" "" -- \
     "$abin/report" smoke kdlab-teachers "$teacher.csv"
-"$abin/train" configs/teachers/vit_t.yaml --scale smoke --out "$teacher" run.seed=0 2>/dev/null
+"$abin/train" $tcfg --scale smoke --out "$teacher" run.seed=0 2>/dev/null
 size=$(stat -c %s "$teacher.ckpt")
 printf '\xff' | dd of="$teacher.ckpt" bs=1 seek=$((size / 2)) conv=notrunc status=none
 try teacherflip "corrupted teacher checkpoint" "$teacher.ckpt" \
-    "make rerun CONFIG=configs/teachers/vit_t.yaml SCALE=smoke" "$dir/flipped" -- \
+    "make rerun CONFIG=configs/teachers/nols/vit_t.yaml SCALE=smoke" "$dir/flipped" -- \
     "${labels[@]}" --out "$dir/flipped"
 rm "$teacher.ckpt"
 try teachergone "teacher checkpoint deleted, its CSV kept" "$teacher.ckpt" \
-    "make rerun CONFIG=configs/teachers/vit_t.yaml SCALE=smoke" "$dir/gone" -- \
+    "make rerun CONFIG=configs/teachers/nols/vit_t.yaml SCALE=smoke" "$dir/gone" -- \
     "${labels[@]}" --out "$dir/gone"
 cd "$root"
 

@@ -3,7 +3,7 @@
 # points named, in that order, whatever their x (the zoo has two teachers of width 64), and
 # leaves the others out; a point named but absent is "not yet run".
 set -uo pipefail
-bin=${KD_BIN:-$(pwd)/bin}
+bin=$(cd "${KD_BIN:-bin}" && pwd)
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 cd "$dir"

@@ -126,7 +126,7 @@ kill_resume train 3 "$bin/train" configs/teachers/vit_t.yaml --scale smoke data.
 # of configs/ with a tiny MAE and MoCo teacher trained first.
 mkdir -p "$dir/configs/tinymim/mae" "$dir/configs/tinymim/distill" "$dir/configs/seed/teachers" \
     "$dir/configs/seed/table4" "$dir/configs/teachers" "$dir/configs/dcvit/macs" \
-    "$dir/configs/tinyvit/labels"
+    "$dir/configs/tinyvit/labels" "$dir/configs/teachers/nols"
 cp -r configs/base "$dir/configs/"
 sed 's/depth: 8/depth: 2/' configs/tinymim/mae/mae_s.yaml >"$dir/configs/tinymim/mae/mae_s.yaml"
 cp configs/tinymim/distill/relation.yaml "$dir/configs/tinymim/distill/"
@@ -145,6 +145,15 @@ cat >"$dir/configs/teachers/vit_s.yaml" <<'EOF'
 base: ../base/vit.yaml
 kind: train
 model: {dim: 16, depth: 5, heads: 2}
+scale:
+  smoke: {data.train_n: 128, data.test_n: 64}
+EOF
+# TinyViT's labels pass reads the teacher trained without label smoothing
+cat >"$dir/configs/teachers/nols/vit_s.yaml" <<'EOF'
+base: ../../base/vit.yaml
+kind: train
+model: {dim: 16, depth: 5, heads: 2}
+optim: {label_smoothing: 0.0}
 scale:
   smoke: {data.train_n: 128, data.test_n: 64}
 EOF
@@ -169,6 +178,9 @@ kill_resume seed 1 "$bin/seed" configs/seed/table4/seed_moco.yaml "${tiny[@]}" "
     teacher=configs/seed/teachers/moco_t.yaml
 "$bin/train" configs/teachers/vit_s.yaml --scale smoke --out results/smoke/teachers/vit_s-s0 \
     2>"$dir/vit_s_teacher.log" || bad "ViT teacher: $(tail -n1 "$dir/vit_s_teacher.log")"
+"$bin/train" configs/teachers/nols/vit_s.yaml --scale smoke \
+    --out results/smoke/teachers/nols/vit_s-s0 2>"$dir/vit_s_teacher.log" ||
+    bad "ViT teacher without smoothing: $(tail -n1 "$dir/vit_s_teacher.log")"
 kill_resume labels 1 "$bin/tinyvit_labels" configs/tinyvit/labels/vit_s_k10.yaml "${tiny[@]}" \
     data.train_n=512
 # A labels file cut short under its resume point is refused with the file and the fix.

@@ -74,7 +74,8 @@ numbers() {
         sed -n 's/^  RUN \([0-9]*\/[0-9]*\) .*/\1/p' | sort -t/ -n -k1 | tr '\n' ' '
 }
 [ "$(numbers)" = "1/4 2/4 3/4 4/4 " ] && ok || bad "make -j2 tinyvit-gt: RUN $(numbers)"
-mkdir -p "$copy/results/smoke/teachers" && touch "$copy/results/smoke/teachers/vit_s-s0.csv"
+mkdir -p "$copy/results/smoke/teachers/nols" &&
+    touch "$copy/results/smoke/teachers/nols/vit_s-s0.csv"
 [ "$(numbers)" = "1/3 2/3 3/3 " ] && ok || bad "with the teacher up to date: RUN $(numbers)"
 dry=$(make -C "$copy" -n --no-print-directory SCALE=smoke tinyvit-gt 2>&1)
 grep -q 'RUN 1/? ' <<<"$dry" && ok || bad "make -n does not say RUN 1/?: $dry"
