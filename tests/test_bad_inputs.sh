@@ -190,9 +190,19 @@ fi
 try overteacher "teacher written to its table's stem with overrides" "$teacher.meta" \
     "make rerun CONFIG=configs/teachers/nols/vit_t.yaml SCALE=smoke" "$dir/labels" -- \
     "${labels[@]}" --out "$dir/labels"
-try overreport "table of a result written with overrides" "$teacher.meta" \
-    "make rerun CONFIG=configs/teachers/nols/vit_t.yaml SCALE=smoke" "" -- \
-    "$abin/report" smoke kdlab-teachers "$teacher.csv"
+# a point of kdlab-teachers (configs/teachers/vit_t.yaml), made with overrides into its stem
+cat >configs/teachers/vit_t.yaml <<'EOF'
+base: ../base/vit.yaml
+kind: train
+model: {dim: 16, depth: 1, heads: 2}
+data: {train_n: 128, test_n: 64}
+optim.batch: 32
+EOF
+"$abin/train" configs/teachers/vit_t.yaml --scale smoke optim.lr=5e-4 \
+    --out results/smoke/teachers/vit_t-s0 2>/dev/null
+try overreport "table of a result written with overrides" results/smoke/teachers/vit_t-s0.meta \
+    "make rerun CONFIG=configs/teachers/vit_t.yaml SCALE=smoke" "" -- \
+    "$abin/report" smoke kdlab-teachers results/smoke/teachers/vit_t-s0.csv
 "$abin/train" $tcfg --scale smoke --out "$teacher" run.seed=0 2>/dev/null
 size=$(stat -c %s "$teacher.ckpt")
 printf '\xff' | dd of="$teacher.ckpt" bs=1 seek=$((size / 2)) conv=notrunc status=none
