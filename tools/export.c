@@ -94,8 +94,11 @@ int main(int argc, char **argv)
         rc = net_create(&n, &x->model, 1, (uint64_t)seed, &e);
     else
         rc = net_create_from_weights(&n, in, &x->model, 1, &e);
-    if (rc == KD_ERR_MISMATCH && is_checkpoint(in))
+    if (rc == KD_ERR_MISMATCH && is_checkpoint(in)) {
+        free(text);
+        free(x);
         return export_other(in, out);
+    }
     if (rc || net_weights_save(&n, out, text, &e))
         die(&e);
     fprintf(stderr, "export: %s -> %s (%d tensors, %zu parameters)\n", in ? in : config, out,
