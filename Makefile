@@ -75,13 +75,19 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_SUPPORT:%.c=$(BUILD)/%.o) 
 
 # ---------------------------------------------------------------------------------------------
 # Experiments. bin/plan turns every YAML under configs/ (but base/) into a rule
-#   results/$(SCALE)/<path>-s<seed>.csv: bin/<kind> <its YAML chain> <results it reads>
-# so editing one YAML re-runs that experiment and what depends on it, nothing else.
-# RUN prefixes every experiment: RUN="srun -c2" sends each to a Slurm cluster.
+#   results/$(SCALE)/<path>-s<seed>.csv: <path>-s<seed>.key | bin/<kind> <results it reads>
+# where the .key stamp is new exactly when the result's .meta records another key than its
+# configs give now (core/train/result_key.h): freshness by content, not by date. Editing one
+# YAML value re-runs that experiment and what reads it; a rebuild, a touch or a fresh clone of
+# published results re-runs nothing. RUN prefixes every experiment: RUN="srun -c2" sends each
+# to a Slurm cluster.
 
 CONFIGS := $(sort $(shell find configs -name '*.yaml' -not -path 'configs/base/*' 2>/dev/null))
 BASE_CONFIGS := $(wildcard configs/base/*.yaml)
-PLAN := build/plan-$(SCALE).mk
+# the numerics version is part of every key; KD_NUMERICS=N pretends a bump (the tests do)
+export KD_NUMERICS := $(or $(KD_NUMERICS),$(shell sed -n \
+                        's/^\#define KD_NUMERICS \([0-9]*\).*/\1/p' core/base/numerics.h))
+PLAN := build/plan-$(SCALE)-n$(KD_NUMERICS).mk
 CATALOGUE := configs/catalogue.tsv
 # table ids and "alias=id" pairs for <paper>-table<N>, from the catalogue
 TABLES := $(shell awk -F'\t' '!/^#/ && NF>1 {print $$1}' $(CATALOGUE) 2>/dev/null)
@@ -102,6 +108,23 @@ define run_experiment
 	@mkdir -p $(dir $3)
 	@echo "  RUN $(eval RUN_N += x)$(words $(RUN_N))/$(RUN_TOTAL) $3"
 	$(Q)$(RUN) bin/$1 $2 --scale $(SCALE) --out $3 run.seed=$4
+endef
+
+# $(call key_stamp,STEM,KEY): STEM.key holds KEY, and is no newer than STEM.csv while STEM.meta
+# records that key; else it is new and Make runs the experiment. '+': under make -n too, so
+# that a dry run plans what a real one does.
+define key_stamp
+	+$(Q)mkdir -p $(dir $1) && echo $2 >$1.key && if [ -f $1.csv ] && \
+	  grep -qx 'key: $2' $1.meta 2>/dev/null; then touch -r $1.csv $1.key; fi
+endef
+
+# $(call need_input,STEM,SUFFIX): the next run reads STEM<SUFFIX> (a checkpoint, soft labels);
+# when STEM.csv is here but that file is not (published results hold CSVs, not checkpoints),
+# STEM runs again first, once under make -j (the lock), its own inputs made the same way (not
+# under make -n, which cannot know).
+define need_input
+	+$(Q)$(if $(dry_run),:,[ -e $1$2 ] || [ ! -e $1.csv ] || flock $1.lock sh -c \
+	  '[ -e $1$2 ] || $(MAKE) --no-print-directory $1.again')
 endef
 
 # $(call write_if_changed,FILE,WORDS): FILE holds WORDS one a line, and its date changes only
@@ -125,7 +148,8 @@ $(PLAN): bin/plan $(CATALOGUE) $(CONFIGS) $(BASE_CONFIGS) $(CONFIG_LIST)
 
 # The plan needs the built core, so only goals that run experiments read it; demo and test
 # install the dependencies first and then call make again for their experiments.
-NOPLAN_GOALS := all help list deps clean demo test smoke unit-tests skipped asan bench fuzz export
+NOPLAN_GOALS := all help list deps clean demo test smoke unit-tests skipped asan bench fuzz export \
+                status
 include fuzz.mk  # make fuzz: libFuzzer harnesses (adds its goals to NOPLAN_GOALS)
 include perf.mk  # make bench-scaling: the scaling figure (adds its goal to NOPLAN_GOALS)
 ifneq ($(filter-out $(NOPLAN_GOALS),$(or $(MAKECMDGOALS),all)),)
@@ -170,7 +194,7 @@ rerun: ## CONFIG=configs/<...>.yaml: run that experiment again from the start (S
 	$(Q)$(MAKE) --no-print-directory $(RERUN_CSVS)
 	@echo "  then    make $(strip $(RERUN_TABLES)) SCALE=$(SCALE)  (redraws its table)"
 
-.PHONY: tables teachers results report claims list
+.PHONY: tables teachers results report claims list status
 tables: $(TABLES) report ## run every table of the catalogue at SCALE
 teachers: $(filter results/$(SCALE)/teachers/%,$(ALL_RESULTS)) ## train the teacher zoo at SCALE
 results: $(ALL_RESULTS) ## run every experiment at SCALE
@@ -182,6 +206,8 @@ report: $(REPORT_TARGETS:%=results/$(SCALE)/tables/%.md) bin/report ## results/S
 	$(Q)bin/report $(SCALE) --all $(REPORT_TARGETS) > results/$(SCALE)/REPORT.md.tmp && \
 	  mv results/$(SCALE)/REPORT.md.tmp results/$(SCALE)/REPORT.md
 	@echo "  REPORT  results/$(SCALE)/REPORT.md"
+status: bin/status ## every result at SCALE: up to date, stale (and why) or missing
+	$(Q)bin/status $(SCALE) $(CONFIGS)
 claims: bin/claims ## check every claim of the papers against the results at SCALE
 	$(Q)bin/claims $(SCALE) configs/claims.tsv
 list: ## every table: paper, target, number, verified, title, time at each scale

@@ -40,7 +40,7 @@ for folder in "${papers[@]}"; do
     [ -n "$first" ] && points+=("$first")
 done
 # the command make smoke ran, from its plan: run_experiment,<kind>,<yaml>,<stem>,<seed>
-plan=build/plan-smoke.mk
+plan=build/plan-smoke-n$(sed -n 's/^#define KD_NUMERICS \([0-9]*\).*/\1/p' core/base/numerics.h).mk
 for yaml in "${points[@]}"; do
     IFS=, read -r kind stem seed < <(grep -o "run_experiment,[^,]*,$yaml,[^,]*,[0-9]*" "$plan" \
         2>/dev/null | head -n1 | cut -d, -f2,4,5)

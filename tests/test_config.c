@@ -191,6 +191,15 @@ static void test_round_trip(void)
     struct kd_err e;
     CHECK(config_set(&x, "optim.lr", "0.5", &e) == 0 && x.optim.lr == 0.5f, "config_set");
     CHECK(config_hash(&x) != h, "hash changes with a value");
+    h = config_hash(&x);
+    CHECK(config_set(&x, "title", "another title", &e) == 0 &&
+              config_set(&x, "run.seeds", "[0, 1, 2, 3, 4]", &e) == 0 &&
+              config_set(&x, "run.log_every", "7", &e) == 0 &&
+              config_set(&x, "run.ckpt_every", "3", &e) == 0,
+          "config_set of the keys outside the computation");
+    CHECK(config_hash(&x) == h, "title, run.seeds, run.log_every, run.ckpt_every: same hash");
+    CHECK(config_set(&x, "run.seed", "4", &e) == 0 && config_hash(&x) != h,
+          "run.seed changes the hash");
 }
 
 static void test_set_get(void)

@@ -74,8 +74,12 @@ numbers() {
         sed -n 's/^  RUN \([0-9]*\/[0-9]*\) .*/\1/p' | sort -t/ -n -k1 | tr '\n' ' '
 }
 [ "$(numbers)" = "1/4 2/4 3/4 4/4 " ] && ok || bad "make -j2 tinyvit-gt: RUN $(numbers)"
-mkdir -p "$copy/results/smoke/teachers/nols" &&
-    touch "$copy/results/smoke/teachers/nols/vit_s-s0.csv"
+# up to date: a CSV with a .meta recording the key the plan gives it (and the checkpoint the
+# labels run opens)
+t=results/smoke/teachers/nols/vit_s-s0
+key=$(grep -o "key_stamp,$t,[0-9a-f]*" "$copy"/build/plan-smoke-n*.mk | cut -d, -f3)
+mkdir -p "$copy/results/smoke/teachers/nols" && touch "$copy/$t.csv" "$copy/$t.ckpt" &&
+    echo "key: $key" >"$copy/$t.meta"
 [ "$(numbers)" = "1/3 2/3 3/3 " ] && ok || bad "with the teacher up to date: RUN $(numbers)"
 dry=$(make -C "$copy" -n --no-print-directory SCALE=smoke tinyvit-gt 2>&1)
 grep -q 'RUN 1/? ' <<<"$dry" && ok || bad "make -n does not say RUN 1/?: $dry"

@@ -37,7 +37,8 @@ ok "labels CSV: the teacher's mean top-1 probability, within (1/C, top-K mass]" 
 # (bin/plan names the teacher's result each run depends on.)
 for f in configs/tinyvit/labels/*.yaml configs/tinyvit/cost/online*.yaml; do
     [[ $f == *.orig.yaml ]] && continue  # shrink's copy of the original
-    t=$("$root/bin/plan" smoke configs/catalogue.tsv "$f" | grep -o 'results/smoke/teachers/[^ ]*')
+    t=$("$root/bin/plan" smoke configs/catalogue.tsv "$f" |
+        grep -o 'results/smoke/teachers/[^ ]*\.csv' | head -n1)
     c=configs/${t#results/smoke/}
     c=${c%-s0.csv}.yaml
     ok "$f reads a teacher without label smoothing ($t)" \

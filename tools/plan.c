@@ -1,10 +1,12 @@
-/* plan: reads every experiment config and writes the Make rules that run them, so that a
- * result depends on exactly its YAML files (with their base chain), its binary and the results
- * it reads (a teacher's checkpoint, a soft-label file). Make includes the output and re-runs
- * only what an edit affects.
- *   bin/plan SCALE CATALOGUE.tsv CONFIG.yaml... > build/plan-SCALE.mk */
+/* plan: reads every experiment config and writes the Make rules that run them. A result is up
+ * to date while its .meta records the key its configs give now (train/result_key.h: its
+ * resolved config, the keys of the results it reads, the numerics version), whatever the files'
+ * dates: a rebuild, a touch or a fresh clone re-runs nothing, an edited value re-runs that
+ * result and its readers. Make includes the output.
+ *   bin/plan SCALE CATALOGUE.tsv CONFIG.yaml... > build/plan-SCALE-n<numerics>.mk */
 #include "kd.h"
 #include "train/run.h"
+#include "train/result_key.h"
 #include "io/catalogue.h"
 
 #include <stdio.h>
@@ -24,36 +26,68 @@ static const char *table_of(const char *path)
     return NULL;
 }
 
+/* The file a reader of a result of this kind opens: its soft labels, its synthetic images, or
+ * (every other kind) its checkpoint. */
+static const char *artifact_of(const char *kind)
+{
+    if (strcmp(kind, "tinyvit_labels") == 0)
+        return ".bin";
+    if (strcmp(kind, "invert") == 0)
+        return ".syn";
+    return ".ckpt";
+}
+
+/* The recipe of one run: its inputs' files made again where missing, then the run. */
+static void print_recipe(const struct experiment *x, const struct result_key *k,
+                         const char *const *ref_kinds, const char *stem, int seed)
+{
+    for (int i = 0; i < k->n_refs; i++)
+        printf("\t$(call need_input,%s,%s)\n", k->ref_stem[i], artifact_of(ref_kinds[i]));
+    printf("\t$(call run_experiment,%s,%s,%s,%d)\n", x->kind, x->path, stem, seed);
+}
+
+/* The rules of one seed's result: STEM.csv is remade when its key stamp is newer (its .meta
+ * records another key, or none), after the results it reads; STEM.again runs it regardless. */
+static void plan_seed(const struct experiment *x, const struct result_key *k,
+                      const char *const *ref_kinds, int seed, const char *table)
+{
+    char stem[600], inputs[CONFIG_MAX_REFS * 610] = "";
+    run_stem_of(stem, sizeof stem, x->path, x->scale, seed);
+    for (int i = 0; i < k->n_refs; i++) {
+        strcat(inputs, " ");
+        strcat(strcat(inputs, k->ref_stem[i]), ".csv");
+    }
+    printf("%s.csv: %s.key | bin/%s%s\n", stem, stem, x->kind, inputs);
+    print_recipe(x, k, ref_kinds, stem, seed);
+    printf(".PHONY: %s.again\n%s.again: | bin/%s%s\n", stem, stem, x->kind, inputs);
+    print_recipe(x, k, ref_kinds, stem, seed);
+    printf("%s.key: FORCE\n\t$(call key_stamp,%s,%016llx)\n", stem, stem,
+           (unsigned long long)k->key);
+    printf("ALL_RESULTS += %s.csv\n", stem);
+    if (table)
+        printf("TABLE_%s += %s.csv\n", table, stem);
+}
+
 static int plan_one(const char *path, const char *scale, struct kd_err *e)
 {
-    struct experiment x, ref;
+    static struct experiment x, ref;
+    static struct result_key k;
+    static char kinds[CONFIG_MAX_REFS][CFG_STR];
+    const char *refs[CONFIG_MAX_REFS], *ref_kinds[CONFIG_MAX_REFS];
     if (config_load(&x, path, scale, 0, NULL, e) || config_check_kind(&x, NULL, e))
         return e->code;
-    const char *refs[CONFIG_MAX_REFS];
     int n_refs = config_refs_of(&x, refs);
-    char deps[4096] = "", stem[600];
-    for (int i = 0; i < x.n_sources; i++) {
-        strncat(deps, " ", sizeof deps - strlen(deps) - 1);
-        strncat(deps, x.sources[i], sizeof deps - strlen(deps) - 1);
-    }
     for (int i = 0; i < n_refs; i++) {
         if (config_load(&ref, refs[i], scale, 0, NULL, e))
             return e->code;
-        run_stem_of(stem, sizeof stem, refs[i], scale, config_first_seed(&ref));
-        strncat(deps, " ", sizeof deps - strlen(deps) - 1);
-        strncat(deps, stem, sizeof deps - strlen(deps) - 1);
-        strncat(deps, ".csv", sizeof deps - strlen(deps) - 1);
+        ref_kinds[i] = strcpy(kinds[i], ref.kind);
     }
     int n_seeds = x.run.n_seeds > 0 ? x.run.n_seeds : 1;
-    const char *id = table_of(path);
     for (int s = 0; s < n_seeds; s++) {
         int seed = x.run.n_seeds > 0 ? x.run.seeds[s] : x.run.seed;
-        run_stem_of(stem, sizeof stem, path, scale, seed);
-        printf("%s.csv: bin/%s%s\n", stem, x.kind, deps);
-        printf("\t$(call run_experiment,%s,%s,%s,%d)\n", x.kind, path, stem, seed);
-        printf("ALL_RESULTS += %s.csv\n", stem);
-        if (id)
-            printf("TABLE_%s += %s.csv\n", id, stem);
+        if (result_key_of_config(&k, path, scale, seed, e))
+            return e->code;
+        plan_seed(&x, &k, ref_kinds, seed, table_of(path));
     }
     return 0;
 }
@@ -63,7 +97,7 @@ int main(int argc, char **argv)
     struct kd_err e;
     kd_help_exit(argc, argv, "SCALE CATALOGUE.tsv CONFIG.yaml...",
                  "Writes the Make rules of every config to stdout (make reads "
-                 "build/plan-SCALE.mk).\n");
+                 "build/plan-SCALE-nN.mk).\n");
     if (argc < 3) {
         fprintf(stderr, "usage: %s SCALE CATALOGUE.tsv CONFIG.yaml...\n", argv[0]);
         return 2;

@@ -631,11 +631,25 @@ int config_write_resolved(const struct experiment *x, FILE *f)
     return 0;
 }
 
+/* Keys that do not change what a run computes: a title, which seeds a table repeats over (each
+ * run is one seed, run.seed), how often it logs and leaves a resume point. */
+static int hash_ignores(const char *key)
+{
+    static const char *const ignored[] = {"title", "run.seeds", "run.log_every",
+                                          "run.ckpt_every"};
+    for (size_t i = 0; i < sizeof ignored / sizeof *ignored; i++)
+        if (strcmp(key, ignored[i]) == 0)
+            return 1;
+    return 0;
+}
+
 uint64_t config_hash(const struct experiment *x)
 {
     uint64_t h = 0xcbf29ce484222325ull;
     char line[2048];
     for (int k = 0; k < cfg_schema_n; k++) {
+        if (hash_ignores(cfg_schema[k].key))
+            continue;
         resolved_line(x, k, line, sizeof line);
         for (const unsigned char *p = (const unsigned char *)line; *p; p++)
             h = (h ^ *p) * 0x100000001b3ull;

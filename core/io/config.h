@@ -129,7 +129,8 @@ int config_check_kind(const struct experiment *x, const char *prog, struct kd_er
 int config_first_seed(const struct experiment *x);
 /* Every key with its resolved value, as YAML that config_load reads back to the same struct. */
 int config_write_resolved(const struct experiment *x, FILE *f);
-/* FNV-1a over the resolved YAML: two runs with the same hash ran the same config. */
+/* FNV-1a over the resolved YAML but the keys that change no computation (title, run.seeds,
+ * run.log_every, run.ckpt_every): two runs with the same hash computed the same thing. */
 uint64_t config_hash(const struct experiment *x);
 /* The schema as a table: key, type, default, range, doc (for --help-config). */
 void config_print_help(FILE *f);

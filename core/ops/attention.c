@@ -7,7 +7,6 @@
 #include "ops.h"
 #include "parallel.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -38,11 +37,9 @@ static void attention_forward_pair(float *o, float *a, const float *q, const flo
         memcpy(a, bias, sizeof(float) * TT);
         beta = 1.0f;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, scale, q, ld, q + C, ld, beta,
-                a, T);
+    ops_sgemm_serial(0, 1, T, T, hd, scale, q, ld, q + C, ld, beta, a, T);
     softmax_forward_serial(a, a, 1.0f, T, T);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, a, T, q + 2 * C, ld,
-                0.0f, o, C);
+    ops_sgemm_serial(0, 0, T, hd, T, 1.0f, a, T, q + 2 * C, ld, 0.0f, o, C);
 }
 
 /* out (B, T, C), att (B, NH, T, T), qkv (B, T, 3C), bias (NH, T, T) or NULL. */
@@ -114,11 +111,9 @@ static void attention_backward_pair(float *dq, float *db, float *ds, const float
     int ld = 3 * C;
     const float *k = q + C, *v = q + 2 * C;
     size_t TT = (size_t)T * T;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, dO, C, v, ld, 0.0f, ds,
-                T);
+    ops_sgemm_serial(0, 1, T, T, hd, 1.0f, dO, C, v, ld, 0.0f, ds, T);
     if (dq)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, dO, C, beta,
-                    dq + 2 * C, ld);
+        ops_sgemm_serial(1, 0, T, hd, T, 1.0f, p, T, dO, C, beta, dq + 2 * C, ld);
     for (int i = 0; i < T; i++) {
         const float *pi = p + (size_t)i * T;
         float *di = ds + (size_t)i * T;
@@ -133,10 +128,8 @@ static void attention_backward_pair(float *dq, float *db, float *ds, const float
             db[j] += ds[j];
     if (!dq)
         return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, scale, ds, T, k, ld, beta,
-                dq, ld);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, scale, ds, T, q, ld, beta,
-                dq + C, ld);
+    ops_sgemm_serial(0, 0, T, hd, T, scale, ds, T, k, ld, beta, dq, ld);
+    ops_sgemm_serial(1, 0, T, hd, T, scale, ds, T, q, ld, beta, dq + C, ld);
 }
 
 /* dqkv (B, T, 3C) and dbias (NH, T, T) accumulate; either may be NULL. Per (b, h), with P = att:

@@ -9,6 +9,7 @@
 #include "parallel.h"
 
 #include <cblas.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifdef _OPENMP
@@ -50,9 +51,26 @@ __attribute__((section(".preinit_array"), used)) static void (*ops_preinit)(int,
 /* Rows of C per slice: a multiple of 16 (AVX-512 kernels) and of 24 (Haswell, Zen kernels). */
 #define GEMM_SPLIT_ROWS 48
 
-static void sgemm_one(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+/* KD_GEMM=ref in the environment: every sgemm by ops_sgemm_ref, whose bytes are the same on
+ * every CPU (OpenBLAS's differ from one kernel family to the next); slow, for tests that pin
+ * results (tests/test_numerics.sh). */
+static int gemm_reference(void)
+{
+    static int ref = -1;
+    if (ref < 0) {
+        const char *s = getenv("KD_GEMM");
+        ref = s && strcmp(s, "ref") == 0;
+    }
+    return ref;
+}
+
+void ops_sgemm_serial(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                       const float *B, int ldb, float beta, float *C, int ldc)
 {
+    if (gemm_reference()) {
+        ops_sgemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
                 N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
@@ -62,6 +80,10 @@ void ops_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
 {
     if (M <= 0 || N <= 0)
         return;
+    if (gemm_reference()) {
+        ops_sgemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     int nt = ops_threads();
     double mnk = (double)M * N * K;
     while (nt > 1 && (mnk / nt <= GEMM_SMALL_MNK || M < GEMM_SPLIT_ROWS * nt))
@@ -72,14 +94,14 @@ void ops_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
     if (saved > 1)
         openblas_set_num_threads(1);
     if (nt <= 1) {
-        sgemm_one(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        ops_sgemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     } else {
         OPS_OMP(parallel num_threads(nt))
         {
             size_t lo, hi;
             ops_split((size_t)M, ops_thread_id(), nt, GEMM_SPLIT_ROWS, &lo, &hi);
             if (hi > lo)
-                sgemm_one(ta, tb, (int)(hi - lo), N, K, alpha, ta ? A + lo : A + lo * lda, lda,
+                ops_sgemm_serial(ta, tb, (int)(hi - lo), N, K, alpha, ta ? A + lo : A + lo * lda, lda,
                           B, ldb, beta, C + lo * ldc, ldc);
         }
     }

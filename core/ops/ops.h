@@ -68,6 +68,10 @@ void ops_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                const float *B, int ldb, float beta, float *C, int ldc);
 void ops_sgemm_ref(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                    const float *B, int ldb, float beta, float *C, int ldc);
+/* ops_sgemm on the calling thread alone (inside a parallel region: attention's heads). Both
+ * take ops_sgemm_ref's path when KD_GEMM=ref is set (the same bytes on every CPU). */
+void ops_sgemm_serial(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc);
 
 /* ---- matmul.c: out (N, OC) = inp (N, C) @ weight^T + bias; weight (OC, C), bias (OC) or NULL */
 void matmul_forward(float *out, const float *inp, const float *weight, const float *bias,

@@ -1,5 +1,6 @@
 /* Experiment scaffolding shared by every binary under experiments/. */
 #include "train/run.h"
+#include "train/result_key.h"
 #include "base/fsio.h"
 #include "base/rng.h"
 #include "base/runtime.h"
@@ -100,46 +101,29 @@ static void stem_overridden(char *out, size_t cap, const char *config, const cha
         snprintf(out + m, cap - m, "%s-s%d", suffix, seed);
 }
 
-/* config_hash as "%016llx" from STEM.meta into hash (17 bytes); 0, or -1 when unreadable. */
-static int meta_hash(const char *meta, char *hash)
-{
-    FILE *f = fopen(meta, "r");
-    char line[256];
-    int found = -1;
-    while (f && found && fgets(line, sizeof line, f))
-        if (sscanf(line, "config_hash: %16[0-9a-f]", hash) == 1)
-            found = 0;
-    if (f)
-        fclose(f);
-    return found;
-}
-
 int run_result_check(const char *stem, const char *config, const char *scale, int seed,
                      struct kd_err *e)
 {
-    char meta[640], csv[640], had[17], seed_arg[32], fix[320], *over[] = {seed_arg};
+    char meta[640], csv[640], fix[320], why[700];
     snprintf(meta, sizeof meta, "%s.meta", stem);
     snprintf(csv, sizeof csv, "%s.csv", stem);
-    snprintf(seed_arg, sizeof seed_arg, "run.seed=%d", seed);
     snprintf(fix, sizeof fix, "make rerun CONFIG=%s SCALE=%s", config, scale);
-    int rc = meta_hash(meta, had);
-    if (rc && access(meta, F_OK) != 0 && access(csv, F_OK) != 0)
-        return 0; /* not made yet: the reader says which file is missing and how to make it */
-    if (rc)
-        return kd_err_setfix(e, KD_ERR_MISMATCH, meta, 0, fix,
-                             "missing or without config_hash: what made %s is unknown", csv);
-    struct experiment *now = malloc(sizeof *now);
-    if (!now)
-        return kd_err_set(e, KD_ERR_NOMEM, config, 0, "out of memory");
-    rc = config_load(now, config, scale, 1, over, e);
-    unsigned long long h = rc ? 0 : config_hash(now);
+    struct result_key *had = malloc(sizeof *had), *now = malloc(sizeof *now);
+    int rc = had && now ? 0 : kd_err_set(e, KD_ERR_NOMEM, config, 0, "out of memory");
+    if (!rc && result_key_read(had, meta) != 0) {
+        if (access(csv, F_OK) == 0) /* else not made yet: the reader names what is missing */
+            rc = kd_err_setfix(e, KD_ERR_MISMATCH, meta, 0, fix,
+                               "missing: what made %s is unknown", csv);
+    } else if (!rc && !(rc = result_key_of_config(now, config, scale, seed, e))) {
+        const char *bad = result_key_mismatch(had, now, why, sizeof why);
+        if (bad)
+            rc = kd_err_setfix(e, KD_ERR_MISMATCH, meta, 0, fix,
+                               "is not the result of %s at scale %s, seed %d: %s", config,
+                               scale, seed, bad);
+    }
+    free(had);
     free(now);
-    if (rc || h == strtoull(had, NULL, 16))
-        return rc;
-    return kd_err_setfix(e, KD_ERR_MISMATCH, meta, 0, fix,
-                         "its config_hash is not that of %s at scale %s, seed %d, as it reads "
-                         "now: a run with overrides, or the YAML changed since", config, scale,
-                         seed);
+    return rc;
 }
 
 int run_ref_stem(char *out, size_t cap, struct experiment *ref, const char *config,
@@ -219,6 +203,11 @@ int run_start(struct run *r, int argc, char **argv, struct kd_err *e)
     free(over);
     if (rc)
         return rc;
+    r->key = malloc(sizeof *r->key);
+    if (!r->key)
+        return kd_err_set(e, KD_ERR_NOMEM, config, 0, "out of memory");
+    if (result_key_of(r->key, &r->x, scale, r->x.run.seed, e))
+        return e->code;
     size_t cap = 1 << 16;
     r->resolved = malloc(cap);
     FILE *f = fmemopen(r->resolved, cap, "w");
@@ -285,15 +274,16 @@ int run_csv_write(struct run *r, int final, struct kd_err *e)
 int run_finish(struct run *r, struct kd_err *e)
 {
     struct atomic_file af;
-    char extra[384];
+    char extra[384 + CONFIG_MAX_REFS * 640];
     const char *job = getenv("SLURM_JOB_ID");
     if (atomic_open(&af, run_path(r, ".yaml"), e))
         return e->code;
     fputs(r->resolved, af.f);
     if (atomic_commit(&af, e))
         return e->code;
-    snprintf(extra, sizeof extra, "threads: %d\nblas_core: %s\nslurm_job: %s\n", kd_threads(),
-             kd_blas_corename(), job ? job : "none");
+    int n = snprintf(extra, sizeof extra, "threads: %d\nblas_core: %s\nslurm_job: %s\n",
+                     kd_threads(), kd_blas_corename(), job ? job : "none");
+    result_key_format(r->key, extra + n, sizeof extra - n);
     struct csv_meta m = {r->x.path, config_hash(&r->x), r->x.scale, r->x.run.seed,
                          r->wall_start, now_seconds() - r->t_start, extra};
     return csv_write_meta(r->out, &m, e);
@@ -306,5 +296,6 @@ void run_free(struct run *r)
     free(r->train_idx);
     free(r->test_idx);
     free(r->resolved);
+    free(r->key);
     csv_free(&r->csv);
 }

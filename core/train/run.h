@@ -12,6 +12,7 @@
 #include "data/dataset.h"
 #include "base/err.h"
 #include "io/csv.h"
+#include "train/result_key.h"
 
 #include <time.h>
 
@@ -20,6 +21,7 @@ struct run {
     const char *prog;        /* argv[0] */
     char out[512];           /* output stem */
     char *resolved;          /* resolved config text (malloc'd) */
+    struct result_key *key;  /* what it computes from what, for STEM.meta (malloc'd) */
     struct dataset train, test;
     int *train_idx, n_train; /* the training subset */
     int *test_idx, n_test;
@@ -37,10 +39,11 @@ int run_load_data(struct run *r, struct kd_err *e);
 const char *run_path(const struct run *r, const char *suffix);
 /* Output stem of another config (a teacher): results/<scale>/<path>-s<seed of that config>. */
 void run_stem_of(char *out, size_t cap, const char *config_path, const char *scale, int seed);
-/* 0 when the result at stem was made from config as it resolves now at scale with run.seed =
- * seed (the config_hash in STEM.meta), or when it is not made yet (no STEM.csv, no STEM.meta).
- * Else KD_ERR_MISMATCH naming STEM.meta and the fix `make rerun CONFIG=... SCALE=...`: a run
- * with overrides written to a table's stem, or a YAML changed since, is never read silently. */
+/* 0 when the result at stem is what config computes now at scale with run.seed = seed (the key
+ * in STEM.meta: train/result_key.h), or when it is not made yet (no STEM.csv, no STEM.meta).
+ * Else KD_ERR_MISMATCH naming STEM.meta, why, and the fix `make rerun CONFIG=... SCALE=...`: a
+ * run with overrides written to a table's stem, a YAML changed since, a result it read made
+ * again since, or another numerics version, is never read silently. */
 int run_result_check(const char *stem, const char *config, const char *scale, int seed,
                      struct kd_err *e);
 /* What every reader of another run's result (teacher checkpoint, soft labels, init, DC-ViT's
@@ -57,7 +60,7 @@ int run_ref_stem(char *out, size_t cap, struct experiment *ref, const char *conf
 int run_csv_open(struct run *r, const char *header, struct kd_err *e);
 int run_csv_resume(struct run *r, const char *header, int upto, struct kd_err *e);
 int run_csv_write(struct run *r, int final, struct kd_err *e);
-/* STEM.yaml and STEM.meta (config hash, seed, revision, host, wall time). */
+/* STEM.yaml and STEM.meta (config hash, seed, revision, host, wall time, key and inputs). */
 int run_finish(struct run *r, struct kd_err *e);
 void run_free(struct run *r);
 

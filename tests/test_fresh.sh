@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Freshness by content (core/train/result_key.h, tools/plan.c): in a scratch copy of the tree
+# (Makefile, configs/, bin/ linked) a four-point table of tiny runs, two of which start from a
+# third's checkpoint (init:), is made; then
+#   touching every file re-runs nothing; an edited value re-runs that point alone, or the point
+#   and its readers; a bumped numerics version makes every result stale; a missing checkpoint
+#   (a fresh clone holds CSVs) is made again only when a reader must run; and a run by hand
+#   written over a table's result is run again by make.
+set -uo pipefail
+# shellcheck source=tools/need.sh
+. "$(dirname "$0")/../tools/need.sh" && need_commands
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "test_fresh: FAIL $*"; fail=$((fail + 1)); }
+root=$PWD
+bin=${KD_BIN:-bin}
+S=$(mktemp -d)
+trap 'rm -rf "$S"' EXIT
+cp -r Makefile fuzz.mk perf.mk configs "$S/" && ln -s "$root/$bin" "$S/bin"
+mkdir -p "$S/core/base" "$S/configs/zz" && cp core/base/numerics.h "$S/core/base/"
+point() { # point NAME [EXTRA YAML LINE]
+    cat >"$S/configs/zz/$1.yaml" <<EOF2
+base: ../base/vit.yaml
+kind: train
+title: "point $1"
+model: {dim: 16, depth: 1, heads: 2}
+data: {train_n: 64, test_n: 64}
+optim.batch: 32
+${2:-}
+EOF2
+}
+point t
+point a "init: configs/zz/t.yaml"
+point b "init: configs/zz/t.yaml"
+point c
+printf 'zz-points\tkdlab\t-\t-\tconfigs/zz\ttest_acc\t-\tscratch table\ttest\t-\t-\n' \
+    >>"$S/configs/catalogue.tsv"
+# runs [MAKE ARGS]: the points make runs (or would, under -n) for the table, sorted, on one line
+runs() {
+    KD_THREADS=1 make -C "$S" --no-print-directory SCALE=smoke "$@" zz-points 2>&1 |
+        sed -n 's|^\(echo "\)\{0,1\}  RUN [0-9?]*/[0-9?]* results/smoke/zz/\([a-z]*\)-s0"\{0,1\}$|\2|p' |
+        sort | tr '\n' ' '
+}
+expect() { # expect WHAT WANT GOT
+    [ "$3" = "$2" ] && ok || bad "$1: runs '$3', want '$2'"
+}
+expect "first make" "a b c t " "$(runs)"
+expect "second make" "" "$(runs)"
+
+sleep 1
+find "$S/configs" "$S/results" -type f -exec touch {} + && touch "$S/Makefile"
+expect "every file touched" "" "$(runs)"
+
+sed -i 's/^optim.batch: 32/optim.batch: 16/' "$S/configs/zz/c.yaml"
+expect "c.yaml edited" "c " "$(runs)"
+sed -i 's/^optim.batch: 32/optim.batch: 16/' "$S/configs/zz/t.yaml"
+expect "t.yaml edited (a and b read it)" "a b t " "$(runs)"
+sed -i 's/^title: .*/title: "a new title"/' "$S/configs/zz/c.yaml"
+expect "a title edited" "" "$(runs)"
+
+expect "KD_NUMERICS=2 (make -n)" "a b c t " "$(runs -n KD_NUMERICS=2)"
+n=$(KD_NUMERICS=2 make -C "$S" --no-print-directory SCALE=smoke status 2>&1 |
+    grep -c '^stale .*zz/.*numerics version 1, the engine is at 2')
+[ "$n" -eq 4 ] && ok || bad "KD_NUMERICS=2 make status: $n of 4 results stale by numerics"
+out=$(make -C "$S" --no-print-directory SCALE=smoke status 2>&1)
+[ "$(grep -c '^up to date .*zz/' <<<"$out")" -eq 4 ] && ok || bad "make status: $out"
+
+# a fresh clone: results without checkpoints. Nothing runs for the table; an edited reader
+# makes its input's checkpoint again first.
+rm "$S"/results/smoke/zz/*.ckpt
+expect "checkpoints gone" "" "$(runs)"
+sed -i 's/^optim.batch: 32/optim.batch: 16/' "$S/configs/zz/a.yaml"
+expect "a.yaml edited, t's checkpoint gone" "a t " "$(runs)"
+[ -e "$S/results/smoke/zz/t-s0.ckpt" ] && ok || bad "t's checkpoint not made again"
+
+# a run by hand with an override, written over the table's result: make runs it again
+(cd "$S" && KD_THREADS=1 bin/train configs/zz/c.yaml --scale smoke optim.epochs=2 \
+    --out results/smoke/zz/c-s0 >/dev/null 2>&1)
+expect "c run by hand over its result" "c " "$(runs)"
+
+echo "test_fresh: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
