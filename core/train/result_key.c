@@ -100,8 +100,7 @@ const char *result_key_mismatch(const struct result_key *had, const struct resul
                                 char *why, size_t cap)
 {
     if (had->config != now->config)
-        return "its config_hash is not that of the config as it reads now (a run with "
-               "overrides, or the YAML changed since)";
+        return "its config_hash differs: a run with overrides, or the YAML changed since";
     if (had->n_refs < 0)
         return "it records no key (made by an older kdlab)";
     if (had->numerics != now->numerics) {
