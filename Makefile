@@ -149,7 +149,7 @@ $(PLAN): bin/plan $(CATALOGUE) $(CONFIGS) $(BASE_CONFIGS) $(CONFIG_LIST)
 # The plan needs the built core, so only goals that run experiments read it; demo and test
 # install the dependencies first and then call make again for their experiments.
 NOPLAN_GOALS := all help list deps clean demo test smoke unit-tests skipped asan bench fuzz export \
-                status
+                status publish
 include fuzz.mk  # make fuzz: libFuzzer harnesses (adds its goals to NOPLAN_GOALS)
 include perf.mk  # make bench-scaling: the scaling figure (adds its goal to NOPLAN_GOALS)
 ifneq ($(filter-out $(NOPLAN_GOALS),$(or $(MAKECMDGOALS),all)),)
@@ -194,7 +194,7 @@ rerun: ## CONFIG=configs/<...>.yaml: run that experiment again from the start (S
 	$(Q)$(MAKE) --no-print-directory $(RERUN_CSVS)
 	@echo "  then    make $(strip $(RERUN_TABLES)) SCALE=$(SCALE)  (redraws its table)"
 
-.PHONY: tables teachers results report claims list status
+.PHONY: tables teachers results report publish claims list status
 tables: $(TABLES) report ## run every table of the catalogue at SCALE
 teachers: $(filter results/$(SCALE)/teachers/%,$(ALL_RESULTS)) ## train the teacher zoo at SCALE
 results: $(ALL_RESULTS) ## run every experiment at SCALE
@@ -202,10 +202,17 @@ results: $(ALL_RESULTS) ## run every experiment at SCALE
 REPORT_TABLES ?= $(TABLES)
 table_of = $(or $(patsubst $(1)=%,%,$(filter $(1)=%,$(ALIASES))),$(1))
 REPORT_TARGETS = $(foreach t,$(REPORT_TABLES),$(call table_of,$(t)))
-report: $(REPORT_TARGETS:%=results/$(SCALE)/tables/%.md) bin/report ## results/SCALE/REPORT.md: all tables (REPORT_TABLES)
-	$(Q)bin/report $(SCALE) --all $(REPORT_TARGETS) > results/$(SCALE)/REPORT.md.tmp && \
-	  mv results/$(SCALE)/REPORT.md.tmp results/$(SCALE)/REPORT.md
-	@echo "  REPORT  results/$(SCALE)/REPORT.md"
+report: $(REPORT_TARGETS:%=results/$(SCALE)/tables/%.md) ## results/SCALE/REPORT.md and CLAIMS.md: the tables (run as needed) and every claim's verdict
+	$(Q)$(MAKE) --no-print-directory publish REPORT_TABLES="$(REPORT_TABLES)"
+# REPORT.md and CLAIMS.md from the tables there are, running nothing: what `git add results/full`
+# publishes as full-scale results come in.
+publish: bin/report bin/claims ## results/SCALE/REPORT.md and CLAIMS.md from the tables made so far (runs nothing)
+	@mkdir -p results/$(SCALE)
+	$(Q)bin/claims $(SCALE) configs/claims.tsv --markdown >results/$(SCALE)/CLAIMS.md.tmp && \
+	  mv results/$(SCALE)/CLAIMS.md.tmp results/$(SCALE)/CLAIMS.md
+	$(Q){ bin/report $(SCALE) --all $(REPORT_TARGETS) && cat results/$(SCALE)/CLAIMS.md; } \
+	  >results/$(SCALE)/REPORT.md.tmp && mv results/$(SCALE)/REPORT.md.tmp results/$(SCALE)/REPORT.md
+	@echo "  REPORT  results/$(SCALE)/REPORT.md, results/$(SCALE)/CLAIMS.md"
 status: bin/status ## every result at SCALE: up to date, stale (and why) or missing
 	$(Q)bin/status $(SCALE) $(CONFIGS)
 claims: bin/claims ## check every claim of the papers against the results at SCALE
@@ -223,6 +230,8 @@ DEMO_TABLES ?= tinyvit-gt seed-table4 tinymim-table10 dcvit-metric
 demo: | deps ## the main job: one table per paper at SCALE (quick), figures, report, claims
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory $(DEMO_TABLES) report claims REPORT_TABLES="$(DEMO_TABLES)"
+	$(Q)$(if $(filter full,$(SCALE)),,bin/report $(SCALE) --beside full \
+	  $(foreach t,$(DEMO_TABLES),$(call table_of,$(t))))
 
 deps: ## install the Debian packages kdlab needs (apt-get; sudo when not root)
 	$(Q)bash tools/deps.sh

@@ -268,11 +268,12 @@ static int test_valid(const char *test)
 
 int main(int argc, char **argv)
 {
-    kd_help_exit(argc, argv, "SCALE CLAIMS.tsv",
+    kd_help_exit(argc, argv, "SCALE CLAIMS.tsv [--markdown]",
                  "Checks each claim of the papers against results/SCALE/tables/*.csv (make "
-                 "claims).\n");
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s SCALE CLAIMS.tsv\n", argv[0]);
+                 "claims);\n--markdown: as a table (results/SCALE/CLAIMS.md, make report).\n");
+    int md = argc == 4 && strcmp(argv[3], "--markdown") == 0;
+    if (argc != 3 && !md) {
+        fprintf(stderr, "usage: %s SCALE CLAIMS.tsv [--markdown]\n", argv[0]);
         return 2;
     }
     FILE *f = fopen(argv[2], "r");
@@ -283,7 +284,13 @@ int main(int argc, char **argv)
     char line[2048], why[1024];
     int counts[4] = {0, 0, 0, 0}, lineno = 0;
     static const char *verdict[] = {"not yet run", "does not hold", "holds", "inconclusive"};
-    printf("claims at scale %s (from results/%s/tables/*.csv)\n", argv[1], argv[1]);
+    if (md)
+        printf("## Claims at scale %s\n\nEach claim of the papers, tested on results/%s/tables/"
+               "*.csv: holds or does not hold when the difference is beyond the seeds' 95%% "
+               "margin, inconclusive inside it or with one seed.\n\n| verdict | claim | "
+               "paper | test | ours |\n|---|---|---|---|---|\n", argv[1], argv[1]);
+    else
+        printf("claims at scale %s (from results/%s/tables/*.csv)\n", argv[1], argv[1]);
     while (fgets(line, sizeof line, f)) {
         lineno++;
         char *col[4];
@@ -305,10 +312,14 @@ int main(int argc, char **argv)
         }
         enum verdict v = check(argv[1], col[1], col[3], why, sizeof why);
         counts[v + 1]++;
-        printf("%-14s %-24s %s\n    %s (%s)\n", verdict[v + 1], col[0], col[2], col[3], why);
+        if (md)
+            printf("| %s | %s (`make %s`) | %s | `%s` | %s |\n", verdict[v + 1], col[0], col[1],
+                   col[2], col[3], why);
+        else
+            printf("%-14s %-24s %s\n    %s (%s)\n", verdict[v + 1], col[0], col[2], col[3], why);
     }
     fclose(f);
-    printf("%d hold, %d do not hold, %d inconclusive, %d not yet run\n", counts[2], counts[1],
-           counts[3], counts[0]);
+    printf("%s%d hold, %d do not hold, %d inconclusive, %d not yet run\n", md ? "\n" : "",
+           counts[2], counts[1], counts[3], counts[0]);
     return 0;
 }

@@ -1,6 +1,8 @@
 /* report: one table from its points' CSVs, beside the paper's published numbers.
  *   bin/report SCALE TARGET RESULT.csv...  -> results/SCALE/tables/TARGET.{csv,md}
  *   bin/report SCALE --all TARGET...       -> all tables' markdown on stdout (REPORT.md)
+ *   bin/report SCALE --beside OTHER TARGET... -> each table beside its results at scale OTHER
+ *                                            (the published full scale: make demo)
  * A table with a figure script (plots/TARGET.gp) links its figure, results/SCALE/figures/
  * TARGET.png, relative to the markdown that shows it (tables/TARGET.md or REPORT.md).
  * The reported number of a run is its metric in the LAST row (last epoch, never the best);
@@ -346,14 +348,69 @@ static void md_print_rebased(const char *text)
     fputs(text, stdout);
 }
 
+/* Column c of t's row r, or "" when t has no such column. */
+static const char *cell(const struct csv_table *t, int r, const char *c)
+{
+    for (int j = 0; j < t->n_cols; j++)
+        if (strcmp(t->names[j], c) == 0)
+            return t->cells[(size_t)r * t->n_cols + j];
+    return "";
+}
+
+/* "mean ± std (n=N)" of a summary row, or "-" when the point has no result there. */
+static void summary_cell(char *out, size_t cap, const struct csv_table *t, const char *point)
+{
+    snprintf(out, cap, "-");
+    for (int r = 0; t && r < t->n_rows; r++)
+        if (strcmp(cell(t, r, "point"), point) == 0 && strcmp(cell(t, r, "mean"), "NaN") != 0)
+            snprintf(out, cap, "%s ± %s (n=%s)", cell(t, r, "mean"), cell(t, r, "std"),
+                     cell(t, r, "n_seeds"));
+}
+
+/* Table `target` made at scale beside its published result at `other` (results/<other>/tables/
+ * <target>.csv, in the repository) and the paper: what this machine reproduces (make demo). */
+static void print_beside(const char *scale, const char *other, const char *target)
+{
+    char path[512], ours[96], theirs[96];
+    struct csv_table here, pub;
+    struct kd_err e;
+    snprintf(path, sizeof path, "results/%s/tables/%s.csv", scale, target);
+    if (csv_read(&here, path, &e)) {
+        printf("### %s\n\nnot run at scale %s (`make %s SCALE=%s`)\n\n", target, scale, target,
+               scale);
+        return;
+    }
+    snprintf(path, sizeof path, "results/%s/tables/%s.csv", other, target);
+    int has_pub = csv_read(&pub, path, &e) == 0;
+    printf("### %s: scale %s here, beside scale %s as published\n\n", target, scale, other);
+    if (!has_pub)
+        printf("Scale %s: not yet published (`make %s SCALE=%s`).\n\n", other, target, other);
+    printf("| point | setting | paper | %s, published | %s, here |\n|---|---|---|---|---|\n",
+           other, scale);
+    for (int r = 0; r < here.n_rows; r++) {
+        const char *point = cell(&here, r, "point"), *paper = cell(&here, r, "paper");
+        summary_cell(ours, sizeof ours, &here, point);
+        summary_cell(theirs, sizeof theirs, has_pub ? &pub : NULL, point);
+        printf("| %s | %s | %s | %s | %s |\n", point, cell(&here, r, "title"),
+               strcmp(paper, "NaN") == 0 ? "-" : paper, theirs, ours);
+    }
+    printf("\n");
+    csv_table_free(&here);
+    if (has_pub)
+        csv_table_free(&pub);
+}
+
 int main(int argc, char **argv)
 {
     struct kd_err e;
     struct catalogue cat;
     static struct point pts[MAX_POINTS];
-    kd_help_exit(argc, argv, "SCALE TARGET RESULT.csv... | SCALE --all TARGET...",
+    kd_help_exit(argc, argv,
+                 "SCALE TARGET RESULT.csv... | SCALE --all TARGET... | SCALE --beside OTHER "
+                 "TARGET...",
                  "Writes results/SCALE/tables/TARGET.{csv,md} from its points' CSVs (make <table>\n"
-                 "runs it), or prints every named table's markdown (--all; make report).\n");
+                 "runs it), or prints every named table's markdown (--all; make report), or\n"
+                 "each table beside its results at scale OTHER (--beside full; make demo).\n");
     if (argc < 3) {
         fprintf(stderr, "usage: %s SCALE TARGET RESULT.csv... | SCALE --all TARGET...\n",
                 argv[0]);
@@ -361,6 +418,11 @@ int main(int argc, char **argv)
     }
     if (catalogue_load(&cat, "configs/catalogue.tsv", &e))
         die(&e);
+    if (strcmp(argv[2], "--beside") == 0 && argc > 3) {
+        for (int i = 4; i < argc; i++)
+            print_beside(argv[1], argv[3], argv[i]);
+        return 0;
+    }
     if (strcmp(argv[2], "--all") == 0) {
         printf("# kdlab results at scale `%s`\n\nEvery number below came from runs this "
                "harness made; the paper columns are the published values.\n\n", argv[1]);
