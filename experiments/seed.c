@@ -17,14 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum strategy { STRAT_SEED, STRAT_L2, STRAT_COSINE, STRAT_SEED_MOCO };
-
 struct seed {
     struct ssl_enc t, s, sk;    /* frozen teacher, student, student key encoder (seed_moco) */
     struct emb_queue tq, sq;    /* teacher embeddings; student keys (seed_moco) */
     struct params state;        /* tq (and sk, sq), for resume points (struct ssl_method) */
     struct ssl_augment_cfg aug;
-    enum strategy strat;
+    enum seed_strategy strat;
     int supervised;             /* the teacher is a classifier: embedding = unit pooled CLS */
     float *v1, *v2;             /* (B, h, w, c): the shared view; the key view (seed_moco) */
     float *work, *work2;        /* loss scratch */
@@ -89,12 +87,13 @@ static int load_teacher(struct seed *S, const struct experiment *x, int Bmax, st
     if (config_load(&tx, x->teacher, x->scale, 0, NULL, e))
         return e->code;
     S->supervised = strcmp(tx.kind, "train") == 0;
-    if (S->supervised && (strcmp(tx.model.arch, "vit") != 0 || tx.model.dim != x->seed.proj_dim))
+    if (S->supervised && (tx.model.arch != ARCH_VIT || tx.model.dim != x->seed.proj_dim))
         return kd_err_setfix(e, KD_ERR_CONFIG, x->path, 0,
                              "set seed.proj_dim to the teacher's model.dim (a ViT teacher)",
                              "teacher %s is kind 'train' (supervised), arch '%s' of dim %d, "
                              "not seed.proj_dim %d",
-                             x->teacher, tx.model.arch, tx.model.dim, x->seed.proj_dim);
+                             x->teacher, config_choice_name("model.arch", tx.model.arch),
+                             tx.model.dim, x->seed.proj_dim);
     if (S->supervised)
         return ssl_enc_init(&S->t, &tx.model, x->seed.proj_dim, Bmax, 0, e)
                    ? e->code
@@ -113,14 +112,6 @@ static int load_teacher(struct seed *S, const struct experiment *x, int Bmax, st
     return rc ? rc : ssl_enc_load(&S->t, ckpt, e);
 }
 
-static enum strategy strategy_of(const char *s)
-{
-    return !strcmp(s, "l2")          ? STRAT_L2
-           : !strcmp(s, "cosine")    ? STRAT_COSINE
-           : !strcmp(s, "seed_moco") ? STRAT_SEED_MOCO
-                                     : STRAT_SEED;
-}
-
 int main(int argc, char **argv)
 {
     kd_runtime_setup(argc, argv);
@@ -135,7 +126,7 @@ int main(int argc, char **argv)
     uint64_t seed = (uint64_t)x->run.seed;
     S.x = x;
     S.aug = ssl_augment_of(x);
-    S.strat = strategy_of(x->seed.strategy);
+    S.strat = x->seed.strategy;
     if (load_teacher(&S, x, B, &e) || ssl_enc_init(&S.s, &x->model, D, B, seed, &e) ||
         ssl_enc_optim(&S.s, &x->optim, &e) || emb_queue_init(&S.tq, K, D, seed, 1, &e))
         die(&e);

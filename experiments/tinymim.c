@@ -20,13 +20,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { TARGET_RELATION, TARGET_FEATURE, TARGET_CLS };
+/* tinymim.relations -> the relation loss's pairs. */
+static const int pairs_of[] = {
+    [RELATIONS_QK_VV] = RELATION_QK | RELATION_VV,
+    [RELATIONS_QQ_KK_VV] = RELATION_QQ | RELATION_KK | RELATION_VV,
+    [RELATIONS_QK] = RELATION_QK,
+    [RELATIONS_VV] = RELATION_VV,
+};
 
 struct distill {
     const struct experiment *x;
     struct vit teacher, student;
     int L;                   /* teacher blocks run: the target block, 1-based */
-    int target, pairs, NH;   /* what is distilled; relation pairs; relation heads */
+    enum tinymim_target target; /* what is distilled */
+    int pairs, NH;           /* relation pairs; relation heads */
     int n_keep;              /* visible patches (NP when unmasked) */
     int *keep;               /* (B, n_keep) or NULL */
     struct linear proj;      /* feature / cls: student width -> teacher width */
@@ -132,10 +139,8 @@ static int tm_setup(struct distill *m, const struct experiment *x, struct kd_err
     int B = x->optim.batch;
     memset(m, 0, sizeof *m);
     m->x = x;
-    m->target = strcmp(x->tinymim.target, "feature") == 0 ? TARGET_FEATURE
-                : strcmp(x->tinymim.target, "cls") == 0   ? TARGET_CLS
-                                                          : TARGET_RELATION;
-    m->pairs = relation_pairs(x->tinymim.relations);
+    m->target = x->tinymim.target;
+    m->pairs = pairs_of[x->tinymim.relations];
     if (teacher_setup(m, x, B, e))
         return e->code;
     /* The student's last block takes the teacher's head count (loads into a normal block
@@ -195,7 +200,8 @@ int main(int argc, char **argv)
     if (run_start(&r, argc, argv, &e) || run_load_data(&r, &e) || tm_setup(&m, &r.x, &e))
         die(&e);
     fprintf(stderr, "[%s] TinyMIM %s (%s) from teacher block %d of %d, %d heads, %d of %d "
-            "patches\n", r.out, r.x.tinymim.target, r.x.tinymim.relations, m.L, m.teacher.depth,
+            "patches\n", r.out, config_choice_name("tinymim.target", r.x.tinymim.target),
+            config_choice_name("tinymim.relations", r.x.tinymim.relations), m.L, m.teacher.depth,
             m.NH, m.n_keep, m.student.NP);
     struct params *sets[2] = {&m.student.params, &m.proj_ps};
     int n_sets = m.target == TARGET_RELATION ? 1 : 2;

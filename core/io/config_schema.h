@@ -15,7 +15,7 @@ enum cfg_type {
     CFG_FLOAT,
     CFG_BOOL,     /* stored as int 0/1; printed true/false */
     CFG_STRING,   /* char[size] */
-    CFG_ENUM,     /* char[size], one of `choices` ("adamw|sgd") */
+    CFG_ENUM,     /* a C enum (int-sized): value i is names[i] */
     CFG_INTS,     /* int[CFG_LIST] with an int count at count_off */
     CFG_FLOATS,   /* float[CFG_LIST] with an int count at count_off */
 };
@@ -25,10 +25,10 @@ struct cfg_key {
     enum cfg_type type;
     size_t off;           /* offsetof(struct experiment, field) */
     size_t count_off;     /* lists: offset of the int element count */
-    size_t size;          /* strings and enums: buffer bytes */
+    size_t size;          /* strings: buffer bytes; enums: sizeof the enum field */
     double min, max;      /* numbers and list elements: inclusive range */
     const char *def;      /* default, as the text a YAML file would hold */
-    const char *choices;  /* enums: "a|b|c" */
+    const char *const *names; /* enums: the choices in value order, NULL-terminated */
     const char *doc;      /* one line for --help-config */
 };
 
@@ -47,13 +47,15 @@ int cfg_schema_count(void);
 #define cfg_schema (cfg_schema_table())
 #define cfg_schema_n (cfg_schema_count())
 
-/* Row builders for schema tables: key, field of struct experiment, range, default, doc. */
+/* Row builders for schema tables: key, field of struct experiment, range, default, doc. An
+ * ENUM names its choices in the order of the field's enum: CHOICES("adamw", "sgd"). */
 #define OFF(f) offsetof(struct experiment, f)
 #define SIZE(f) sizeof(((struct experiment *)0)->f)
 #define INT(k, f, lo, hi, d, doc) {k, CFG_INT, OFF(f), 0, 0, lo, hi, d, NULL, doc}
 #define FLT(k, f, lo, hi, d, doc) {k, CFG_FLOAT, OFF(f), 0, 0, lo, hi, d, NULL, doc}
 #define BOOL(k, f, d, doc) {k, CFG_BOOL, OFF(f), 0, 0, 0, 1, d, NULL, doc}
 #define STR(k, f, d, doc) {k, CFG_STRING, OFF(f), 0, SIZE(f), 0, 0, d, NULL, doc}
+#define CHOICES(...) ((const char *const[]){__VA_ARGS__, NULL})
 #define ENUM(k, f, ch, d, doc) {k, CFG_ENUM, OFF(f), 0, SIZE(f), 0, 0, d, ch, doc}
 #define INTS(k, f, n, lo, hi, d, doc) {k, CFG_INTS, OFF(f), OFF(n), 0, lo, hi, d, NULL, doc}
 #define FLTS(k, f, n, lo, hi, d, doc) {k, CFG_FLOATS, OFF(f), OFF(n), 0, lo, hi, d, NULL, doc}

@@ -6,9 +6,9 @@
 #include <stddef.h>
 
 const struct cfg_key schema_tinymim[] = {
-    ENUM("tinymim.target", tinymim.target, "relation|feature|cls", "relation",
+    ENUM("tinymim.target", tinymim.target, CHOICES("relation", "feature", "cls"), "relation",
          "what is distilled: Q-K/V-V relations, output features, or the class token"),
-    ENUM("tinymim.relations", tinymim.relations, "qk_vv|qq_kk_vv|qk|vv", "qk_vv",
+    ENUM("tinymim.relations", tinymim.relations, CHOICES("qk_vv", "qq_kk_vv", "qk", "vv"), "qk_vv",
          "relation pairs of the relation target (TinyMIM Table 7)"),
     INT("tinymim.target_layer", tinymim.target_layer, 0, 1024, "0",
         "teacher block distilled, 1-based (0: last)"),

@@ -29,8 +29,6 @@ enum { RELATION_QK = 1, RELATION_VV = 2, RELATION_QQ = 4, RELATION_KK = 8 };
 size_t relation_scratch_floats(int T, int hd_max);
 float relation_loss(float *d_sqkv, float *scratch, const float *s_qkv, const float *t_qkv,
                     int pairs, float weight, int B, int T, int Cs, int Ct, int NH);
-/* Pair mask of a tinymim.relations name ("qk_vv", "qq_kk_vv", "qk", "vv"), or 0. */
-int relation_pairs(const char *name);
 
 /* smooth_l1.c: mean over n of torch's SmoothL1(pred - target, beta). */
 float smooth_l1_loss(float *dpred, const float *pred, const float *target, float beta,

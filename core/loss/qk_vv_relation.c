@@ -95,16 +95,3 @@ float relation_loss(float *d_sqkv, float *scratch, const float *s_qkv, const flo
         }
     return (float)(total / norm);
 }
-
-int relation_pairs(const char *name)
-{
-    if (strcmp(name, "qk_vv") == 0)
-        return RELATION_QK | RELATION_VV;
-    if (strcmp(name, "qq_kk_vv") == 0)
-        return RELATION_QQ | RELATION_KK | RELATION_VV;
-    if (strcmp(name, "qk") == 0)
-        return RELATION_QK;
-    if (strcmp(name, "vv") == 0)
-        return RELATION_VV;
-    return 0;
-}

@@ -24,9 +24,10 @@ int compress_load_original(struct vit *m, struct experiment *tx, const struct ru
     if (run_ref_stem(stem, sizeof stem, tx, r->x.teacher, r->x.scale, -1, e))
         return e->code;
     snprintf(path, sizeof path, "%s.ckpt", stem);
-    if (strcmp(tx->model.arch, "vit") != 0)
+    if (tx->model.arch != ARCH_VIT)
         return kd_err_setfix(e, KD_ERR_CONFIG, r->x.teacher, 0, "compress a model.arch: vit",
-                             "model.arch '%s' cannot be compressed", tx->model.arch);
+                             "model.arch '%s' cannot be compressed",
+                             config_choice_name("model.arch", tx->model.arch));
     int rc = vit_init(m, &tx->model, Bmax, e);
     if (!rc)
         rc = ckpt_load(path, &m->params, NULL, NULL, "", NULL, e);
