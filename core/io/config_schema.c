@@ -3,6 +3,7 @@
  * adding a key is one row here plus one field in config.h. */
 #include "io/config_schema.h"
 #include "io/config.h"
+#include "loss/loss_table.h"
 #include "base/err.h"
 
 #include <errno.h>
@@ -163,9 +164,12 @@ static const char *shown(const char *t, char *buf, size_t cap)
     return buf;
 }
 
-/* The name of value v of enum row s: NULL past the last value. */
+/* The name of value v of enum row s: NULL past the last value, "" for a value the key does not
+ * take (a loss its method cannot feed). */
 static const char *choice_name(const struct cfg_key *s, int v)
 {
+    if (s->losses)
+        return v >= loss_count() ? NULL : loss_fits(v, s->losses) ? loss_at(v)->name : "";
     return s->names[v];
 }
 

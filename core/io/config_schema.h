@@ -15,7 +15,8 @@ enum cfg_type {
     CFG_FLOAT,
     CFG_BOOL,     /* stored as int 0/1; printed true/false */
     CFG_STRING,   /* char[size] */
-    CFG_ENUM,     /* a C enum (int-sized): value i is names[i] */
+    CFG_ENUM,     /* a C enum (int-sized): value i is names[i], or for a loss key the loss at
+                   * index i of loss/loss_table.h, offered when it fits the key's `losses` */
     CFG_INTS,     /* int[CFG_LIST] with an int count at count_off */
     CFG_FLOATS,   /* float[CFG_LIST] with an int count at count_off */
 };
@@ -30,6 +31,7 @@ struct cfg_key {
     const char *def;      /* default, as the text a YAML file would hold */
     const char *const *names; /* enums: the choices in value order, NULL-terminated */
     const char *doc;      /* one line for --help-config */
+    int losses;           /* loss keys: the inputs the method provides (enum loss_need bits) */
 };
 
 /* Where a value came from, for error messages: "<command line>" has line 0. */
@@ -48,18 +50,20 @@ int cfg_schema_count(void);
 #define cfg_schema_n (cfg_schema_count())
 
 /* Row builders for schema tables: key, field of struct experiment, range, default, doc. An
- * ENUM names its choices in the order of the field's enum: CHOICES("adamw", "sgd"). */
+ * ENUM names its choices in the order of the field's enum: CHOICES("adamw", "sgd"). A LOSS
+ * key's choices are the losses of loss/loss_table.h that need no more than `provides`. */
 #define OFF(f) offsetof(struct experiment, f)
 #define SIZE(f) sizeof(((struct experiment *)0)->f)
-#define INT(k, f, lo, hi, d, doc) {k, CFG_INT, OFF(f), 0, 0, lo, hi, d, NULL, doc}
-#define FLT(k, f, lo, hi, d, doc) {k, CFG_FLOAT, OFF(f), 0, 0, lo, hi, d, NULL, doc}
-#define BOOL(k, f, d, doc) {k, CFG_BOOL, OFF(f), 0, 0, 0, 1, d, NULL, doc}
-#define STR(k, f, d, doc) {k, CFG_STRING, OFF(f), 0, SIZE(f), 0, 0, d, NULL, doc}
+#define INT(k, f, lo, hi, d, doc) {k, CFG_INT, OFF(f), 0, 0, lo, hi, d, NULL, doc, 0}
+#define FLT(k, f, lo, hi, d, doc) {k, CFG_FLOAT, OFF(f), 0, 0, lo, hi, d, NULL, doc, 0}
+#define BOOL(k, f, d, doc) {k, CFG_BOOL, OFF(f), 0, 0, 0, 1, d, NULL, doc, 0}
+#define STR(k, f, d, doc) {k, CFG_STRING, OFF(f), 0, SIZE(f), 0, 0, d, NULL, doc, 0}
 #define CHOICES(...) ((const char *const[]){__VA_ARGS__, NULL})
-#define ENUM(k, f, ch, d, doc) {k, CFG_ENUM, OFF(f), 0, SIZE(f), 0, 0, d, ch, doc}
-#define INTS(k, f, n, lo, hi, d, doc) {k, CFG_INTS, OFF(f), OFF(n), 0, lo, hi, d, NULL, doc}
-#define FLTS(k, f, n, lo, hi, d, doc) {k, CFG_FLOATS, OFF(f), OFF(n), 0, lo, hi, d, NULL, doc}
-#define SCHEMA_END {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL}
+#define ENUM(k, f, ch, d, doc) {k, CFG_ENUM, OFF(f), 0, SIZE(f), 0, 0, d, ch, doc, 0}
+#define LOSS(k, f, provides, d, doc) {k, CFG_ENUM, OFF(f), 0, SIZE(f), 0, 0, d, NULL, doc, provides}
+#define INTS(k, f, n, lo, hi, d, doc) {k, CFG_INTS, OFF(f), OFF(n), 0, lo, hi, d, NULL, doc, 0}
+#define FLTS(k, f, n, lo, hi, d, doc) {k, CFG_FLOATS, OFF(f), OFF(n), 0, lo, hi, d, NULL, doc, 0}
+#define SCHEMA_END {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0}
 
 /* Index of key in the schema, or -1. */
 int cfg_find(const char *key);

@@ -6,9 +6,6 @@
 
 /* Included by io/config.h only, after CFG_STR and CFG_LIST. */
 
-/* seed.strategy, in the order of its schema choices. */
-enum seed_strategy { STRAT_SEED, STRAT_L2, STRAT_COSINE, STRAT_SEED_MOCO };
-
 struct seed_cfg {
     int queue;                /* entries in the queue of negatives / teacher embeddings */
     int proj_dim;             /* projection head output width (128 in MoCo-v2 and SEED) */
@@ -16,7 +13,7 @@ struct seed_cfg {
     float tau;                /* InfoNCE temperature (MoCo-v2: 0.2) */
     float tau_t;              /* SEED teacher temperature */
     float tau_s;              /* SEED student temperature */
-    enum seed_strategy strategy; /* the distillation loss */
+    int strategy;             /* the distillation loss: its index in loss/loss_table.h */
     float moco_weight;        /* weight of the student's own InfoNCE in seed_moco */
     float crop_min;           /* random resized crop: smallest area fraction */
     int flip;                 /* random horizontal flip */

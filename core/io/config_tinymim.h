@@ -4,13 +4,12 @@
 #ifndef KD_CONFIG_TINYMIM_H
 #define KD_CONFIG_TINYMIM_H
 
-/* tinymim.target and tinymim.relations, in the order of their schema choices. */
-enum tinymim_target { TARGET_RELATION, TARGET_FEATURE, TARGET_CLS };
+/* tinymim.relations, in the order of its schema choices. */
 enum tinymim_relations { RELATIONS_QK_VV, RELATIONS_QQ_KK_VV, RELATIONS_QK, RELATIONS_VV };
 
 struct tinymim_cfg {
     /* distillation */
-    enum tinymim_target target; /* what is distilled */
+    int target;               /* the distillation loss: its index in loss/loss_table.h */
     enum tinymim_relations relations; /* relation pairs of the relation loss */
     int target_layer;         /* teacher block whose outputs are distilled (1-based, 0: last) */
     float mask_ratio;         /* fraction of patches hidden from teacher and student (0: full) */

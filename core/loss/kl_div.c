@@ -2,6 +2,7 @@
  * TinyMIM's class-token distillation baseline, temperature 1; and, in double, DC-ViT's score of
  * a compressed candidate against the original's class distribution. */
 #include "loss/loss.h"
+#include "loss/loss_table.h"
 #include "ops/ops.h"
 #include "base/err.h"
 
@@ -23,6 +24,17 @@ float kl_div_loss(float *dlogits, float *scratch, const float *logits, const flo
         }
     }
     return (float)(total / B);
+}
+
+/* The table's "cls" (loss_table.h: LOSS_LOGITS). */
+size_t kl_div_work(const struct loss_in *in)
+{
+    return 2 * (size_t)in->D;
+}
+
+double kl_div_forward(const struct loss_in *in)
+{
+    return kl_div_loss(in->ds, in->work, in->s, in->t, in->weight, in->rows, in->D);
 }
 
 static void softmax_row(double *p, const float *z, int K)

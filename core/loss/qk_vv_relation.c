@@ -4,6 +4,7 @@
  * QQ, KK, VV (Table 7). The loss is KL(R_teacher || R_student) summed over keys and averaged
  * over batch, heads and queries, summed over the pairs with equal weights. */
 #include "loss/loss.h"
+#include "loss/loss_table.h"
 #include "ops/ops.h"
 
 #include <math.h>
@@ -94,4 +95,16 @@ float relation_loss(float *d_sqkv, float *scratch, const float *s_qkv, const flo
                                       t_qkv + (size_t)b * T * 3 * Ct, p, h, T, Cs, Ct, NH, c);
         }
     return (float)(total / norm);
+}
+
+/* The table's "relation" (loss_table.h: LOSS_RELATION). */
+size_t relation_work(const struct loss_in *in)
+{
+    return relation_scratch_floats(in->T, (in->Cs > in->Ct ? in->Cs : in->Ct) / in->heads);
+}
+
+double relation_forward(const struct loss_in *in)
+{
+    return relation_loss(in->ds, in->work, in->s, in->t, in->pairs, in->weight, in->rows, in->T,
+                         in->Cs, in->Ct, in->heads);
 }
