@@ -12,7 +12,8 @@
     X("seed_moco", LOSS_EMBED | LOSS_QUEUE | LOSS_KEYS, seed_moco)                             \
     X("relation", LOSS_RELATION, relation)                                                     \
     X("feature", LOSS_FEATURE, smooth_l1)                                                      \
-    X("cls", LOSS_LOGITS, kl_div)
+    X("cls", LOSS_LOGITS, kl_div)                                                              \
+    X("feature_cosine", LOSS_FEATURE, feature_cosine)
 
 #define DECLARE(name, needs, prefix)                                                           \
     double prefix##_forward(const struct loss_in *in);                                        \
