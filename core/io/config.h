@@ -105,13 +105,10 @@ struct experiment {
     struct data_cfg data;
     struct model_cfg model;
     struct optim_cfg optim;
-    /* Method sections, each declared in io/config_<method>.h with its schema in
-     * io/schema_<method>.c. */
-    struct tinyvit_cfg tinyvit;
-    struct seed_cfg seed;
-    struct tinymim_cfg tinymim;
-    struct dcvit_cfg dcvit;
-    struct interop_cfg interop;
+    /* Method sections: struct <method>_cfg <method>; for each of io/config_methods.h. */
+#define CONFIG_SECTION(m) struct m##_cfg m;
+    CONFIG_METHODS(CONFIG_SECTION)
+#undef CONFIG_SECTION
     /* Provenance, not configuration (not in the resolved YAML or the hash): every YAML file
      * read, the file first, then its bases in load order, each once, paths normalized
      * ("configs/teachers/../base/vit.yaml" -> "configs/base/vit.yaml"); for Make rules. */

@@ -99,11 +99,9 @@ const struct cfg_key *cfg_schema_table(void)
 {
     if (n_all == 0) {
         schema_append(core_keys, (int)(sizeof core_keys / sizeof core_keys[0]));
-        schema_append(schema_tinyvit, -1);
-        schema_append(schema_seed, -1);
-        schema_append(schema_tinymim, -1);
-        schema_append(schema_dcvit, -1);
-        schema_append(schema_interop, -1);
+#define APPEND(m) schema_append(schema_##m, -1);
+        CONFIG_METHODS(APPEND)
+#undef APPEND
     }
     return all_keys;
 }

@@ -7,7 +7,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-struct experiment;
+#include "io/config.h" /* struct experiment, CONFIG_METHODS */
+
 struct kd_err;
 
 enum cfg_type {
@@ -42,8 +43,9 @@ struct cfg_origin {
 
 /* The schema is the core table (config_schema.c) followed by one table per method, each in
  * its own file (schema_<method>.c) and ended by an entry whose key is NULL. */
-extern const struct cfg_key schema_tinyvit[], schema_seed[], schema_tinymim[], schema_dcvit[],
-    schema_interop[];
+#define SCHEMA_OF(m) extern const struct cfg_key schema_##m[];
+CONFIG_METHODS(SCHEMA_OF)
+#undef SCHEMA_OF
 const struct cfg_key *cfg_schema_table(void);
 int cfg_schema_count(void);
 #define cfg_schema (cfg_schema_table())
