@@ -1,7 +1,7 @@
 /* The table of losses a config value picks (loss_table.h). A line is: the value a YAML file
  * writes, what the loss needs, and the prefix of the two functions its file defines,
  * double <prefix>_forward(const struct loss_in *) and size_t <prefix>_work(const struct
- * loss_in *). A key lists its choices in this order, so new lines go at the end. */
+ * loss_in *). A key lists its choices in this order. */
 #include "loss/loss_table.h"
 #include "base/err.h"
 
