@@ -26,7 +26,7 @@ struct loss_in {
     const float *s;          /* the student's input: the one the gradient is for */
     const float *t;          /* the teacher's: held constant */
     float *ds;               /* weight * d(loss)/d(s) ACCUMULATES here; NULL: the loss only */
-    float *work;             /* scratch of at least loss_work_floats() floats */
+    float *work;             /* scratch of at least the entry's work_floats(in) floats */
     float weight;
     int rows, D;             /* s and t are (rows, D); relations: rows samples */
     const float *queue;      /* LOSS_QUEUE */
