@@ -94,10 +94,9 @@ static double sgemm_gflops(int n, int trials, int reps, int threads, double *cpu
 
 static struct model_cfg model_of(struct shape s)
 {
-    struct model_cfg m = {.img = 28, .in_ch = 1, .classes = 10, .patch = s.patch, .dim = s.dim,
-                          .depth = 6, .heads = s.heads, .mlp_ratio = 4, .drop_path = 0};
-    snprintf(m.arch, sizeof m.arch, "vit");
-    return m;
+    return (struct model_cfg){.arch = ARCH_VIT, .img = 28, .in_ch = 1, .classes = 10,
+                              .patch = s.patch, .dim = s.dim, .depth = 6, .heads = s.heads,
+                              .mlp_ratio = 4, .drop_path = 0};
 }
 
 /* The child: one kdlab measurement, printed as key=value lines. */
@@ -105,8 +104,8 @@ static int kdlab_child(int steps, int B, struct shape sh)
 {
     struct kd_err e;
     struct model_cfg cfg = model_of(sh);
-    struct optim_cfg oc = {.lr = 1e-4f, .weight_decay = 0.05f, .beta1 = 0.9f, .beta2 = 0.999f};
-    snprintf(oc.name, sizeof oc.name, "adamw");
+    struct optim_cfg oc = {.name = OPTIM_ADAMW, .lr = 1e-4f, .weight_decay = 0.05f,
+                           .beta1 = 0.9f, .beta2 = 0.999f};
     double rss0 = peak_rss_mb();
     struct vit m;
     struct optim o;

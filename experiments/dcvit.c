@@ -26,11 +26,11 @@ static float *metric_images(const struct run *r, int *n, struct kd_err *e)
 {
     const struct dcvit_cfg *d = &r->x.dcvit;
     *n = 0;
-    if (strcmp(d->metric, "real") == 0) {
+    if (d->metric == METRIC_REAL) {
         *n = r->n_train;
         return compress_fewshot_images(r);
     }
-    if (strcmp(d->metric, "none") == 0)
+    if (d->metric == METRIC_NONE)
         return NULL;
     char stem[600], path[700];
     float *images;
@@ -221,7 +221,7 @@ int main(int argc, char **argv)
                     "(ratio %.3f)\n", r.out, d->remove, st.n, st.hidden, st.ratio);
     int n_metric = 0, chosen[VIT_MAX_DEPTH], done;
     double score[VIT_MAX_DEPTH] = {0};
-    int random_pick = strcmp(d->metric, "none") == 0;
+    int random_pick = d->metric == METRIC_NONE;
     struct vit *cur = &t;
     if (resume_peek_stage(&r, &done, &e))
         die(&e);

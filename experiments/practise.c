@@ -95,10 +95,10 @@ int main(int argc, char **argv)
     }
     if (build_dropped(&s, &t, &tx.model, drop, Bmax, &e))
         die(&e);
-    int equal = strcmp(d->practise_budget, "equal") == 0;
+    int equal = d->practise_budget == BUDGET_EQUAL;
     int steps = d->practise_steps > 0 ? d->practise_steps : d->steps * (equal ? k + 1 : 1);
-    fprintf(stderr, "[%s] fine-tune %d steps (%s, lr %g)\n", r.out, steps, r.x.optim.name,
-            r.x.optim.lr);
+    fprintf(stderr, "[%s] fine-tune %d steps (%s, lr %g)\n", r.out, steps,
+            config_choice_name("optim.name", r.x.optim.name), r.x.optim.lr);
     progress_begin(r.out, steps, 0, r.x.run.log_every);
     double ft = compress_finetune(&s, &t, &r, -1, steps, 0x300, &e);
     progress_end();

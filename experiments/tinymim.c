@@ -1,18 +1,19 @@
 /* tinymim: distillation of an MAE-pretrained (or TinyMIM-distilled) ViT teacher into a smaller
- * ViT student (Ren et al., CVPR 2023; OliverRensu/TinyMIM). tinymim.target picks what is
- * distilled from teacher block tinymim.target_layer:
- *   relation  per-head R_QK and R_VV (or QQ/KK/VV) of the student's LAST block, built with the
- *             teacher's head count; KL(teacher || student); gradient enters at that block's qkv
- *   feature   linear projection of the student's output tokens vs the teacher's block output
- *             under a LayerNorm without affine, smooth-L1 (beta 2)
- *   cls       KL between softmax of the projected student CLS output and of the teacher's
- *             normalized CLS token at that block
+ * ViT student (Ren et al., CVPR 2023; OliverRensu/TinyMIM). tinymim.target picks the loss
+ * (core/loss/loss_table.c), and what the loss needs decides what is distilled from teacher block
+ * tinymim.target_layer:
+ *   relations  per-head R_QK and R_VV (or QQ/KK/VV) of the student's LAST block, built with the
+ *              teacher's head count; gradient enters at that block's qkv ("relation": KL)
+ *   features   linear projection of the student's output tokens vs the teacher's block output
+ *              under a LayerNorm without affine ("feature": smooth-L1, beta 2)
+ *   logits     the same on the class token alone ("cls": KL between their softmaxes)
  * The teacher is frozen (drop-path only, tinymim.teacher_drop_path); both see the same image,
  * masked when tinymim.mask_ratio > 0. Writes STEM.csv, STEM.ckpt (student only), .yaml, .meta. */
 #include "kd.h"
 #include "models/vit.h"
 #include "models/mae_decoder.h"
 #include "loss/loss.h"
+#include "loss/loss_table.h"
 #include "train/pretrain.h"
 #include "train/init_from.h"
 #include "base/runtime.h"
@@ -20,13 +21,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { TARGET_RELATION, TARGET_FEATURE, TARGET_CLS };
+/* tinymim.relations -> the relation loss's pairs. */
+static const int pairs_of[] = {
+    [RELATIONS_QK_VV] = RELATION_QK | RELATION_VV,
+    [RELATIONS_QQ_KK_VV] = RELATION_QQ | RELATION_KK | RELATION_VV,
+    [RELATIONS_QK] = RELATION_QK,
+    [RELATIONS_VV] = RELATION_VV,
+};
 
 struct distill {
     const struct experiment *x;
     struct vit teacher, student;
     int L;                   /* teacher blocks run: the target block, 1-based */
-    int target, pairs, NH;   /* what is distilled; relation pairs; relation heads */
+    const struct loss_def *loss; /* tinymim.target */
+    int pairs, NH;           /* relation pairs; relation heads */
     int n_keep;              /* visible patches (NP when unmasked) */
     int *keep;               /* (B, n_keep) or NULL */
     struct linear proj;      /* feature / cls: student width -> teacher width */
@@ -37,25 +45,41 @@ struct distill {
     float *cls;              /* (B, Cs) the student's CLS outputs (cls target) */
 };
 
+/* The loss's inputs for B samples of Tk tokens: the relations of the student's last block
+ * against the teacher's target block, or the projected student tokens (a row per token; for a
+ * loss on logits the class token's row per sample) against the normalized teacher's. */
+static struct loss_in loss_inputs(const struct distill *m, int B, int Tk)
+{
+    const struct vit *s = &m->student;
+    if (m->loss->needs & LOSS_RELATION)
+        return (struct loss_in){.s = s->ba[s->depth - 1].qkv, .t = m->teacher.ba[m->L - 1].qkv,
+                                .ds = m->d_qkv, .work = m->scratch, .weight = 1.0f, .rows = B,
+                                .T = Tk, .Cs = s->C, .Ct = m->teacher.C, .heads = m->NH,
+                                .pairs = m->pairs};
+    return (struct loss_in){.s = m->pred, .t = m->t_norm, .ds = m->d_pred, .work = m->scratch,
+                            .weight = 1.0f, .rows = m->loss->needs & LOSS_LOGITS ? B : B * Tk,
+                            .D = m->teacher.C};
+}
+
 static float loss_relation(struct distill *m, int B, int Tk)
 {
     struct vit *s = &m->student;
-    int last = s->depth - 1;
     memset(m->d_qkv, 0, sizeof(float) * B * Tk * 3 * s->C);
-    float l = relation_loss(m->d_qkv, m->scratch, s->ba[last].qkv, m->teacher.ba[m->L - 1].qkv,
-                            m->pairs, 1.0f, B, Tk, s->C, m->teacher.C, m->NH);
-    vit_backward_from_qkv(s, last, m->d_qkv, m->keep, m->n_keep, B);
+    struct loss_in in = loss_inputs(m, B, Tk);
+    float l = (float)m->loss->forward(&in);
+    vit_backward_from_qkv(s, s->depth - 1, m->d_qkv, m->keep, m->n_keep, B);
     return l;
 }
 
-/* feature and cls: the teacher's block output under a LayerNorm without affine parameters. */
+/* Features and logits: the teacher's block output under a LayerNorm without affine parameters. */
 static float loss_feature_cls(struct distill *m, int B, int Tk)
 {
     struct vit *s = &m->student;
-    int Cs = s->C, Ct = m->teacher.C, rows = m->target == TARGET_CLS ? B : B * Tk;
+    int cls = (m->loss->needs & LOSS_LOGITS) != 0;
+    int Cs = s->C, Ct = m->teacher.C, rows = cls ? B : B * Tk;
     layernorm_forward(m->t_norm, NULL, NULL, m->teacher.resid[m->L], NULL, NULL, B * Tk, Ct);
-    float *sin = s->feat, *tin = m->t_norm, l;
-    if (m->target == TARGET_CLS) {
+    float *sin = s->feat;
+    if (cls) {
         /* CLS rows only: gather them to the front of d_feat / pred buffers */
         for (int b = 0; b < B; b++) {
             memcpy(m->d_feat + (size_t)b * Cs, s->feat + (size_t)b * Tk * Cs, sizeof(float) * Cs);
@@ -67,13 +91,11 @@ static float loss_feature_cls(struct distill *m, int B, int Tk)
     }
     linear_forward(&m->proj, m->pred, sin, rows);
     memset(m->d_pred, 0, sizeof(float) * rows * Ct);
-    if (m->target == TARGET_CLS)
-        l = kl_div_loss(m->d_pred, m->scratch, m->pred, tin, 1.0f, B, Ct);
-    else
-        l = smooth_l1_loss(m->d_pred, m->pred, tin, 2.0f, 1.0f, (size_t)rows * Ct);
+    struct loss_in in = loss_inputs(m, B, Tk);
+    float l = (float)m->loss->forward(&in);
     memset(m->d_feat, 0, sizeof(float) * B * Tk * Cs);
     linear_backward(&m->proj, m->d_feat, m->d_pred, sin, rows);
-    if (m->target == TARGET_CLS)
+    if (cls)
         for (int b = B - 1; b >= 0; b--) {
             memmove(m->d_feat + (size_t)b * Tk * Cs, m->d_feat + (size_t)b * Cs,
                     sizeof(float) * Cs);
@@ -98,7 +120,7 @@ static float tm_step(void *ctx, const float *images, const int *idx, int B, int 
                        m->x->tinymim.teacher_drop_path > 0, seed + 0x7EAC4E5, (int)step);
     vit_forward_tokens(&m->student, images, m->keep, m->n_keep, m->student.depth, B, 1, seed,
                        (int)step);
-    if (m->target == TARGET_RELATION)
+    if (m->loss->needs & LOSS_RELATION)
         return loss_relation(m, B, Tk);
     return loss_feature_cls(m, B, Tk);
 }
@@ -132,10 +154,8 @@ static int tm_setup(struct distill *m, const struct experiment *x, struct kd_err
     int B = x->optim.batch;
     memset(m, 0, sizeof *m);
     m->x = x;
-    m->target = strcmp(x->tinymim.target, "feature") == 0 ? TARGET_FEATURE
-                : strcmp(x->tinymim.target, "cls") == 0   ? TARGET_CLS
-                                                          : TARGET_RELATION;
-    m->pairs = relation_pairs(x->tinymim.relations);
+    m->loss = loss_at(x->tinymim.target);
+    m->pairs = pairs_of[x->tinymim.relations];
     if (teacher_setup(m, x, B, e))
         return e->code;
     /* The student's last block takes the teacher's head count (loads into a normal block
@@ -155,7 +175,7 @@ static int tm_setup(struct distill *m, const struct experiment *x, struct kd_err
     struct vit *s = &m->student;
     m->n_keep = x->tinymim.mask_ratio > 0 ? (int)(s->NP * (1.0f - x->tinymim.mask_ratio)) : s->NP;
     m->n_keep = m->n_keep < 1 ? 1 : m->n_keep;
-    int Ct = m->teacher.C, hd = (Ct > s->C ? Ct : s->C) / m->NH;
+    int Ct = m->teacher.C;
     size_t BT = (size_t)B * s->T;
     params_begin(&m->proj_ps);
     linear_init(&m->proj, &m->proj_ps, "distill.proj", s->C, Ct, 1);
@@ -166,7 +186,8 @@ static int tm_setup(struct distill *m, const struct experiment *x, struct kd_err
     linear_reset(&m->proj, &r);
     m->keep = m->n_keep < s->NP ? malloc(sizeof(int) * B * m->n_keep) : NULL;
     m->d_qkv = malloc(sizeof(float) * BT * 3 * s->C);
-    m->scratch = malloc(sizeof(float) * (relation_scratch_floats(s->T, hd) + 2 * Ct));
+    struct loss_in shape = loss_inputs(m, B, s->T);
+    m->scratch = malloc(sizeof(float) * (m->loss->work_floats(&shape) + 1)); /* + 1: never 0 */
     m->t_norm = malloc(sizeof(float) * BT * Ct);
     m->pred = malloc(sizeof(float) * BT * Ct);
     m->d_pred = malloc(sizeof(float) * BT * Ct);
@@ -195,10 +216,11 @@ int main(int argc, char **argv)
     if (run_start(&r, argc, argv, &e) || run_load_data(&r, &e) || tm_setup(&m, &r.x, &e))
         die(&e);
     fprintf(stderr, "[%s] TinyMIM %s (%s) from teacher block %d of %d, %d heads, %d of %d "
-            "patches\n", r.out, r.x.tinymim.target, r.x.tinymim.relations, m.L, m.teacher.depth,
+            "patches\n", r.out, m.loss->name,
+            config_choice_name("tinymim.relations", r.x.tinymim.relations), m.L, m.teacher.depth,
             m.NH, m.n_keep, m.student.NP);
     struct params *sets[2] = {&m.student.params, &m.proj_ps};
-    int n_sets = m.target == TARGET_RELATION ? 1 : 2;
+    int n_sets = m.loss->needs & LOSS_RELATION ? 1 : 2;
     struct pretrain_step st = {&m, tm_step};
     if (pretrain(&r, sets, n_sets, &st, &m.student.params, &e))
         die(&e);

@@ -43,7 +43,7 @@ static void test_defaults(void)
     CHECK(x.model.patch == 4 && x.model.dim == 192 && x.model.depth == 6 && x.model.heads == 3,
           "vit defaults");
     CHECK(x.model.mlp_ratio == 4.0f && x.model.drop_path == 0.1f, "float defaults");
-    CHECK(strcmp(x.optim.name, "adamw") == 0 && x.optim.lr == 1e-3f && x.optim.min_lr == 1e-5f,
+    CHECK(x.optim.name == OPTIM_ADAMW && x.optim.lr == 1e-3f && x.optim.min_lr == 1e-5f,
           "optim defaults");
     CHECK(x.optim.beta1 == 0.9f && x.optim.beta2 == 0.999f && x.optim.weight_decay == 0.05f,
           "adamw defaults");
@@ -52,7 +52,7 @@ static void test_defaults(void)
     CHECK(x.data.train_n == 10000 && x.data.test_n == 2000, "quick's data size: %d",
           x.data.train_n);
     CHECK(x.optim.clip_grad == 5.0f && x.optim.label_smoothing == 0.1f, "clip, smoothing");
-    CHECK(strcmp(x.data.set, "fashion-mnist") == 0 && x.data.crop_pad == 2 && x.data.flip == 1,
+    CHECK(x.data.set == DATA_FASHION_MNIST && x.data.crop_pad == 2 && x.data.flip == 1,
           "data defaults");
     CHECK(x.run.n_seeds == 1 && x.run.seeds[0] == 0 && x.run.log_every == 50, "run defaults");
     CHECK(x.kind[0] == '\0' && strcmp(x.scale, "quick") == 0, "no kind by default, scale");
@@ -130,9 +130,9 @@ static void test_syntax_variants(void)
     struct experiment x;
     CHECK(load(&x, GOOD "comments.yaml", NULL, 0, NULL) == 0, "comments");
     CHECK(strcmp(x.title, "has # inside quotes") == 0, "title '%s'", x.title);
-    CHECK(strcmp(x.optim.name, "sgd") == 0 && x.optim.momentum == 0.8f, "inline comments");
+    CHECK(x.optim.name == OPTIM_SGD && x.optim.momentum == 0.8f, "inline comments");
     CHECK(x.model.dim == 96 && x.model.heads == 4, "flow mapping");
-    CHECK(x.data.flip == 0 && strcmp(x.data.set, "folder") == 0, "bool and enum");
+    CHECK(x.data.flip == 0 && x.data.set == DATA_FOLDER, "bool and enum");
     CHECK(strcmp(x.data.dir, "relative/dir") == 0 && x.teacher[0] == '\0', "quoted, null");
     CHECK(x.run.n_seeds == 2 && x.run.seeds[1] == 6, "flow list");
 
@@ -246,6 +246,46 @@ static void test_set_get(void)
     }
     fclose(f);
     CHECK(rows == config_key_count() + 1 && has_lr, "help table: %d rows", rows);
+}
+
+/* Enum keys hold C enums: each choice's text sets its constant (the enums list their values in
+ * the order of the schema's choices), reads back as the same text, and names it in messages. */
+static void test_enums(void)
+{
+    struct experiment x;
+    struct kd_err e;
+    char buf[64];
+    CHECK(load(&x, GOOD "empty.yaml", NULL, 0, NULL) == 0, "load");
+    CHECK(x.data.set == DATA_FASHION_MNIST && x.model.arch == ARCH_VIT &&
+              x.model.weight_init == WEIGHT_INIT_TORCH && x.optim.name == OPTIM_ADAMW &&
+              x.optim.schedule == SCHEDULE_COSINE && x.dcvit.metric == METRIC_SYNTHETIC &&
+              x.dcvit.practise_budget == BUDGET_PAPER && x.tinymim.relations == RELATIONS_QK_VV,
+          "enum defaults");
+    struct { const char *key, *text; const int *field; int want; } set[] = {
+        {"data.set", "folder", (const int *)&x.data.set, DATA_FOLDER},
+        {"model.arch", "tinyvit", (const int *)&x.model.arch, ARCH_TINYVIT},
+        {"model.weight_init", "timm", (const int *)&x.model.weight_init, WEIGHT_INIT_TIMM},
+        {"optim.name", "sgd", (const int *)&x.optim.name, OPTIM_SGD},
+        {"optim.schedule", "step", (const int *)&x.optim.schedule, SCHEDULE_STEP},
+        {"dcvit.metric", "real", (const int *)&x.dcvit.metric, METRIC_REAL},
+        {"dcvit.metric", "none", (const int *)&x.dcvit.metric, METRIC_NONE},
+        {"dcvit.practise_budget", "equal", (const int *)&x.dcvit.practise_budget, BUDGET_EQUAL},
+        {"tinymim.relations", "qq_kk_vv", (const int *)&x.tinymim.relations, RELATIONS_QQ_KK_VV},
+        {"tinymim.relations", "qk", (const int *)&x.tinymim.relations, RELATIONS_QK},
+        {"tinymim.relations", "vv", (const int *)&x.tinymim.relations, RELATIONS_VV},
+    };
+    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++) {
+        CHECK(config_set(&x, set[i].key, set[i].text, &e) == 0 && *set[i].field == set[i].want,
+              "%s: %s", set[i].key, set[i].text);
+        CHECK(config_get(&x, set[i].key, buf, sizeof buf) == 0 && !strcmp(buf, set[i].text),
+              "%s reads back '%s'", set[i].key, buf);
+        CHECK(!strcmp(config_choice_name(set[i].key, set[i].want), set[i].text), "%s name",
+              set[i].key);
+    }
+    CHECK(!strcmp(config_choice_name("model.arch", 7), "?") &&
+              !strcmp(config_choice_name("model.dim", 0), "?"), "no such value, no enum");
+    CHECK(config_set(&x, "optim.name", "adam", &e) == KD_ERR_CONFIG && x.optim.name == OPTIM_SGD,
+          "a bad choice leaves x alone");
 }
 
 static int by_name(const void *a, const void *b)
@@ -480,7 +520,8 @@ static void lrd_step(float *after, float decay, int *rc)
     KD_ASSERT(params_alloc(&ps, &e) == 0);
     for (int i = 0; i < LRD_N; i++)
         g[i][0] = g[i][1] = 1.0f;
-    struct optim_cfg cfg = {.name = "adamw", .beta1 = 0.9f, .beta2 = 0.999f, .layer_decay = decay};
+    struct optim_cfg cfg = {.name = OPTIM_ADAMW, .beta1 = 0.9f, .beta2 = 0.999f,
+                            .layer_decay = decay};
     struct optim o;
     *rc = optim_init(&o, &ps, &cfg, &e);
     if (*rc == 0) {
@@ -523,7 +564,7 @@ static void test_layer_decay(void)
     params_begin(&ps);
     params_add(&ps, &w, &g, 1, "", "fc.weight", 2, 0, 0, 0);
     KD_ASSERT(params_alloc(&ps, &e) == 0);
-    struct optim_cfg cfg = {.name = "adamw", .layer_decay = 0.65f};
+    struct optim_cfg cfg = {.name = OPTIM_ADAMW, .layer_decay = 0.65f};
     struct optim o;
     CHECK(optim_init(&o, &ps, &cfg, &e) == KD_ERR_CONFIG && strstr(e.msg, "blocks") &&
               strstr(e.fix, "layer_decay"), "no ViT blocks: %s", e.msg);
@@ -542,6 +583,7 @@ int main(void)
     test_syntax_variants();
     test_round_trip();
     test_set_get();
+    test_enums();
     test_bad_files();
     test_repo_configs();
     test_layer_decay();

@@ -329,12 +329,12 @@ static void test_trial_plan(void)
 /* PRACTISE's step decay: lr until 40% of the steps, then lr * 0.1; cosine stays the default. */
 static void test_step_schedule(void)
 {
-    struct optim_cfg c = {.name = "sgd", .lr = 0.02f, .min_lr = 0, .epochs = 1,
-                          .schedule = "step", .step_at = 0.4f, .step_gamma = 0.1f};
+    struct optim_cfg c = {.name = OPTIM_SGD, .lr = 0.02f, .min_lr = 0, .epochs = 1,
+                          .schedule = SCHEDULE_STEP, .step_at = 0.4f, .step_gamma = 0.1f};
     CHECK(lr_at(&c, 0, 100) == 0.02f && lr_at(&c, 39, 100) == 0.02f, "before the drop");
     CHECK(lr_at(&c, 40, 100) == 0.02f * 0.1f && lr_at(&c, 99, 100) == 0.02f * 0.1f,
           "after the drop");
-    snprintf(c.schedule, sizeof c.schedule, "cosine");
+    c.schedule = SCHEDULE_COSINE;
     CHECK(lr_at(&c, 40, 100) < 0.02f && lr_at(&c, 40, 100) > 0.002f, "cosine unchanged");
 }
 
@@ -349,17 +349,17 @@ static void test_paper_settings(void)
 {
     struct experiment x;
     load_full(&x, "configs/dcvit/macs/dcvit_r1.yaml");
-    CHECK(strcmp(x.optim.name, "adamw") == 0 && x.optim.lr == 3e-5f && x.dcvit.steps == 2000 &&
+    CHECK(x.optim.name == OPTIM_ADAMW && x.optim.lr == 3e-5f && x.dcvit.steps == 2000 &&
               x.optim.batch == 64 && !x.dcvit.freeze_embed && x.dcvit.trial_neighbour &&
               x.dcvit.trial_shared_batches, "DC-ViT: AdamW 3e-5, 2,000 a stage, official trial");
     load_full(&x, "configs/dcvit/macs/practise_r2.yaml");
-    CHECK(strcmp(x.optim.name, "sgd") == 0 && x.optim.lr == 0.02f && x.optim.momentum == 0.9f &&
-              x.optim.weight_decay == 1e-4f && strcmp(x.optim.schedule, "step") == 0 &&
-              x.optim.step_at == 0.4f && strcmp(x.dcvit.practise_budget, "paper") == 0 &&
+    CHECK(x.optim.name == OPTIM_SGD && x.optim.lr == 0.02f && x.optim.momentum == 0.9f &&
+              x.optim.weight_decay == 1e-4f && x.optim.schedule == SCHEDULE_STEP &&
+              x.optim.step_at == 0.4f && x.dcvit.practise_budget == BUDGET_PAPER &&
               x.dcvit.practise_steps == 0 && x.dcvit.steps == 2000,
           "PRACTISE: SGD 0.02, step decay at 40%%, 2,000 iterations once");
     load_full(&x, "configs/dcvit/macs/equal_practise_r1.yaml");
-    CHECK(strcmp(x.optim.name, "adamw") == 0 && strcmp(x.dcvit.practise_budget, "equal") == 0 &&
+    CHECK(x.optim.name == OPTIM_ADAMW && x.dcvit.practise_budget == BUDGET_EQUAL &&
               strstr(x.title, "equal budget"), "the equal-budget point");
 }
 

@@ -398,7 +398,7 @@ static double tv_loss(void *p)
 /* 12x12 -> stem 6x6 (MBConv) -> 3x3 (windows of 2: padded to 4x4) -> 2x2 (one window). */
 static void test_tinyvit(void)
 {
-    struct model_cfg cfg = {.arch = "tinyvit", .img = 12, .in_ch = 1, .classes = 3,
+    struct model_cfg cfg = {.arch = ARCH_TINYVIT, .img = 12, .in_ch = 1, .classes = 3,
                             .mlp_ratio = 2, .drop_path = 0.3f,
                             .stage_dims = {4, 8, 8}, .n_stage_dims = 3,
                             .stage_depths = {1, 1, 1}, .n_stage_depths = 3,
@@ -437,7 +437,7 @@ static void test_tinyvit(void)
 
 static void test_config_errors(void)
 {
-    struct model_cfg cfg = {.arch = "tinyvit", .img = 28, .in_ch = 1, .classes = 10,
+    struct model_cfg cfg = {.arch = ARCH_TINYVIT, .img = 28, .in_ch = 1, .classes = 10,
                             .mlp_ratio = 4, .stage_dims = {8, 12}, .n_stage_dims = 2,
                             .stage_depths = {1, 1}, .n_stage_depths = 2,
                             .stage_heads = {1, 5}, .n_stage_heads = 2,

@@ -191,7 +191,7 @@ static void test_half(void)
 static void small_cfg(struct model_cfg *c, int depth, int classes)
 {
     memset(c, 0, sizeof *c);
-    strcpy(c->arch, "vit");
+    c->arch = ARCH_VIT;
     c->img = 8, c->in_ch = 3, c->classes = classes, c->patch = 4, c->dim = 16;
     c->depth = depth, c->heads = 2, c->mlp_ratio = 2;
 }

@@ -260,7 +260,7 @@ static double enc_loss(void *p)
 
 static void test_encoder(void)
 {
-    struct model_cfg cfg = {.arch = "vit", .img = 8, .in_ch = 1, .classes = 3, .patch = 4,
+    struct model_cfg cfg = {.arch = ARCH_VIT, .img = 8, .in_ch = 1, .classes = 3, .patch = 4,
                             .dim = 8, .depth = 2, .heads = 2, .mlp_ratio = 2, .drop_path = 0};
     enum { B = 2, D = 5, K = 6 };
     struct ssl_enc s, k;

@@ -57,11 +57,11 @@ static double rel_fn(void *p)
                          c->NH);
 }
 
-static void test_relation(const char *name)
+static void test_relation(const char *name, int pairs)
 {
     enum { B = 2, T = 6, Cs = 8, Ct = 12, NH = 2 };
     struct rel_ctx c = {frand(B * T * 3 * Cs, 1.0f), frand(B * T * 3 * Ct, 1.0f),
-                        frand(relation_scratch_floats(T, Ct / NH), 0), relation_pairs(name),
+                        frand(relation_scratch_floats(T, Ct / NH), 0), pairs,
                         B, T, Cs, Ct, NH};
     float *g = frand(B * T * 3 * Cs, 0);
     float l = relation_loss(g, c.scratch, c.s, c.t, c.pairs, 1.0f, B, T, Cs, Ct, NH);
@@ -280,8 +280,8 @@ static void test_load_matching(void)
 int main(void)
 {
     rng_init(&R, 42, RNG_STREAM_OTHER, 0, 0);
-    test_relation("qk_vv");
-    test_relation("qq_kk_vv");
+    test_relation("qk_vv", RELATION_QK | RELATION_VV);
+    test_relation("qq_kk_vv", RELATION_QQ | RELATION_KK | RELATION_VV);
     test_vector_losses();
     test_vit_tokens();
     test_decoder();

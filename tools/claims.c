@@ -5,6 +5,8 @@
  *   "A < B COL"         the same on another column of the summary (e.g. wall_s, cost_s)
  *   "A ~ B T"           A's mean is within T of B's (a match, in the metric's units)
  *   "A best"            A has the highest mean of its table
+ *   "A best B C"        A's mean beats each of the points named (a table that holds points
+ *                       the claim is not about, e.g. a variant added beside the paper's)
  *   "increasing"        the mean rises with the table's x value
  *   "increasing A B C"  the mean rises along the points named, in that order (a table whose x
  *                       value does not order all of its points, e.g. the zoo's widths and depths)
@@ -171,21 +173,34 @@ static enum verdict check_listed(const struct row *rows, int n, const char *name
     return check_increasing(sel, k, 0, why, cap);
 }
 
-/* "A best": A above every other point. */
-static enum verdict check_best(const struct row *rows, int n, const struct row *a, char *why,
-                               size_t cap)
+/* "A best [B C ...]": A above every other point, or above each point named (names: the list,
+ * "" for every point). */
+static enum verdict check_best(const struct row *rows, int n, const struct row *a,
+                               const char *names, char *why, size_t cap)
 {
     enum verdict v = HOLDS;
-    const struct row *top = a;
-    char note[32];
-    for (int i = 0; i < n; i++) {
+    const struct row *top = a, *last = &rows[n - 1];
+    char note[32], name[128];
+    int used;
+    for (int i = 0; !*names && i < n; i++) {
         if (&rows[i] == a)
             continue;
         v = all_of(v, above(a, &rows[i]));
         top = rows[i].mean > top->mean ? &rows[i] : top;
     }
+    while (sscanf(names, "%127s%n", name, &used) == 1) {
+        const struct row *r = find(rows, n, name);
+        if (!r) {
+            snprintf(why, cap, "point '%s' not in the table yet", name);
+            return NOT_RUN;
+        }
+        v = all_of(v, above(a, r));
+        top = r->mean > top->mean ? r : top;
+        last = r;
+        names += used;
+    }
     snprintf(why, cap, "%s %.2f ± %.2f; highest %s %.2f%s", a->point, a->mean, a->sd, top->point,
-             top->mean, seeds_note(a, top == a ? &rows[n - 1] : top, note, sizeof note));
+             top->mean, seeds_note(a, top == a ? last : top, note, sizeof note));
     return v;
 }
 
@@ -224,8 +239,10 @@ static enum verdict check(const char *scale, const char *target, const char *tes
         snprintf(why, cap, "point '%s' not in the table yet", a);
         return NOT_RUN;
     }
-    if (k == 2 && strcmp(op, "best") == 0)
-        return check_best(rows, n, ra, why, cap);
+    int after = 0;
+    sscanf(test, "%*s %*s%n", &after);
+    if (k >= 2 && strcmp(op, "best") == 0)
+        return check_best(rows, n, ra, test + after + strspn(test + after, " \t"), why, cap);
     const struct row *rb = k >= 3 ? find(rows, n, b) : NULL;
     if (!rb) {
         snprintf(why, cap, "point '%s' not in the table yet", k >= 3 ? b : "?");
@@ -247,8 +264,8 @@ static enum verdict check(const char *scale, const char *target, const char *tes
     return gt ? above(ra, rb) : above(rb, ra);
 }
 
-/* 1 when test is one of the forms `check` knows: "increasing", "A best", "A > B", "A < B",
- * "A > B COLUMN", "A < B COLUMN", "A ~ B TOLERANCE" (TOLERANCE a number). */
+/* 1 when test is one of the forms `check` knows: "increasing", "A best [B ...]", "A > B",
+ * "A < B", "A > B COLUMN", "A < B COLUMN", "A ~ B TOLERANCE" (TOLERANCE a number). */
 static int test_valid(const char *test)
 {
     char a[128], op[8], b[128], col[64], extra[8];
@@ -257,8 +274,10 @@ static int test_valid(const char *test)
         return strcmp(a, "increasing") == 0;
     if (strcmp(a, "increasing") == 0)
         return 1;
+    if (k >= 2 && strcmp(op, "best") == 0)
+        return 1;
     if (k == 2)
-        return strcmp(op, "best") == 0;
+        return 0;
     if (strcmp(op, "~") == 0) {
         char *end;
         return k == 4 && (strtod(col, &end), end != col && *end == '\0');
@@ -306,7 +325,8 @@ int main(int argc, char **argv)
         }
         if (!test_valid(col[3])) {
             fprintf(stderr, "%s:%d: error: test '%s' is not one the checker knows (fix: "
-                            "'increasing [A B ...]', 'A best', 'A > B [COLUMN]', 'A < B [COLUMN]' or "
+                            "'increasing [A B ...]', 'A best [B ...]', 'A > B [COLUMN]', "
+                            "'A < B [COLUMN]' or "
                             "'A ~ B TOLERANCE')\n", argv[2], lineno, col[3]);
             return 1;
         }

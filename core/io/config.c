@@ -541,11 +541,12 @@ static int check_cross(struct loader *L)
                              "optim.min_lr = %g is above optim.lr = %g",
                              (double)x->optim.min_lr, (double)x->optim.lr);
     }
-    if (x->optim.layer_decay > 0 && x->optim.layer_decay < 1 && strcmp(x->model.arch, "vit")) {
+    if (x->optim.layer_decay > 0 && x->optim.layer_decay < 1 && x->model.arch != ARCH_VIT) {
         o = L->origin[cfg_find("optim.layer_decay")];
         return kd_err_setfix(L->e, KD_ERR_CONFIG, o.file, o.line, "set optim.layer_decay: 1",
                              "optim.layer_decay = %g needs model.arch vit (layer ids of its "
-                             "blocks), not %s", (double)x->optim.layer_decay, x->model.arch);
+                             "blocks), not %s", (double)x->optim.layer_decay,
+                             config_choice_name("model.arch", x->model.arch));
     }
     long px = (long)x->model.img * x->model.img * x->model.in_ch;
     int strong = x->data.rrc_scale_min > 0 || x->data.randaug_n > 0 || x->data.erase_prob > 0;

@@ -13,11 +13,20 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "nn/params.h" /* enum weight_init */
+
 struct kd_err;
 
 #define CFG_STR 256      /* max length of string values */
 #define CFG_LIST 32      /* max length of list values */
 #define CFG_SOURCES 32   /* max distinct YAML files behind one config */
+
+/* Enum keys hold C enums, parsed once by the schema: value i is the i-th of the key's choices
+ * in its schema row, so each enum lists its values in that order. */
+enum data_set { DATA_FASHION_MNIST, DATA_FOLDER };       /* data.set: fashion-mnist|folder */
+enum model_arch { ARCH_VIT, ARCH_TINYVIT };              /* model.arch: vit|tinyvit */
+enum optim_name { OPTIM_ADAMW, OPTIM_SGD };              /* optim.name: adamw|sgd */
+enum lr_schedule { SCHEDULE_COSINE, SCHEDULE_STEP };     /* optim.schedule: cosine|step */
 
 struct run_cfg {
     int seed;                 /* base seed of every random stream */
@@ -28,7 +37,7 @@ struct run_cfg {
 };
 
 struct data_cfg {
-    char set[CFG_STR];        /* "fashion-mnist" or "folder" */
+    enum data_set set;        /* the reader: Fashion-MNIST IDX files or an image folder */
     char dir[CFG_STR];        /* where the files are */
     int train_n;              /* first N of a seeded shuffle of the train set (0: all) */
     int per_class;            /* N per class instead (0: off); few-shot sets */
@@ -43,7 +52,7 @@ struct data_cfg {
 };
 
 struct model_cfg {
-    char arch[CFG_STR];       /* "vit" or "tinyvit" */
+    enum model_arch arch;     /* network family */
     int img;                  /* input side, pixels */
     int in_ch;                /* input channels */
     int classes;              /* output classes */
@@ -53,7 +62,7 @@ struct model_cfg {
     int heads;                /* ViT heads */
     float mlp_ratio;          /* hidden = mlp_ratio * dim */
     float drop_path;          /* stochastic depth rate (linear over depth) */
-    char weight_init[CFG_STR]; /* "torch" or "timm": initial weights (nn/params.h) */
+    enum weight_init weight_init; /* initial weights: torch or timm (nn/params.h) */
     /* TinyViT: one entry per stage; stage 1 is MBConv, later stages window-attention blocks */
     int stage_dims[CFG_LIST];   /* widths */
     int n_stage_dims;
@@ -66,7 +75,7 @@ struct model_cfg {
 };
 
 struct optim_cfg {
-    char name[CFG_STR];       /* "adamw" or "sgd" */
+    enum optim_name name;     /* the optimizer */
     float lr;                 /* peak learning rate for batch `batch` */
     float min_lr;             /* cosine floor */
     float weight_decay;       /* decoupled; not applied to norms, biases, tokens, embeddings */
@@ -78,7 +87,7 @@ struct optim_cfg {
     int epochs;
     int warmup_epochs;        /* linear warmup, then cosine */
     int batch;                /* effective batch size */
-    char schedule[CFG_STR];   /* after warmup: "cosine" to min_lr, or "step" */
+    enum lr_schedule schedule; /* after warmup: cosine to min_lr, or a step */
     float step_at;            /* step schedule: fraction of the steps after which lr drops */
     float step_gamma;         /* step schedule: factor of the drop */
 };
@@ -96,13 +105,10 @@ struct experiment {
     struct data_cfg data;
     struct model_cfg model;
     struct optim_cfg optim;
-    /* Method sections, each declared in io/config_<method>.h with its schema in
-     * io/schema_<method>.c. */
-    struct tinyvit_cfg tinyvit;
-    struct seed_cfg seed;
-    struct tinymim_cfg tinymim;
-    struct dcvit_cfg dcvit;
-    struct interop_cfg interop;
+    /* Method sections: struct <method>_cfg <method>; for each of io/config_methods.h. */
+#define CONFIG_SECTION(m) struct m##_cfg m;
+    CONFIG_METHODS(CONFIG_SECTION)
+#undef CONFIG_SECTION
     /* Provenance, not configuration (not in the resolved YAML or the hash): every YAML file
      * read, the file first, then its bases in load order, each once, paths normalized
      * ("configs/teachers/../base/vit.yaml" -> "configs/base/vit.yaml"); for Make rules. */
@@ -142,6 +148,9 @@ int config_set(struct experiment *x, const char *key, const char *value, struct 
 /* The value of key as text (strings raw, lists "[0, 1]", floats shortest exact). Returns 0, or
  * -1 for an unknown key. */
 int config_get(const struct experiment *x, const char *key, char *buf, size_t cap);
+/* The text of value v of enum key (as a YAML file writes it), for messages: "?" when key is no
+ * enum key or v none of its values. */
+const char *config_choice_name(const char *key, int v);
 /* The schema keys, in schema order: i in [0, config_key_count()). NULL out of range. */
 int config_key_count(void);
 const char *config_key_name(int i);

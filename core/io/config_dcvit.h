@@ -6,17 +6,22 @@
 
 struct experiment;
 
+/* dcvit.metric and dcvit.practise_budget, in the order of their schema choices. */
+enum dcvit_metric { METRIC_SYNTHETIC, METRIC_REAL, METRIC_NONE };
+enum practise_budget { BUDGET_PAPER, BUDGET_EQUAL };
+
 struct dcvit_cfg {
     float remove;             /* MACs to remove, in units of one original block (attn + MLP) */
     int n_blocks;             /* blocks to compress (0: ceil of remove); PRACTISE: ignored */
-    char metric[CFG_STR];     /* block-choice metric set: synthetic | real | none */
+    enum dcvit_metric metric; /* block-choice metric set: synthetic | real | none */
     char synthetic[CFG_STR];  /* config of the kind-invert run whose images are the metric set */
     char reuse[CFG_STR];      /* config of a finished run whose compressed model is re-measured */
     int trial_steps;          /* fine-tuning steps of each candidate in the block-wise trial */
     int steps;                /* fine-tuning steps after each progressive compression */
     int loss_warmup;          /* steps over which the feature-MSE weight ramps up to 1 */
     int practise_steps;       /* PRACTISE fine-tuning steps after dropping (0: by budget) */
-    char practise_budget[CFG_STR]; /* paper: steps once; equal: steps * (k+1), DC-ViT's total */
+    enum practise_budget practise_budget; /* paper: steps once; equal: steps * (k+1), DC-ViT's
+                                           * total */
     int freeze_embed;         /* DC-ViT fine-tuning also freezes patch/cls/pos embedding, norm */
     int trial_neighbour;      /* a trial candidate c fine-tunes blocks 0..c+1 (else 0..c) */
     int trial_shared_batches; /* every trial candidate sees the same batches */

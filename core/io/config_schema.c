@@ -3,6 +3,7 @@
  * adding a key is one row here plus one field in config.h. */
 #include "io/config_schema.h"
 #include "io/config.h"
+#include "loss/loss_table.h"
 #include "base/err.h"
 
 #include <errno.h>
@@ -23,7 +24,8 @@ static const struct cfg_key core_keys[] = {
     INT("run.log_every", run.log_every, 0, INT_MAX, "50",
         "steps between progress lines when stderr is no terminal (0: epoch lines only)"),
     INT("run.ckpt_every", run.ckpt_every, 0, INT_MAX, "1", "epochs between checkpoints (0: end)"),
-    ENUM("data.set", data.set, "fashion-mnist|folder", "fashion-mnist", "data set reader"),
+    ENUM("data.set", data.set, CHOICES("fashion-mnist", "folder"), "fashion-mnist",
+         "data set reader"),
     STR("data.dir", data.dir, "/usr/share/datasets/fashion-mnist", "folder of the data files"),
     INT("data.train_n", data.train_n, 0, INT_MAX, "0", "first N of a seeded shuffle (0: all)"),
     INT("data.per_class", data.per_class, 0, INT_MAX, "0", "N train images per class (0: off)"),
@@ -38,7 +40,7 @@ static const struct cfg_key core_keys[] = {
         "std of RandAugment's magnitude noise (0: fixed)"),
     FLT("data.erase_prob", data.erase_prob, 0, 1, "0",
         "random erasing probability (timm's, per-pixel noise; 0: off)"),
-    ENUM("model.arch", model.arch, "vit|tinyvit", "vit", "network family"),
+    ENUM("model.arch", model.arch, CHOICES("vit", "tinyvit"), "vit", "network family"),
     INT("model.img", model.img, 1, 4096, "28", "input side, pixels"),
     INT("model.in_ch", model.in_ch, 1, 64, "1", "input channels"),
     INT("model.classes", model.classes, 2, 65535, "10", "output classes"),
@@ -48,7 +50,7 @@ static const struct cfg_key core_keys[] = {
     INT("model.heads", model.heads, 1, 1024, "3", "attention heads (divides model.dim)"),
     FLT("model.mlp_ratio", model.mlp_ratio, 0.25, 64, "4", "MLP hidden width / model.dim"),
     FLT("model.drop_path", model.drop_path, 0, 1, "0.1", "stochastic depth rate of the last block"),
-    ENUM("model.weight_init", model.weight_init, "torch|timm", "torch",
+    ENUM("model.weight_init", model.weight_init, CHOICES("torch", "timm"), "torch",
          "initial weights: PyTorch's layer defaults, or timm's trunc normal 0.02 Linear"),
     /* TinyViT defaults: TinyViT-5M halved for 28x28 (configs/base/tinyvit.yaml). */
     INTS("model.stage_dims", model.stage_dims, model.n_stage_dims, 1, 65536, "[32, 64, 80, 160]",
@@ -59,7 +61,7 @@ static const struct cfg_key core_keys[] = {
          "TinyViT heads per stage (stage 1 unused)"),
     INTS("model.windows", model.windows, model.n_windows, 1, 64, "[7, 4, 4, 2]",
          "TinyViT window side per stage, tokens (stage 1 unused; padded if larger)"),
-    ENUM("optim.name", optim.name, "adamw|sgd", "adamw", "optimizer"),
+    ENUM("optim.name", optim.name, CHOICES("adamw", "sgd"), "adamw", "optimizer"),
     FLT("optim.lr", optim.lr, 0, 10, "0.001", "peak learning rate for optim.batch"),
     FLT("optim.min_lr", optim.min_lr, 0, 10, "1e-05", "cosine floor (<= optim.lr)"),
     FLT("optim.weight_decay", optim.weight_decay, 0, 10, "0.05", "decoupled weight decay"),
@@ -73,7 +75,7 @@ static const struct cfg_key core_keys[] = {
     INT("optim.epochs", optim.epochs, 1, 1000000, "10", "training epochs"),
     INT("optim.warmup_epochs", optim.warmup_epochs, 0, 1000000, "1", "linear warmup epochs"),
     INT("optim.batch", optim.batch, 1, 1 << 20, "128", "effective batch size, images"),
-    ENUM("optim.schedule", optim.schedule, "cosine|step", "cosine",
+    ENUM("optim.schedule", optim.schedule, CHOICES("cosine", "step"), "cosine",
          "lr after warmup: cosine down to min_lr, or step (lr, then lr * step_gamma)"),
     FLT("optim.step_at", optim.step_at, 0, 1, "0.4",
         "step schedule: fraction of all steps after which the lr drops"),
@@ -97,11 +99,9 @@ const struct cfg_key *cfg_schema_table(void)
 {
     if (n_all == 0) {
         schema_append(core_keys, (int)(sizeof core_keys / sizeof core_keys[0]));
-        schema_append(schema_tinyvit, -1);
-        schema_append(schema_seed, -1);
-        schema_append(schema_tinymim, -1);
-        schema_append(schema_dcvit, -1);
-        schema_append(schema_interop, -1);
+#define APPEND(m) schema_append(schema_##m, -1);
+        CONFIG_METHODS(APPEND)
+#undef APPEND
     }
     return all_keys;
 }
@@ -162,34 +162,74 @@ static const char *shown(const char *t, char *buf, size_t cap)
     return buf;
 }
 
+/* The name of value v of enum row s: NULL past the last value, "" for a value the key does not
+ * take (a loss its method cannot feed). */
+static const char *choice_name(const struct cfg_key *s, int v)
+{
+    if (s->losses)
+        return v >= loss_count() ? NULL : loss_fits(v, s->losses) ? loss_at(v)->name : "";
+    return s->names[v];
+}
+
+/* The choices of enum row s as "a|b|c", in buf. */
+static const char *choices_text(const struct cfg_key *s, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int v = 0; choice_name(s, v) && n < cap; v++)
+        if (*choice_name(s, v))
+            n += snprintf(buf + n, cap - n, "%s%s", n ? "|" : "", choice_name(s, v));
+    return buf;
+}
+
+/* The value of enum row s named t, or -1. */
+static int choice_value(const struct cfg_key *s, const char *t)
+{
+    for (int v = 0; choice_name(s, v); v++)
+        if (*choice_name(s, v) && strcmp(choice_name(s, v), t) == 0)
+            return v;
+    return -1;
+}
+
 /* The choice of an enum within edit distance 2 of got (the closest), or NULL. */
-static const char *closest_choice(const struct cfg_key *s, const char *got, char *buf, size_t cap)
+static const char *closest_choice(const struct cfg_key *s, const char *got)
 {
     int best = 3;
     const char *found = NULL;
-    for (const char *c = s->choices; *c;) {
-        size_t n = strcspn(c, "|");
-        char one[64];
-        snprintf(one, sizeof one, "%.*s", (int)n, c);
-        int d = cfg_levenshtein(got, one);
+    for (int v = 0; choice_name(s, v); v++) {
+        int d = *choice_name(s, v) ? cfg_levenshtein(got, choice_name(s, v)) : best;
         if (d < best) {
             best = d;
-            snprintf(buf, cap, "%s", one);
-            found = buf;
+            found = choice_name(s, v);
         }
-        c += n + (c[n] == '|');
     }
     return found;
+}
+
+/* The name of value v of enum row s, "?" when it takes no such value. */
+static const char *enum_name(const struct cfg_key *s, int v)
+{
+    for (int i = 0; i <= v; i++)
+        if (!choice_name(s, i))
+            return "?";
+    return v >= 0 && *choice_name(s, v) ? choice_name(s, v) : "?";
+}
+
+const char *config_choice_name(const char *key, int v)
+{
+    int k = cfg_find(key);
+    return k >= 0 && cfg_schema[k].type == CFG_ENUM ? enum_name(&cfg_schema[k], v) : "?";
 }
 
 static int err_type(const struct cfg_key *s, const char *got, struct cfg_origin o,
                     struct kd_err *e)
 {
-    char g[80], near[64], lo[32], hi[32];
+    char g[80], ch[512], lo[32], hi[32];
+    const char *near;
     shown(got, g, sizeof g);
     if (s->type == CFG_ENUM)
         kd_err_set(e, KD_ERR_CONFIG, o.file, o.line, "expected one of %s for '%s', got '%s'",
-                   s->choices, s->key, g);
+                   choices_text(s, ch, sizeof ch), s->key, g);
     else
         kd_err_set(e, KD_ERR_CONFIG, o.file, o.line, "expected %s for '%s', got '%s'",
                    type_name(s), s->key, g);
@@ -202,9 +242,9 @@ static int err_type(const struct cfg_key *s, const char *got, struct cfg_origin 
     case CFG_BOOL:
         return kd_err_fix(e, "write true or false");
     case CFG_ENUM:
-        if (closest_choice(s, got, near, sizeof near))
+        if ((near = closest_choice(s, got)))
             return kd_err_fix(e, "did you mean '%s'?", near);
-        return kd_err_fix(e, "use one of %s", s->choices);
+        return kd_err_fix(e, "use one of %s", ch);
     case CFG_INT:
         return kd_err_fix(e, "write a whole number from %s to %s", lo, hi);
     default:
@@ -215,9 +255,10 @@ static int err_type(const struct cfg_key *s, const char *got, struct cfg_origin 
 int cfg_err_shape(int k, const char *got, struct cfg_origin o, struct kd_err *e)
 {
     const struct cfg_key *s = &cfg_schema[k];
+    char ch[512];
     if (s->type == CFG_ENUM)
         kd_err_set(e, KD_ERR_CONFIG, o.file, o.line, "expected one of %s for '%s', got %s",
-                   s->choices, s->key, got);
+                   choices_text(s, ch, sizeof ch), s->key, got);
     else
         kd_err_set(e, KD_ERR_CONFIG, o.file, o.line, "expected %s for '%s', got %s",
                    type_name(s), s->key, got);
@@ -282,16 +323,12 @@ static int set_text(struct experiment *x, const struct cfg_key *s, const char *t
     if (is_null(t, quoted))
         t = "";
     if (s->type == CFG_ENUM) {
-        for (const char *c = s->choices; *c;) {
-            size_t n = strcspn(c, "|");
-            if (strlen(t) == n && strncmp(c, t, n) == 0) {
-                memset(dst, 0, s->size);
-                snprintf(dst, s->size, "%s", t);
-                return 0;
-            }
-            c += n + (c[n] == '|');
-        }
-        return err_type(s, t, o, e);
+        int v = choice_value(s, t);
+        KD_ASSERT(s->size == sizeof(int)); /* an enum field: int-sized */
+        if (v < 0)
+            return err_type(s, t, o, e);
+        *(int *)dst = v;
+        return 0;
     }
     if (strlen(t) >= s->size)
         return kd_err_setfix(e, KD_ERR_CONFIG, o.file, o.line, "use a shorter value",
@@ -463,7 +500,7 @@ int cfg_value_format(const struct experiment *x, int k, char *buf, size_t cap)
     case CFG_STRING:
         return format_string(buf, cap, p);
     case CFG_ENUM:
-        return snprintf(buf, cap, "%s", p);
+        return snprintf(buf, cap, "%s", enum_name(s, *(const int *)p));
     default:
         break;
     }
@@ -545,7 +582,7 @@ static void range_text(const struct cfg_key *s, char *buf, size_t cap)
     num_text(lo, sizeof lo, s->min);
     num_text(hi, sizeof hi, s->max);
     if (s->type == CFG_ENUM)
-        snprintf(buf, cap, "%s", s->choices);
+        choices_text(s, buf, cap);
     else if (s->type == CFG_STRING)
         snprintf(buf, cap, "<= %zu bytes", s->size - 1);
     else if (s->type == CFG_BOOL)

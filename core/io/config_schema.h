@@ -7,7 +7,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-struct experiment;
+#include "io/config.h" /* struct experiment, CONFIG_METHODS */
+
 struct kd_err;
 
 enum cfg_type {
@@ -15,7 +16,8 @@ enum cfg_type {
     CFG_FLOAT,
     CFG_BOOL,     /* stored as int 0/1; printed true/false */
     CFG_STRING,   /* char[size] */
-    CFG_ENUM,     /* char[size], one of `choices` ("adamw|sgd") */
+    CFG_ENUM,     /* a C enum (int-sized): value i is names[i], or for a loss key the loss at
+                   * index i of loss/loss_table.h, offered when it fits the key's `losses` */
     CFG_INTS,     /* int[CFG_LIST] with an int count at count_off */
     CFG_FLOATS,   /* float[CFG_LIST] with an int count at count_off */
 };
@@ -25,11 +27,12 @@ struct cfg_key {
     enum cfg_type type;
     size_t off;           /* offsetof(struct experiment, field) */
     size_t count_off;     /* lists: offset of the int element count */
-    size_t size;          /* strings and enums: buffer bytes */
+    size_t size;          /* strings: buffer bytes; enums: sizeof the enum field */
     double min, max;      /* numbers and list elements: inclusive range */
     const char *def;      /* default, as the text a YAML file would hold */
-    const char *choices;  /* enums: "a|b|c" */
+    const char *const *names; /* enums: the choices in value order, NULL-terminated */
     const char *doc;      /* one line for --help-config */
+    int losses;           /* loss keys: the inputs the method provides (enum loss_need bits) */
 };
 
 /* Where a value came from, for error messages: "<command line>" has line 0. */
@@ -40,24 +43,29 @@ struct cfg_origin {
 
 /* The schema is the core table (config_schema.c) followed by one table per method, each in
  * its own file (schema_<method>.c) and ended by an entry whose key is NULL. */
-extern const struct cfg_key schema_tinyvit[], schema_seed[], schema_tinymim[], schema_dcvit[],
-    schema_interop[];
+#define SCHEMA_OF(m) extern const struct cfg_key schema_##m[];
+CONFIG_METHODS(SCHEMA_OF)
+#undef SCHEMA_OF
 const struct cfg_key *cfg_schema_table(void);
 int cfg_schema_count(void);
 #define cfg_schema (cfg_schema_table())
 #define cfg_schema_n (cfg_schema_count())
 
-/* Row builders for schema tables: key, field of struct experiment, range, default, doc. */
+/* Row builders for schema tables: key, field of struct experiment, range, default, doc. An
+ * ENUM names its choices in the order of the field's enum: CHOICES("adamw", "sgd"). A LOSS
+ * key's choices are the losses of loss/loss_table.h that need no more than `provides`. */
 #define OFF(f) offsetof(struct experiment, f)
 #define SIZE(f) sizeof(((struct experiment *)0)->f)
-#define INT(k, f, lo, hi, d, doc) {k, CFG_INT, OFF(f), 0, 0, lo, hi, d, NULL, doc}
-#define FLT(k, f, lo, hi, d, doc) {k, CFG_FLOAT, OFF(f), 0, 0, lo, hi, d, NULL, doc}
-#define BOOL(k, f, d, doc) {k, CFG_BOOL, OFF(f), 0, 0, 0, 1, d, NULL, doc}
-#define STR(k, f, d, doc) {k, CFG_STRING, OFF(f), 0, SIZE(f), 0, 0, d, NULL, doc}
-#define ENUM(k, f, ch, d, doc) {k, CFG_ENUM, OFF(f), 0, SIZE(f), 0, 0, d, ch, doc}
-#define INTS(k, f, n, lo, hi, d, doc) {k, CFG_INTS, OFF(f), OFF(n), 0, lo, hi, d, NULL, doc}
-#define FLTS(k, f, n, lo, hi, d, doc) {k, CFG_FLOATS, OFF(f), OFF(n), 0, lo, hi, d, NULL, doc}
-#define SCHEMA_END {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL}
+#define INT(k, f, lo, hi, d, doc) {k, CFG_INT, OFF(f), 0, 0, lo, hi, d, NULL, doc, 0}
+#define FLT(k, f, lo, hi, d, doc) {k, CFG_FLOAT, OFF(f), 0, 0, lo, hi, d, NULL, doc, 0}
+#define BOOL(k, f, d, doc) {k, CFG_BOOL, OFF(f), 0, 0, 0, 1, d, NULL, doc, 0}
+#define STR(k, f, d, doc) {k, CFG_STRING, OFF(f), 0, SIZE(f), 0, 0, d, NULL, doc, 0}
+#define CHOICES(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define ENUM(k, f, ch, d, doc) {k, CFG_ENUM, OFF(f), 0, SIZE(f), 0, 0, d, ch, doc, 0}
+#define LOSS(k, f, provides, d, doc) {k, CFG_ENUM, OFF(f), 0, SIZE(f), 0, 0, d, NULL, doc, provides}
+#define INTS(k, f, n, lo, hi, d, doc) {k, CFG_INTS, OFF(f), OFF(n), 0, lo, hi, d, NULL, doc, 0}
+#define FLTS(k, f, n, lo, hi, d, doc) {k, CFG_FLOATS, OFF(f), OFF(n), 0, lo, hi, d, NULL, doc, 0}
+#define SCHEMA_END {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0}
 
 /* Index of key in the schema, or -1. */
 int cfg_find(const char *key);

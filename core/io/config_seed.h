@@ -13,7 +13,7 @@ struct seed_cfg {
     float tau;                /* InfoNCE temperature (MoCo-v2: 0.2) */
     float tau_t;              /* SEED teacher temperature */
     float tau_s;              /* SEED student temperature */
-    char strategy[CFG_STR];   /* seed | l2 | cosine | seed_moco: the distillation loss */
+    int strategy;             /* the distillation loss: its index in loss/loss_table.h */
     float moco_weight;        /* weight of the student's own InfoNCE in seed_moco */
     float crop_min;           /* random resized crop: smallest area fraction */
     int flip;                 /* random horizontal flip */

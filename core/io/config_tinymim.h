@@ -4,10 +4,13 @@
 #ifndef KD_CONFIG_TINYMIM_H
 #define KD_CONFIG_TINYMIM_H
 
+/* tinymim.relations, in the order of its schema choices. */
+enum tinymim_relations { RELATIONS_QK_VV, RELATIONS_QQ_KK_VV, RELATIONS_QK, RELATIONS_VV };
+
 struct tinymim_cfg {
     /* distillation */
-    char target[32];          /* relation | feature | cls */
-    char relations[32];       /* relation pairs: qk_vv | qq_kk_vv | qk | vv */
+    int target;               /* the distillation loss: its index in loss/loss_table.h */
+    enum tinymim_relations relations; /* relation pairs of the relation loss */
     int target_layer;         /* teacher block whose outputs are distilled (1-based, 0: last) */
     float mask_ratio;         /* fraction of patches hidden from teacher and student (0: full) */
     float teacher_drop_path;  /* stochastic depth of the teacher, constant over its blocks */

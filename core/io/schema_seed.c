@@ -1,6 +1,7 @@
 /* Schema rows of the "seed." config section (struct seed_cfg in io/config_seed.h). */
 #include "io/config_schema.h"
 #include "io/config.h"
+#include "loss/loss_table.h"
 
 #include <limits.h>
 #include <stddef.h>
@@ -12,8 +13,9 @@ const struct cfg_key schema_seed[] = {
     FLT("seed.tau", seed.tau, 1e-6, 100, "0.2", "MoCo InfoNCE temperature"),
     FLT("seed.tau_t", seed.tau_t, 1e-8, 100, "1e-4", "SEED teacher temperature"),
     FLT("seed.tau_s", seed.tau_s, 1e-6, 100, "0.2", "SEED student temperature"),
-    ENUM("seed.strategy", seed.strategy, "seed|l2|cosine|seed_moco", "seed",
-         "distillation loss: SEED, l2 or cosine between embeddings, SEED + student MoCo"),
+    LOSS("seed.strategy", seed.strategy, LOSS_EMBED | LOSS_QUEUE | LOSS_KEYS, "seed",
+         "distillation loss (core/loss/loss_table.c): SEED, l2 or cosine between embeddings, "
+         "SEED + student MoCo, ..."),
     FLT("seed.moco_weight", seed.moco_weight, 0, 100, "1", "weight of the MoCo loss in seed_moco"),
     FLT("seed.crop_min", seed.crop_min, 0.01, 1, "0.2", "random resized crop: smallest area"),
     BOOL("seed.flip", seed.flip, "true", "random horizontal flip of SSL views"),

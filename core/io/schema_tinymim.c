@@ -1,14 +1,16 @@
 /* Schema rows of the "tinymim." config section (struct tinymim_cfg in io/config_tinymim.h). */
 #include "io/config_schema.h"
 #include "io/config.h"
+#include "loss/loss_table.h"
 
 #include <limits.h>
 #include <stddef.h>
 
 const struct cfg_key schema_tinymim[] = {
-    ENUM("tinymim.target", tinymim.target, "relation|feature|cls", "relation",
-         "what is distilled: Q-K/V-V relations, output features, or the class token"),
-    ENUM("tinymim.relations", tinymim.relations, "qk_vv|qq_kk_vv|qk|vv", "qk_vv",
+    LOSS("tinymim.target", tinymim.target, LOSS_RELATION | LOSS_FEATURE | LOSS_LOGITS, "relation",
+         "what is distilled, by which loss (core/loss/loss_table.c): Q-K/V-V relations, output "
+         "features, the class token, ..."),
+    ENUM("tinymim.relations", tinymim.relations, CHOICES("qk_vv", "qq_kk_vv", "qk", "vv"), "qk_vv",
          "relation pairs of the relation target (TinyMIM Table 7)"),
     INT("tinymim.target_layer", tinymim.target_layer, 0, 1024, "0",
         "teacher block distilled, 1-based (0: last)"),

@@ -1,5 +1,6 @@
 /* Cosine distance between student and teacher embeddings, 1 - cos, a Table 4 alternative. */
 #include "loss/loss_ssl.h"
+#include "loss/loss_table.h"
 
 size_t embed_cosine_work_floats(int B, int D)
 {
@@ -23,4 +24,15 @@ float embed_cosine_loss(float *dzs, float *work, const float *zs, const float *z
     if (dzs)
         l2norm_backward(dzs, dzn, zn, norms, B, D);
     return (float)(total / B);
+}
+
+/* The table's "cosine" (loss_table.h: LOSS_EMBED). */
+size_t embed_cosine_work(const struct loss_in *in)
+{
+    return embed_cosine_work_floats(in->rows, in->D);
+}
+
+double embed_cosine_forward(const struct loss_in *in)
+{
+    return embed_cosine_loss(in->ds, in->work, in->s, in->t, in->weight, in->rows, in->D);
 }

@@ -1,6 +1,7 @@
 /* Plain l2 between the student's normalized embedding and the teacher's: the simplest
  * distillation baseline of SEED's Table 4. */
 #include "loss/loss_ssl.h"
+#include "loss/loss_table.h"
 
 size_t embed_l2_work_floats(int B, int D)
 {
@@ -21,4 +22,15 @@ float embed_l2_loss(float *dzs, float *work, const float *zs, const float *zt, f
     if (dzs)
         l2norm_backward(dzs, dzn, zn, norms, B, D);
     return (float)(total / B);
+}
+
+/* The table's "l2" (loss_table.h: LOSS_EMBED). */
+size_t embed_l2_work(const struct loss_in *in)
+{
+    return embed_l2_work_floats(in->rows, in->D);
+}
+
+double embed_l2_forward(const struct loss_in *in)
+{
+    return embed_l2_loss(in->ds, in->work, in->s, in->t, in->weight, in->rows, in->D);
 }

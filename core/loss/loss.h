@@ -15,7 +15,8 @@ int ce_correct(const float *logits, const int *labels, int B, int K);
 float soft_ce_loss(float *dlogits, const float *logits, const float *probs, float weight, int B,
                    int K);
 
-/* ---- TinyMIM and MAE (core/loss/qk_vv_relation.c, smooth_l1.c, kl_div.c, mae_pixel.c) */
+/* ---- TinyMIM, MAE and DC-ViT (core/loss/qk_vv_relation.c, smooth_l1.c, kl_div.c, mae_pixel.c,
+ * feature_mse.c) */
 #include <stddef.h>
 
 /* qk_vv_relation.c: relation distillation. For each sample, head and chosen pair (X, Y) of
@@ -28,8 +29,6 @@ enum { RELATION_QK = 1, RELATION_VV = 2, RELATION_QQ = 4, RELATION_KK = 8 };
 size_t relation_scratch_floats(int T, int hd_max);
 float relation_loss(float *d_sqkv, float *scratch, const float *s_qkv, const float *t_qkv,
                     int pairs, float weight, int B, int T, int Cs, int Ct, int NH);
-/* Pair mask of a tinymim.relations name ("qk_vv", "qq_kk_vv", "qk", "vv"), or 0. */
-int relation_pairs(const char *name);
 
 /* smooth_l1.c: mean over n of torch's SmoothL1(pred - target, beta). */
 float smooth_l1_loss(float *dpred, const float *pred, const float *target, float beta,
@@ -39,6 +38,19 @@ float smooth_l1_loss(float *dpred, const float *pred, const float *target, float
  * scratch 2K floats. */
 float kl_div_loss(float *dlogits, float *scratch, const float *logits, const float *target,
                   float weight, int B, int K);
+/* acc + the sum over B rows of the same KL, in double without gradient, each probability
+ * clamped at 1e-12 inside the log (DC-ViT's block scores: one running sum over batches);
+ * K <= KL_DIV_ADD_MAX_K. */
+#define KL_DIV_ADD_MAX_K 256
+double kl_div_add(double acc, const float *logits, const float *target, int B, int K);
+
+/* feature_mse.c: mean over n of (pred - target)^2, in double (DC-ViT's few-shot fine-tuning:
+ * the returned mean is reported to 6 digits and averaged over steps, so it keeps double). */
+double feature_mse_loss(float *dpred, const float *pred, const float *target, float weight,
+                        size_t n);
+/* acc + the sum over n of (pred - target)^2, each difference in float, summed in double in
+ * index order (held-out MSE over several batches: one running sum). */
+double feature_sq_err_add(double acc, const float *pred, const float *target, size_t n);
 
 /* mae_pixel.c: MAE reconstruction loss of pred (B, NP, PPC) against the image's patches
  * target (B, NP, PPC) over the patches whose mask (B, NP) is 1; norm_pix normalizes each

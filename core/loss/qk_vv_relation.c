@@ -4,6 +4,7 @@
  * QQ, KK, VV (Table 7). The loss is KL(R_teacher || R_student) summed over keys and averaged
  * over batch, heads and queries, summed over the pairs with equal weights. */
 #include "loss/loss.h"
+#include "loss/loss_table.h"
 #include "ops/ops.h"
 
 #include <math.h>
@@ -96,15 +97,14 @@ float relation_loss(float *d_sqkv, float *scratch, const float *s_qkv, const flo
     return (float)(total / norm);
 }
 
-int relation_pairs(const char *name)
+/* The table's "relation" (loss_table.h: LOSS_RELATION). */
+size_t relation_work(const struct loss_in *in)
 {
-    if (strcmp(name, "qk_vv") == 0)
-        return RELATION_QK | RELATION_VV;
-    if (strcmp(name, "qq_kk_vv") == 0)
-        return RELATION_QQ | RELATION_KK | RELATION_VV;
-    if (strcmp(name, "qk") == 0)
-        return RELATION_QK;
-    if (strcmp(name, "vv") == 0)
-        return RELATION_VV;
-    return 0;
+    return relation_scratch_floats(in->T, (in->Cs > in->Ct ? in->Cs : in->Ct) / in->heads);
+}
+
+double relation_forward(const struct loss_in *in)
+{
+    return relation_loss(in->ds, in->work, in->s, in->t, in->pairs, in->weight, in->rows, in->T,
+                         in->Cs, in->Ct, in->heads);
 }

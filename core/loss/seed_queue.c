@@ -2,6 +2,7 @@
  * distributions over [own teacher embedding; queue], soft cross-entropy from teacher to student.
  * As tau_t -> 0 the target is one-hot on column 0 and this is InfoNCE with zt as the positive. */
 #include "loss/loss_ssl.h"
+#include "loss/loss_table.h"
 
 #include <math.h>
 #include <string.h>
@@ -53,4 +54,16 @@ float seed_queue_loss(float *dzs, float *work, const float *zs, const float *zt,
     if (dzs)
         queue_sim_backward(dzs, dzn, ps, zt, queue, zn, norms, B, K, D);
     return (float)(total / B);
+}
+
+/* The table's "seed" (loss_table.h: LOSS_EMBED | LOSS_QUEUE). */
+size_t seed_queue_work(const struct loss_in *in)
+{
+    return seed_queue_work_floats(in->rows, in->K, in->D);
+}
+
+double seed_queue_forward(const struct loss_in *in)
+{
+    return seed_queue_loss(in->ds, in->work, in->s, in->t, in->queue, in->tau_s, in->tau_t,
+                           in->weight, in->rows, in->K, in->D);
 }

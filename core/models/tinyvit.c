@@ -51,7 +51,7 @@ static int tinyvit_register(struct tinyvit *m, const struct model_cfg *c)
     if (!m->mb || !m->blocks || !m->units)
         return -1;
     params_begin(ps);
-    ps->init = weight_init_parse(c->weight_init);
+    ps->init = c->weight_init;
     int C0 = m->dims[0];
     conv_bn_init(&m->stem0, ps, "patch_embed.seq.0", m->in_ch, C0 / 2, 3, 2, 0, 1.0f);
     conv_bn_init(&m->stem1, ps, "patch_embed.seq.2", C0 / 2, C0, 3, m->img >= 112 ? 2 : 1, 0,

@@ -12,7 +12,7 @@ static void vit_register(struct vit *m, const struct model_cfg *cfg,
 {
     struct params *ps = &m->params;
     params_begin(ps);
-    ps->init = weight_init_parse(cfg->weight_init);
+    ps->init = cfg->weight_init;
     linear_init(&m->patch_embed, ps, "patch_embed.proj", m->PPC, m->C, 1);
     /* timm's patch embedding is an nn.Conv2d, which its init leaves at PyTorch's default */
     m->patch_embed.init = WEIGHT_INIT_TORCH;

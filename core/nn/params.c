@@ -72,11 +72,6 @@ void params_zero_grad(struct params *ps)
         memset(ps->grads.base, 0, ps->grads.used);
 }
 
-enum weight_init weight_init_parse(const char *name)
-{
-    return strcmp(name, "timm") == 0 ? WEIGHT_INIT_TIMM : WEIGHT_INIT_TORCH;
-}
-
 struct param *params_find(struct params *ps, const char *name)
 {
     for (int i = 0; i < ps->n; i++)

@@ -19,7 +19,8 @@ struct param {
     int frozen;          /* 1: the optimizer skips it (e.g. a frozen classifier) */
 };
 
-/* How layers registered into a params set draw their initial weights (model.weight_init). */
+/* How layers registered into a params set draw their initial weights (model.weight_init: its
+ * schema choices torch|timm in this order). */
 enum weight_init {
     WEIGHT_INIT_TORCH = 0, /* PyTorch's nn.Linear/nn.Conv2d default: U(+-1/sqrt(fan_in)) */
     WEIGHT_INIT_TIMM = 1,  /* timm/DeiT/TinyViT: Linear weights trunc normal 0.02, zero bias */
@@ -43,8 +44,6 @@ struct plan {
 };
 
 void params_begin(struct params *ps);
-/* "timm" -> WEIGHT_INIT_TIMM; anything else (the schema allows "torch") -> WEIGHT_INIT_TORCH. */
-enum weight_init weight_init_parse(const char *name);
 /* Register one parameter; shape is up to 4 dims (0-terminated when shorter). */
 void params_add(struct params *ps, float **w, float **g, int decay, const char *name_fmt_prefix,
                 const char *name, int d0, int d1, int d2, int d3);

@@ -270,13 +270,13 @@ int ckpt_export_vit(const char *ckpt, const char *out, struct ckpt_export_info *
         stored_value(info->kind, sizeof info->kind, c.config, "kind");
     if (!rc && (strcmp(info->kind, "dcvit") == 0 || strcmp(info->kind, "practise") == 0))
         rc = teacher_model(&x->model, &c, ckpt, e);
-    if (!rc && strcmp(x->model.arch, "vit") != 0)
+    if (!rc && x->model.arch != ARCH_VIT)
         rc = kd_err_setfix(e, KD_ERR_USAGE, ckpt, 0,
                            "export takes the supervised models of every model.arch (kinds train, "
                            "tinyvit_distill, tinymim) and the ViTs of kinds mae, moco, seed, "
                            "dcvit and practise",
                            "a model.arch %s checkpoint of kind %s holds other tensors than its "
-                           "model", x->model.arch, info->kind);
+                           "model", config_choice_name("model.arch", x->model.arch), info->kind);
     if (!rc)
         rc = write_export(&c, x, ckpt, out, info, e);
     ckpt_tensors_free(&c);

@@ -24,9 +24,10 @@ int compress_load_original(struct vit *m, struct experiment *tx, const struct ru
     if (run_ref_stem(stem, sizeof stem, tx, r->x.teacher, r->x.scale, -1, e))
         return e->code;
     snprintf(path, sizeof path, "%s.ckpt", stem);
-    if (strcmp(tx->model.arch, "vit") != 0)
+    if (tx->model.arch != ARCH_VIT)
         return kd_err_setfix(e, KD_ERR_CONFIG, r->x.teacher, 0, "compress a model.arch: vit",
-                             "model.arch '%s' cannot be compressed", tx->model.arch);
+                             "model.arch '%s' cannot be compressed",
+                             config_choice_name("model.arch", tx->model.arch));
     int rc = vit_init(m, &tx->model, Bmax, e);
     if (!rc)
         rc = ckpt_load(path, &m->params, NULL, NULL, "", NULL, e);
@@ -84,13 +85,8 @@ double compress_finetune(struct vit *s, struct vit *t, const struct run *r, int 
         vit_forward(s, images, B, 0, 0, 0);
         float ramp = x->dcvit.loss_warmup > 0 && step < x->dcvit.loss_warmup
                          ? (float)(step + 1) / x->dcvit.loss_warmup : 1.0f;
-        double loss = 0;
-        for (size_t i = 0; i < BTC; i++) {
-            float d = s->feat[i] - tfeat[i];
-            loss += (double)d * d;
-            dfeat[i] = ramp * 2.0f * d / (float)BTC;
-        }
-        loss /= BTC;
+        memset(dfeat, 0, sizeof(float) * BTC);
+        double loss = feature_mse_loss(dfeat, s->feat, tfeat, ramp, BTC);
         params_zero_grad(&s->params);
         vit_backward(s, NULL, dfeat, B);
         grad_clip(&s->params, oc.clip_grad);
@@ -110,35 +106,19 @@ double compress_finetune(struct vit *s, struct vit *t, const struct run *r, int 
     return n_tail ? tail / n_tail : 0;
 }
 
-static void softmax_row(double *p, const float *z, int K)
-{
-    double mx = z[0], s = 0;
-    for (int k = 1; k < K; k++)
-        mx = z[k] > mx ? z[k] : mx;
-    for (int k = 0; k < K; k++)
-        s += p[k] = exp(z[k] - mx);
-    for (int k = 0; k < K; k++)
-        p[k] /= s;
-}
-
 double compress_kl(struct vit *t, struct vit *s, const float *images, int n)
 {
     int K = t->classes, Bm = t->Bmax < s->Bmax ? t->Bmax : s->Bmax;
     size_t img = (size_t)t->img * t->img * t->in_ch;
     float *tl = malloc(sizeof(float) * Bm * K);
-    double kl = 0, p[256], q[256];
-    KD_ASSERT(K <= 256);
+    double kl = 0;
+    KD_ASSERT(K <= KL_DIV_ADD_MAX_K);
     for (int a = 0; a < n; a += Bm) {
         int B = n - a < Bm ? n - a : Bm;
         vit_forward(t, images + a * img, B, 0, 0, 0);
         memcpy(tl, t->logits, sizeof(float) * B * K);
         vit_forward(s, images + a * img, B, 0, 0, 0);
-        for (int b = 0; b < B; b++) {
-            softmax_row(p, tl + b * K, K);
-            softmax_row(q, s->logits + b * K, K);
-            for (int k = 0; k < K; k++)
-                kl += p[k] * (log(p[k] + 1e-12) - log(q[k] + 1e-12));
-        }
+        kl = kl_div_add(kl, s->logits, tl, B, K);
     }
     free(tl);
     return n ? kl / n : 0;
@@ -155,8 +135,7 @@ double compress_feature_mse(struct vit *t, struct vit *s, const float *images, i
         vit_forward(t, images + a * img, B, 0, 0, 0);
         memcpy(tf, t->feat, sizeof(float) * B * TC);
         vit_forward(s, images + a * img, B, 0, 0, 0);
-        for (size_t i = 0; i < B * TC; i++)
-            mse += (double)(s->feat[i] - tf[i]) * (s->feat[i] - tf[i]);
+        mse = feature_sq_err_add(mse, s->feat, tf, B * TC);
     }
     free(tf);
     return n ? mse / ((double)n * TC) : 0;
@@ -329,8 +308,7 @@ double compress_heldout_mse(struct vit *t, struct vit *m, const struct run *r)
         vit_forward(t, images, B, 0, 0, 0);
         memcpy(tf, t->feat, sizeof(float) * B * TC);
         vit_forward(m, images, B, 0, 0, 0);
-        for (size_t i = 0; i < B * TC; i++)
-            mse += (double)(m->feat[i] - tf[i]) * (m->feat[i] - tf[i]);
+        mse = feature_sq_err_add(mse, m->feat, tf, B * TC);
     }
     free(images);
     free(tf);

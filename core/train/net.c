@@ -94,14 +94,14 @@ int net_create(struct net *n, const struct model_cfg *cfg, int Bmax, uint64_t se
                struct kd_err *e)
 {
     memset(n, 0, sizeof *n);
-    snprintf(n->arch, sizeof n->arch, "%s", cfg->arch);
+    n->arch = cfg->arch;
     n->Bmax = Bmax;
-    if (strcmp(cfg->arch, "vit") == 0)
+    if (cfg->arch == ARCH_VIT)
         return net_create_vit(n, cfg, Bmax, seed, e);
-    if (strcmp(cfg->arch, "tinyvit") == 0)
+    if (cfg->arch == ARCH_TINYVIT)
         return net_create_tinyvit(n, cfg, Bmax, seed, e);
     return kd_err_setfix(e, KD_ERR_CONFIG, "", 0, "use one of: vit, tinyvit",
-                         "unknown model.arch '%s'", cfg->arch);
+                         "unknown model.arch %d", (int)cfg->arch);
 }
 
 void net_destroy(struct net *n)

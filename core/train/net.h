@@ -10,7 +10,7 @@
 struct kd_err;
 
 struct net {
-    char arch[256];
+    enum model_arch arch;       /* model.arch of the config it was built from */
     void *impl;                 /* struct vit *, ... */
     struct params *params;      /* the implementation's parameters */
     float *logits;              /* (Bmax, classes), valid after net_forward */

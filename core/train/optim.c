@@ -93,7 +93,7 @@ void optim_step(struct optim *o, struct params *ps, float lr)
 {
     o->step++;
     const struct optim_cfg *c = &o->cfg;
-    int adam = strcmp(c->name, "sgd") != 0;
+    int adam = c->name != OPTIM_SGD;
     float c1 = 1.0f - powf(c->beta1, (float)o->step), c2 = 1.0f - powf(c->beta2, (float)o->step);
     float *w0 = params_values(ps);
     /* One team for all parameters; each one's loop is split (orphaned `omp for`, no barrier
@@ -122,7 +122,7 @@ float lr_at(const struct optim_cfg *cfg, long step, long steps_per_epoch)
         return cfg->lr * (float)(step + 1) / (float)warm;
     if (total <= warm)
         return cfg->lr;
-    if (strcmp(cfg->schedule, "step") == 0)
+    if (cfg->schedule == SCHEDULE_STEP)
         return step < (long)(cfg->step_at * total) ? cfg->lr : cfg->lr * cfg->step_gamma;
     double t = (double)(step - warm) / (double)(total - warm);
     return cfg->min_lr + 0.5f * (cfg->lr - cfg->min_lr) * (float)(1.0 + cos(M_PI * t));

@@ -131,7 +131,7 @@ double linear_probe(float *tr, const int *ytr, int ntr, float *te, const int *yt
     struct rng r;
     rng_init(&r, seed, RNG_STREAM_SSL_PROBE, 0, 0);
     linear_reset(&fc, &r);
-    struct optim_cfg oc = {.name = "adamw", .lr = lr, .min_lr = 0, .weight_decay = 0,
+    struct optim_cfg oc = {.name = OPTIM_ADAMW, .lr = lr, .min_lr = 0, .weight_decay = 0,
                            .beta1 = 0.9f, .beta2 = 0.999f, .epochs = epochs,
                            .warmup_epochs = epochs > 5 ? 1 : 0, .batch = PROBE_BATCH};
     int *order = malloc(sizeof(int) * ntr), *y = malloc(sizeof(int) * PROBE_BATCH);
@@ -197,8 +197,8 @@ double semi_finetune(struct run *r, struct vit *backbone, int percent, int epoch
     int n_lab = dataset_subset(&r->train, idx, 0, per_class, (uint64_t)x->run.seed);
     struct optim_cfg oc = x->optim;
     /* Its own AdamW whatever pretrained the backbone: an SGD lr would not suit it. */
-    strcpy(oc.name, "adamw");
-    strcpy(oc.schedule, "cosine");
+    oc.name = OPTIM_ADAMW;
+    oc.schedule = SCHEDULE_COSINE;
     oc.lr = x->seed.semi_lr;
     oc.weight_decay = x->seed.semi_weight_decay;
     oc.epochs = epochs;

@@ -221,7 +221,7 @@ int run_start(struct run *r, int argc, char **argv, struct kd_err *e)
 static int run_load_split(struct dataset *out, const struct experiment *x, int train,
                           struct kd_err *e)
 {
-    if (strcmp(x->data.set, "folder") != 0)
+    if (x->data.set != DATA_FOLDER)
         return idx_load(out, x->data.dir, train ? "train" : "t10k", e);
     char dir[CFG_STR + 8];
     snprintf(dir, sizeof dir, "%s/%s", x->data.dir, train ? "train" : "test");

@@ -37,7 +37,7 @@ int ssl_enc_init(struct ssl_enc *s, const struct model_cfg *cfg, int D, int Bmax
     s->D = D;
     s->Bmax = Bmax;
     params_begin(&s->head_ps);
-    s->head_ps.init = weight_init_parse(cfg->weight_init);
+    s->head_ps.init = cfg->weight_init;
     proj_head_init(&s->head, &s->head_ps, "proj", C, C, D);
     if ((rc = params_alloc(&s->head_ps, e)))
         return rc;

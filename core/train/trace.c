@@ -48,7 +48,7 @@ int trace_open(struct trace **out, struct net *n, const char *config_text, struc
 /* Each block's two drop-path scale vectors (B), ones where the branch was kept whole. */
 static void trace_droppath(FILE *f, struct net *n, int B)
 {
-    if (strcmp(n->arch, "vit") != 0)
+    if (n->arch != ARCH_VIT)
         return;
     const struct vit *m = n->impl;
     float *ones = malloc(sizeof(float) * B);

@@ -26,7 +26,7 @@ static void torch_view_of(struct torch_view *v, const struct net *n, const struc
     v->ndim = p->ndim;
     for (int d = 0; d < p->ndim; d++)
         v->shape[d] = p->shape[d];
-    if (strcmp(n->arch, "vit") == 0 && strcmp(p->name, "patch_embed.proj.weight") == 0) {
+    if (n->arch == ARCH_VIT && strcmp(p->name, "patch_embed.proj.weight") == 0) {
         const struct vit *m = n->impl;
         v->ch = m->in_ch;
         v->P = m->patch;
@@ -71,7 +71,7 @@ static int check_match(struct net *n, const struct safetensors *st, struct kd_er
                                  "the file holds another architecture: check model.* (strict "
                                  "loading, as load_state_dict(strict=True))",
                                  "tensor '%s' is not a parameter of the %s model",
-                                 st->t[i].name, n->arch);
+                                 st->t[i].name, config_choice_name("model.arch", n->arch));
     for (int i = 0; i < ps->n; i++) {
         const struct param *p = &ps->p[i];
         const struct st_tensor *t = st_find(st, p->name);
@@ -197,7 +197,7 @@ int net_weights_save(struct net *n, const char *path, const char *config_text,
             t[i].data = tmp;
         }
     }
-    if (!tmp && strcmp(n->arch, "vit") == 0) {
+    if (!tmp && n->arch == ARCH_VIT) {
         free(t);
         free(model);
         return kd_err_set(e, KD_ERR_NOMEM, path, 0, "out of memory");
