@@ -13,7 +13,7 @@
 #include "models/vit.h"
 #include "models/mae_decoder.h"
 #include "loss/loss.h"
-#include "train/pretrain.h"
+#include "train/loop.h"
 #include "train/init_from.h"
 #include "base/runtime.h"
 
@@ -84,8 +84,8 @@ static float loss_feature_cls(struct distill *m, int B, int Tk)
     return l;
 }
 
-static float tm_step(void *ctx, const float *images, const int *idx, int B, int epoch,
-                     long step)
+static float tm_step(void *ctx, const float *images, const int *labels, const int *idx, int B,
+                     int epoch, long step)
 {
     struct distill *m = ctx;
     uint64_t seed = (uint64_t)m->x->run.seed;
@@ -197,10 +197,11 @@ int main(int argc, char **argv)
     fprintf(stderr, "[%s] TinyMIM %s (%s) from teacher block %d of %d, %d heads, %d of %d "
             "patches\n", r.out, r.x.tinymim.target, r.x.tinymim.relations, m.L, m.teacher.depth,
             m.NH, m.n_keep, m.student.NP);
-    struct params *sets[2] = {&m.student.params, &m.proj_ps};
+    /* the projection trains beside the student for the feature and cls targets */
     int n_sets = m.target == TARGET_RELATION ? 1 : 2;
-    struct pretrain_step st = {&m, tm_step};
-    if (pretrain(&r, sets, n_sets, &st, &m.student.params, &e))
+    struct loop_spec sp = {.ctx = &m, .sets = {&m.student.params, &m.proj_ps}, .n_sets = n_sets,
+                           .n_trained = n_sets, .save = &m.student.params, .step = tm_step};
+    if (loop_train(&r, &sp, &e))
         die(&e);
     tm_free(&m);
     run_free(&r);
