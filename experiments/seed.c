@@ -26,7 +26,8 @@ struct seed {
     struct ssl_augment_cfg aug;
     enum strategy strat;
     int supervised;             /* the teacher is a classifier: embedding = unit pooled CLS */
-    float *v1, *v2;             /* (B, h, w, c): the shared view; the key view (seed_moco) */
+    float *v2;                  /* (B, h, w, c): the key view (seed_moco); ssl_fit makes the
+                                 * view student and teacher share */
     float *work, *work2;        /* loss scratch */
     const struct experiment *x;
 };
@@ -43,16 +44,15 @@ static void teacher_embed(struct seed *S, const float *images, int B, uint64_t s
     l2norm_forward(S->t.zn, S->t.norms, S->t.vit.pooled, B, S->t.D);
 }
 
-static float seed_step(void *ctx, struct run *r, const int *idx, int B, int epoch, long step,
-                       float lr)
+static float seed_step(void *ctx, struct run *r, const float *v1, const int *idx, int B, int epoch,
+                       long step)
 {
     struct seed *S = ctx;
     const struct seed_cfg *c = &S->x->seed;
     uint64_t seed = (uint64_t)S->x->run.seed;
     int D = S->s.D, K = c->queue;
-    ssl_batch(S->v1, &r->train, idx, B, &S->aug, seed, epoch, 0);
-    teacher_embed(S, S->v1, B, seed, (int)step);
-    ssl_enc_forward(&S->s, S->v1, B, 1, seed, (int)step);
+    teacher_embed(S, v1, B, seed, (int)step);
+    ssl_enc_forward(&S->s, v1, B, 1, seed, (int)step);
     memset(S->s.dz, 0, sizeof(float) * B * D);
     float loss;
     if (S->strat == STRAT_L2)
@@ -70,11 +70,10 @@ static float seed_step(void *ctx, struct run *r, const int *idx, int B, int epoc
                              c->moco_weight, B, K, D) * c->moco_weight;
     }
     ssl_enc_backward(&S->s, B);
-    float norm = ssl_enc_step(&S->s, lr);
     emb_queue_push(&S->tq, S->t.zn, B);
     if (S->strat == STRAT_SEED_MOCO)
         emb_queue_push(&S->sq, S->sk.zn, B);
-    return norm == norm ? loss : norm;
+    return loss;
 }
 
 /* The teacher: its config (kind moco, same proj_dim) and checkpoint at this run's scale. */
@@ -137,7 +136,7 @@ int main(int argc, char **argv)
     S.aug = ssl_augment_of(x);
     S.strat = strategy_of(x->seed.strategy);
     if (load_teacher(&S, x, B, &e) || ssl_enc_init(&S.s, &x->model, D, B, seed, &e) ||
-        ssl_enc_optim(&S.s, &x->optim, &e) || emb_queue_init(&S.tq, K, D, seed, 1, &e))
+        emb_queue_init(&S.tq, K, D, seed, 1, &e))
         die(&e);
     if (S.strat == STRAT_SEED_MOCO) {
         if (ssl_enc_init(&S.sk, &x->model, D, B, seed, &e) ||
@@ -146,11 +145,10 @@ int main(int argc, char **argv)
         ssl_enc_ema(&S.sk, &S.s, 0.0f);
     }
     size_t img = (size_t)r.train.h * r.train.w * r.train.c;
-    S.v1 = malloc(sizeof(float) * B * img);
     S.v2 = malloc(sizeof(float) * B * img);
     S.work = malloc(sizeof(float) * seed_queue_work_floats(B, K, D));
     S.work2 = malloc(sizeof(float) * infonce_work_floats(B, K, D));
-    if (!S.v1 || !S.v2 || !S.work || !S.work2) {
+    if (!S.v2 || !S.work || !S.work2) {
         kd_err_setfix(&e, KD_ERR_NOMEM, x->path, 0, "lower seed.queue or optim.batch",
                       "out of memory");
         die(&e);
@@ -165,7 +163,7 @@ int main(int argc, char **argv)
     if (ssl_fit(&r, &S.s, &m, &e))
         die(&e);
     params_free(&S.state);
-    free(S.v1), free(S.v2), free(S.work), free(S.work2);
+    free(S.v2), free(S.work), free(S.work2);
     emb_queue_free(&S.tq);
     emb_queue_free(&S.sq);
     ssl_enc_free(&S.t);
