@@ -12,6 +12,7 @@
 #include "kd.h"
 #include "models/vit_compress.h"
 #include "train/compress.h"
+#include "train/loop.h"
 #include "base/runtime.h"
 #include "io/progress.h"
 
@@ -61,53 +62,96 @@ static int score_blocks(struct run *r, struct vit *t, const struct model_cfg *mc
     return rc;
 }
 
+/* A run's two stages (train/loop.h: loop_stages): 0 the original's row and the block scores,
+ * 1 the k blocks dropped and the fine-tuning. */
+struct practise {
+    struct run *r;
+    struct vit *t, s;               /* the original; it without the dropped blocks */
+    struct vit *cur;                /* the model after the latest stage */
+    const struct model_cfg *mc;
+    int k, steps;                   /* blocks dropped; fine-tuning steps */
+    double score[VIT_MAX_DEPTH];
+};
+
+static long practise_steps_of(void *ctx, int stage)
+{
+    return stage == 1 ? ((struct practise *)ctx)->steps : 0;
+}
+
+/* Stage 1: drop the k lowest-scoring blocks, fine-tune once, add the row. */
+static int practise_drop(struct practise *P, struct kd_err *e)
+{
+    struct run *r = P->r;
+    struct vit *t = P->t;
+    int drop[VIT_MAX_DEPTH] = {0}, last = -1;
+    for (int i = 0; i < P->k; i++) {
+        int best = -1;
+        for (int l = 0; l < t->depth; l++)
+            if (!drop[l] && (best < 0 || P->score[l] < P->score[best]))
+                best = l;
+        drop[best] = 1;
+        last = best > last ? best : last;
+    }
+    if (build_dropped(&P->s, t, P->mc, drop, t->Bmax, e))
+        return e->code;
+    P->cur = &P->s;
+    progress_printf("[%s] fine-tune %d steps (%s, lr %g)\n", r->out, P->steps, r->x.optim.name,
+                    r->x.optim.lr);
+    double ft = compress_finetune(&P->s, t, r, -1, P->steps, 0x300, e);
+    if (ft < 0)
+        return e->code;
+    compress_row(r, t, &P->s, 1, last, P->s.blocks[0].hidden, P->score[last], ft, vit_macs(t),
+                 1);
+    return 0;
+}
+
+static int practise_stage(void *ctx, int stage, struct kd_err *e)
+{
+    struct practise *P = ctx;
+    struct vit *t = P->t;
+    if (stage == 1)
+        return practise_drop(P, e);
+    compress_row(P->r, t, t, 0, -1, t->blocks[0].hidden, 0, 0, vit_macs(t), 1);
+    return score_blocks(P->r, t, P->mc, P->score, e);
+}
+
+static struct params *practise_model(void *ctx)
+{
+    return &((struct practise *)ctx)->cur->params;
+}
+
+static int practise_finish(void *ctx, struct kd_err *e)
+{
+    struct practise *P = ctx;
+    return compress_save_layout(P->r, P->cur, e);
+}
+
 int main(int argc, char **argv)
 {
     kd_runtime_setup(argc, argv);
     struct kd_err e;
     struct run r;
     struct experiment tx;
-    struct vit t, s;
+    struct vit t;
     if (compress_start(&r, &t, &tx, argc, argv))
         return 0;
     const struct dcvit_cfg *d = &r.x.dcvit;
-    int Bmax = t.Bmax;
-    double orig_macs = vit_macs(&t);
-    int k = (int)lround(d->remove);
-    if (k < 1 || k >= t.depth || fabs(d->remove - k) > 1e-6) {
+    struct practise P = {.r = &r, .t = &t, .cur = &t, .mc = &tx.model};
+    P.k = (int)lround(d->remove);
+    if (P.k < 1 || P.k >= t.depth || fabs(d->remove - P.k) > 1e-6) {
         kd_err_setfix(&e, KD_ERR_CONFIG, r.x.path, 0, "set dcvit.remove to a whole number "
                       "of blocks below the depth", "PRACTISE drops whole blocks: dcvit.remove "
                       "%g is not one of 1..%d", d->remove, t.depth - 1);
         die(&e);
     }
-    compress_row(&r, &t, &t, 0, -1, t.blocks[0].hidden, 0, 0, orig_macs, 1);
-    double score[VIT_MAX_DEPTH];
-    if (score_blocks(&r, &t, &tx.model, score, &e))
-        die(&e);
-    int drop[VIT_MAX_DEPTH] = {0}, last = -1;
-    for (int i = 0; i < k; i++) {
-        int best = -1;
-        for (int l = 0; l < t.depth; l++)
-            if (!drop[l] && (best < 0 || score[l] < score[best]))
-                best = l;
-        drop[best] = 1;
-        last = best > last ? best : last;
-    }
-    if (build_dropped(&s, &t, &tx.model, drop, Bmax, &e))
-        die(&e);
     int equal = strcmp(d->practise_budget, "equal") == 0;
-    int steps = d->practise_steps > 0 ? d->practise_steps : d->steps * (equal ? k + 1 : 1);
-    fprintf(stderr, "[%s] fine-tune %d steps (%s, lr %g)\n", r.out, steps, r.x.optim.name,
-            r.x.optim.lr);
-    progress_begin(r.out, steps, 0, r.x.run.log_every);
-    double ft = compress_finetune(&s, &t, &r, -1, steps, 0x300, &e);
-    progress_end();
-    if (ft < 0)
+    P.steps = d->practise_steps > 0 ? d->practise_steps : d->steps * (equal ? P.k + 1 : 1);
+    struct loop_stages st = {&P, 1, practise_steps_of, practise_stage, practise_model, NULL,
+                             practise_finish};
+    if (loop_stages(&r, &st, &e))
         die(&e);
-    compress_row(&r, &t, &s, 1, last, s.blocks[0].hidden, score[last], ft, orig_macs, 1);
-    if (compress_save(&r, &s, &e) || run_csv_write(&r, 1, &e) || run_finish(&r, &e))
-        die(&e);
-    vit_free(&s);
+    if (P.cur == &P.s)
+        vit_free(&P.s);
     vit_free(&t);
     run_free(&r);
     return 0;

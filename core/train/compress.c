@@ -155,11 +155,8 @@ void compress_latency(struct vit *m, int B, int runs, double *mean_ms, double *m
     free(images);
 }
 
-int compress_save(const struct run *r, struct vit *m, struct kd_err *e)
+int compress_save_layout(const struct run *r, struct vit *m, struct kd_err *e)
 {
-    struct ckpt_info info = {1, 0};
-    if (ckpt_save(run_path(r, ".ckpt"), &m->params, NULL, r->resolved, &info, e))
-        return e->code;
     struct atomic_file af;
     if (atomic_open(&af, run_path(r, ".layout"), e))
         return e->code;

@@ -65,8 +65,9 @@ double compress_heldout_mse(struct vit *orig, struct vit *m, const struct run *r
 int compress_remeasure(struct run *r, struct vit *orig, const struct experiment *tx,
                        struct kd_err *e);
 
-/* STEM.ckpt and STEM.layout (depth, then per block: attention 0/1 and hidden units). */
-int compress_save(const struct run *r, struct vit *m, struct kd_err *e);
+/* STEM.layout: depth, then per block attention 0/1 and hidden units (the weights go to STEM.ckpt
+ * through loop_stages). */
+int compress_save_layout(const struct run *r, struct vit *m, struct kd_err *e);
 /* Read path's layout (a STEM.layout file) into lay for a model of `depth` blocks (depth gets
  * the file's block count). Returns 0 or KD_ERR_IO / KD_ERR_FORMAT. */
 int compress_read_layout(const char *path, struct vit_layout *lay, int *depth, struct kd_err *e);

@@ -12,6 +12,7 @@
 
 struct net;
 struct trace;
+struct ckpt_info;
 
 #define LOOP_MAX_SETS 4
 
@@ -85,5 +86,32 @@ void loop_free(struct loop *L);
  * STEM.ckpt (sp->save), STEM.yaml, STEM.meta, STEM.csv. Resumes from STEM.part.ckpt when
  * present (same config). Returns 0 or fills e. */
 int loop_train(struct run *r, const struct loop_spec *sp, struct kd_err *e);
+
+/* A run in stages whose model may change shape from one to the next (DC-ViT's progressive
+ * compression, PRACTISE): stages 0..last, each adding its rows to r->csv (their first column the
+ * stage), its fine-tuning an epoch of a loop of its own. With `resume`, a resume point after
+ * every stage but the last holds the model of that stage (no optimizer). */
+struct loop_stages {
+    void *ctx;
+    int last;
+    long (*steps_of)(void *ctx, int stage);   /* the steps stage counts on the bar */
+    int (*stage)(void *ctx, int stage, struct kd_err *e);
+    /* The parameters of the model after the latest stage: of a resume point, and of STEM.ckpt. */
+    struct params *(*model)(void *ctx);
+    /* A resumed run: set up what the stages after `done` need (the model of that stage, which
+     * then gets the point's weights). NULL: no resume points. */
+    int (*resume)(void *ctx, int done, struct kd_err *e);
+    /* More result files, written before STEM.ckpt (STEM.layout). NULL: none. */
+    int (*finish)(void *ctx, struct kd_err *e);
+};
+/* Run the stages after the resume point (all of them without one) under one progress bar, then
+ * write st's files and loop_finish's with the final model (checkpoint epoch 1, step 0). Returns 0
+ * or fills e. */
+int loop_stages(struct run *r, const struct loop_stages *st, struct kd_err *e);
+
+/* The end of every run: STEM.ckpt (save, with info), STEM.yaml and STEM.meta, then STEM.csv (what
+ * Make waits for); then the resume point goes. Returns 0 or fills e. */
+int loop_finish(struct run *r, struct params *save, const struct ckpt_info *info,
+                struct kd_err *e);
 
 #endif

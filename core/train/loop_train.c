@@ -44,12 +44,10 @@ static int loop_train_epoch(struct loop *L, struct run *r, int epoch, struct kd_
     return resume_save(r, sp->sets, L->opts, sp->n_sets, epoch + 1, L->opt[0].step, e);
 }
 
-/* STEM.ckpt, STEM.yaml and STEM.meta, then STEM.csv (what Make waits for), then the resume
- * point goes. */
-static int loop_finish(struct loop *L, struct run *r, struct kd_err *e)
+int loop_finish(struct run *r, struct params *save, const struct ckpt_info *info,
+                struct kd_err *e)
 {
-    struct ckpt_info info = {L->cfg.epochs, L->opt[0].step};
-    int rc = ckpt_save(run_path(r, ".ckpt"), L->sp->save, NULL, r->resolved, &info, e);
+    int rc = ckpt_save(run_path(r, ".ckpt"), save, NULL, r->resolved, info, e);
     if (!rc)
         rc = run_finish(r, e);
     if (!rc)
@@ -75,8 +73,9 @@ int loop_train(struct run *r, const struct loop_spec *sp, struct kd_err *e)
     progress_end();
     if (!rc && L.traced)
         fprintf(stderr, "[%s] trace written: %s\n", r->out, getenv("KD_TRACE"));
-    else if (!rc)
-        rc = loop_finish(&L, r, e);
+    struct ckpt_info info = {L.cfg.epochs, L.opt[0].step};
+    if (!rc && !L.traced)
+        rc = loop_finish(r, sp->save, &info, e);
     loop_free(&L);
     return rc;
 }
