@@ -148,46 +148,45 @@ static void choose(int *chosen, int n, const double *score, int depth, int rando
 /* A run's stages (train/loop.h: loop_stages): 0 is the original's row and the trial, i > 0
  * compresses chosen[i - 1]. */
 struct dcvit {
-    struct run *r;
-    struct vit *t;                      /* the original */
-    struct vit *cur;                    /* the model after the latest stage: t, or on the heap */
-    const struct model_cfg *mc;
+    struct compress_run c;              /* first: compress_model and compress_finish read it */
     struct vit_compress st;             /* how many blocks, to what width */
     double score[VIT_MAX_DEPTH];        /* trial score of each candidate block */
     int chosen[VIT_MAX_DEPTH];          /* the blocks to compress, in order */
     int random_pick;                    /* dcvit.metric none: no trial */
 };
 
-/* cur becomes m (a struct vit must not move: its parameter registry points into it). */
+/* cur becomes m, a model on the heap (a struct vit must not move: its parameter registry points
+ * into it). */
 static void dcvit_replace(struct dcvit *D, struct vit *m)
 {
-    if (D->cur != D->t) {
-        vit_free(D->cur);
-        free(D->cur);
+    if (D->c.cur != &D->c.t) {
+        vit_free(D->c.cur);
+        free(D->c.cur);
     }
-    D->cur = m;
+    D->c.cur = m;
 }
 
 static long dcvit_steps_of(void *ctx, int stage)
 {
     struct dcvit *D = ctx;
-    const struct dcvit_cfg *d = &D->r->x.dcvit;
+    const struct dcvit_cfg *d = &D->c.r.x.dcvit;
     if (stage > 0)
         return d->steps;
-    return D->random_pick ? 0 : (long)(D->t->depth - 2) * d->trial_steps;
+    return D->random_pick ? 0 : (long)(D->c.t.depth - 2) * d->trial_steps;
 }
 
 /* Stage 0: the original's row, the trial, the choice. */
 static int dcvit_trial_stage(struct dcvit *D, struct kd_err *e)
 {
-    struct run *r = D->r;
-    struct vit *t = D->t;
+    struct run *r = &D->c.r;
+    struct vit *t = &D->c.t;
     int n_metric = 0;
     float *metric = metric_images(r, &n_metric, e);
     if (!metric && !D->random_pick)
         return e->code;
     compress_row(r, t, t, 0, -1, t->blocks[0].hidden, 0, 0, vit_macs(t), 1);
-    int rc = D->random_pick ? 0 : trial(r, t, D->mc, D->st.hidden, metric, n_metric, D->score, e);
+    int rc = D->random_pick ? 0 : trial(r, t, &D->c.tx.model, D->st.hidden, metric, n_metric,
+                                        D->score, e);
     free(metric);
     choose(D->chosen, D->st.n, D->score, t->depth, D->random_pick, (uint64_t)r->x.run.seed);
     return rc;
@@ -198,8 +197,8 @@ static int dcvit_trial_stage(struct dcvit *D, struct kd_err *e)
 static int dcvit_stage(void *ctx, int i, struct kd_err *e)
 {
     struct dcvit *D = ctx;
-    struct run *r = D->r;
-    struct vit *t = D->t;
+    struct run *r = &D->c.r;
+    struct vit *t = &D->c.t;
     if (i == 0)
         return dcvit_trial_stage(D, e);
     int blk = D->chosen[i - 1], deepest = 0;
@@ -209,17 +208,16 @@ static int dcvit_stage(void *ctx, int i, struct kd_err *e)
     struct vit *nxt = calloc(1, sizeof *nxt);
     if (!nxt)
         return kd_err_set(e, KD_ERR_NOMEM, r->x.path, 0, "out of memory");
-    if (build_compressed(nxt, D->cur, D->mc, blk, D->st.hidden, t->Bmax,
+    if (build_compressed(nxt, D->c.cur, &D->c.tx.model, blk, D->st.hidden, t->Bmax,
                          (uint64_t)r->x.run.seed, e)) {
         free(nxt);
         return e->code;
     }
     dcvit_replace(D, nxt);
-    double ft = compress_finetune(D->cur, t, r, upto, r->x.dcvit.steps, 0x200 + i - 1, e);
+    double ft = compress_finetune(nxt, t, r, upto, r->x.dcvit.steps, 0x200 + i - 1, e);
     if (ft < 0)
         return e->code;
-    compress_row(r, t, D->cur, i, blk, D->st.hidden, D->score[blk], ft, vit_macs(t),
-                 i == D->st.n);
+    compress_row(r, t, nxt, i, blk, D->st.hidden, D->score[blk], ft, vit_macs(t), i == D->st.n);
     return 0;
 }
 
@@ -228,58 +226,47 @@ static int dcvit_stage(void *ctx, int i, struct kd_err *e)
 static int dcvit_resume(void *ctx, int done, struct kd_err *e)
 {
     struct dcvit *D = ctx;
-    struct vit *t = D->t;
-    if (!D->random_pick && read_trial(D->r, D->score, t->depth, e))
+    struct run *r = &D->c.r;
+    struct vit *t = &D->c.t;
+    if (!D->random_pick && read_trial(r, D->score, t->depth, e))
         return e->code;
-    choose(D->chosen, D->st.n, D->score, t->depth, D->random_pick, (uint64_t)D->r->x.run.seed);
+    choose(D->chosen, D->st.n, D->score, t->depth, D->random_pick, (uint64_t)r->x.run.seed);
     if (done == 0)
         return 0;
     struct vit_layout lay;
     struct vit *m = calloc(1, sizeof *m);
     if (!m)
-        return kd_err_set(e, KD_ERR_NOMEM, D->r->x.path, 0, "out of memory");
+        return kd_err_set(e, KD_ERR_NOMEM, r->x.path, 0, "out of memory");
     vit_compress_layout(&lay, t, D->chosen, done, D->st.hidden);
-    int rc = vit_init_layout(m, D->mc, &lay, t->Bmax, e);
+    int rc = vit_init_layout(m, &D->c.tx.model, &lay, t->Bmax, e);
     dcvit_replace(D, m);
     return rc;
-}
-
-static struct params *dcvit_model(void *ctx)
-{
-    return &((struct dcvit *)ctx)->cur->params;
-}
-
-static int dcvit_finish(void *ctx, struct kd_err *e)
-{
-    struct dcvit *D = ctx;
-    return compress_save_layout(D->r, D->cur, e);
 }
 
 int main(int argc, char **argv)
 {
     kd_runtime_setup(argc, argv);
     struct kd_err e;
-    struct run r;
-    struct experiment tx;
-    struct vit t;
-    if (compress_start(&r, &t, &tx, argc, argv))
+    struct dcvit D = {0};
+    if (compress_start(&D.c, argc, argv))
         return 0;
-    const struct dcvit_cfg *d = &r.x.dcvit;
-    struct dcvit D = {.r = &r, .t = &t, .cur = &t, .mc = &tx.model};
-    double block = vit_attn_macs(&t) + vit_mlp_macs(&t, t.blocks[0].hidden);
-    if (vit_compress_structure(&D.st, &t, d->remove * block, d->n_blocks, t.depth - 2, &e)) {
-        snprintf(e.file, sizeof e.file, "%s", r.x.path);
+    struct run *r = &D.c.r;
+    struct vit *t = &D.c.t;
+    const struct dcvit_cfg *d = &r->x.dcvit;
+    double block = vit_attn_macs(t) + vit_mlp_macs(t, t->blocks[0].hidden);
+    if (vit_compress_structure(&D.st, t, d->remove * block, d->n_blocks, t->depth - 2, &e)) {
+        snprintf(e.file, sizeof e.file, "%s", r->x.path);
         die(&e);
     }
     fprintf(stderr, "[%s] remove %.2f blocks of MACs: compress %d blocks to %d hidden units "
-                    "(ratio %.3f)\n", r.out, d->remove, D.st.n, D.st.hidden, D.st.ratio);
+                    "(ratio %.3f)\n", r->out, d->remove, D.st.n, D.st.hidden, D.st.ratio);
     D.random_pick = strcmp(d->metric, "none") == 0;
-    struct loop_stages st = {&D, D.st.n, dcvit_steps_of, dcvit_stage, dcvit_model, dcvit_resume,
-                             dcvit_finish};
-    if (loop_stages(&r, &st, &e))
+    struct loop_stages st = {&D, D.st.n, dcvit_steps_of, dcvit_stage, compress_model,
+                             dcvit_resume, compress_finish};
+    if (loop_stages(r, &st, &e))
         die(&e);
-    dcvit_replace(&D, &t);
-    vit_free(&t);
-    run_free(&r);
+    dcvit_replace(&D, t);
+    vit_free(t);
+    run_free(r);
     return 0;
 }

@@ -65,10 +65,8 @@ static int score_blocks(struct run *r, struct vit *t, const struct model_cfg *mc
 /* A run's two stages (train/loop.h: loop_stages): 0 the original's row and the block scores,
  * 1 the k blocks dropped and the fine-tuning. */
 struct practise {
-    struct run *r;
-    struct vit *t, s;               /* the original; it without the dropped blocks */
-    struct vit *cur;                /* the model after the latest stage */
-    const struct model_cfg *mc;
+    struct compress_run c;          /* first: compress_model and compress_finish read it */
+    struct vit s;                   /* the original without the dropped blocks */
     int k, steps;                   /* blocks dropped; fine-tuning steps */
     double score[VIT_MAX_DEPTH];
 };
@@ -81,8 +79,8 @@ static long practise_steps_of(void *ctx, int stage)
 /* Stage 1: drop the k lowest-scoring blocks, fine-tune once, add the row. */
 static int practise_drop(struct practise *P, struct kd_err *e)
 {
-    struct run *r = P->r;
-    struct vit *t = P->t;
+    struct run *r = &P->c.r;
+    struct vit *t = &P->c.t;
     int drop[VIT_MAX_DEPTH] = {0}, last = -1;
     for (int i = 0; i < P->k; i++) {
         int best = -1;
@@ -92,9 +90,9 @@ static int practise_drop(struct practise *P, struct kd_err *e)
         drop[best] = 1;
         last = best > last ? best : last;
     }
-    if (build_dropped(&P->s, t, P->mc, drop, t->Bmax, e))
+    if (build_dropped(&P->s, t, &P->c.tx.model, drop, t->Bmax, e))
         return e->code;
-    P->cur = &P->s;
+    P->c.cur = &P->s;
     progress_printf("[%s] fine-tune %d steps (%s, lr %g)\n", r->out, P->steps, r->x.optim.name,
                     r->x.optim.lr);
     double ft = compress_finetune(&P->s, t, r, -1, P->steps, 0x300, e);
@@ -108,51 +106,39 @@ static int practise_drop(struct practise *P, struct kd_err *e)
 static int practise_stage(void *ctx, int stage, struct kd_err *e)
 {
     struct practise *P = ctx;
-    struct vit *t = P->t;
+    struct vit *t = &P->c.t;
     if (stage == 1)
         return practise_drop(P, e);
-    compress_row(P->r, t, t, 0, -1, t->blocks[0].hidden, 0, 0, vit_macs(t), 1);
-    return score_blocks(P->r, t, P->mc, P->score, e);
-}
-
-static struct params *practise_model(void *ctx)
-{
-    return &((struct practise *)ctx)->cur->params;
-}
-
-static int practise_finish(void *ctx, struct kd_err *e)
-{
-    struct practise *P = ctx;
-    return compress_save_layout(P->r, P->cur, e);
+    compress_row(&P->c.r, t, t, 0, -1, t->blocks[0].hidden, 0, 0, vit_macs(t), 1);
+    return score_blocks(&P->c.r, t, &P->c.tx.model, P->score, e);
 }
 
 int main(int argc, char **argv)
 {
     kd_runtime_setup(argc, argv);
     struct kd_err e;
-    struct run r;
-    struct experiment tx;
-    struct vit t;
-    if (compress_start(&r, &t, &tx, argc, argv))
+    struct practise P = {0};
+    if (compress_start(&P.c, argc, argv))
         return 0;
-    const struct dcvit_cfg *d = &r.x.dcvit;
-    struct practise P = {.r = &r, .t = &t, .cur = &t, .mc = &tx.model};
+    struct run *r = &P.c.r;
+    const struct dcvit_cfg *d = &r->x.dcvit;
+    int depth = P.c.t.depth;
     P.k = (int)lround(d->remove);
-    if (P.k < 1 || P.k >= t.depth || fabs(d->remove - P.k) > 1e-6) {
-        kd_err_setfix(&e, KD_ERR_CONFIG, r.x.path, 0, "set dcvit.remove to a whole number "
+    if (P.k < 1 || P.k >= depth || fabs(d->remove - P.k) > 1e-6) {
+        kd_err_setfix(&e, KD_ERR_CONFIG, r->x.path, 0, "set dcvit.remove to a whole number "
                       "of blocks below the depth", "PRACTISE drops whole blocks: dcvit.remove "
-                      "%g is not one of 1..%d", d->remove, t.depth - 1);
+                      "%g is not one of 1..%d", d->remove, depth - 1);
         die(&e);
     }
     int equal = strcmp(d->practise_budget, "equal") == 0;
     P.steps = d->practise_steps > 0 ? d->practise_steps : d->steps * (equal ? P.k + 1 : 1);
-    struct loop_stages st = {&P, 1, practise_steps_of, practise_stage, practise_model, NULL,
-                             practise_finish};
-    if (loop_stages(&r, &st, &e))
+    struct loop_stages st = {&P, 1, practise_steps_of, practise_stage, compress_model, NULL,
+                             compress_finish};
+    if (loop_stages(r, &st, &e))
         die(&e);
-    if (P.cur == &P.s)
+    if (P.c.cur == &P.s)
         vit_free(&P.s);
-    vit_free(&t);
-    run_free(&r);
+    vit_free(&P.c.t);
+    run_free(r);
     return 0;
 }

@@ -318,19 +318,33 @@ int compress_remeasure(struct run *r, struct vit *orig, const struct experiment 
     return rc;
 }
 
-int compress_start(struct run *r, struct vit *t, struct experiment *tx, int argc, char **argv)
+int compress_start(struct compress_run *c, int argc, char **argv)
 {
+    struct run *r = &c->r;
     struct kd_err e;
     if (run_start(r, argc, argv, &e) || run_load_data(r, &e))
         die(&e);
     const struct dcvit_cfg *d = &r->x.dcvit;
     int Bmax = r->x.optim.batch > d->latency_batch ? r->x.optim.batch : d->latency_batch;
-    if (compress_load_original(t, tx, r, Bmax, &e) || run_csv_open(r, COMPRESS_HEADER, &e))
+    if (compress_load_original(&c->t, &c->tx, r, Bmax, &e) ||
+        run_csv_open(r, COMPRESS_HEADER, &e))
         die(&e);
+    c->cur = &c->t;
     if (!d->reuse[0])
         return 0;
-    if (compress_remeasure(r, t, tx, &e) || run_csv_write(r, 1, &e) ||
+    if (compress_remeasure(r, &c->t, &c->tx, &e) || run_csv_write(r, 1, &e) ||
         run_finish(r, &e))
         die(&e);
     return 1;
+}
+
+struct params *compress_model(void *ctx)
+{
+    return &((struct compress_run *)ctx)->cur->params;
+}
+
+int compress_finish(void *ctx, struct kd_err *e)
+{
+    struct compress_run *c = ctx;
+    return compress_save_layout(&c->r, c->cur, e);
 }

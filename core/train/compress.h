@@ -79,10 +79,25 @@ int compress_write_synthetic(const char *path, const float *images, const int *t
 int compress_read_synthetic(const char *path, float **images, int **targets, int *n, int h,
                             int w, int c, struct kd_err *e);
 
+/* What both compression experiments keep: the run, the original model and the model after the
+ * latest stage. Methods of loop_stages begin their context with it, so that compress_model and
+ * compress_finish serve as their hooks. It must not move (t's parameter registry points into
+ * it). */
+struct compress_run {
+    struct run r;
+    struct experiment tx;       /* the original's config */
+    struct vit t;               /* the original */
+    struct vit *cur;            /* the model after the latest stage: &t, or the method's */
+};
+
 /* The start both compression experiments share: the command line, config and data, the
- * original model t (its config in tx) for batches up to max(optim.batch, latency_batch), and the
- * result CSV. A `dcvit.reuse` run is re-measured and finished here. Returns 1 when the run is
- * complete (reuse), 0 to go on; exits with the error on failure. */
-int compress_start(struct run *r, struct vit *t, struct experiment *tx, int argc, char **argv);
+ * original model c->t (its config in c->tx) for batches up to max(optim.batch, latency_batch),
+ * c->cur = &c->t, and the result CSV. A `dcvit.reuse` run is re-measured and finished here.
+ * Returns 1 when the run is complete (reuse), 0 to go on; exits with the error on failure. */
+int compress_start(struct compress_run *c, int argc, char **argv);
+/* loop_stages hooks over a context that begins with a struct compress_run: the parameters of
+ * cur, and STEM.layout of cur. */
+struct params *compress_model(void *ctx);
+int compress_finish(void *ctx, struct kd_err *e);
 
 #endif
