@@ -93,8 +93,9 @@ int loop_train(struct run *r, const struct loop_spec *sp, struct kd_err *e);
  * every stage but the last holds the model of that stage (no optimizer). */
 struct loop_stages {
     void *ctx;
-    int last;
+    int last;                                 /* the last stage */
     long (*steps_of)(void *ctx, int stage);   /* the steps stage counts on the bar */
+    /* Stage `stage`: its work and its rows. Returns 0 or fills e. */
     int (*stage)(void *ctx, int stage, struct kd_err *e);
     /* The parameters of the model after the latest stage: of a resume point, and of STEM.ckpt. */
     struct params *(*model)(void *ctx);
