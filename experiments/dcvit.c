@@ -13,7 +13,7 @@
 #include "kd.h"
 #include "models/vit_compress.h"
 #include "train/compress.h"
-#include "train/resume.h"
+#include "train/loop.h"
 #include "base/runtime.h"
 #include "io/progress.h"
 
@@ -145,117 +145,128 @@ static void choose(int *chosen, int n, const double *score, int depth, int rando
         chosen[i] = cand[i];
 }
 
-/* The model after `done` stages of a resumed run: the original itself (stage 0), or the
- * original with chosen[0..done-1] compressed, on the heap; its weights from STEM.part.ckpt. */
-static struct vit *resumed_model(struct run *r, struct vit *t, const struct model_cfg *mc,
-                                 const int *chosen, int done, int hidden, struct kd_err *e)
+/* A run's stages (train/loop.h: loop_stages): 0 is the original's row and the trial, i > 0
+ * compresses chosen[i - 1]. */
+struct dcvit {
+    struct compress_run c;              /* first: compress_model and compress_finish read it */
+    struct vit_compress st;             /* how many blocks, to what width */
+    double score[VIT_MAX_DEPTH];        /* trial score of each candidate block */
+    int chosen[VIT_MAX_DEPTH];          /* the blocks to compress, in order */
+    int random_pick;                    /* dcvit.metric none: no trial */
+};
+
+/* cur becomes m, a model on the heap (a struct vit must not move: its parameter registry points
+ * into it). */
+static void dcvit_replace(struct dcvit *D, struct vit *m)
 {
-    struct vit *m = t;
-    if (done > 0) {
-        struct vit_layout lay;
-        vit_compress_layout(&lay, t, chosen, done, hidden);
-        m = calloc(1, sizeof *m);
-        if (vit_init_layout(m, mc, &lay, t->Bmax, e))
-            return NULL;
+    if (D->c.cur != &D->c.t) {
+        vit_free(D->c.cur);
+        free(D->c.cur);
     }
-    return resume_load_stage(r, &m->params, done, e) ? NULL : m;
+    D->c.cur = m;
 }
 
-/* Stages done+1..n: compress chosen[i], fine-tune, add its row; a resume point after each but
- * the last. cur (the model after `done` stages) is replaced; returns the final model. */
-static struct vit *compress_progressively(struct run *r, struct vit *t, struct vit *cur,
-                                          const struct model_cfg *mc, const int *chosen,
-                                          int done, const struct vit_compress *st,
-                                          const double *score)
+static long dcvit_steps_of(void *ctx, int stage)
 {
-    const struct dcvit_cfg *d = &r->x.dcvit;
-    struct kd_err e;
-    int deepest = 0;
-    for (int i = 0; i < done; i++)
-        deepest = chosen[i] > deepest ? chosen[i] : deepest;
-    for (int i = done; i < st->n; i++) {
-        int blk = chosen[i];
-        deepest = blk > deepest ? blk : deepest;
-        /* Blocks up to the one after the deepest compressed so far: every compressed block
-         * keeps adapting. */
-        int upto = deepest + 1 < t->depth - 1 ? deepest + 1 : t->depth - 1;
-        /* Heap models: a struct vit must not move (its parameter registry points into it). */
-        struct vit *nxt = calloc(1, sizeof *nxt);
-        if (build_compressed(nxt, cur, mc, blk, st->hidden, t->Bmax, (uint64_t)r->x.run.seed,
-                             &e))
-            die(&e);
-        if (cur != t) {
-            vit_free(cur);
-            free(cur);
-        }
-        cur = nxt;
-        double ft = compress_finetune(cur, t, r, upto, d->steps, 0x200 + i, &e);
-        if (ft < 0)
-            die(&e);
-        compress_row(r, t, cur, i + 1, blk, st->hidden, score[blk], ft, vit_macs(t),
-                     i == st->n - 1);
-        if (i + 1 < st->n && resume_save(r, (struct params *[]){&cur->params}, NULL, 1, i + 1, 0,
-                                         &e))
-            die(&e);
+    struct dcvit *D = ctx;
+    const struct dcvit_cfg *d = &D->c.r.x.dcvit;
+    if (stage > 0)
+        return d->steps;
+    return D->random_pick ? 0 : (long)(D->c.t.depth - 2) * d->trial_steps;
+}
+
+/* Stage 0: the original's row, the trial, the choice. */
+static int dcvit_trial_stage(struct dcvit *D, struct kd_err *e)
+{
+    struct run *r = &D->c.r;
+    struct vit *t = &D->c.t;
+    int n_metric = 0;
+    float *metric = metric_images(r, &n_metric, e);
+    if (!metric && !D->random_pick)
+        return e->code;
+    compress_row(r, t, t, 0, -1, t->blocks[0].hidden, 0, 0, vit_macs(t), 1);
+    int rc = D->random_pick ? 0 : trial(r, t, &D->c.tx.model, D->st.hidden, metric, n_metric,
+                                        D->score, e);
+    free(metric);
+    choose(D->chosen, D->st.n, D->score, t->depth, D->random_pick, (uint64_t)r->x.run.seed);
+    return rc;
+}
+
+/* Stage i > 0: compress chosen[i - 1], fine-tune the blocks up to the one after the deepest
+ * compressed so far (every compressed block keeps adapting), add its row. */
+static int dcvit_stage(void *ctx, int i, struct kd_err *e)
+{
+    struct dcvit *D = ctx;
+    struct run *r = &D->c.r;
+    struct vit *t = &D->c.t;
+    if (i == 0)
+        return dcvit_trial_stage(D, e);
+    int blk = D->chosen[i - 1], deepest = 0;
+    for (int k = 0; k < i; k++)
+        deepest = D->chosen[k] > deepest ? D->chosen[k] : deepest;
+    int upto = deepest + 1 < t->depth - 1 ? deepest + 1 : t->depth - 1;
+    struct vit *nxt = calloc(1, sizeof *nxt);
+    if (!nxt)
+        return kd_err_set(e, KD_ERR_NOMEM, r->x.path, 0, "out of memory");
+    if (build_compressed(nxt, D->c.cur, &D->c.tx.model, blk, D->st.hidden, t->Bmax,
+                         (uint64_t)r->x.run.seed, e)) {
+        free(nxt);
+        return e->code;
     }
-    return cur;
+    dcvit_replace(D, nxt);
+    double ft = compress_finetune(nxt, t, r, upto, r->x.dcvit.steps, 0x200 + i - 1, e);
+    if (ft < 0)
+        return e->code;
+    compress_row(r, t, nxt, i, blk, D->st.hidden, D->score[blk], ft, vit_macs(t), i == D->st.n);
+    return 0;
+}
+
+/* A run resumed after stage `done`: the trial's scores from STEM.trial.csv, the choice, and the
+ * original with chosen[0..done-1] compressed (its weights come from the resume point). */
+static int dcvit_resume(void *ctx, int done, struct kd_err *e)
+{
+    struct dcvit *D = ctx;
+    struct run *r = &D->c.r;
+    struct vit *t = &D->c.t;
+    if (!D->random_pick && read_trial(r, D->score, t->depth, e))
+        return e->code;
+    choose(D->chosen, D->st.n, D->score, t->depth, D->random_pick, (uint64_t)r->x.run.seed);
+    if (done == 0)
+        return 0;
+    struct vit_layout lay;
+    struct vit *m = calloc(1, sizeof *m);
+    if (!m)
+        return kd_err_set(e, KD_ERR_NOMEM, r->x.path, 0, "out of memory");
+    vit_compress_layout(&lay, t, D->chosen, done, D->st.hidden);
+    int rc = vit_init_layout(m, &D->c.tx.model, &lay, t->Bmax, e);
+    dcvit_replace(D, m);
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
     kd_runtime_setup(argc, argv);
     struct kd_err e;
-    struct run r;
-    struct experiment tx;
-    struct vit t;
-    if (compress_start(&r, &t, &tx, argc, argv))
+    struct dcvit D = {0};
+    if (compress_start(&D.c, argc, argv))
         return 0;
-    const struct dcvit_cfg *d = &r.x.dcvit;
-    struct vit_compress st;
-    double block = vit_attn_macs(&t) + vit_mlp_macs(&t, t.blocks[0].hidden);
-    if (vit_compress_structure(&st, &t, d->remove * block, d->n_blocks, t.depth - 2, &e)) {
-        snprintf(e.file, sizeof e.file, "%s", r.x.path);
+    struct run *r = &D.c.r;
+    struct vit *t = &D.c.t;
+    const struct dcvit_cfg *d = &r->x.dcvit;
+    double block = vit_attn_macs(t) + vit_mlp_macs(t, t->blocks[0].hidden);
+    if (vit_compress_structure(&D.st, t, d->remove * block, d->n_blocks, t->depth - 2, &e)) {
+        snprintf(e.file, sizeof e.file, "%s", r->x.path);
         die(&e);
     }
     fprintf(stderr, "[%s] remove %.2f blocks of MACs: compress %d blocks to %d hidden units "
-                    "(ratio %.3f)\n", r.out, d->remove, st.n, st.hidden, st.ratio);
-    int n_metric = 0, chosen[VIT_MAX_DEPTH], done;
-    double score[VIT_MAX_DEPTH] = {0};
-    int random_pick = d->metric == METRIC_NONE;
-    struct vit *cur = &t;
-    if (resume_peek_stage(&r, &done, &e))
+                    "(ratio %.3f)\n", r->out, d->remove, D.st.n, D.st.hidden, D.st.ratio);
+    D.random_pick = d->metric == METRIC_NONE;
+    struct loop_stages st = {&D, D.st.n, dcvit_steps_of, dcvit_stage, compress_model,
+                             dcvit_resume, compress_finish};
+    if (loop_stages(r, &st, &e))
         die(&e);
-    int resumed = done >= 0;
-    long trial_steps = random_pick ? 0 : (long)(t.depth - 2) * d->trial_steps;
-    progress_begin(r.out, trial_steps + (long)st.n * d->steps,
-                   resumed ? trial_steps + (long)done * d->steps : 0, r.x.run.log_every);
-    if (!resumed) { /* stage 0: the original's row and the trial */
-        float *metric = metric_images(&r, &n_metric, &e);
-        if (!metric && !random_pick)
-            die(&e);
-        compress_row(&r, &t, &t, 0, -1, t.blocks[0].hidden, 0, 0, vit_macs(&t), 1);
-        if (!random_pick && trial(&r, &t, &tx.model, st.hidden, metric, n_metric, score, &e))
-            die(&e);
-        free(metric);
-        done = 0;
-        if (resume_save(&r, (struct params *[]){&t.params}, NULL, 1, 0, 0, &e))
-            die(&e);
-    } else if (!random_pick && read_trial(&r, score, t.depth, &e)) {
-        die(&e);
-    }
-    choose(chosen, st.n, score, t.depth, random_pick, (uint64_t)r.x.run.seed);
-    if (resumed && !(cur = resumed_model(&r, &t, &tx.model, chosen, done, st.hidden, &e)))
-        die(&e);
-    cur = compress_progressively(&r, &t, cur, &tx.model, chosen, done, &st, score);
-    progress_end();
-    if (compress_save(&r, cur, &e) || run_csv_write(&r, 1, &e) || run_finish(&r, &e))
-        die(&e);
-    resume_clear(&r);
-    if (cur != &t) {
-        vit_free(cur);
-        free(cur);
-    }
-    vit_free(&t);
-    run_free(&r);
+    dcvit_replace(&D, t);
+    vit_free(t);
+    run_free(r);
     return 0;
 }

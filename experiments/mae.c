@@ -8,7 +8,7 @@
 #include "models/vit.h"
 #include "models/mae_decoder.h"
 #include "loss/loss.h"
-#include "train/pretrain.h"
+#include "train/loop.h"
 #include "base/runtime.h"
 
 #include <stdlib.h>
@@ -25,8 +25,8 @@ struct mae {
     float *d_latent;        /* (B, n_keep + 1, C) */
 };
 
-static float mae_step(void *ctx, const float *images, const int *idx, int B, int epoch,
-                      long step)
+static float mae_step(void *ctx, const float *images, const int *labels, const int *idx, int B,
+                      int epoch, long step)
 {
     struct mae *m = ctx;
     struct vit *v = &m->enc;
@@ -88,8 +88,9 @@ int main(int argc, char **argv)
             m.enc.NP, r.x.tinymim.decoder_depth, r.x.tinymim.decoder_dim);
     struct params *sets[2] = {&m.enc.params, &m.dec.params}, all;
     params_view(&all, sets, 2);
-    struct pretrain_step st = {&m, mae_step};
-    if (pretrain(&r, sets, 2, &st, &all, &e))
+    struct loop_spec sp = {.ctx = &m, .sets = {sets[0], sets[1]}, .n_sets = 2, .n_trained = 2,
+                           .save = &all, .step = mae_step};
+    if (loop_train(&r, &sp, &e))
         die(&e);
     params_view_free(&all);
     vit_free(&m.enc);

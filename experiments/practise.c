@@ -12,6 +12,7 @@
 #include "kd.h"
 #include "models/vit_compress.h"
 #include "train/compress.h"
+#include "train/loop.h"
 #include "base/runtime.h"
 #include "io/progress.h"
 
@@ -61,54 +62,83 @@ static int score_blocks(struct run *r, struct vit *t, const struct model_cfg *mc
     return rc;
 }
 
-int main(int argc, char **argv)
-{
-    kd_runtime_setup(argc, argv);
-    struct kd_err e;
-    struct run r;
-    struct experiment tx;
-    struct vit t, s;
-    if (compress_start(&r, &t, &tx, argc, argv))
-        return 0;
-    const struct dcvit_cfg *d = &r.x.dcvit;
-    int Bmax = t.Bmax;
-    double orig_macs = vit_macs(&t);
-    int k = (int)lround(d->remove);
-    if (k < 1 || k >= t.depth || fabs(d->remove - k) > 1e-6) {
-        kd_err_setfix(&e, KD_ERR_CONFIG, r.x.path, 0, "set dcvit.remove to a whole number "
-                      "of blocks below the depth", "PRACTISE drops whole blocks: dcvit.remove "
-                      "%g is not one of 1..%d", d->remove, t.depth - 1);
-        die(&e);
-    }
-    compress_row(&r, &t, &t, 0, -1, t.blocks[0].hidden, 0, 0, orig_macs, 1);
+/* A run's two stages (train/loop.h: loop_stages): 0 the original's row and the block scores,
+ * 1 the k blocks dropped and the fine-tuning. */
+struct practise {
+    struct compress_run c;          /* first: compress_model and compress_finish read it */
+    struct vit s;                   /* the original without the dropped blocks */
+    int k, steps;                   /* blocks dropped; fine-tuning steps */
     double score[VIT_MAX_DEPTH];
-    if (score_blocks(&r, &t, &tx.model, score, &e))
-        die(&e);
+};
+
+static long practise_steps_of(void *ctx, int stage)
+{
+    return stage == 1 ? ((struct practise *)ctx)->steps : 0;
+}
+
+/* Stage 1: drop the k lowest-scoring blocks, fine-tune once, add the row. */
+static int practise_drop(struct practise *P, struct kd_err *e)
+{
+    struct run *r = &P->c.r;
+    struct vit *t = &P->c.t;
     int drop[VIT_MAX_DEPTH] = {0}, last = -1;
-    for (int i = 0; i < k; i++) {
+    for (int i = 0; i < P->k; i++) {
         int best = -1;
-        for (int l = 0; l < t.depth; l++)
-            if (!drop[l] && (best < 0 || score[l] < score[best]))
+        for (int l = 0; l < t->depth; l++)
+            if (!drop[l] && (best < 0 || P->score[l] < P->score[best]))
                 best = l;
         drop[best] = 1;
         last = best > last ? best : last;
     }
-    if (build_dropped(&s, &t, &tx.model, drop, Bmax, &e))
-        die(&e);
-    int equal = d->practise_budget == BUDGET_EQUAL;
-    int steps = d->practise_steps > 0 ? d->practise_steps : d->steps * (equal ? k + 1 : 1);
-    fprintf(stderr, "[%s] fine-tune %d steps (%s, lr %g)\n", r.out, steps,
-            config_choice_name("optim.name", r.x.optim.name), r.x.optim.lr);
-    progress_begin(r.out, steps, 0, r.x.run.log_every);
-    double ft = compress_finetune(&s, &t, &r, -1, steps, 0x300, &e);
-    progress_end();
+    if (build_dropped(&P->s, t, &P->c.tx.model, drop, t->Bmax, e))
+        return e->code;
+    P->c.cur = &P->s;
+    progress_printf("[%s] fine-tune %d steps (%s, lr %g)\n", r->out, P->steps,
+                    config_choice_name("optim.name", r->x.optim.name), r->x.optim.lr);
+    double ft = compress_finetune(&P->s, t, r, -1, P->steps, 0x300, e);
     if (ft < 0)
+        return e->code;
+    compress_row(r, t, &P->s, 1, last, P->s.blocks[0].hidden, P->score[last], ft, vit_macs(t),
+                 1);
+    return 0;
+}
+
+static int practise_stage(void *ctx, int stage, struct kd_err *e)
+{
+    struct practise *P = ctx;
+    struct vit *t = &P->c.t;
+    if (stage == 1)
+        return practise_drop(P, e);
+    compress_row(&P->c.r, t, t, 0, -1, t->blocks[0].hidden, 0, 0, vit_macs(t), 1);
+    return score_blocks(&P->c.r, t, &P->c.tx.model, P->score, e);
+}
+
+int main(int argc, char **argv)
+{
+    kd_runtime_setup(argc, argv);
+    struct kd_err e;
+    struct practise P = {0};
+    if (compress_start(&P.c, argc, argv))
+        return 0;
+    struct run *r = &P.c.r;
+    const struct dcvit_cfg *d = &r->x.dcvit;
+    int depth = P.c.t.depth;
+    P.k = (int)lround(d->remove);
+    if (P.k < 1 || P.k >= depth || fabs(d->remove - P.k) > 1e-6) {
+        kd_err_setfix(&e, KD_ERR_CONFIG, r->x.path, 0, "set dcvit.remove to a whole number "
+                      "of blocks below the depth", "PRACTISE drops whole blocks: dcvit.remove "
+                      "%g is not one of 1..%d", d->remove, depth - 1);
         die(&e);
-    compress_row(&r, &t, &s, 1, last, s.blocks[0].hidden, score[last], ft, orig_macs, 1);
-    if (compress_save(&r, &s, &e) || run_csv_write(&r, 1, &e) || run_finish(&r, &e))
+    }
+    int equal = d->practise_budget == BUDGET_EQUAL;
+    P.steps = d->practise_steps > 0 ? d->practise_steps : d->steps * (equal ? P.k + 1 : 1);
+    struct loop_stages st = {&P, 1, practise_steps_of, practise_stage, compress_model, NULL,
+                             compress_finish};
+    if (loop_stages(r, &st, &e))
         die(&e);
-    vit_free(&s);
-    vit_free(&t);
-    run_free(&r);
+    if (P.c.cur == &P.s)
+        vit_free(&P.s);
+    vit_free(&P.c.t);
+    run_free(r);
     return 0;
 }

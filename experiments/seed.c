@@ -28,7 +28,8 @@ struct seed {
     const struct loss_def *loss; /* seed.strategy */
     int keys;                   /* the loss needs the student's own keys (LOSS_KEYS) */
     int supervised;             /* the teacher is a classifier: embedding = unit pooled CLS */
-    float *v1, *v2;             /* (B, h, w, c): the shared view; the key view (seed_moco) */
+    float *v2;                  /* (B, h, w, c): the key view (seed_moco); ssl_fit makes the
+                                 * view student and teacher share */
     float *work;                /* loss scratch */
     const struct experiment *x;
 };
@@ -56,16 +57,15 @@ static struct loss_in loss_inputs(const struct seed *S, int B)
                             .tau = c->tau, .key_weight = c->moco_weight};
 }
 
-static float seed_step(void *ctx, struct run *r, const int *idx, int B, int epoch, long step,
-                       float lr)
+static float seed_step(void *ctx, struct run *r, const float *v1, const int *idx, int B, int epoch,
+                       long step)
 {
     struct seed *S = ctx;
     const struct seed_cfg *c = &S->x->seed;
     uint64_t seed = (uint64_t)S->x->run.seed;
     int D = S->s.D;
-    ssl_batch(S->v1, &r->train, idx, B, &S->aug, seed, epoch, 0);
-    teacher_embed(S, S->v1, B, seed, (int)step);
-    ssl_enc_forward(&S->s, S->v1, B, 1, seed, (int)step);
+    teacher_embed(S, v1, B, seed, (int)step);
+    ssl_enc_forward(&S->s, v1, B, 1, seed, (int)step);
     if (S->keys) {
         ssl_batch(S->v2, &r->train, idx, B, &S->aug, seed, epoch, 1);
         ssl_enc_ema(&S->sk, &S->s, c->momentum);
@@ -78,11 +78,10 @@ static float seed_step(void *ctx, struct run *r, const int *idx, int B, int epoc
     in.ds = S->s.dz;
     float loss = (float)S->loss->forward(&in);
     ssl_enc_backward(&S->s, B);
-    float norm = ssl_enc_step(&S->s, lr);
     emb_queue_push(&S->tq, S->t.zn, B);
     if (S->keys)
         emb_queue_push(&S->sq, S->sk.zn, B);
-    return norm == norm ? loss : norm;
+    return loss;
 }
 
 /* The teacher: its config (kind moco, same proj_dim) and checkpoint at this run's scale. */
@@ -139,7 +138,7 @@ int main(int argc, char **argv)
     S.loss = loss_at(x->seed.strategy);
     S.keys = (S.loss->needs & LOSS_KEYS) != 0;
     if (load_teacher(&S, x, B, &e) || ssl_enc_init(&S.s, &x->model, D, B, seed, &e) ||
-        ssl_enc_optim(&S.s, &x->optim, &e) || emb_queue_init(&S.tq, K, D, seed, 1, &e))
+        emb_queue_init(&S.tq, K, D, seed, 1, &e))
         die(&e);
     if (S.keys) {
         if (ssl_enc_init(&S.sk, &x->model, D, B, seed, &e) ||
@@ -148,11 +147,10 @@ int main(int argc, char **argv)
         ssl_enc_ema(&S.sk, &S.s, 0.0f);
     }
     size_t img = (size_t)r.train.h * r.train.w * r.train.c;
-    S.v1 = malloc(sizeof(float) * B * img);
     S.v2 = malloc(sizeof(float) * B * img);
     struct loss_in shape = loss_inputs(&S, B);
     S.work = malloc(sizeof(float) * (S.loss->work_floats(&shape) + 1)); /* + 1: never 0 bytes */
-    if (!S.v1 || !S.v2 || !S.work) {
+    if (!S.v2 || !S.work) {
         kd_err_setfix(&e, KD_ERR_NOMEM, x->path, 0, "lower seed.queue or optim.batch",
                       "out of memory");
         die(&e);
@@ -167,7 +165,7 @@ int main(int argc, char **argv)
     if (ssl_fit(&r, &S.s, &m, &e))
         die(&e);
     params_free(&S.state);
-    free(S.v1), free(S.v2), free(S.work);
+    free(S.v2), free(S.work);
     emb_queue_free(&S.tq);
     emb_queue_free(&S.sq);
     ssl_enc_free(&S.t);

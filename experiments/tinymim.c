@@ -14,7 +14,7 @@
 #include "models/mae_decoder.h"
 #include "loss/loss.h"
 #include "loss/loss_table.h"
-#include "train/pretrain.h"
+#include "train/loop.h"
 #include "train/init_from.h"
 #include "base/runtime.h"
 
@@ -106,8 +106,8 @@ static float loss_feature_cls(struct distill *m, int B, int Tk)
     return l;
 }
 
-static float tm_step(void *ctx, const float *images, const int *idx, int B, int epoch,
-                     long step)
+static float tm_step(void *ctx, const float *images, const int *labels, const int *idx, int B,
+                     int epoch, long step)
 {
     struct distill *m = ctx;
     uint64_t seed = (uint64_t)m->x->run.seed;
@@ -219,10 +219,11 @@ int main(int argc, char **argv)
             "patches\n", r.out, m.loss->name,
             config_choice_name("tinymim.relations", r.x.tinymim.relations), m.L, m.teacher.depth,
             m.NH, m.n_keep, m.student.NP);
-    struct params *sets[2] = {&m.student.params, &m.proj_ps};
+    /* the projection trains beside the student for the feature and cls targets */
     int n_sets = m.loss->needs & LOSS_RELATION ? 1 : 2;
-    struct pretrain_step st = {&m, tm_step};
-    if (pretrain(&r, sets, n_sets, &st, &m.student.params, &e))
+    struct loop_spec sp = {.ctx = &m, .sets = {&m.student.params, &m.proj_ps}, .n_sets = n_sets,
+                           .n_trained = n_sets, .save = &m.student.params, .step = tm_step};
+    if (loop_train(&r, &sp, &e))
         die(&e);
     tm_free(&m);
     run_free(&r);

@@ -1,4 +1,4 @@
-/* tinyvit_distill: TinyViT's pretraining distillation of any model.arch student with fit().
+/* tinyvit_distill: TinyViT's pretraining distillation of any model.arch student (train/fit.h).
  * Stored mode (tinyvit.softlabels: a tinyvit_labels config): each batch is rebuilt from the
  * records' seeds, so the student sees exactly the teacher's images, and the dense label from
  * the first tinyvit.topk stored entries; student epoch e replays stored epoch e mod E.
@@ -6,7 +6,9 @@
  * the same top-K truncation (and f16 rounding). When both are set, the stored labels of every
  * batch are also decoded beside the online ones: both times and their ratio, and a check that
  * the images are identical. Loss: soft cross-entropy, temperature 1, plus tinyvit.gt_weight x
- * cross-entropy with the true labels. STEM.csv: fit()'s columns, then the label cost. */
+ * cross-entropy with the true labels. STEM.csv: fit's columns, then the label cost of the epoch
+ * (seconds of label work, bytes) and its check (online images unlike their replay, largest label
+ * difference). */
 #include "kd.h"
 #include "data/softlabel.h"
 #include "loss/loss.h"
@@ -18,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXTRA_HEADER                                                                           \
-    "online,k,label_s,stored_label_s,online_label_s,online_over_stored_s,bytes_per_sample,"     \
+#define COST_COLS                                                                              \
+    ",online,k,label_s,stored_label_s,online_label_s,online_over_stored_s,bytes_per_sample,"    \
     "label_file_bytes,replay_mismatch,label_maxdiff"
 
 struct distill {
@@ -34,9 +36,10 @@ struct distill {
     float *probs;            /* (B, C) online teacher probabilities */
     float *chk_images, *chk_dense; /* (B, h, w, c), (B, C): stored replay beside online */
     int *chk_labels;         /* (B) */
-    double *stored_s, *online_s; /* (epochs) seconds of label work, NaN when not measured */
-    long mismatch;           /* online images that differ from the stored replay */
-    double maxdiff;          /* largest |online - stored| dense label entry */
+    double stored_s, online_s; /* this epoch's seconds of label work of each kind */
+    long mismatch;           /* this epoch's online images that differ from the stored replay */
+    double maxdiff;          /* this epoch's largest |online - stored| dense label entry */
+    long mismatch_run;       /* mismatch over the whole run (this process's part of it) */
 };
 
 static void batch_stored(struct distill *D, float *images, int *labels, const int *idx, int B,
@@ -72,20 +75,16 @@ static void distill_batch(void *ctx, float *images, int *labels, const int *idx,
 {
     struct distill *D = ctx;
     int le = D->label_epochs > 0 ? epoch % D->label_epochs : epoch;
-    if (isnan(D->stored_s[epoch]) && D->have_file)
-        D->stored_s[epoch] = 0;
-    if (isnan(D->online_s[epoch]) && D->online)
-        D->online_s[epoch] = 0;
     if (!D->online) {
-        batch_stored(D, images, labels, idx, B, le, &D->stored_s[epoch]);
+        batch_stored(D, images, labels, idx, B, le, &D->stored_s);
         return;
     }
-    batch_online(D, images, labels, idx, B, le, &D->online_s[epoch]);
+    batch_online(D, images, labels, idx, B, le, &D->online_s);
     if (!D->have_file)
         return;
     float *keep = D->dense;
     D->dense = D->chk_dense;
-    batch_stored(D, D->chk_images, D->chk_labels, idx, B, le, &D->stored_s[epoch]);
+    batch_stored(D, D->chk_images, D->chk_labels, idx, B, le, &D->stored_s);
     D->dense = keep;
     const struct dataset *d = &D->r->train;
     size_t img = (size_t)d->h * d->w * d->c;
@@ -187,48 +186,29 @@ static int distill_setup(struct distill *D, struct run *r, struct kd_err *e)
     if (r->x.tinyvit.softlabels[0] && open_labels(D, e))
         return e->code;
     size_t img = (size_t)r->train.h * r->train.w * r->train.c, n = (size_t)B * D->C;
-    int E = r->x.optim.epochs;
     D->dense = malloc(sizeof(float) * n);
     D->probs = malloc(sizeof(float) * n);
     D->chk_dense = malloc(sizeof(float) * n);
     D->chk_images = malloc(sizeof(float) * B * img);
     D->chk_labels = malloc(sizeof(int) * B);
-    D->stored_s = malloc(sizeof(double) * E);
-    D->online_s = malloc(sizeof(double) * E);
-    for (int i = 0; i < E; i++)
-        D->stored_s[i] = D->online_s[i] = NAN;
+    if (!D->dense || !D->probs || !D->chk_dense || !D->chk_images || !D->chk_labels)
+        return kd_err_set(e, KD_ERR_NOMEM, r->x.path, 0, "out of memory for the labels");
     return 0;
 }
 
-/* STEM.csv again, each row of fit()'s followed by the label cost of its epoch. */
-static int write_cost(struct distill *D, struct kd_err *e)
+/* The label cost and check of the epoch just trained (NaN: a kind of label work it did not do),
+ * then counted from zero for the next. */
+static void cost_cells(void *ctx, int epoch, char *out, size_t cap)
 {
-    struct run *r = D->r;
-    struct csv_table t;
-    struct csv out;
-    if (csv_read(&t, run_path(r, ".csv"), e))
-        return e->code;
-    char header[1024], row[2048];
-    snprintf(header, sizeof header, "%s,%s", r->csv.header, EXTRA_HEADER);
-    int rc = csv_open(&out, run_path(r, ".csv"), header, e);
+    struct distill *D = ctx;
     size_t rec = D->have_file && !D->online ? softlabel_record_bytes(D->file.info.k) : 0;
     size_t bytes = D->have_file && !D->online ? D->file.len : 0;
-    for (int i = 0; !rc && i < t.n_rows; i++) {
-        row[0] = '\0';
-        for (int c = 0; c < t.n_cols; c++)
-            snprintf(row + strlen(row), sizeof row - strlen(row), "%s%s", c ? "," : "",
-                     csv_cell(&t, i, c));
-        int ep = (int)csv_num(&t, i, 0) - 1;
-        double s = ep >= 0 && ep < r->x.optim.epochs ? D->stored_s[ep] : NAN;
-        double o = ep >= 0 && ep < r->x.optim.epochs ? D->online_s[ep] : NAN;
-        csv_row(&out, "%s,%d,%d,%.4f,%.4f,%.4f,%.2f,%zu,%zu,%ld,%.3g", row, D->online, D->k,
-                D->online ? o : s, s, o, o / s, rec, bytes, D->mismatch, D->maxdiff);
-    }
-    if (!rc)
-        rc = csv_write(&out, NULL, e);
-    csv_free(&out);
-    csv_table_free(&t);
-    return rc;
+    double s = D->have_file ? D->stored_s : NAN, o = D->online ? D->online_s : NAN;
+    snprintf(out, cap, ",%d,%d,%.4f,%.4f,%.4f,%.2f,%zu,%zu,%ld,%.3g", D->online, D->k,
+             D->online ? o : s, s, o, o / s, rec, bytes, D->mismatch, D->maxdiff);
+    D->mismatch_run += D->mismatch;
+    D->stored_s = D->online_s = D->maxdiff = 0;
+    D->mismatch = 0;
 }
 
 int main(int argc, char **argv)
@@ -244,20 +224,18 @@ int main(int argc, char **argv)
         die(&e);
     if (net_create(&n, &r.x.model, r.x.optim.batch, (uint64_t)r.x.run.seed, &e))
         die(&e);
-    struct fit_loss loss = {&D, distill_loss};
-    struct fit_batch batch = {&D, distill_batch};
-    if (fit_batched(&r, &n, &loss, &batch, &e) || write_cost(&D, &e))
+    struct fit_hooks hooks = {&D, distill_loss, distill_batch, COST_COLS, cost_cells};
+    if (fit(&r, &n, &hooks, &e))
         die(&e);
-    if (D.mismatch)
+    if (D.mismatch_run)
         fprintf(stderr, "[%s] warning: %ld online images differ from the stored replay\n", r.out,
-                D.mismatch);
+                D.mismatch_run);
     net_destroy(&n);
     if (D.online)
         softlabel_teacher_free(&D.teacher);
     if (D.have_file)
         softlabel_close(&D.file);
     free(D.dense), free(D.probs), free(D.chk_dense), free(D.chk_images), free(D.chk_labels);
-    free(D.stored_s), free(D.online_s);
     run_free(&r);
     return 0;
 }

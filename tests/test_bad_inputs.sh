@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The table of bad inputs: each one is tried on bin/train (bin/mae for a resume point of several
-# parameter sets) and must give a non-zero exit (no signal, no sanitizer report), a one-line
-# error naming the file (or the command line) with a fix, and no result files (STEM.csv,
-# STEM.ckpt, STEM.yaml). The table of input -> message is
-# written to tests/BAD_INPUTS.md (rewritten when a message changes; temp paths shown as <tmp>).
+# parameter sets, bin/mae and bin/moco for the NaN guard of other kinds of run) and must give a
+# non-zero exit (no signal, no sanitizer report), a one-line error naming the file (or the
+# command line) with a fix, and no result files (STEM.csv, STEM.ckpt, STEM.yaml). The table of
+# input -> message is written to tests/BAD_INPUTS.md (rewritten when a message changes; temp
+# paths shown as <tmp>).
 set -uo pipefail
 # shellcheck source=tools/need.sh
 . "$(dirname "$0")/../tools/need.sh" && need_commands
@@ -160,6 +161,17 @@ try maetrunc "truncated resume point of several sets" maetrunc.part.ckpt \
     "delete the .part.* files" "$dir/maetrunc" -- "$bin/mae" "${mae[@]}" --out "$dir/maetrunc"
 try maerows "resume point without its rows" maerows.part.csv "holds 0 rows" "$dir/maerows" -- \
     "$bin/mae" "${mae[@]}" --out "$dir/maerows"
+
+# --- the NaN guard of every kind of run (the one loop, core/train/loop.h): label-free
+# pretraining and self-supervised training stop naming the step and the tensor, as training does.
+KD_FAULT_NAN_STEP=1 try maenan "NaN gradient in MAE pretraining (KD_FAULT_NAN_STEP=1)" \
+    mae_s.yaml "gradient of 'patch_embed.proj.weight' is not finite at epoch 1 step 1" \
+    "$dir/maenan" -- "$bin/mae" "${mae[@]}" --out "$dir/maenan"
+moco=(configs/seed/teachers/moco_t.yaml --scale smoke data.train_n=64 data.test_n=64
+      optim.batch=32 optim.epochs=1 model.depth=1 seed.queue=64 seed.monitor_n=32)
+KD_FAULT_NAN_STEP=1 try moconan "NaN gradient in MoCo (KD_FAULT_NAN_STEP=1)" moco_t.yaml \
+    "gradient of 'patch_embed.proj.weight' is not finite at epoch 1 step 1" "$dir/moconan" -- \
+    "$bin/moco" "${moco[@]}" --out "$dir/moconan"
 
 # --- results one run reads from another (a teacher), in a scratch copy of configs/ whose ViT-t
 # teacher (the one without label smoothing, which TinyViT's labels pass reads) is tiny. A run by

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Crash safety of every epoch loop: a run killed with SIGKILL at random moments leaves only whole
-# files (the old version or the new one; .tmp leftovers are ignored), and re-running the same
-# command resumes from STEM.part.ckpt to a CSV (timing columns aside) and checkpoint
-# byte-identical to an uninterrupted run. Loops: fit (bin/train), pretrain (bin/mae, bin/tinymim
-# with two trained sets), ssl_fit (bin/moco: key encoder and queue; bin/seed seed_moco: teacher
-# queue, student key encoder and key queue), TinyViT's teacher pass (bin/tinyvit_labels: a
-# soft-label file written as it goes) and DC-ViT's stages (bin/dcvit: a model whose shape
-# depends on the stage). KD_KILL_SEED=N replays one sequence of kill times.
+# Crash safety of every kind of run: a run killed with SIGKILL at random moments leaves only
+# whole files (the old version or the new one; .tmp leftovers are ignored), and re-running the
+# same command resumes from STEM.part.ckpt to a CSV (timing columns aside) and checkpoint
+# byte-identical to an uninterrupted run. The one loop's epochs (core/train/loop.h) as each kind
+# of method uses them: supervised (bin/train), label-free (bin/mae, bin/tinymim with two trained
+# sets), self-supervised (bin/moco: key encoder and queue; bin/seed seed_moco: teacher queue,
+# student key encoder and key queue); its stages (bin/dcvit: a model whose shape depends on the
+# stage); and TinyViT's teacher pass (bin/tinyvit_labels: a soft-label file written as it goes).
+# KD_KILL_SEED=N replays one sequence of kill times.
 set -uo pipefail
 # shellcheck source=tools/need.sh
 . "$(dirname "$0")/../tools/need.sh" && need_commands

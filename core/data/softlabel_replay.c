@@ -11,7 +11,7 @@
 
 uint32_t softlabel_sample_seed(uint64_t run_seed, int epoch, int sample)
 {
-    /* its own stream, so record seeds are unrelated to fit()'s augmentation draws */
+    /* its own stream, so record seeds are unrelated to the training loop's augmentation draws */
     struct rng r;
     rng_init(&r, run_seed, RNG_STREAM_OTHER, (uint32_t)epoch, (uint32_t)sample);
     return rng_u32(&r);

@@ -90,6 +90,28 @@ float *params_grads(struct params *ps)
     return (float *)ps->grads.base;
 }
 
+void params_view(struct params *view, struct params *const *sets, int n_sets)
+{
+    memset(view, 0, sizeof *view);
+    for (int s = 0; s < n_sets; s++)
+        view->n += sets[s]->n;
+    view->p = calloc(view->n ? view->n : 1, sizeof *view->p);
+    KD_ASSERT(view->p);
+    view->cap = view->n;
+    int at = 0;
+    for (int s = 0; s < n_sets; s++) {
+        memcpy(view->p + at, sets[s]->p, sizeof *view->p * sets[s]->n);
+        at += sets[s]->n;
+        view->total += sets[s]->total;
+    }
+}
+
+void params_view_free(struct params *view)
+{
+    free(view->p);
+    memset(view, 0, sizeof *view);
+}
+
 void plan_begin(struct plan *pl)
 {
     memset(pl, 0, sizeof *pl);

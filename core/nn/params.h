@@ -56,6 +56,11 @@ struct param *params_find(struct params *ps, const char *name);
 /* First float of the value block and of the gradient block (parameters are contiguous). */
 float *params_values(struct params *ps);
 float *params_grads(struct params *ps);
+/* A parameter list over several sets, for saving and clipping them together (values stay where
+ * each set allocated them; do not optimize, zero or allocate a view). Free with
+ * params_view_free. */
+void params_view(struct params *view, struct params *const *sets, int n_sets);
+void params_view_free(struct params *view);
 
 void plan_begin(struct plan *pl);
 void plan_add(struct plan *pl, float **slot, size_t n);

@@ -1,7 +1,6 @@
-/* Few-shot compression helpers: the original, feature-mimicking fine-tuning, scores, latency. */
+/* Few-shot compression helpers: the original, scores, latency, results (see compress.h). */
 #include "train/compress.h"
 #include "models/vit_compress.h"
-#include "train/optim.h"
 #include "loss/loss.h"
 #include "io/ckpt.h"
 #include "io/progress.h"
@@ -50,60 +49,6 @@ void compress_trial_plan(const struct dcvit_cfg *d, int c, int *upto, uint32_t *
 {
     *upto = d->trial_neighbour ? c + 1 : c;
     *tag = d->trial_shared_batches ? 0x100 : 0x100 + (uint32_t)c;
-}
-
-double compress_finetune(struct vit *s, struct vit *t, const struct run *r, int upto, int steps,
-                         uint32_t tag, struct kd_err *e)
-{
-    const struct experiment *x = &r->x;
-    int B = x->optim.batch, T = s->T, C = s->C;
-    size_t img = (size_t)r->train.h * r->train.w * r->train.c, BTC = (size_t)B * T * C;
-    struct augment_cfg aug = run_augment_of(x);
-    struct optim o;
-    struct optim_cfg oc = x->optim;
-    if (steps <= 0)
-        return 0;
-    oc.epochs = 1;
-    oc.warmup_epochs = 0;
-    if (optim_init(&o, &s->params, &oc, e))
-        return -e->code;
-    compress_set_trainable(s, upto, x->dcvit.freeze_embed);
-    float *images = malloc(sizeof(float) * B * img), *tfeat = malloc(sizeof(float) * BTC);
-    float *dfeat = malloc(sizeof(float) * BTC);
-    int *idx = malloc(sizeof(int) * B), *labels = malloc(sizeof(int) * B);
-    double tail = 0;
-    int n_tail = 0;
-    for (int step = 0; step < steps; step++) {
-        struct rng rg;
-        rng_init(&rg, (uint64_t)x->run.seed, RNG_STREAM_SHUFFLE, (uint32_t)step, tag);
-        for (int i = 0; i < B; i++)
-            idx[i] = r->train_idx[rng_below(&rg, (uint32_t)r->n_train)];
-        dataset_batch(images, labels, &r->train, idx, B, &aug, (uint64_t)x->run.seed ^ tag,
-                      step);
-        vit_forward(t, images, B, 0, 0, 0);
-        memcpy(tfeat, t->feat, sizeof(float) * BTC);
-        vit_forward(s, images, B, 0, 0, 0);
-        float ramp = x->dcvit.loss_warmup > 0 && step < x->dcvit.loss_warmup
-                         ? (float)(step + 1) / x->dcvit.loss_warmup : 1.0f;
-        memset(dfeat, 0, sizeof(float) * BTC);
-        double loss = feature_mse_loss(dfeat, s->feat, tfeat, ramp, BTC);
-        params_zero_grad(&s->params);
-        vit_backward(s, NULL, dfeat, B);
-        grad_clip(&s->params, oc.clip_grad);
-        optim_step(&o, &s->params, lr_at(&oc, step, steps));
-        if (step >= steps - (steps + 9) / 10)
-            tail += loss, n_tail++;
-        progress_step((float)loss, B);
-    }
-    for (int i = 0; i < s->params.n; i++)
-        s->params.p[i].frozen = 0;
-    optim_free(&o);
-    free(images);
-    free(tfeat);
-    free(dfeat);
-    free(idx);
-    free(labels);
-    return n_tail ? tail / n_tail : 0;
 }
 
 double compress_kl(struct vit *t, struct vit *s, const float *images, int n)
@@ -194,11 +139,8 @@ void compress_latency(struct vit *m, int B, int runs, double *mean_ms, double *m
     free(images);
 }
 
-int compress_save(const struct run *r, struct vit *m, struct kd_err *e)
+int compress_save_layout(const struct run *r, struct vit *m, struct kd_err *e)
 {
-    struct ckpt_info info = {1, 0};
-    if (ckpt_save(run_path(r, ".ckpt"), &m->params, NULL, r->resolved, &info, e))
-        return e->code;
     struct atomic_file af;
     if (atomic_open(&af, run_path(r, ".layout"), e))
         return e->code;
@@ -359,19 +301,33 @@ int compress_remeasure(struct run *r, struct vit *orig, const struct experiment 
     return rc;
 }
 
-int compress_start(struct run *r, struct vit *t, struct experiment *tx, int argc, char **argv)
+int compress_start(struct compress_run *c, int argc, char **argv)
 {
+    struct run *r = &c->r;
     struct kd_err e;
     if (run_start(r, argc, argv, &e) || run_load_data(r, &e))
         die(&e);
     const struct dcvit_cfg *d = &r->x.dcvit;
     int Bmax = r->x.optim.batch > d->latency_batch ? r->x.optim.batch : d->latency_batch;
-    if (compress_load_original(t, tx, r, Bmax, &e) || run_csv_open(r, COMPRESS_HEADER, &e))
+    if (compress_load_original(&c->t, &c->tx, r, Bmax, &e) ||
+        run_csv_open(r, COMPRESS_HEADER, &e))
         die(&e);
+    c->cur = &c->t;
     if (!d->reuse[0])
         return 0;
-    if (compress_remeasure(r, t, tx, &e) || run_csv_write(r, 1, &e) ||
+    if (compress_remeasure(r, &c->t, &c->tx, &e) || run_csv_write(r, 1, &e) ||
         run_finish(r, &e))
         die(&e);
     return 1;
+}
+
+struct params *compress_model(void *ctx)
+{
+    return &((struct compress_run *)ctx)->cur->params;
+}
+
+int compress_finish(void *ctx, struct kd_err *e)
+{
+    struct compress_run *c = ctx;
+    return compress_save_layout(&c->r, c->cur, e);
 }

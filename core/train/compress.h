@@ -65,8 +65,9 @@ double compress_heldout_mse(struct vit *orig, struct vit *m, const struct run *r
 int compress_remeasure(struct run *r, struct vit *orig, const struct experiment *tx,
                        struct kd_err *e);
 
-/* STEM.ckpt and STEM.layout (depth, then per block: attention 0/1 and hidden units). */
-int compress_save(const struct run *r, struct vit *m, struct kd_err *e);
+/* STEM.layout: depth, then per block attention 0/1 and hidden units (the weights go to STEM.ckpt
+ * through loop_stages). */
+int compress_save_layout(const struct run *r, struct vit *m, struct kd_err *e);
 /* Read path's layout (a STEM.layout file) into lay for a model of `depth` blocks (depth gets
  * the file's block count). Returns 0 or KD_ERR_IO / KD_ERR_FORMAT. */
 int compress_read_layout(const char *path, struct vit_layout *lay, int *depth, struct kd_err *e);
@@ -78,10 +79,25 @@ int compress_write_synthetic(const char *path, const float *images, const int *t
 int compress_read_synthetic(const char *path, float **images, int **targets, int *n, int h,
                             int w, int c, struct kd_err *e);
 
+/* What both compression experiments keep: the run, the original model and the model after the
+ * latest stage. Methods of loop_stages begin their context with it, so that compress_model and
+ * compress_finish serve as their hooks. It must not move (t's parameter registry points into
+ * it). */
+struct compress_run {
+    struct run r;
+    struct experiment tx;       /* the original's config */
+    struct vit t;               /* the original */
+    struct vit *cur;            /* the model after the latest stage: &t, or the method's */
+};
+
 /* The start both compression experiments share: the command line, config and data, the
- * original model t (its config in tx) for batches up to max(optim.batch, latency_batch), and the
- * result CSV. A `dcvit.reuse` run is re-measured and finished here. Returns 1 when the run is
- * complete (reuse), 0 to go on; exits with the error on failure. */
-int compress_start(struct run *r, struct vit *t, struct experiment *tx, int argc, char **argv);
+ * original model c->t (its config in c->tx) for batches up to max(optim.batch, latency_batch),
+ * c->cur = &c->t, and the result CSV. A `dcvit.reuse` run is re-measured and finished here.
+ * Returns 1 when the run is complete (reuse), 0 to go on; exits with the error on failure. */
+int compress_start(struct compress_run *c, int argc, char **argv);
+/* loop_stages hooks over a context that begins with a struct compress_run: the parameters of
+ * cur, and STEM.layout of cur. */
+struct params *compress_model(void *ctx);
+int compress_finish(void *ctx, struct kd_err *e);
 
 #endif

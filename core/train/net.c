@@ -4,7 +4,6 @@
 #include "models/tinyvit.h"
 #include "base/err.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,16 +108,4 @@ void net_destroy(struct net *n)
     if (n->destroy && n->impl)
         n->destroy(n->impl);
     memset(n, 0, sizeof *n);
-}
-
-const char *net_first_nonfinite_grad(struct net *n)
-{
-    struct params *ps = n->params;
-    for (int i = 0; i < ps->n; i++) {
-        const float *g = *ps->p[i].g;
-        for (size_t j = 0; j < ps->p[i].n; j++)
-            if (!isfinite(g[j]))
-                return ps->p[i].name;
-    }
-    return NULL;
 }

@@ -35,7 +35,5 @@ static inline void net_backward(struct net *n, const float *d_logits, int B)
 {
     n->backward(n->impl, d_logits, B);
 }
-/* Name of the first parameter whose gradient holds NaN or Inf, or NULL. */
-const char *net_first_nonfinite_grad(struct net *n);
 
 #endif

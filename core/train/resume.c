@@ -1,4 +1,4 @@
-/* Resume points shared by the epoch loops (see resume.h). */
+/* Resume points of the one loop and the teacher pass (see resume.h). */
 #include "train/resume.h"
 #include "io/ckpt.h"
 

@@ -1,8 +1,8 @@
-/* Resume points of the epoch loops (fit, pretrain, ssl_fit) and of DC-ViT's stages. Every
- * run.ckpt_every epochs but the last (every stage but the last), STEM.part.csv (the rows so far)
- * and STEM.part.ckpt (every parameter set the loop carries, with its optimizer moments) are
- * written; the same command run again continues after that point and ends with the bytes of a
- * run that was never stopped. */
+/* Resume points of the one loop (loop.h: the epochs of loop_train, the stages of loop_stages)
+ * and of TinyViT's teacher pass. Every run.ckpt_every epochs but the last (every stage but the
+ * last), STEM.part.csv (the rows so far) and STEM.part.ckpt (every parameter set the loop
+ * carries, with its optimizer moments) are written; the same command run again continues after
+ * that point and ends with the bytes of a run that was never stopped. */
 #ifndef KD_RESUME_H
 #define KD_RESUME_H
 

@@ -1,4 +1,4 @@
-/* SSL encoders, queues and the shared epoch loop (see ssl.h). */
+/* SSL encoders and queues (see ssl.h). */
 #include "train/ssl.h"
 #include "train/probe.h"
 #include "loss/loss_ssl.h"
@@ -10,20 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A parameter list over both sets, sharing their slots, so one checkpoint holds both. */
-static int view_params(struct params *all, struct params *a, struct params *b, struct kd_err *e)
-{
-    params_begin(all);
-    all->p = malloc(sizeof *all->p * (a->n + b->n));
-    if (!all->p)
-        return kd_err_set(e, KD_ERR_NOMEM, "", 0, "out of memory");
-    memcpy(all->p, a->p, sizeof *a->p * a->n);
-    memcpy(all->p + a->n, b->p, sizeof *b->p * b->n);
-    all->n = all->cap = a->n + b->n;
-    all->total = a->total + b->total;
-    return 0;
-}
 
 int ssl_enc_init(struct ssl_enc *s, const struct model_cfg *cfg, int D, int Bmax, uint64_t seed,
                  struct kd_err *e)
@@ -53,16 +39,13 @@ int ssl_enc_init(struct ssl_enc *s, const struct model_cfg *cfg, int D, int Bmax
     plan_add(&s->acts, &s->d_feat, (size_t)Bmax * T * C);
     if ((rc = plan_alloc(&s->acts, e)))
         return rc;
-    return view_params(&s->all, &s->vit.params, &s->head_ps, e);
+    params_view(&s->all, (struct params *[]){&s->vit.params, &s->head_ps}, 2);
+    return 0;
 }
 
 void ssl_enc_free(struct ssl_enc *s)
 {
-    if (s->opt_vit.state.base) {
-        optim_free(&s->opt_vit);
-        optim_free(&s->opt_head);
-    }
-    free(s->all.p);
+    params_view_free(&s->all);
     plan_free(&s->acts);
     params_free(&s->head_ps);
     vit_free(&s->vit);
@@ -89,24 +72,6 @@ void ssl_enc_backward(struct ssl_enc *s, int B)
     for (int b = 0; b < B; b++)
         memcpy(s->d_feat + (size_t)b * T * C, s->d_pooled + (size_t)b * C, sizeof(float) * C);
     vit_backward(&s->vit, NULL, s->d_feat, B);
-}
-
-int ssl_enc_optim(struct ssl_enc *s, const struct optim_cfg *cfg, struct kd_err *e)
-{
-    int rc = optim_init(&s->opt_vit, &s->vit.params, cfg, e);
-    return rc ? rc : optim_init(&s->opt_head, &s->head_ps, cfg, e);
-}
-
-float ssl_enc_step(struct ssl_enc *s, float lr)
-{
-    float clip = s->opt_vit.cfg.clip_grad;
-    float nv = grad_clip(&s->vit.params, clip), nh = grad_clip(&s->head_ps, clip);
-    float norm = sqrtf(nv * nv + nh * nh);
-    if (!isfinite(norm))
-        return norm;
-    optim_step(&s->opt_vit, &s->vit.params, lr);
-    optim_step(&s->opt_head, &s->head_ps, lr);
-    return norm;
 }
 
 static void ema(struct params *dst, struct params *src, float m)

@@ -1,13 +1,12 @@
-/* Self-supervised encoders and the epoch loop MoCo-v2 and SEED share: a ViT with a projection
- * head (the loss reads the head's output, the evaluation the ViT's pooled CLS feature), the EMA
- * key encoder, FIFO queues of unit embeddings, and ssl_fit (order, learning rate, a per-epoch
- * kNN monitor, the final probe/kNN/semi-supervised evaluation, CSV, checkpoint, resume). */
+/* Self-supervised encoders and what MoCo-v2 and SEED share: a ViT with a projection head (the
+ * loss reads the head's output, the evaluation the ViT's pooled CLS feature), the EMA key
+ * encoder, FIFO queues of unit embeddings, and ssl_fit, their run through the one loop (loop.h)
+ * with a per-epoch kNN monitor and the final probe/kNN/semi-supervised evaluation. */
 #ifndef KD_SSL_H
 #define KD_SSL_H
 
 #include "models/vit.h"
 #include "models/heads.h"
-#include "train/optim.h"
 #include "train/run.h"
 #include "data/augment_ssl.h"
 
@@ -24,7 +23,6 @@ struct ssl_enc {
     float *dz;                 /* (Bmax, D) gradient w.r.t. head.z, filled by the losses */
     float *d_pooled;           /* (Bmax, C) */
     float *d_feat;             /* (Bmax, T, C) only row 0 of each sample is non-zero */
-    struct optim opt_vit, opt_head; /* for trained encoders (ssl_enc_optim) */
 };
 
 /* Build a ViT of cfg with a projection head to D dims, for batches up to Bmax, initialized from
@@ -37,10 +35,6 @@ void ssl_enc_forward(struct ssl_enc *s, const float *images, int B, int training
                      int step);
 /* Zero every gradient, back-propagate s->dz (B, D) through head and backbone. */
 void ssl_enc_backward(struct ssl_enc *s, int B);
-/* Optimizers over both parameter sets; ssl_enc_step clips (per set) and updates. */
-int ssl_enc_optim(struct ssl_enc *s, const struct optim_cfg *cfg, struct kd_err *e);
-/* Returns the gradient norm before clipping (NaN/Inf: do not trust the step). */
-float ssl_enc_step(struct ssl_enc *s, float lr);
 /* dst = m dst + (1 - m) src over every parameter (the MoCo key encoder); m = 0 copies. */
 void ssl_enc_ema(struct ssl_enc *dst, const struct ssl_enc *src, float m);
 int ssl_enc_save(struct ssl_enc *s, const char *path, const char *config_text, long epoch,
@@ -69,25 +63,26 @@ void ssl_enc_register(struct ssl_enc *s, struct params *state, const char *prefi
 /* The SSL augmentation of a config's seed section. */
 struct ssl_augment_cfg ssl_augment_of(const struct experiment *x);
 
-/* One training step of a method: draws its views, runs its encoders, its loss, backward and
- * the update of s (and whatever EMA/queues it keeps). Returns the loss, or NaN/Inf.
- * What a method carries from step to step besides s and its optimizers (an EMA key encoder,
- * the contents and position of its queues) is `state`: a parameter list whose entries point at
- * the slots of the buffers that hold it (ssl_enc_register, emb_queue_register; begun with
- * params_begin, never params_alloc'd, freed with params_free). A resume point saves it by name
- * beside s and reloads it in place, so ssl_fit needs to know nothing of the method. Every draw
- * must come from the seed, epoch, step and sample, never from a running generator. */
+/* One training step of a method: from the first view of the batch (made by ssl_fit) it draws
+ * any other view, runs its encoders and its loss, back-propagates into s (and moves whatever
+ * EMA/queues it keeps); the loop then clips each of s's two sets and updates them. Returns the
+ * loss (NaN/Inf stops the run). What a method carries from step to step besides s (an EMA key
+ * encoder, the contents and position of its queues) is `state`: a parameter list whose entries
+ * point at the slots of the buffers that hold it (ssl_enc_register, emb_queue_register; begun
+ * with params_begin, never params_alloc'd, freed with params_free). A resume point saves it by
+ * name beside s and reloads it in place, so ssl_fit needs to know nothing of the method. Every
+ * draw must come from the seed, epoch, step and sample, never from a running generator. */
 struct ssl_method {
     void *ctx;
-    float (*step)(void *ctx, struct run *r, const int *idx, int B, int epoch, long step,
-                  float lr);
+    float (*step)(void *ctx, struct run *r, const float *view, const int *idx, int B, int epoch,
+                  long step);
     struct params *state;      /* NULL: the method keeps nothing across steps */
 };
 
-/* Train with method m for x.optim.epochs epochs, s being the encoder evaluated and saved:
- * per epoch a CSV row (loss, kNN top-1 of a monitor subset); after the last epoch the kNN on
- * the whole train/test subsets, the linear probe and the seed.semi fine-tunings fill the last
- * row. Writes STEM.csv, STEM.ckpt (backbone + head of s), STEM.yaml and STEM.meta. Resumes
+/* Train s with method m for x.optim.epochs epochs (optimizers from r's optim config, one per
+ * set of s): per epoch a CSV row (loss, kNN top-1 of a monitor subset); after the last epoch the
+ * kNN on the whole train/test subsets, the linear probe and the seed.semi fine-tunings fill the
+ * last row. Writes STEM.csv, STEM.ckpt (backbone + head of s), STEM.yaml and STEM.meta. Resumes
  * from STEM.part.ckpt (s, its optimizers and m->state) when present (same config).
  * Returns 0 or fills e. */
 int ssl_fit(struct run *r, struct ssl_enc *s, const struct ssl_method *m, struct kd_err *e);

@@ -1,8 +1,9 @@
 /* A training run's first steps written out, for the PyTorch twin (tests/test_twin.sh): with
- * KD_TRACE=DIR in the environment, the shared loop saves the initial weights, and for each of the
- * first KD_TRACE_STEPS steps the batch it trained on (images after augmentation, labels), the
- * drop-path scales it drew, and the loss, gradient norm and learning rate it computed; then the run
- * stops. Unset, the loop does nothing more than test one pointer. */
+ * KD_TRACE=DIR in the environment, the one loop (loop.h) saves the initial weights of a
+ * classifier, and for each of the first KD_TRACE_STEPS steps the batch it trained on (images
+ * after augmentation, labels), the drop-path scales it drew, and the loss, gradient norm and
+ * learning rate it computed; then the run stops. Unset, the loop does nothing more than test one
+ * pointer. */
 #ifndef KD_TRACE_H
 #define KD_TRACE_H
 
