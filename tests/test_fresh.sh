@@ -16,25 +16,13 @@ root=$PWD
 bin=${KD_BIN:-bin}
 S=$(mktemp -d)
 trap 'rm -rf "$S"' EXIT
-cp -r Makefile fuzz.mk perf.mk configs "$S/" && ln -s "$root/$bin" "$S/bin"
-mkdir -p "$S/core/base" "$S/configs/zz" && cp core/base/numerics.h "$S/core/base/"
-point() { # point NAME [EXTRA YAML LINE]
-    cat >"$S/configs/zz/$1.yaml" <<EOF2
-base: ../base/vit.yaml
-kind: train
-title: "point $1"
-model: {dim: 16, depth: 1, heads: 2}
-data: {train_n: 64, test_n: 64}
-optim.batch: 32
-${2:-}
-EOF2
-}
-point t
-point a "init: configs/zz/t.yaml"
-point b "init: configs/zz/t.yaml"
-point c
-printf 'zz-points\tkdlab\t-\t-\tconfigs/zz\ttest_acc\t-\tscratch table\ttest\t-\t-\n' \
-    >>"$S/configs/catalogue.tsv"
+# shellcheck source=tests/lib_scratch.sh
+. tests/lib_scratch.sh
+scratch_tree "$S" "$root/$bin"
+scratch_point "$S" t
+scratch_point "$S" a "init: configs/zz/t.yaml"
+scratch_point "$S" b "init: configs/zz/t.yaml"
+scratch_point "$S" c
 # runs [MAKE ARGS]: the points make runs (or would, under -n) for the table, sorted, on one line
 runs() {
     KD_THREADS=1 make -C "$S" --no-print-directory SCALE=smoke "$@" zz-points 2>&1 |

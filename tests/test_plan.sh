@@ -45,20 +45,10 @@ make --no-print-directory rerun CONFIG=configs/teachers/nope.yaml >/dev/null 2>&
 # two-point table is made, one point's YAML deleted, and the table made again without it.
 scratch=$(mktemp -d)
 trap 'rm -f "$marker"; rm -rf "$scratch"' EXIT
-cp -r Makefile fuzz.mk perf.mk configs "$scratch/" && ln -s "$PWD/bin" "$scratch/bin"
-mkdir -p "$scratch/configs/zz"
-for p in a b; do
-    cat >"$scratch/configs/zz/$p.yaml" <<EOF
-base: ../base/vit.yaml
-kind: train
-title: "point $p"
-model: {dim: 16, depth: 1, heads: 2}
-data: {train_n: 64, test_n: 64}
-optim.batch: 32
-EOF
-done
-printf 'zz-points\tkdlab\t-\t-\tconfigs/zz\ttest_acc\t-\tscratch table\ttest\t-\t-\n' \
-    >>"$scratch/configs/catalogue.tsv"
+# shellcheck source=tests/lib_scratch.sh
+. tests/lib_scratch.sh
+scratch_tree "$scratch" "$PWD/bin"
+for p in a b; do scratch_point "$scratch" "$p"; done
 md=$scratch/results/smoke/tables/zz-points.md
 KD_THREADS=1 make -s -C "$scratch" --no-print-directory SCALE=smoke zz-points >/dev/null 2>&1
 grep -q '^| b |' "$md" 2>/dev/null && ok || bad "the scratch table lacks point b"
