@@ -86,7 +86,7 @@ CONFIGS := $(sort $(shell find configs -name '*.yaml' -not -path 'configs/base/*
 BASE_CONFIGS := $(wildcard configs/base/*.yaml)
 # the numerics version is part of every key; KD_NUMERICS=N pretends a bump (the tests do)
 export KD_NUMERICS := $(or $(KD_NUMERICS),$(shell sed -n \
-                        's/^\#define KD_NUMERICS \([0-9]*\).*/\1/p' core/base/numerics.h))
+                        's/^\#define KD_NUMERICS \([0-9]*\).*/\1/p' $(wildcard core/base/numerics.h)))
 PLAN := build/plan-$(SCALE)-n$(KD_NUMERICS).mk
 CATALOGUE := configs/catalogue.tsv
 # table ids and "alias=id" pairs for <paper>-table<N>, from the catalogue

@@ -23,6 +23,7 @@ ln -s "$root/configs/base" "$tmp/configs/base"
 ln -s "$root/plots/lib" "$tmp/plots/lib"
 ln -s "$root/plots/$t.gp" "$tmp/plots/$t.gp"
 grep '^#' "$root/configs/catalogue.tsv" > "$tmp/configs/catalogue.tsv"
+grep '^#' "$root/configs/claims.tsv" > "$tmp/configs/claims.tsv"
 printf '%s\tkdlab\t-\t-\tconfigs/teachers\ttest_acc\tmodel.dim\ttiny ViTs\ttest\t1 min\t-\n' \
     "$t" >> "$tmp/configs/catalogue.tsv"
 for dim in 16 32; do

@@ -53,7 +53,9 @@ const struct cfg_key schema_dcvit[] = {
 int dcvit_refs_of(const struct experiment *x, const char **out)
 {
     int n = 0;
-    if (x->dcvit.synthetic[0] && (strcmp(x->kind, "dcvit") == 0))
+    /* the synthetic set is read only to score the block choice on it */
+    if (x->dcvit.synthetic[0] && strcmp(x->kind, "dcvit") == 0 &&
+        x->dcvit.metric == METRIC_SYNTHETIC)
         out[n++] = x->dcvit.synthetic;
     if (x->dcvit.reuse[0])
         out[n++] = x->dcvit.reuse;
