@@ -5,6 +5,24 @@
 # are found by config path, so it works in a scratch copy of configs/ with tiny teachers.
 # That copy stays in OUT/tree (DC-ViT's export reads its teacher's config there).
 # Needs $bin (the binaries' folder, absolute). Prints "kinds_train: <kind> failed" per failure.
+# kinds_tiny_teachers TREE SMOKE: TREE/configs/teachers/vit_s.yaml and its copy without label
+# smoothing (teachers/nols/, which TinyViT's labels pass reads) as ViT-s shapes of width 16,
+# seconds at smoke; SMOKE adds keys to their smoke block ("optim.epochs: 2", or "").
+kinds_tiny_teachers() {
+    local smoke="data.train_n: 128, data.test_n: 64${2:+, $2}" nols
+    mkdir -p "$1/configs/teachers/nols"
+    for nols in "" "nols/"; do
+        {
+            echo "base: ../${nols:+../}base/vit.yaml"
+            echo "kind: train"
+            echo "model: {dim: 16, depth: 5, heads: 2}"
+            [ -n "$nols" ] && echo "optim: {label_smoothing: 0.0}"
+            echo "scale:"
+            echo "  smoke: {$smoke}"
+        } >"$1/configs/teachers/${nols}vit_s.yaml"
+    done
+}
+
 kinds_train() {
     local out=$1 root=$PWD scratch
     shift
@@ -29,22 +47,7 @@ scale:
   smoke: {data.train_n: 128, data.test_n: 64, seed.queue: 64, seed.monitor_n: 32,
           seed.probe_epochs: 2}
 EOF
-    cat >"$scratch/configs/teachers/vit_s.yaml" <<'EOF'
-base: ../base/vit.yaml
-kind: train
-model: {dim: 16, depth: 5, heads: 2}
-scale:
-  smoke: {data.train_n: 128, data.test_n: 64, optim.batch: 32, optim.epochs: 2}
-EOF
-    # TinyViT's labels pass reads the teacher trained without label smoothing
-    cat >"$scratch/configs/teachers/nols/vit_s.yaml" <<'EOF'
-base: ../../base/vit.yaml
-kind: train
-model: {dim: 16, depth: 5, heads: 2}
-optim: {label_smoothing: 0.0}
-scale:
-  smoke: {data.train_n: 128, data.test_n: 64, optim.batch: 32, optim.epochs: 2}
-EOF
+    kinds_tiny_teachers "$scratch" "optim.batch: 32, optim.epochs: 2"
     local tiny=(--scale smoke data.train_n=128 data.test_n=64 optim.batch=32 optim.epochs=2)
     local ssl=(seed.queue=112 seed.monitor_n=32 seed.probe_epochs=2 model.dim=16 model.depth=1
                model.heads=2)

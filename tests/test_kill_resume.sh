@@ -142,22 +142,9 @@ scale:
 EOF
 cp configs/dcvit/macs/dcvit_r2.yaml "$dir/configs/dcvit/macs/"
 cp configs/tinyvit/labels/vit_s_k10.yaml "$dir/configs/tinyvit/labels/"
-cat >"$dir/configs/teachers/vit_s.yaml" <<'EOF'
-base: ../base/vit.yaml
-kind: train
-model: {dim: 16, depth: 5, heads: 2}
-scale:
-  smoke: {data.train_n: 128, data.test_n: 64}
-EOF
-# TinyViT's labels pass reads the teacher trained without label smoothing
-cat >"$dir/configs/teachers/nols/vit_s.yaml" <<'EOF'
-base: ../../base/vit.yaml
-kind: train
-model: {dim: 16, depth: 5, heads: 2}
-optim: {label_smoothing: 0.0}
-scale:
-  smoke: {data.train_n: 128, data.test_n: 64}
-EOF
+# shellcheck source=tests/lib_kinds.sh
+. tests/lib_kinds.sh
+kinds_tiny_teachers "$dir" ""
 cd "$dir"
 tiny=(--scale smoke data.train_n=128 data.test_n=64 optim.batch=32 optim.epochs=4
       run.ckpt_every=1)
