@@ -225,7 +225,7 @@ list: ## every table: paper, target, number, verified, title, time at each scale
 # ---------------------------------------------------------------------------------------------
 # Setup, tests, benchmarks.
 
-.PHONY: deps demo test unit-tests skipped smoke asan bench clean help
+.PHONY: deps demo test unit-tests skipped smoke asan bench clean help format format-check
 DEMO_TABLES ?= tinyvit-gt seed-table4 tinymim-table10 dcvit-metric
 demo: | deps ## the main job: one table per paper at SCALE (quick), figures, report, claims
 	$(Q)$(MAKE) --no-print-directory all
@@ -254,6 +254,7 @@ smoke: all ## every table at SCALE=smoke (results/smoke/, seconds each)
 	$(Q)$(MAKE) --no-print-directory SCALE=smoke tables
 
 test: | deps ## unit tests, gradient checks, bad-input cases, Slurm, and a smoke run of every table
+	$(Q)$(MAKE) --no-print-directory format-check
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit-tests
 	$(Q)$(MAKE) --no-print-directory smoke
@@ -261,6 +262,15 @@ test: | deps ## unit tests, gradient checks, bad-input cases, Slurm, and a smoke
 	$(Q)bash tests/determinism.sh
 	$(Q)bash tests/skipped.sh $(SKIPPED)
 	@echo "all tests passed"
+
+# Every C file as .clang-format (clang-format 14, Debian bookworm's) writes it.
+C_SOURCES = $(shell find core experiments tools tests -name '*.[ch]' | LC_ALL=C sort)
+format-check: ## fail on a C file that clang-format would change (fix: make format)
+	$(Q)out=$$(clang-format --dry-run -Werror $(C_SOURCES) 2>&1) || { printf '%s\n' "$$out" \
+	  | grep -m1 'error:' | sed 's/$$/ (fix: make format)/' >&2; exit 1; }
+
+format: ## format every C file in place with clang-format
+	$(Q)clang-format -i $(C_SOURCES)
 
 # The PyTorch twin traces 20 steps there, not 100: the sanitized build is what it checks for
 # memory faults, and the full comparison has run in `make test`.

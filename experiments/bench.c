@@ -82,8 +82,7 @@ static double sgemm_gflops(int n, int trials, int reps, int threads, double *cpu
     for (int t = 0; t < trials; t++) {
         double t0 = now_seconds(), c0 = cpu();
         for (int r = 0; r < reps; r++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c,
-                        n);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
         double secs = now_seconds() - t0, csecs = cpu() - c0;
         best = flops / secs > best ? flops / secs : best;
         *cpu_rate = flops / csecs / 1e9 > *cpu_rate ? flops / csecs / 1e9 : *cpu_rate;
@@ -94,9 +93,16 @@ static double sgemm_gflops(int n, int trials, int reps, int threads, double *cpu
 
 static struct model_cfg model_of(struct shape s)
 {
-    return (struct model_cfg){.arch = ARCH_VIT, .img = 28, .in_ch = 1, .classes = 10,
-                              .patch = s.patch, .dim = s.dim, .depth = 6, .heads = s.heads,
-                              .mlp_ratio = 4, .drop_path = 0};
+    return (struct model_cfg){.arch = ARCH_VIT,
+                              .img = 28,
+                              .in_ch = 1,
+                              .classes = 10,
+                              .patch = s.patch,
+                              .dim = s.dim,
+                              .depth = 6,
+                              .heads = s.heads,
+                              .mlp_ratio = 4,
+                              .drop_path = 0};
 }
 
 /* The child: one kdlab measurement, printed as key=value lines. */
@@ -104,8 +110,8 @@ static int kdlab_child(int steps, int B, struct shape sh)
 {
     struct kd_err e;
     struct model_cfg cfg = model_of(sh);
-    struct optim_cfg oc = {.name = OPTIM_ADAMW, .lr = 1e-4f, .weight_decay = 0.05f,
-                           .beta1 = 0.9f, .beta2 = 0.999f};
+    struct optim_cfg oc = {
+        .name = OPTIM_ADAMW, .lr = 1e-4f, .weight_decay = 0.05f, .beta1 = 0.9f, .beta2 = 0.999f};
     double rss0 = peak_rss_mb();
     struct vit m;
     struct optim o;
@@ -148,8 +154,8 @@ static int kdlab_child(int steps, int B, struct shape sh)
     double infer = steps * B / (now_seconds() - t0);
     double infer_cpu_ms = 1e3 * (cpu_seconds() - c0) / (steps * B);
     printf("train_img_s=%.2f\ninfer_img_s=%.2f\nrss_growth_mb=%.1f\ntrain_cpu_ms=%.3f\n"
-           "infer_cpu_ms=%.3f\nmacs=%.0f\n", train, infer, peak_rss_mb() - rss0, cpu_ms,
-           infer_cpu_ms, vit_macs(&m));
+           "infer_cpu_ms=%.3f\nmacs=%.0f\n",
+           train, infer, peak_rss_mb() - rss0, cpu_ms, infer_cpu_ms, vit_macs(&m));
     return 0;
 }
 
@@ -195,13 +201,14 @@ static struct sample run_kdlab(int threads, int steps, struct shape sh, double *
     return measure(cmd, macs);
 }
 
-static struct sample run_torch(int threads, int steps, int warmup, struct shape sh,
-                               int malloc_tune)
+static struct sample run_torch(int threads, int steps, int warmup, struct shape sh, int malloc_tune)
 {
     char cmd[512];
-    snprintf(cmd, sizeof cmd, TORCH_PYTHON " tools/bench_torch.py --threads %d --steps %d "
-             "--warmup %d --patch %d --dim %d --heads %d%s 2>/dev/null", threads, steps, warmup,
-             sh.patch, sh.dim, sh.heads, malloc_tune ? " --malloc-tune" : "");
+    snprintf(cmd, sizeof cmd,
+             TORCH_PYTHON " tools/bench_torch.py --threads %d --steps %d "
+                          "--warmup %d --patch %d --dim %d --heads %d%s 2>/dev/null",
+             threads, steps, warmup, sh.patch, sh.dim, sh.heads,
+             malloc_tune ? " --malloc-tune" : "");
     return measure(cmd, NULL);
 }
 
@@ -220,8 +227,8 @@ static void print_row(FILE *csv, const char *name, int threads, double gf, doubl
            threads, s->train_ips, s->infer_ips, s->rss_mb, gf, tgf, 100 * tgf / gf, s->cpu_ms,
            s->infer_cpu_ms, cgf, 100 * cgf / gf_cpu);
     fprintf(csv, "%s,%d,%s,%.1f,%.2f,%.2f,%.1f,%.3f,%.1f,%.3f,%.3f,%.1f,%.1f,%.3f,%.2f\n", name,
-            threads, kd_blas_corename(), gf, s->train_ips, s->infer_ips, tgf, tgf / gf,
-            s->rss_mb, s->cpu_ms, s->infer_cpu_ms, gf_cpu, cgf, cgf / gf_cpu, load_avg());
+            threads, kd_blas_corename(), gf, s->train_ips, s->infer_ips, tgf, tgf / gf, s->rss_mb,
+            s->cpu_ms, s->infer_cpu_ms, gf_cpu, cgf, cgf / gf_cpu, load_avg());
 }
 
 static int bench_table(int steps, int torch, const char *threads)
@@ -233,11 +240,10 @@ static int bench_table(int steps, int torch, const char *threads)
     printf("kdlab bench: reference ViT (dim 192, depth 6, 3 heads, patch 4, batch 128, AdamW)\n"
            "OpenBLAS kernels: %s (%s); load average at start %.2f on %ld cores\n\n",
            kd_blas_corename(), kd_blas_core_source(), load_avg(), sysconf(_SC_NPROCESSORS_ONLN));
-    printf("%-10s %3s %8s %8s %6s | %8s %7s %6s | %7s %7s %7s %6s\n", "", "", "", "", "",
-           "wall", "clock:", "", "CPU", "time:", "", "");
-    printf("%-10s %3s %8s %8s %6s | %8s %7s %6s | %7s %7s %7s %6s\n", "engine", "thr",
-           "train/s", "infer/s", "MB", "sgemm GF", "train GF", "of", "ms/img", "inf ms", "GF/cpu-s",
-           "of");
+    printf("%-10s %3s %8s %8s %6s | %8s %7s %6s | %7s %7s %7s %6s\n", "", "", "", "", "", "wall",
+           "clock:", "", "CPU", "time:", "", "");
+    printf("%-10s %3s %8s %8s %6s | %8s %7s %6s | %7s %7s %7s %6s\n", "engine", "thr", "train/s",
+           "infer/s", "MB", "sgemm GF", "train GF", "of", "ms/img", "inf ms", "GF/cpu-s", "of");
     struct atomic_file af;
     struct kd_err e;
     if (atomic_open(&af, "results/bench.csv", &e))
@@ -254,8 +260,7 @@ static int bench_table(int steps, int torch, const char *threads)
         print_row(af.f, "kdlab", counts[c], gf, gf_cpu, macs, &k);
         for (int mt = 0; torch && mt < 2; mt++) {
             t[mt] = run_torch(counts[c], steps, 3, ref, mt);
-            print_row(af.f, mt ? "pytorch-mt" : "pytorch", counts[c], gf, gf_cpu, macs,
-                      &t[mt]);
+            print_row(af.f, mt ? "pytorch-mt" : "pytorch", counts[c], gf, gf_cpu, macs, &t[mt]);
         }
         int best = t[1].ok && (!t[0].ok || t[1].train_ips > t[0].train_ips);
         if (torch && t[best].ok && k.ok)
@@ -282,8 +287,8 @@ static int bench_table(int steps, int torch, const char *threads)
  * warm-up step: patch 2 and width 384 take minutes per run on a shared machine. */
 static int bench_scaling(int steps)
 {
-    static const struct shape pts[] = {{7, 192, 3}, {4, 192, 3}, {2, 192, 3}, {4, 96, 3},
-                                       {4, 384, 6}};
+    static const struct shape pts[] = {
+        {7, 192, 3}, {4, 192, 3}, {2, 192, 3}, {4, 96, 3}, {4, 384, 6}};
     int th = kd_threads();
     struct atomic_file af;
     struct kd_err e;
@@ -291,8 +296,8 @@ static int bench_scaling(int steps)
         die(&e);
     fprintf(af.f, "engine,threads,patch,tokens,dim,heads,train_img_s,infer_img_s,"
                   "train_cpu_ms_per_img,peak_mb,train_gflop_per_img,load\n");
-    printf("%-10s %5s %6s %4s %10s %10s %9s %9s\n", "engine", "patch", "tokens", "dim",
-           "train i/s", "infer i/s", "cpu ms/i", "peak MB");
+    printf("%-10s %5s %6s %4s %10s %10s %9s %9s\n", "engine", "patch", "tokens", "dim", "train i/s",
+           "infer i/s", "cpu ms/i", "peak MB");
     for (size_t i = 0; i < sizeof pts / sizeof pts[0]; i++) {
         struct shape sh = pts[i];
         int tokens = (28 / sh.patch) * (28 / sh.patch) + 1;
@@ -307,8 +312,8 @@ static int bench_scaling(int steps)
             printf("%-10s %5d %6d %4d %10.1f %10.1f %9.2f %9.0f\n", names[j], sh.patch, tokens,
                    sh.dim, s[j].train_ips, s[j].infer_ips, s[j].cpu_ms, s[j].rss_mb);
             fprintf(af.f, "%s,%d,%d,%d,%d,%d,%.2f,%.2f,%.3f,%.1f,%.4f,%.2f\n", names[j], th,
-                    sh.patch, tokens, sh.dim, sh.heads, s[j].train_ips, s[j].infer_ips,
-                    s[j].cpu_ms, s[j].rss_mb, 6 * macs / 1e9, load_avg());
+                    sh.patch, tokens, sh.dim, sh.heads, s[j].train_ips, s[j].infer_ips, s[j].cpu_ms,
+                    s[j].rss_mb, 6 * macs / 1e9, load_avg());
         }
         fflush(stdout);
     }
@@ -328,9 +333,9 @@ int main(int argc, char **argv)
                  "(make bench; experiments/bench.c).\n");
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--child") && i + 4 < argc)
-            return kdlab_child(atoi(argv[i + 1]), 128,
-                               (struct shape){atoi(argv[i + 2]), atoi(argv[i + 3]),
-                                              atoi(argv[i + 4])});
+            return kdlab_child(
+                atoi(argv[i + 1]), 128,
+                (struct shape){atoi(argv[i + 2]), atoi(argv[i + 3]), atoi(argv[i + 4])});
         if (!strcmp(argv[i], "--steps") && i + 1 < argc)
             steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)

@@ -44,8 +44,7 @@ static float *metric_images(const struct run *r, int *n, struct kd_err *e)
     if (run_ref_stem(stem, sizeof stem, NULL, d->synthetic, r->x.scale, -1, e))
         return NULL;
     snprintf(path, sizeof path, "%s.syn", stem);
-    if (compress_read_synthetic(path, &images, &targets, n, r->train.h, r->train.w, r->train.c,
-                                e))
+    if (compress_read_synthetic(path, &images, &targets, n, r->train.h, r->train.w, r->train.c, e))
         return NULL;
     free(targets);
     return images;
@@ -92,8 +91,8 @@ static int trial(struct run *r, struct vit *t, const struct model_cfg *mc, int h
             return e->code;
         score[c] = as_written(compress_kl(t, &s, metric, n_metric));
         csv_row(&tc, "%d,%.6g,%.6g", c, score[c], ft);
-        progress_printf("[%s] trial block %d: KL %.5f after fine-tuning (MSE %.5f)\n", r->out,
-                        c, score[c], ft);
+        progress_printf("[%s] trial block %d: KL %.5f after fine-tuning (MSE %.5f)\n", r->out, c,
+                        score[c], ft);
         vit_free(&s);
     }
     int rc = csv_write(&tc, NULL, e);
@@ -112,8 +111,10 @@ static int read_trial(const struct run *r, double *score, int depth, struct kd_e
     for (int i = 0; !rc && i < tc.n_rows; i++) {
         double c = csv_num(&tc, i, 0);
         if (!(c >= 1 && c <= depth - 2))
-            rc = kd_err_setfix(e, KD_ERR_FORMAT, path, i + 2, "delete the .part.* files to "
-                               "start over", "'%s' is not a candidate block", csv_cell(&tc, i, 0));
+            rc = kd_err_setfix(e, KD_ERR_FORMAT, path, i + 2,
+                               "delete the .part.* files to "
+                               "start over",
+                               "'%s' is not a candidate block", csv_cell(&tc, i, 0));
         else
             score[(int)c] = csv_num(&tc, i, 1);
     }
@@ -148,11 +149,11 @@ static void choose(int *chosen, int n, const double *score, int depth, int rando
 /* A run's stages (train/loop.h: loop_stages): 0 is the original's row and the trial, i > 0
  * compresses chosen[i - 1]. */
 struct dcvit {
-    struct compress_run c;              /* first: compress_model and compress_finish read it */
-    struct vit_compress st;             /* how many blocks, to what width */
-    double score[VIT_MAX_DEPTH];        /* trial score of each candidate block */
-    int chosen[VIT_MAX_DEPTH];          /* the blocks to compress, in order */
-    int random_pick;                    /* dcvit.metric none: no trial */
+    struct compress_run c;       /* first: compress_model and compress_finish read it */
+    struct vit_compress st;      /* how many blocks, to what width */
+    double score[VIT_MAX_DEPTH]; /* trial score of each candidate block */
+    int chosen[VIT_MAX_DEPTH];   /* the blocks to compress, in order */
+    int random_pick;             /* dcvit.metric none: no trial */
 };
 
 /* cur becomes m, a model on the heap (a struct vit must not move: its parameter registry points
@@ -185,8 +186,9 @@ static int dcvit_trial_stage(struct dcvit *D, struct kd_err *e)
     if (!metric && !D->random_pick)
         return e->code;
     compress_row(r, t, t, 0, -1, t->blocks[0].hidden, 0, 0, vit_macs(t), 1);
-    int rc = D->random_pick ? 0 : trial(r, t, &D->c.tx.model, D->st.hidden, metric, n_metric,
-                                        D->score, e);
+    int rc = D->random_pick
+                 ? 0
+                 : trial(r, t, &D->c.tx.model, D->st.hidden, metric, n_metric, D->score, e);
     free(metric);
     choose(D->chosen, D->st.n, D->score, t->depth, D->random_pick, (uint64_t)r->x.run.seed);
     return rc;
@@ -258,11 +260,13 @@ int main(int argc, char **argv)
         snprintf(e.file, sizeof e.file, "%s", r->x.path);
         die(&e);
     }
-    fprintf(stderr, "[%s] remove %.2f blocks of MACs: compress %d blocks to %d hidden units "
-                    "(ratio %.3f)\n", r->out, d->remove, D.st.n, D.st.hidden, D.st.ratio);
+    fprintf(stderr,
+            "[%s] remove %.2f blocks of MACs: compress %d blocks to %d hidden units "
+            "(ratio %.3f)\n",
+            r->out, d->remove, D.st.n, D.st.hidden, D.st.ratio);
     D.random_pick = d->metric == METRIC_NONE;
-    struct loop_stages st = {&D, D.st.n, dcvit_steps_of, dcvit_stage, compress_model,
-                             dcvit_resume, compress_finish};
+    struct loop_stages st = {
+        &D, D.st.n, dcvit_steps_of, dcvit_stage, compress_model, dcvit_resume, compress_finish};
     if (loop_stages(r, &st, &e))
         die(&e);
     dcvit_replace(&D, t);

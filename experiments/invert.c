@@ -26,8 +26,8 @@ static void log_iter(void *p, int it, const struct invert_stats *s)
     struct log_ctx *c = p;
     if ((it + 1) % c->every != 0 && it + 1 != c->iters)
         return;
-    csv_row(&c->r->csv, "%d,%.6f,%.6f,%.4f,%.4f,%.4f,%.2f", it + 1, s->loss, s->ce, s->tv,
-            s->l2, s->acc, now_seconds() - c->r->t_start);
+    csv_row(&c->r->csv, "%d,%.6f,%.6f,%.4f,%.4f,%.4f,%.2f", it + 1, s->loss, s->ce, s->tv, s->l2,
+            s->acc, now_seconds() - c->r->t_start);
     progress_printf("[invert] iter %d/%d loss %.4f ce %.4f tv %.1f l2 %.1f acc %.2f\n", it + 1,
                     c->iters, s->loss, s->ce, s->tv, s->l2, s->acc);
 }
@@ -48,7 +48,9 @@ static int write_grid(const char *path, const float *images, const int *targets,
             for (int x = 0; x < S; x++) {
                 float v = (images[((size_t)i * S + y) * S + x] * FMNIST_STD + FMNIST_MEAN) * 255;
                 px[(size_t)(2 + row * (S + 2) + y) * W + 2 + k * (S + 2) + x] =
-                    (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lrintf(v));
+                    (uint8_t)(v < 0     ? 0
+                              : v > 255 ? 255
+                                        : lrintf(v));
             }
     }
     int rc = png_write_gray(path, px, H, W, e);
@@ -73,9 +75,18 @@ int main(int argc, char **argv)
                       "kind invert writes gray images of at most 256 classes only");
         die(&e);
     }
-    struct invert_cfg c = {d->syn_n, d->syn_iters, d->syn_warmup, d->syn_lr, 0.5f, 0.9f,
-                           d->syn_tv, d->syn_l2, d->syn_jitter, 1,
-                           (0 - FMNIST_MEAN) / FMNIST_STD, (1 - FMNIST_MEAN) / FMNIST_STD};
+    struct invert_cfg c = {d->syn_n,
+                           d->syn_iters,
+                           d->syn_warmup,
+                           d->syn_lr,
+                           0.5f,
+                           0.9f,
+                           d->syn_tv,
+                           d->syn_l2,
+                           d->syn_jitter,
+                           1,
+                           (0 - FMNIST_MEAN) / FMNIST_STD,
+                           (1 - FMNIST_MEAN) / FMNIST_STD};
     size_t P = (size_t)m.img * m.img * m.in_ch;
     float *images = malloc(sizeof(float) * P * c.n);
     int *targets = malloc(sizeof(int) * c.n);
@@ -85,8 +96,8 @@ int main(int argc, char **argv)
     struct log_ctx lc = {&r, c.iters / 20 > 0 ? c.iters / 20 : 1, c.iters};
     progress_begin(r.out, c.iters, 0, r.x.run.log_every);
     if (invert_run(&m, images, targets, &c, (uint64_t)r.x.run.seed, log_iter, &lc, &e) ||
-        compress_write_synthetic(run_path(&r, ".syn"), images, targets, c.n, m.img, m.img,
-                                 m.in_ch, &e) ||
+        compress_write_synthetic(run_path(&r, ".syn"), images, targets, c.n, m.img, m.img, m.in_ch,
+                                 &e) ||
         write_grid(run_path(&r, ".png"), images, targets, c.n, m.img, m.classes, &e) ||
         run_csv_write(&r, 1, &e) || run_finish(&r, &e))
         die(&e);

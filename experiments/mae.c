@@ -19,10 +19,10 @@ struct mae {
     struct vit enc;
     struct mae_decoder dec;
     int n_keep;
-    int *keep;              /* (B, n_keep) visible patches */
-    float *mask;            /* (B, NP) 1: hidden */
-    float *target, *d_out;  /* (B, NP, PPC) */
-    float *d_latent;        /* (B, n_keep + 1, C) */
+    int *keep;             /* (B, n_keep) visible patches */
+    float *mask;           /* (B, NP) 1: hidden */
+    float *target, *d_out; /* (B, NP, PPC) */
+    float *d_latent;       /* (B, n_keep + 1, C) */
 };
 
 static float mae_step(void *ctx, const float *images, const int *labels, const int *idx, int B,
@@ -39,8 +39,8 @@ static float mae_step(void *ctx, const float *images, const int *labels, const i
     mae_decoder_forward(&m->dec, v->feat, m->keep, m->n_keep, B);
     vit_patchify(v, m->target, images, B);
     memset(m->d_out, 0, sizeof(float) * nout);
-    float loss = mae_pixel_loss(m->d_out, m->dec.out, m->target, m->mask,
-                                m->x->tinymim.norm_pix, 1.0f, B, v->NP, v->PPC);
+    float loss = mae_pixel_loss(m->d_out, m->dec.out, m->target, m->mask, m->x->tinymim.norm_pix,
+                                1.0f, B, v->NP, v->PPC);
     mae_decoder_backward(&m->dec, m->d_latent, m->d_out, v->feat, m->keep, m->n_keep, B);
     vit_backward_tokens(v, m->d_latent, m->keep, m->n_keep, B);
     return loss;
@@ -55,8 +55,8 @@ static int mae_setup(struct mae *m, const struct experiment *x, struct kd_err *e
     if (vit_init(&m->enc, &x->model, B, e))
         return e->code;
     vit_reset(&m->enc, (uint64_t)x->run.seed);
-    if (mae_decoder_init(&m->dec, x->model.dim, t->decoder_dim, t->decoder_depth,
-                         t->decoder_heads, x->model.mlp_ratio, m->enc.NP, m->enc.PPC, B, e)) {
+    if (mae_decoder_init(&m->dec, x->model.dim, t->decoder_dim, t->decoder_depth, t->decoder_heads,
+                         x->model.mlp_ratio, m->enc.NP, m->enc.PPC, B, e)) {
         snprintf(e->file, sizeof e->file, "%s", x->path);
         return e->code;
     }
@@ -88,8 +88,12 @@ int main(int argc, char **argv)
             m.enc.NP, r.x.tinymim.decoder_depth, r.x.tinymim.decoder_dim);
     struct params *sets[2] = {&m.enc.params, &m.dec.params}, all;
     params_view(&all, sets, 2);
-    struct loop_spec sp = {.ctx = &m, .sets = {sets[0], sets[1]}, .n_sets = 2, .n_trained = 2,
-                           .save = &all, .step = mae_step};
+    struct loop_spec sp = {.ctx = &m,
+                           .sets = {sets[0], sets[1]},
+                           .n_sets = 2,
+                           .n_trained = 2,
+                           .save = &all,
+                           .step = mae_step};
     if (loop_train(&r, &sp, &e))
         die(&e);
     params_view_free(&all);

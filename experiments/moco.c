@@ -14,12 +14,12 @@
 #include <string.h>
 
 struct moco {
-    struct ssl_enc q, k;        /* query encoder (trained) and key encoder (EMA of q) */
-    struct emb_queue queue;     /* past keys: the negatives */
-    struct params state;        /* k and queue, for resume points (struct ssl_method) */
+    struct ssl_enc q, k;    /* query encoder (trained) and key encoder (EMA of q) */
+    struct emb_queue queue; /* past keys: the negatives */
+    struct params state;    /* k and queue, for resume points (struct ssl_method) */
     struct ssl_augment_cfg aug;
-    float *v2;                  /* (B, h, w, c) the second view (ssl_fit makes the first) */
-    float *work;                /* infonce_work_floats */
+    float *v2;   /* (B, h, w, c) the second view (ssl_fit makes the first) */
+    float *work; /* infonce_work_floats */
     const struct experiment *x;
 };
 
@@ -35,8 +35,8 @@ static float moco_step(void *ctx, struct run *r, const float *v1, const int *idx
     ssl_enc_forward(&M->k, M->v2, B, 0, seed, (int)step);
     ssl_enc_forward(&M->q, v1, B, 1, seed, (int)step);
     memset(M->q.dz, 0, sizeof(float) * B * M->q.D);
-    float loss = infonce_loss(M->q.dz, M->work, M->q.head.z, M->k.zn, M->queue.v, c->tau, 1.0f,
-                              B, c->queue, M->q.D);
+    float loss = infonce_loss(M->q.dz, M->work, M->q.head.z, M->k.zn, M->queue.v, c->tau, 1.0f, B,
+                              c->queue, M->q.D);
     ssl_enc_backward(&M->q, B);
     emb_queue_push(&M->queue, M->k.zn, B);
     return loss;

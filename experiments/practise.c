@@ -36,8 +36,8 @@ static int build_dropped(struct vit *s, const struct vit *t, const struct model_
     return 0;
 }
 
-static int score_blocks(struct run *r, struct vit *t, const struct model_cfg *mc,
-                        double *score, struct kd_err *e)
+static int score_blocks(struct run *r, struct vit *t, const struct model_cfg *mc, double *score,
+                        struct kd_err *e)
 {
     float *images = compress_fewshot_images(r);
     double block = vit_attn_macs(t) + vit_mlp_macs(t, t->blocks[0].hidden);
@@ -65,9 +65,9 @@ static int score_blocks(struct run *r, struct vit *t, const struct model_cfg *mc
 /* A run's two stages (train/loop.h: loop_stages): 0 the original's row and the block scores,
  * 1 the k blocks dropped and the fine-tuning. */
 struct practise {
-    struct compress_run c;          /* first: compress_model and compress_finish read it */
-    struct vit s;                   /* the original without the dropped blocks */
-    int k, steps;                   /* blocks dropped; fine-tuning steps */
+    struct compress_run c; /* first: compress_model and compress_finish read it */
+    struct vit s;          /* the original without the dropped blocks */
+    int k, steps;          /* blocks dropped; fine-tuning steps */
     double score[VIT_MAX_DEPTH];
 };
 
@@ -98,8 +98,7 @@ static int practise_drop(struct practise *P, struct kd_err *e)
     double ft = compress_finetune(&P->s, t, r, -1, P->steps, 0x300, e);
     if (ft < 0)
         return e->code;
-    compress_row(r, t, &P->s, 1, last, P->s.blocks[0].hidden, P->score[last], ft, vit_macs(t),
-                 1);
+    compress_row(r, t, &P->s, 1, last, P->s.blocks[0].hidden, P->score[last], ft, vit_macs(t), 1);
     return 0;
 }
 
@@ -125,15 +124,18 @@ int main(int argc, char **argv)
     int depth = P.c.t.depth;
     P.k = (int)lround(d->remove);
     if (P.k < 1 || P.k >= depth || fabs(d->remove - P.k) > 1e-6) {
-        kd_err_setfix(&e, KD_ERR_CONFIG, r->x.path, 0, "set dcvit.remove to a whole number "
-                      "of blocks below the depth", "PRACTISE drops whole blocks: dcvit.remove "
-                      "%g is not one of 1..%d", d->remove, depth - 1);
+        kd_err_setfix(&e, KD_ERR_CONFIG, r->x.path, 0,
+                      "set dcvit.remove to a whole number "
+                      "of blocks below the depth",
+                      "PRACTISE drops whole blocks: dcvit.remove "
+                      "%g is not one of 1..%d",
+                      d->remove, depth - 1);
         die(&e);
     }
     int equal = d->practise_budget == BUDGET_EQUAL;
     P.steps = d->practise_steps > 0 ? d->practise_steps : d->steps * (equal ? P.k + 1 : 1);
-    struct loop_stages st = {&P, 1, practise_steps_of, practise_stage, compress_model, NULL,
-                             compress_finish};
+    struct loop_stages st = {
+        &P, 1, practise_steps_of, practise_stage, compress_model, NULL, compress_finish};
     if (loop_stages(r, &st, &e))
         die(&e);
     if (P.c.cur == &P.s)

@@ -21,16 +21,16 @@
 #include <string.h>
 
 struct seed {
-    struct ssl_enc t, s, sk;    /* frozen teacher, student, student key encoder (seed_moco) */
-    struct emb_queue tq, sq;    /* teacher embeddings; student keys (seed_moco) */
-    struct params state;        /* tq (and sk, sq), for resume points (struct ssl_method) */
+    struct ssl_enc t, s, sk; /* frozen teacher, student, student key encoder (seed_moco) */
+    struct emb_queue tq, sq; /* teacher embeddings; student keys (seed_moco) */
+    struct params state;     /* tq (and sk, sq), for resume points (struct ssl_method) */
     struct ssl_augment_cfg aug;
     const struct loss_def *loss; /* seed.strategy */
-    int keys;                   /* the loss needs the student's own keys (LOSS_KEYS) */
-    int supervised;             /* the teacher is a classifier: embedding = unit pooled CLS */
-    float *v2;                  /* (B, h, w, c): the key view (seed_moco); ssl_fit makes the
-                                 * view student and teacher share */
-    float *work;                /* loss scratch */
+    int keys;                    /* the loss needs the student's own keys (LOSS_KEYS) */
+    int supervised;              /* the teacher is a classifier: embedding = unit pooled CLS */
+    float *v2;                   /* (B, h, w, c): the key view (seed_moco); ssl_fit makes the
+                                  * view student and teacher share */
+    float *work;                 /* loss scratch */
     const struct experiment *x;
 };
 
@@ -51,10 +51,18 @@ static void teacher_embed(struct seed *S, const float *images, int B, uint64_t s
 static struct loss_in loss_inputs(const struct seed *S, int B)
 {
     const struct seed_cfg *c = &S->x->seed;
-    return (struct loss_in){.work = S->work, .weight = 1.0f, .rows = B, .D = c->proj_dim,
-                            .queue = S->tq.v, .K = c->queue, .tau_s = c->tau_s,
-                            .tau_t = c->tau_t, .keys = S->sk.zn, .key_queue = S->sq.v,
-                            .tau = c->tau, .key_weight = c->moco_weight};
+    return (struct loss_in){.work = S->work,
+                            .weight = 1.0f,
+                            .rows = B,
+                            .D = c->proj_dim,
+                            .queue = S->tq.v,
+                            .K = c->queue,
+                            .tau_s = c->tau_s,
+                            .tau_t = c->tau_t,
+                            .keys = S->sk.zn,
+                            .key_queue = S->sq.v,
+                            .tau = c->tau,
+                            .key_weight = c->moco_weight};
 }
 
 static float seed_step(void *ctx, struct run *r, const float *v1, const int *idx, int B, int epoch,
@@ -111,8 +119,8 @@ static int load_teacher(struct seed *S, const struct experiment *x, int Bmax, st
         return kd_err_setfix(e, KD_ERR_CONFIG, x->path, 0,
                              "name a kind: moco config with the same seed.proj_dim, or a "
                              "kind: train ViT",
-                             "teacher %s is kind '%s' with proj_dim %d (this run: %d)",
-                             x->teacher, tx.kind, tx.seed.proj_dim, x->seed.proj_dim);
+                             "teacher %s is kind '%s' with proj_dim %d (this run: %d)", x->teacher,
+                             tx.kind, tx.seed.proj_dim, x->seed.proj_dim);
     if (run_ref_stem(stem, sizeof stem, NULL, x->teacher, x->scale, -1, e))
         return e->code;
     char ckpt[640];

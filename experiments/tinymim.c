@@ -32,17 +32,17 @@ static const int pairs_of[] = {
 struct distill {
     const struct experiment *x;
     struct vit teacher, student;
-    int L;                   /* teacher blocks run: the target block, 1-based */
+    int L;                       /* teacher blocks run: the target block, 1-based */
     const struct loss_def *loss; /* tinymim.target */
-    int pairs, NH;           /* relation pairs; relation heads */
-    int n_keep;              /* visible patches (NP when unmasked) */
-    int *keep;               /* (B, n_keep) or NULL */
-    struct linear proj;      /* feature / cls: student width -> teacher width */
+    int pairs, NH;               /* relation pairs; relation heads */
+    int n_keep;                  /* visible patches (NP when unmasked) */
+    int *keep;                   /* (B, n_keep) or NULL */
+    struct linear proj;          /* feature / cls: student width -> teacher width */
     struct params proj_ps;
-    float *d_qkv, *scratch;  /* (B, T, 3Cs); relation scratch */
-    float *t_norm, *pred;    /* (B, T, Ct) normalized teacher target; projected student */
-    float *d_pred, *d_feat;  /* (B, T, Ct); (B, T, Cs) */
-    float *cls;              /* (B, Cs) the student's CLS outputs (cls target) */
+    float *d_qkv, *scratch; /* (B, T, 3Cs); relation scratch */
+    float *t_norm, *pred;   /* (B, T, Ct) normalized teacher target; projected student */
+    float *d_pred, *d_feat; /* (B, T, Ct); (B, T, Cs) */
+    float *cls;             /* (B, Cs) the student's CLS outputs (cls target) */
 };
 
 /* The loss's inputs for B samples of Tk tokens: the relations of the student's last block
@@ -52,12 +52,23 @@ static struct loss_in loss_inputs(const struct distill *m, int B, int Tk)
 {
     const struct vit *s = &m->student;
     if (m->loss->needs & LOSS_RELATION)
-        return (struct loss_in){.s = s->ba[s->depth - 1].qkv, .t = m->teacher.ba[m->L - 1].qkv,
-                                .ds = m->d_qkv, .work = m->scratch, .weight = 1.0f, .rows = B,
-                                .T = Tk, .Cs = s->C, .Ct = m->teacher.C, .heads = m->NH,
+        return (struct loss_in){.s = s->ba[s->depth - 1].qkv,
+                                .t = m->teacher.ba[m->L - 1].qkv,
+                                .ds = m->d_qkv,
+                                .work = m->scratch,
+                                .weight = 1.0f,
+                                .rows = B,
+                                .T = Tk,
+                                .Cs = s->C,
+                                .Ct = m->teacher.C,
+                                .heads = m->NH,
                                 .pairs = m->pairs};
-    return (struct loss_in){.s = m->pred, .t = m->t_norm, .ds = m->d_pred, .work = m->scratch,
-                            .weight = 1.0f, .rows = m->loss->needs & LOSS_LOGITS ? B : B * Tk,
+    return (struct loss_in){.s = m->pred,
+                            .t = m->t_norm,
+                            .ds = m->d_pred,
+                            .work = m->scratch,
+                            .weight = 1.0f,
+                            .rows = m->loss->needs & LOSS_LOGITS ? B : B * Tk,
                             .D = m->teacher.C};
 }
 
@@ -113,8 +124,7 @@ static float tm_step(void *ctx, const float *images, const int *labels, const in
     uint64_t seed = (uint64_t)m->x->run.seed;
     int NP = m->student.NP, Tk = m->n_keep + 1;
     for (int i = 0; m->keep && i < B; i++)
-        mae_mask_draw(m->keep + (size_t)i * m->n_keep, NULL, NP, m->n_keep, seed, epoch,
-                      idx[i]);
+        mae_mask_draw(m->keep + (size_t)i * m->n_keep, NULL, NP, m->n_keep, seed, epoch, idx[i]);
     /* The teacher's drop-path draws come from another seed than the student's. */
     vit_forward_tokens(&m->teacher, images, m->keep, m->n_keep, m->L, B,
                        m->x->tinymim.teacher_drop_path > 0, seed + 0x7EAC4E5, (int)step);
@@ -139,10 +149,9 @@ static int teacher_setup(struct distill *m, const struct experiment *x, int B, s
         return e->code;
     m->L = x->tinymim.target_layer ? x->tinymim.target_layer : m->teacher.depth;
     if (m->L > m->teacher.depth)
-        return kd_err_setfix(e, KD_ERR_CONFIG, x->path, 0,
-                             "use 1 .. the teacher's depth (0: last)",
-                             "tinymim.target_layer %d is deeper than the teacher's %d blocks",
-                             m->L, m->teacher.depth);
+        return kd_err_setfix(e, KD_ERR_CONFIG, x->path, 0, "use 1 .. the teacher's depth (0: last)",
+                             "tinymim.target_layer %d is deeper than the teacher's %d blocks", m->L,
+                             m->teacher.depth);
     for (int l = 0; l < m->teacher.depth; l++)
         m->teacher.blocks[l].drop_path = x->tinymim.teacher_drop_path;
     m->NH = m->teacher.blocks[m->L - 1].NH;
@@ -215,14 +224,19 @@ int main(int argc, char **argv)
     struct distill m;
     if (run_start(&r, argc, argv, &e) || run_load_data(&r, &e) || tm_setup(&m, &r.x, &e))
         die(&e);
-    fprintf(stderr, "[%s] TinyMIM %s (%s) from teacher block %d of %d, %d heads, %d of %d "
-            "patches\n", r.out, m.loss->name,
-            config_choice_name("tinymim.relations", r.x.tinymim.relations), m.L, m.teacher.depth,
-            m.NH, m.n_keep, m.student.NP);
+    fprintf(stderr,
+            "[%s] TinyMIM %s (%s) from teacher block %d of %d, %d heads, %d of %d "
+            "patches\n",
+            r.out, m.loss->name, config_choice_name("tinymim.relations", r.x.tinymim.relations),
+            m.L, m.teacher.depth, m.NH, m.n_keep, m.student.NP);
     /* the projection trains beside the student for the feature and cls targets */
     int n_sets = m.loss->needs & LOSS_RELATION ? 1 : 2;
-    struct loop_spec sp = {.ctx = &m, .sets = {&m.student.params, &m.proj_ps}, .n_sets = n_sets,
-                           .n_trained = n_sets, .save = &m.student.params, .step = tm_step};
+    struct loop_spec sp = {.ctx = &m,
+                           .sets = {&m.student.params, &m.proj_ps},
+                           .n_sets = n_sets,
+                           .n_trained = n_sets,
+                           .save = &m.student.params,
+                           .step = tm_step};
     if (loop_train(&r, &sp, &e))
         die(&e);
     tm_free(&m);

@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COST_COLS                                                                              \
-    ",online,k,label_s,stored_label_s,online_label_s,online_over_stored_s,bytes_per_sample,"    \
+#define COST_COLS                                                                                  \
+    ",online,k,label_s,stored_label_s,online_label_s,online_over_stored_s,bytes_per_sample,"       \
     "label_file_bytes,replay_mismatch,label_maxdiff"
 
 struct distill {
@@ -29,17 +29,17 @@ struct distill {
     int have_file, online, k, C;
     struct softlabel_file file;
     struct softlabel_teacher teacher;
-    struct augment_cfg aug;  /* the student's augmentation, the file's as checked */
-    uint64_t seed_base;      /* seeds of online images: the file's run seed, else run.seed */
-    int label_epochs;        /* E: epoch e uses labels of e mod E (0: e itself) */
-    float *dense;            /* (B, C) the batch's labels */
-    float *probs;            /* (B, C) online teacher probabilities */
+    struct augment_cfg aug;        /* the student's augmentation, the file's as checked */
+    uint64_t seed_base;            /* seeds of online images: the file's run seed, else run.seed */
+    int label_epochs;              /* E: epoch e uses labels of e mod E (0: e itself) */
+    float *dense;                  /* (B, C) the batch's labels */
+    float *probs;                  /* (B, C) online teacher probabilities */
     float *chk_images, *chk_dense; /* (B, h, w, c), (B, C): stored replay beside online */
-    int *chk_labels;         /* (B) */
-    double stored_s, online_s; /* this epoch's seconds of label work of each kind */
-    long mismatch;           /* this epoch's online images that differ from the stored replay */
-    double maxdiff;          /* this epoch's largest |online - stored| dense label entry */
-    long mismatch_run;       /* mismatch over the whole run (this process's part of it) */
+    int *chk_labels;               /* (B) */
+    double stored_s, online_s;     /* this epoch's seconds of label work of each kind */
+    long mismatch;     /* this epoch's online images that differ from the stored replay */
+    double maxdiff;    /* this epoch's largest |online - stored| dense label entry */
+    long mismatch_run; /* mismatch over the whole run (this process's part of it) */
 };
 
 static void batch_stored(struct distill *D, float *images, int *labels, const int *idx, int B,
@@ -103,9 +103,8 @@ static float distill_loss(void *ctx, struct net *n, float *dlogits, const int *l
     const struct experiment *x = &D->r->x;
     float loss = soft_ce_loss(dlogits, n->logits, D->dense, 1.0f, B, n->classes);
     if (x->tinyvit.gt_weight > 0)
-        loss += x->tinyvit.gt_weight * ce_loss(dlogits, n->logits, labels,
-                                               x->optim.label_smoothing, x->tinyvit.gt_weight,
-                                               B, n->classes);
+        loss += x->tinyvit.gt_weight * ce_loss(dlogits, n->logits, labels, x->optim.label_smoothing,
+                                               x->tinyvit.gt_weight, B, n->classes);
     return loss;
 }
 
@@ -113,7 +112,7 @@ static float distill_loss(void *ctx, struct net *n, float *dlogits, const int *l
  * file's header then confirms that the file was made under them). */
 static int same_augment(const struct experiment *x, const struct experiment *lx, struct kd_err *e)
 {
-    static const char *keys[] = {"data.crop_pad", "data.flip", "data.rrc_scale_min",
+    static const char *keys[] = {"data.crop_pad",  "data.flip",      "data.rrc_scale_min",
                                  "data.randaug_n", "data.randaug_m", "data.randaug_mstd",
                                  "data.erase_prob"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
@@ -124,7 +123,8 @@ static int same_augment(const struct experiment *x, const struct experiment *lx,
             return kd_err_setfix(e, KD_ERR_MISMATCH, x->path, 0,
                                  "give both configs the same data augmentation keys",
                                  "%s is %s, the labels pass %s has %s: the student would not "
-                                 "replay the teacher's images", keys[i], a, lx->path, b);
+                                 "replay the teacher's images",
+                                 keys[i], a, lx->path, b);
     }
     return 0;
 }
@@ -141,10 +141,14 @@ static int open_labels(struct distill *D, struct kd_err *e)
     snprintf(path, sizeof path, "%s.bin", stem);
     if (softlabel_open(&D->file, path, e))
         return e->code;
-    struct softlabel_need need = {
-        (uint32_t)D->k, (uint32_t)r->x.tinyvit.epochs, (uint32_t)r->n_train,
-        (uint32_t)r->x.model.classes, (uint32_t)r->x.data.crop_pad, (uint32_t)r->x.data.flip,
-        D->online ? D->teacher.hash : 0, augment_hash(&D->aug)};
+    struct softlabel_need need = {(uint32_t)D->k,
+                                  (uint32_t)r->x.tinyvit.epochs,
+                                  (uint32_t)r->n_train,
+                                  (uint32_t)r->x.model.classes,
+                                  (uint32_t)r->x.data.crop_pad,
+                                  (uint32_t)r->x.data.flip,
+                                  D->online ? D->teacher.hash : 0,
+                                  augment_hash(&D->aug)};
     if (softlabel_check(&D->file, &need, r->x.path, e))
         return e->code;
     if ((int)D->file.info.data_n != r->train.n)

@@ -4,8 +4,9 @@
  * Epochs are independent: each record depends on (run.seed, epoch, sample) alone.
  * Writes STEM.bin, STEM.csv (one row per epoch: bytes, bytes per sample, the mass of the K stored
  * values and of the top-1 alone (a teacher trained with label smoothing 0.1 stays near 0.9),
- * seconds), STEM.yaml, STEM.meta. A stopped run resumes after its last finished epoch: STEM.part.csv and
- * STEM.part.ckpt (the config and epoch; no tensors) mark how much of STEM.bin.tmp is whole. */
+ * seconds), STEM.yaml, STEM.meta. A stopped run resumes after its last finished epoch:
+ * STEM.part.csv and STEM.part.ckpt (the config and epoch; no tensors) mark how much of STEM.bin.tmp
+ * is whole. */
 #include "kd.h"
 #include "data/softlabel.h"
 #include "train/run.h"
@@ -17,8 +18,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#define LABELS_HEADER                                                                          \
-    "epoch,samples,k,bytes,bytes_per_sample,file_bytes,topk_mass,top1_mass,teacher_acc,seconds," \
+#define LABELS_HEADER                                                                              \
+    "epoch,samples,k,bytes,bytes_per_sample,file_bytes,topk_mass,top1_mass,teacher_acc,seconds,"   \
     "img_per_s"
 
 /* The header of the file: what a student checks before replaying it. */
@@ -26,12 +27,16 @@ static struct softlabel_info file_info(const struct run *r, const struct softlab
                                        int epochs)
 {
     struct augment_cfg aug = run_augment_of(&r->x);
-    return (struct softlabel_info){
-        .k = (uint32_t)r->x.tinyvit.topk, .epochs = (uint32_t)epochs,
-        .samples = (uint32_t)r->n_train, .classes = (uint32_t)t->base.net.classes,
-        .data_n = (uint32_t)r->train.n, .crop_pad = (uint32_t)r->x.data.crop_pad,
-        .flip = (uint32_t)r->x.data.flip, .base_seed = (uint64_t)r->x.run.seed,
-        .teacher_hash = t->hash, .aug_hash = augment_hash(&aug)};
+    return (struct softlabel_info){.k = (uint32_t)r->x.tinyvit.topk,
+                                   .epochs = (uint32_t)epochs,
+                                   .samples = (uint32_t)r->n_train,
+                                   .classes = (uint32_t)t->base.net.classes,
+                                   .data_n = (uint32_t)r->train.n,
+                                   .crop_pad = (uint32_t)r->x.data.crop_pad,
+                                   .flip = (uint32_t)r->x.data.flip,
+                                   .base_seed = (uint64_t)r->x.run.seed,
+                                   .teacher_hash = t->hash,
+                                   .aug_hash = augment_hash(&aug)};
 }
 
 /* A resume point after `done` epochs: their records reach the file before the point that
@@ -88,16 +93,15 @@ int main(int argc, char **argv)
         double t0 = now_seconds();
         struct softlabel_epoch_stats st;
         softlabel_label_epoch(&w, &r.train, r.train_idx, r.n_train, epoch, &aug,
-                              (uint64_t)r.x.run.seed, B, images, probs, label_batch,
-                              &t, &st);
+                              (uint64_t)r.x.run.seed, B, images, probs, label_batch, &t, &st);
         double secs = now_seconds() - t0;
         csv_row(&r.csv, "%d,%d,%u,%zu,%zu,%zu,%.6f,%.6f,%.6f,%.3f,%.1f", epoch + 1, r.n_train,
                 info.k, rec * r.n_train, rec, file, st.topk_mass, st.top1_mass, st.teacher_acc,
                 secs, r.n_train / secs);
         progress_printf("[%s] labels epoch %d/%d: %d records of %zu bytes, top-%u mass %.4f, "
-                        "top-1 mass %.4f, teacher acc %.4f, %.0f img/s\n", r.out, epoch + 1, E,
-                        r.n_train, rec, info.k, st.topk_mass, st.top1_mass, st.teacher_acc,
-                        r.n_train / secs);
+                        "top-1 mass %.4f, teacher acc %.4f, %.0f img/s\n",
+                        r.out, epoch + 1, E, r.n_train, rec, info.k, st.topk_mass, st.top1_mass,
+                        st.teacher_acc, r.n_train / secs);
         int every = r.x.run.ckpt_every;
         if (epoch + 1 < E && every > 0 && (epoch + 1) % every == 0 &&
             resume_point(&r, &w, epoch + 1, &e))

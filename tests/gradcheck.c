@@ -53,8 +53,8 @@ int gradcheck(const char *name, gradcheck_fn f, void *ctx, float *x, const float
     }
     if (!failed) {
         if (getenv("GRADCHECK_VERBOSE"))
-            fprintf(stderr, "gradcheck %s: ok, %zu checked, worst rel err %.3g at [%zu]\n", name,
-                    m, worst, worst_i);
+            fprintf(stderr, "gradcheck %s: ok, %zu checked, worst rel err %.3g at [%zu]\n", name, m,
+                    worst, worst_i);
         return 0;
     }
     fprintf(stderr,

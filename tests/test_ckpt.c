@@ -87,15 +87,13 @@ static void test_round_trip(void)
     struct optim *opts[3] = {&oa, &ob, NULL}, *opts2[3] = {&oa2, &ob2, NULL};
     struct ckpt_info info = {3, 42}, got = {0, 0};
     const char *path = check_tmp("sets.ckpt");
-    CHECK(ckpt_save_sets(path, sets, opts, 3, "model.dim: 8\n", &info, &e) == 0, "save: %s",
+    CHECK(ckpt_save_sets(path, sets, opts, 3, "model.dim: 8\n", &info, &e) == 0, "save: %s", e.msg);
+    CHECK(ckpt_load_sets(path, sets2, opts2, 3, "model.dim: 8\n", "", &got, &e) == 0, "load: %s",
           e.msg);
-    CHECK(ckpt_load_sets(path, sets2, opts2, 3, "model.dim: 8\n", "", &got, &e) == 0,
-          "load: %s", e.msg);
     CHECK(got.epoch == 3 && got.step == 42 && oa2.step == 42 && ob2.step == 42, "epoch, step");
     CHECK(memcmp(a.w, a2.w, sizeof(float) * 6) == 0 && memcmp(b.b, b2.b, sizeof(float) * 3) == 0,
           "values of both sets");
-    CHECK(same_moments(&a.ps, &oa, &oa2) && same_moments(&b.ps, &ob, &ob2),
-          "moments of both sets");
+    CHECK(same_moments(&a.ps, &oa, &oa2) && same_moments(&b.ps, &ob, &ob2), "moments of both sets");
     CHECK(memcmp(queue, back, sizeof queue) == 0, "the state list's buffer");
     /* Loaded without optimizers: the values alone. */
     memset(back, 0, sizeof back);
@@ -106,11 +104,13 @@ static void test_round_trip(void)
     toy_init(&big, "head", 5, 0);
     struct params *other[3] = {&a2.ps, &big.ps, &state2};
     CHECK(ckpt_load_sets(path, other, NULL, 3, NULL, "", NULL, &e) == KD_ERR_MISMATCH &&
-              strstr(e.msg, "head.w"), "another shape: %s", e.msg);
+              strstr(e.msg, "head.w"),
+          "another shape: %s", e.msg);
     /* Truncated: the checksum says so, naming the file. */
     CHECK(truncate(path, 100) == 0, "truncate");
     CHECK(ckpt_load_sets(path, sets2, opts2, 3, NULL, "", NULL, &e) == KD_ERR_FORMAT &&
-              strstr(e.file, "sets.ckpt") && strstr(e.msg, "truncated"), "truncated: %s", e.msg);
+              strstr(e.file, "sets.ckpt") && strstr(e.msg, "truncated"),
+          "truncated: %s", e.msg);
     params_free(&big.ps);
     params_free(&state), params_free(&state2);
     optim_free(&oa), optim_free(&ob), optim_free(&oa2), optim_free(&ob2);
@@ -136,7 +136,9 @@ static void test_single_set(void)
     CHECK(ckpt_load(check_tmp("one.ckpt"), &a.ps, NULL, "x: 1\n", "", NULL, &e) == 0,
           "moments skipped");
     CHECK(ckpt_load(check_tmp("one.ckpt"), &a.ps, NULL, "x: 2\n", "", NULL, &e) ==
-              KD_ERR_MISMATCH && strstr(e.msg, "'x'"), "another config: %s", e.msg);
+                  KD_ERR_MISMATCH &&
+              strstr(e.msg, "'x'"),
+          "another config: %s", e.msg);
     optim_free(&o);
     params_free(&a.ps);
 }
@@ -151,8 +153,8 @@ static void test_duplicates(void)
     struct ckpt_info info = {1, 1};
     const char *path = check_tmp("dup.ckpt");
     CHECK(ckpt_save_sets(path, sets, NULL, 2, "", &info, &e) == KD_ERR_FORMAT &&
-              strstr(e.msg, "'enc.w'") && access(path, F_OK) != 0, "duplicate on save: %s",
-          e.msg);
+              strstr(e.msg, "'enc.w'") && access(path, F_OK) != 0,
+          "duplicate on save: %s", e.msg);
     /* A file whose second tensor "enc.b" is renamed "enc.w", with its checksum redone. */
     struct toy c;
     toy_init(&c, "enc", 2, 1);
@@ -170,7 +172,8 @@ static void test_duplicates(void)
         fclose(f);
     }
     CHECK(second && ckpt_load(path, &c.ps, NULL, NULL, "", NULL, &e) == KD_ERR_FORMAT &&
-              strstr(e.msg, "'enc.w' appears twice"), "duplicate in a file: %s", e.msg);
+              strstr(e.msg, "'enc.w' appears twice"),
+          "duplicate in a file: %s", e.msg);
     free(buf);
     params_free(&a.ps), params_free(&b.ps), params_free(&c.ps);
 }

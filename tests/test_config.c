@@ -68,8 +68,7 @@ static void test_presets(void)
     CHECK(load(&x, GOOD "empty.yaml", "smoke", 0, NULL) == 0, "empty file at smoke");
     CHECK(x.data.train_n == 2000 && x.data.test_n == 1000 && x.optim.epochs == 1 &&
               x.optim.warmup_epochs == 0,
-          "smoke's presets without a base: %d images, %d epochs", x.data.train_n,
-          x.optim.epochs);
+          "smoke's presets without a base: %d images, %d epochs", x.data.train_n, x.optim.epochs);
     CHECK(load(&x, GOOD "empty.yaml", "full", 0, NULL) == 0, "empty file at full");
     CHECK(x.data.train_n == 0 && x.data.test_n == 0 && x.optim.epochs == 10, "full: all data");
     CHECK(load(&x, GOOD "chain_root.yaml", "smoke", 0, NULL) == 0, "chain root at smoke");
@@ -88,8 +87,7 @@ static void test_chain(void)
     struct experiment x;
     CHECK(load(&x, GOOD "chain_child.yaml", "full", 0, NULL) == 0, "chain loads");
     CHECK(strcmp(x.title, "mid") == 0, "mid overrides root: %s", x.title);
-    CHECK(x.model.depth == 4 && x.model.dim == 64 && x.model.heads == 2, "depth %d",
-          x.model.depth);
+    CHECK(x.model.depth == 4 && x.model.dim == 64 && x.model.heads == 2, "depth %d", x.model.depth);
     CHECK(x.optim.epochs == 7 && x.optim.lr == 0.002f, "epochs %d", x.optim.epochs);
     CHECK(x.model.patch == 4, "untouched keys keep defaults");
     CHECK(x.n_sources == 3 && strcmp(x.sources[0], GOOD "chain_child.yaml") == 0 &&
@@ -107,12 +105,10 @@ static void test_scale(void)
 {
     struct experiment x;
     CHECK(load(&x, GOOD "scale_child.yaml", "quick", 0, NULL) == 0, "quick");
-    CHECK(x.optim.epochs == 30, "the file body beats its base's scale block: %d",
-          x.optim.epochs);
+    CHECK(x.optim.epochs == 30, "the file body beats its base's scale block: %d", x.optim.epochs);
     CHECK(x.optim.batch == 32 && x.data.train_n == 2000, "file's block beats base's block");
     CHECK(load(&x, GOOD "scale_child.yaml", "smoke", 0, NULL) == 0, "smoke");
-    CHECK(x.optim.epochs == 30 && x.data.train_n == 100 && x.optim.batch == 256,
-          "smoke values");
+    CHECK(x.optim.epochs == 30 && x.data.train_n == 100 && x.optim.batch == 256, "smoke values");
     CHECK(load(&x, GOOD "scale_child.yaml", "full", 0, NULL) == 0, "full");
     CHECK(x.optim.epochs == 30 && x.data.train_n == 50000 && strcmp(x.scale, "full") == 0,
           "empty full block");
@@ -167,9 +163,8 @@ static void round_trip(const struct experiment *x, const char *what)
 static void test_round_trip(void)
 {
     struct experiment x;
-    char *over[] = {"title=quote \" backslash \\ tab \t colon: #hash",
-                    "optim.lr=0.00123456789", "model.mlp_ratio=3.3333333",
-                    "optim.weight_decay=1e-7", "teacher=ünïcode ✓"};
+    char *over[] = {"title=quote \" backslash \\ tab \t colon: #hash", "optim.lr=0.00123456789",
+                    "model.mlp_ratio=3.3333333", "optim.weight_decay=1e-7", "teacher=ünïcode ✓"};
     CHECK(load(&x, GOOD "scale_child.yaml", "smoke", 5, over) == 0, "load for round trip");
     round_trip(&x, "overrides");
     CHECK(load(&x, GOOD "comments.yaml", "full", 0, NULL) == 0, "load comments");
@@ -222,7 +217,8 @@ static void test_set_get(void)
     CHECK(config_set(&x, "model.deph", "3", &e) == KD_ERR_CONFIG, "unknown set");
     err_line(&e, line, sizeof line);
     CHECK(strcmp(line, "<command line>:0: unknown key 'model.deph' (fix: did you mean "
-                       "'model.depth'?)") == 0, "%s", line);
+                       "'model.depth'?)") == 0,
+          "%s", line);
 
     char *bad[][1] = {{"optim.lr"}, {"optim.lrr=1"}, {"model.dim=abc"}};
     const char *want[] = {"expected key=value", "did you mean 'optim.lr'?",
@@ -233,7 +229,8 @@ static void test_set_get(void)
         CHECK(strstr(line, "<command line>") && strstr(line, want[i]), "%s", line);
     }
     CHECK(config_load(&x, GOOD "empty.yaml", "fast", 0, NULL, &e) == KD_ERR_CONFIG &&
-              strstr(e.msg, "unknown scale 'fast'"), "bad scale argument");
+              strstr(e.msg, "unknown scale 'fast'"),
+          "bad scale argument");
     CHECK(config_load(&x, GOOD "no_such.yaml", NULL, 0, NULL, &e) == KD_ERR_IO, "missing file");
 
     FILE *f = tmpfile();
@@ -261,7 +258,11 @@ static void test_enums(void)
               x.optim.schedule == SCHEDULE_COSINE && x.dcvit.metric == METRIC_SYNTHETIC &&
               x.dcvit.practise_budget == BUDGET_PAPER && x.tinymim.relations == RELATIONS_QK_VV,
           "enum defaults");
-    struct { const char *key, *text; const int *field; int want; } set[] = {
+    struct {
+        const char *key, *text;
+        const int *field;
+        int want;
+    } set[] = {
         {"data.set", "folder", (const int *)&x.data.set, DATA_FOLDER},
         {"model.arch", "tinyvit", (const int *)&x.model.arch, ARCH_TINYVIT},
         {"model.weight_init", "timm", (const int *)&x.model.weight_init, WEIGHT_INIT_TIMM},
@@ -283,7 +284,8 @@ static void test_enums(void)
               set[i].key);
     }
     CHECK(!strcmp(config_choice_name("model.arch", 7), "?") &&
-              !strcmp(config_choice_name("model.dim", 0), "?"), "no such value, no enum");
+              !strcmp(config_choice_name("model.dim", 0), "?"),
+          "no such value, no enum");
     CHECK(config_set(&x, "optim.name", "adam", &e) == KD_ERR_CONFIG && x.optim.name == OPTIM_SGD,
           "a bad choice leaves x alone");
 }
@@ -458,7 +460,8 @@ static void test_progress(void)
     progress_end();
     rewind(f);
     CHECK(fgets(line, sizeof line, f) && strncmp(line, "[t] step 10/12 ", 15) == 0 &&
-              !strstr(line, "loss"), "resumed: %s", line);
+              !strstr(line, "loss"),
+          "resumed: %s", line);
     fclose(f);
 
     /* terminal: the bar is redrawn in place, cleared before a line; a long label gives way */
@@ -473,8 +476,8 @@ static void test_progress(void)
     size_t len = fread(line, 1, sizeof line - 1, f);
     line[len] = '\0';
     fclose(f);
-    CHECK(strstr(line, "\r[..") && strstr(line, "at/all] [==========] 4/4 loss 1.0000 "),
-          "bar: %s", line);
+    CHECK(strstr(line, "\r[..") && strstr(line, "at/all] [==========] 4/4 loss 1.0000 "), "bar: %s",
+          line);
     CHECK(strstr(line, " img/s ETA 0:00\033[K") && strstr(line, "\r\033[K[t] epoch 1/1 done\n"),
           "epoch line: %s", line);
     const char *last = strrchr(line, '\r');
@@ -502,9 +505,9 @@ static void test_revision(const char *from_make)
 
 /* optim.layer_decay: BEiT's layer ids from the parameter names, each parameter's lr scaled by
  * decay^(depth + 1 - id) in the AdamW step, and 1 (or 0, unset in code) bit for bit as without. */
-static const char *lrd_names[] = {"patch_embed.proj.weight", "cls_token", "pos_embed",
-                                  "blocks.0.attn.qkv.weight", "blocks.1.mlp.fc1.bias",
-                                  "norm.weight", "head.weight"};
+static const char *lrd_names[] = {
+    "patch_embed.proj.weight", "cls_token",   "pos_embed",  "blocks.0.attn.qkv.weight",
+    "blocks.1.mlp.fc1.bias",   "norm.weight", "head.weight"};
 #define LRD_N 7
 
 /* A toy set with lrd_names, zero weights and unit gradients; after one AdamW step at lr 1e-2
@@ -520,8 +523,8 @@ static void lrd_step(float *after, float decay, int *rc)
     KD_ASSERT(params_alloc(&ps, &e) == 0);
     for (int i = 0; i < LRD_N; i++)
         g[i][0] = g[i][1] = 1.0f;
-    struct optim_cfg cfg = {.name = OPTIM_ADAMW, .beta1 = 0.9f, .beta2 = 0.999f,
-                            .layer_decay = decay};
+    struct optim_cfg cfg = {
+        .name = OPTIM_ADAMW, .beta1 = 0.9f, .beta2 = 0.999f, .layer_decay = decay};
     struct optim o;
     *rc = optim_init(&o, &ps, &cfg, &e);
     if (*rc == 0) {
@@ -567,7 +570,8 @@ static void test_layer_decay(void)
     struct optim_cfg cfg = {.name = OPTIM_ADAMW, .layer_decay = 0.65f};
     struct optim o;
     CHECK(optim_init(&o, &ps, &cfg, &e) == KD_ERR_CONFIG && strstr(e.msg, "blocks") &&
-              strstr(e.fix, "layer_decay"), "no ViT blocks: %s", e.msg);
+              strstr(e.fix, "layer_decay"),
+          "no ViT blocks: %s", e.msg);
     params_free(&ps);
 }
 

@@ -332,9 +332,13 @@ static void test_augment_golden(const struct dataset *d)
     free(out);
 }
 
-static const struct augment_cfg strong_cfg = {.crop_pad = 2, .flip = 1, .rrc_scale_min = 0.2f,
-                                              .randaug_n = 2, .randaug_m = 9,
-                                              .randaug_mstd = 0.5f, .erase_prob = 0.25f};
+static const struct augment_cfg strong_cfg = {.crop_pad = 2,
+                                              .flip = 1,
+                                              .rrc_scale_min = 0.2f,
+                                              .randaug_n = 2,
+                                              .randaug_m = 9,
+                                              .randaug_mstd = 0.5f,
+                                              .erase_prob = 0.25f};
 
 /* Drawing: replayable from the seed, the old draws first and unchanged, the ranges of timm. */
 static void test_augment_strong_draw(void)
@@ -420,19 +424,20 @@ static void test_augment_geometric(void)
     /* shear x 2: row y samples x + 2 (y + 0.5): row 0 shifted by 1, row 1 by 3 */
     augment_affine_matrix(m, AUGMENT_OP_SHEAR_X, 2, 4, 4);
     augment_affine(out, in, 4, 4, 1, m);
-    CHECK(out[0] == 11 && out[2] == 13 && out[3] == 0 && out[4] == 17 && out[5] == 0,
-          "shear x 2");
+    CHECK(out[0] == 11 && out[2] == 13 && out[3] == 0 && out[4] == 17 && out[5] == 0, "shear x 2");
     augment_affine_matrix(m, AUGMENT_OP_SHEAR_Y, -2, 4, 4);
     augment_affine(out, in, 4, 4, 1, m);
     /* column x samples y - 2 (x + 0.5) + 1 = y - 2x - 1 */
     CHECK(out[4 * 1 + 0] == 10 && out[4 * 3 + 0] == 18 && out[4 * 3 + 1] == 11 &&
-              out[4 * 2 + 1] == 0 && out[1] == 0, "shear y -2");
+              out[4 * 2 + 1] == 0 && out[1] == 0,
+          "shear y -2");
     /* 90 degrees counter-clockwise, PIL's sense: [[1, 2], [3, 4]] -> [[2, 4], [1, 3]] */
     float sq[4] = {1, 2, 3, 4}, rot[4];
     augment_affine_matrix(m, AUGMENT_OP_ROTATE, 90, 2, 2);
     augment_affine(rot, sq, 2, 2, 1, m);
     CHECK(fabsf(rot[0] - 2) < 1e-4f && fabsf(rot[1] - 4) < 1e-4f && fabsf(rot[2] - 1) < 1e-4f &&
-              fabsf(rot[3] - 3) < 1e-4f, "rotate 90: %g %g %g %g", rot[0], rot[1], rot[2], rot[3]);
+              fabsf(rot[3] - 3) < 1e-4f,
+          "rotate 90: %g %g %g %g", rot[0], rot[1], rot[2], rot[3]);
     float big[7 * 5], got[7 * 5];
     for (int i = 0; i < 35; i++)
         big[i] = (float)((i * 53) % 256);
@@ -442,7 +447,8 @@ static void test_augment_geometric(void)
     for (int y = 0; y < 7; y++)
         for (int x = 0; x < 5; x++) {
             double u = x + 0.5 - cx, v = y + 0.5 - cy;
-            double sx = cos(t) * u + sin(t) * v + cx - 0.5, sy = -sin(t) * u + cos(t) * v + cy - 0.5;
+            double sx = cos(t) * u + sin(t) * v + cx - 0.5,
+                   sy = -sin(t) * u + cos(t) * v + cy - 0.5;
             double d = fabs(got[y * 5 + x] - ref_bilinear(big, 7, 5, sx, sy));
             worst = d > worst ? d : worst;
         }

@@ -17,8 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct model_cfg small = {.img = 8, .in_ch = 1, .classes = 3, .patch = 4, .dim = 8,
-                                       .depth = 4, .heads = 2, .mlp_ratio = 4};
+static const struct model_cfg small = {.img = 8,
+                                       .in_ch = 1,
+                                       .classes = 3,
+                                       .patch = 4,
+                                       .dim = 8,
+                                       .depth = 4,
+                                       .heads = 2,
+                                       .mlp_ratio = 4};
 
 static void perturb(struct vit *m, uint64_t seed, float s)
 {
@@ -40,8 +46,14 @@ static void fill_normal(float *x, size_t n, uint64_t seed)
 /* vit_s as in configs/teachers/vit_s.yaml: T = 50, C = 128, hidden 512, depth 6. */
 static void test_macs(void)
 {
-    struct model_cfg c = {.img = 28, .in_ch = 1, .classes = 10, .patch = 4, .dim = 128,
-                          .depth = 6, .heads = 4, .mlp_ratio = 4};
+    struct model_cfg c = {.img = 28,
+                          .in_ch = 1,
+                          .classes = 10,
+                          .patch = 4,
+                          .dim = 128,
+                          .depth = 6,
+                          .heads = 4,
+                          .mlp_ratio = 4};
     struct vit m, k;
     struct kd_err e;
     struct vit_compress st;
@@ -173,7 +185,8 @@ static void test_grad_compressed(void)
     perturb(&m, 7, 0.3f);
     vit_compress_layout(&lay, &m, blocks, 2, 5);
     CHECK(vit_init_layout(&k, &small, &lay, B, &e) == 0 && !k.blocks[1].attn &&
-              k.blocks[2].hidden == 5 && k.blocks[3].attn, "layout");
+              k.blocks[2].hidden == 5 && k.blocks[3].attn,
+          "layout");
     vit_compress_copy(&k, &m, NULL, 1);
     size_t nf = (size_t)B * k.T * k.C, ni = (size_t)B * 64;
     float *up = malloc(sizeof(float) * (nf + B * 3)), images[B * 64], dimg[B * 64] = {0};
@@ -295,7 +308,8 @@ static void test_trainable(void)
     CHECK(vit_init(&m, &small, 1, &e) == 0, "init");
     compress_set_trainable(&m, 1, 0);
     CHECK(frozen_of(&m, "head.") == 1 && frozen_of(&m, "blocks.2.") == 1 &&
-              frozen_of(&m, "blocks.3.") == 1, "official: head and blocks after upto frozen");
+              frozen_of(&m, "blocks.3.") == 1,
+          "official: head and blocks after upto frozen");
     CHECK(frozen_of(&m, "blocks.0.") == 0 && frozen_of(&m, "blocks.1.") == 0 &&
               frozen_of(&m, "cls_token") == 0 && frozen_of(&m, "pos_embed") == 0 &&
               frozen_of(&m, "norm.") == 0 && frozen_of(&m, "patch") == 0,
@@ -307,7 +321,8 @@ static void test_trainable(void)
           "freeze_embed: only blocks 0..upto train");
     compress_set_trainable(&m, -1, 1);
     CHECK(frozen_of(&m, "head.") == 1 && frozen_of(&m, "patch") == 0 &&
-              frozen_of(&m, "blocks.3.") == 0, "PRACTISE: all but the head");
+              frozen_of(&m, "blocks.3.") == 0,
+          "PRACTISE: all but the head");
     vit_free(&m);
 }
 
@@ -329,8 +344,13 @@ static void test_trial_plan(void)
 /* PRACTISE's step decay: lr until 40% of the steps, then lr * 0.1; cosine stays the default. */
 static void test_step_schedule(void)
 {
-    struct optim_cfg c = {.name = OPTIM_SGD, .lr = 0.02f, .min_lr = 0, .epochs = 1,
-                          .schedule = SCHEDULE_STEP, .step_at = 0.4f, .step_gamma = 0.1f};
+    struct optim_cfg c = {.name = OPTIM_SGD,
+                          .lr = 0.02f,
+                          .min_lr = 0,
+                          .epochs = 1,
+                          .schedule = SCHEDULE_STEP,
+                          .step_at = 0.4f,
+                          .step_gamma = 0.1f};
     CHECK(lr_at(&c, 0, 100) == 0.02f && lr_at(&c, 39, 100) == 0.02f, "before the drop");
     CHECK(lr_at(&c, 40, 100) == 0.02f * 0.1f && lr_at(&c, 99, 100) == 0.02f * 0.1f,
           "after the drop");
@@ -351,7 +371,8 @@ static void test_paper_settings(void)
     load_full(&x, "configs/dcvit/macs/dcvit_r1.yaml");
     CHECK(x.optim.name == OPTIM_ADAMW && x.optim.lr == 3e-5f && x.dcvit.steps == 2000 &&
               x.optim.batch == 64 && !x.dcvit.freeze_embed && x.dcvit.trial_neighbour &&
-              x.dcvit.trial_shared_batches, "DC-ViT: AdamW 3e-5, 2,000 a stage, official trial");
+              x.dcvit.trial_shared_batches,
+          "DC-ViT: AdamW 3e-5, 2,000 a stage, official trial");
     load_full(&x, "configs/dcvit/macs/practise_r2.yaml");
     CHECK(x.optim.name == OPTIM_SGD && x.optim.lr == 0.02f && x.optim.momentum == 0.9f &&
               x.optim.weight_decay == 1e-4f && x.optim.schedule == SCHEDULE_STEP &&
@@ -360,7 +381,8 @@ static void test_paper_settings(void)
           "PRACTISE: SGD 0.02, step decay at 40%%, 2,000 iterations once");
     load_full(&x, "configs/dcvit/macs/equal_practise_r1.yaml");
     CHECK(x.optim.name == OPTIM_ADAMW && x.dcvit.practise_budget == BUDGET_EQUAL &&
-              strstr(x.title, "equal budget"), "the equal-budget point");
+              strstr(x.title, "equal budget"),
+          "the equal-budget point");
 }
 
 int main(void)

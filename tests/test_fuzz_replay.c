@@ -36,9 +36,13 @@ struct harness {
 };
 
 static const struct harness harnesses[] = {
-    {"fuzz_config", fuzz_config_one}, {"fuzz_idx", fuzz_idx_one}, {"fuzz_png", fuzz_png_one},
-    {"fuzz_ckpt", fuzz_ckpt_one},     {"fuzz_csv", fuzz_csv_one},
-    {"fuzz_softlabel", fuzz_softlabel_one}, {"fuzz_safetensors", fuzz_safetensors_one},
+    {"fuzz_config", fuzz_config_one},
+    {"fuzz_idx", fuzz_idx_one},
+    {"fuzz_png", fuzz_png_one},
+    {"fuzz_ckpt", fuzz_ckpt_one},
+    {"fuzz_csv", fuzz_csv_one},
+    {"fuzz_softlabel", fuzz_softlabel_one},
+    {"fuzz_safetensors", fuzz_safetensors_one},
 };
 
 /* Every regular file of dir through h; returns how many. */
@@ -76,8 +80,8 @@ int main(void)
         CHECK(seeds > 0, "no seed files in %s", dir);
         snprintf(dir, sizeof dir, "tests/fuzz/regress/%s", harnesses[i].name);
         int regress = replay_dir(&harnesses[i], dir);
-        printf("test_fuzz_replay: %s: %d seeds, %d regression inputs\n", harnesses[i].name,
-               seeds, regress);
+        printf("test_fuzz_replay: %s: %d seeds, %d regression inputs\n", harnesses[i].name, seeds,
+               regress);
     }
     return check_report("test_fuzz_replay");
 }

@@ -98,8 +98,15 @@ static double vit_loss(void *p)
 
 static void test_vit(void)
 {
-    struct model_cfg cfg = {.img = 8, .in_ch = 2, .classes = 3, .patch = 4, .dim = 8,
-                            .depth = 2, .heads = 2, .mlp_ratio = 2, .drop_path = 0.3f};
+    struct model_cfg cfg = {.img = 8,
+                            .in_ch = 2,
+                            .classes = 3,
+                            .patch = 4,
+                            .dim = 8,
+                            .depth = 2,
+                            .heads = 2,
+                            .mlp_ratio = 2,
+                            .drop_path = 0.3f};
     struct vit m;
     struct kd_err e;
     struct rng r;

@@ -48,21 +48,11 @@ static void op_forward(struct op *o)
 {
     int *d = o->d;
     switch (o->kind) {
-    case OP_MATMUL:
-        matmul_forward(o->out, o->x, o->w, o->b, d[0], d[1], d[2]);
-        break;
-    case OP_LAYERNORM:
-        layernorm_forward(o->out, o->s1, o->s2, o->x, o->w, o->b, d[0], d[1]);
-        break;
-    case OP_GELU:
-        gelu_forward(o->out, o->x, o->nout);
-        break;
-    case OP_SOFTMAX:
-        softmax_forward(o->out, o->x, o->scale, d[0], d[1]);
-        break;
-    case OP_ATTENTION:
-        attention_forward(o->out, o->s1, o->x, o->b, d[0], d[1], d[2], d[3]);
-        break;
+    case OP_MATMUL: matmul_forward(o->out, o->x, o->w, o->b, d[0], d[1], d[2]); break;
+    case OP_LAYERNORM: layernorm_forward(o->out, o->s1, o->s2, o->x, o->w, o->b, d[0], d[1]); break;
+    case OP_GELU: gelu_forward(o->out, o->x, o->nout); break;
+    case OP_SOFTMAX: softmax_forward(o->out, o->x, o->scale, d[0], d[1]); break;
+    case OP_ATTENTION: attention_forward(o->out, o->s1, o->x, o->b, d[0], d[1], d[2], d[3]); break;
     case OP_CONV:
         conv_forward(o->out, o->col, o->x, o->w, o->b, d[0], d[1], d[2], d[3], d[4], d[5], d[6],
                      d[7]);
@@ -73,12 +63,8 @@ static void op_forward(struct op *o)
     case OP_BATCHNORM:
         batchnorm_forward(o->out, o->s1, o->s2, NULL, NULL, o->x, o->w, o->b, d[0], d[1], 0.1f, 1);
         break;
-    case OP_MEANPOOL:
-        meanpool_forward(o->out, o->x, d[0], d[1], d[2]);
-        break;
-    case OP_DROPPATH:
-        droppath_forward(o->out, o->x, o->s1, d[0], (size_t)d[1]);
-        break;
+    case OP_MEANPOOL: meanpool_forward(o->out, o->x, d[0], d[1], d[2]); break;
+    case OP_DROPPATH: droppath_forward(o->out, o->x, o->s1, d[0], (size_t)d[1]); break;
     }
 }
 

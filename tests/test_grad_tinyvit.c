@@ -40,12 +40,10 @@ static void layer_forward(struct layer_ctx *c)
     case L_MBCONV:
         mbconv_forward(c->layer, c->y, c->acts, c->scratch, c->x, B, H, W, c->training, 3, 1, 0);
         break;
-    case L_WATTN:
-        window_attn_forward(c->layer, c->y, c->acts, c->scratch, c->x, B, H, W);
-        break;
+    case L_WATTN: window_attn_forward(c->layer, c->y, c->acts, c->scratch, c->x, B, H, W); break;
     case L_BLOCK:
-        tinyvit_block_forward(c->layer, c->y, c->acts, c->scratch, c->x, B, H, W, c->training,
-                              3, 1, 2);
+        tinyvit_block_forward(c->layer, c->y, c->acts, c->scratch, c->x, B, H, W, c->training, 3, 1,
+                              2);
         break;
     case L_MERGE:
         patch_merge_forward(c->layer, c->y, c->acts, c->scratch, c->x, B, H, W, c->training);
@@ -60,12 +58,8 @@ static void layer_backward(struct layer_ctx *c, float *dx)
     case L_CONV_BN:
         conv_bn_backward(c->layer, dx, c->scratch, c->up, c->x, c->acts, B, H, W);
         break;
-    case L_MBCONV:
-        mbconv_backward(c->layer, dx, c->scratch, c->up, c->x, c->acts, B, H, W);
-        break;
-    case L_WATTN:
-        window_attn_backward(c->layer, dx, c->scratch, c->up, c->acts, B, H, W);
-        break;
+    case L_MBCONV: mbconv_backward(c->layer, dx, c->scratch, c->up, c->x, c->acts, B, H, W); break;
+    case L_WATTN: window_attn_backward(c->layer, dx, c->scratch, c->up, c->acts, B, H, W); break;
     case L_BLOCK:
         tinyvit_block_backward(c->layer, dx, c->scratch, c->up, c->x, c->acts, B, H, W);
         break;
@@ -398,12 +392,20 @@ static double tv_loss(void *p)
 /* 12x12 -> stem 6x6 (MBConv) -> 3x3 (windows of 2: padded to 4x4) -> 2x2 (one window). */
 static void test_tinyvit(void)
 {
-    struct model_cfg cfg = {.arch = ARCH_TINYVIT, .img = 12, .in_ch = 1, .classes = 3,
-                            .mlp_ratio = 2, .drop_path = 0.3f,
-                            .stage_dims = {4, 8, 8}, .n_stage_dims = 3,
-                            .stage_depths = {1, 1, 1}, .n_stage_depths = 3,
-                            .stage_heads = {1, 2, 2}, .n_stage_heads = 3,
-                            .windows = {1, 2, 2}, .n_windows = 3};
+    struct model_cfg cfg = {.arch = ARCH_TINYVIT,
+                            .img = 12,
+                            .in_ch = 1,
+                            .classes = 3,
+                            .mlp_ratio = 2,
+                            .drop_path = 0.3f,
+                            .stage_dims = {4, 8, 8},
+                            .n_stage_dims = 3,
+                            .stage_depths = {1, 1, 1},
+                            .n_stage_depths = 3,
+                            .stage_heads = {1, 2, 2},
+                            .n_stage_heads = 3,
+                            .windows = {1, 2, 2},
+                            .n_windows = 3};
     enum { B = 6, S = 12 };
     struct tinyvit m;
     struct kd_err e;
@@ -437,11 +439,19 @@ static void test_tinyvit(void)
 
 static void test_config_errors(void)
 {
-    struct model_cfg cfg = {.arch = ARCH_TINYVIT, .img = 28, .in_ch = 1, .classes = 10,
-                            .mlp_ratio = 4, .stage_dims = {8, 12}, .n_stage_dims = 2,
-                            .stage_depths = {1, 1}, .n_stage_depths = 2,
-                            .stage_heads = {1, 5}, .n_stage_heads = 2,
-                            .windows = {1, 2}, .n_windows = 2};
+    struct model_cfg cfg = {.arch = ARCH_TINYVIT,
+                            .img = 28,
+                            .in_ch = 1,
+                            .classes = 10,
+                            .mlp_ratio = 4,
+                            .stage_dims = {8, 12},
+                            .n_stage_dims = 2,
+                            .stage_depths = {1, 1},
+                            .n_stage_depths = 2,
+                            .stage_heads = {1, 5},
+                            .n_stage_heads = 2,
+                            .windows = {1, 2},
+                            .n_windows = 2};
     struct tinyvit m;
     struct kd_err e;
     CHECK(tinyvit_init(&m, &cfg, 2, &e) == KD_ERR_CONFIG, "heads not dividing a width");

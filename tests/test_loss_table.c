@@ -37,9 +37,19 @@ static struct loss_in inputs_of(const struct loss_def *L, size_t *n_s)
 {
     int rel = (L->needs & LOSS_RELATION) != 0;
     *n_s = rel ? (size_t)ROWS * T * 3 * CS : (size_t)ROWS * D;
-    struct loss_in in = {.weight = 1.0f, .rows = ROWS, .D = D, .K = K, .tau_s = 0.5f,
-                         .tau_t = 0.3f, .tau = 0.5f, .key_weight = 0.7f, .T = T, .Cs = CS,
-                         .Ct = CT, .heads = HEADS, .pairs = RELATION_QK | RELATION_VV};
+    struct loss_in in = {.weight = 1.0f,
+                         .rows = ROWS,
+                         .D = D,
+                         .K = K,
+                         .tau_s = 0.5f,
+                         .tau_t = 0.3f,
+                         .tau = 0.5f,
+                         .key_weight = 0.7f,
+                         .T = T,
+                         .Cs = CS,
+                         .Ct = CT,
+                         .heads = HEADS,
+                         .pairs = RELATION_QK | RELATION_VV};
     /* Features at scale 3: smooth-L1 (beta 2) sees both of its pieces. */
     in.s = draw(*n_s, L->needs & LOSS_FEATURE ? 3.0f : 1.0f, 0);
     in.t = rel ? draw((size_t)ROWS * T * 3 * CT, 1.0f, 0)
@@ -97,8 +107,8 @@ static void check_entry(const struct loss_def *L)
             worst = gradcheck_point(k, n);
     g[worst] = -g[worst];
     fprintf(stderr, "(expected failure follows)\n");
-    CHECK(gradcheck(L->name, loss_only, &c, s, g, n, 1e-2, 2e-2) != 0,
-          "%s: planted error caught", L->name);
+    CHECK(gradcheck(L->name, loss_only, &c, s, g, n, 1e-2, 2e-2) != 0, "%s: planted error caught",
+          L->name);
     free(s), free((float *)c.in.t), free((float *)c.in.queue), free((float *)c.in.keys);
     free((float *)c.in.key_queue), free(c.in.work), free(g), free(g2);
 }
@@ -141,11 +151,13 @@ static void test_keys(void)
     char buf[64];
     CHECK(config_load(&x, "tests/configs/good/empty.yaml", NULL, 0, NULL, &e) == 0, "load");
     CHECK(!strcmp(loss_at(x.seed.strategy)->name, "seed") &&
-              !strcmp(loss_at(x.tinymim.target)->name, "relation"), "defaults");
+              !strcmp(loss_at(x.tinymim.target)->name, "relation"),
+          "defaults");
     CHECK(config_set(&x, "tinymim.target", "feature_cosine", &e) == 0 &&
               !strcmp(loss_at(x.tinymim.target)->name, "feature_cosine") &&
               config_get(&x, "tinymim.target", buf, sizeof buf) == 0 &&
-              !strcmp(buf, "feature_cosine"), "tinymim.target: feature_cosine");
+              !strcmp(buf, "feature_cosine"),
+          "tinymim.target: feature_cosine");
     CHECK(config_set(&x, "seed.strategy", "feature_cosine", &e) == KD_ERR_CONFIG &&
               strstr(e.msg, "expected one of seed|l2|cosine|seed_moco for 'seed.strategy'"),
           "seed.strategy refuses a feature loss: %s", e.msg);

@@ -45,28 +45,28 @@ static void test_sgemm(int ta, int tb, int M, int N, int K, float beta)
     ops_sgemm_ref(ta, tb, M, N, K, 0.5f, A, lda, B, ldb, beta, Cr, ldc);
     /* float sums over K <= 400 terms of O(1): see test_ops.c for the tolerance argument */
     double w = check_close(C, Cr, nc, 1e-4, 1e-4);
-    CHECK(w <= 1, "ops_sgemm ta=%d tb=%d %dx%dx%d: worst error %.3g of tolerance", ta, tb, M, N,
-          K, w);
+    CHECK(w <= 1, "ops_sgemm ta=%d tb=%d %dx%dx%d: worst error %.3g of tolerance", ta, tb, M, N, K,
+          w);
     free(A), free(B), free(C), free(Cr);
 }
 
 /* Run `body` (which writes into out[0..n)) at 1 thread, then at 2 and 3, from the same inputs
  * (each run restores the accumulated outputs from `init`); all must match bit for bit. */
-#define SAME_AT_ALL_THREADS(what, out, init, n, body)                                            \
-    do {                                                                                       \
-        float *ref_ = malloc(sizeof(float) * (n));                                             \
-        int same_ = 1;                                                                         \
-        for (int t_ = 1; t_ <= 3; t_++) {                                                      \
-            openblas_set_num_threads(t_);                                                      \
-            memcpy(out, init, sizeof(float) * (n));                                            \
-            body;                                                                              \
-            if (t_ == 1)                                                                       \
-                memcpy(ref_, out, sizeof(float) * (n));                                        \
-            else                                                                               \
-                same_ &= !memcmp(ref_, out, sizeof(float) * (n));                              \
-        }                                                                                      \
-        CHECK(same_, "%s: differs between 1, 2 and 3 threads", what);                          \
-        free(ref_);                                                                            \
+#define SAME_AT_ALL_THREADS(what, out, init, n, body)                                              \
+    do {                                                                                           \
+        float *ref_ = malloc(sizeof(float) * (n));                                                 \
+        int same_ = 1;                                                                             \
+        for (int t_ = 1; t_ <= 3; t_++) {                                                          \
+            openblas_set_num_threads(t_);                                                          \
+            memcpy(out, init, sizeof(float) * (n));                                                \
+            body;                                                                                  \
+            if (t_ == 1)                                                                           \
+                memcpy(ref_, out, sizeof(float) * (n));                                            \
+            else                                                                                   \
+                same_ &= !memcmp(ref_, out, sizeof(float) * (n));                                  \
+        }                                                                                          \
+        CHECK(same_, "%s: differs between 1, 2 and 3 threads", what);                              \
+        free(ref_);                                                                                \
     } while (0)
 
 static void test_linear_threads(int N, int C, int OC)
@@ -82,11 +82,9 @@ static void test_linear_threads(int N, int C, int OC)
     snprintf(what, sizeof what, "matmul %dx%dx%d forward residual", N, C, OC);
     SAME_AT_ALL_THREADS(what, y, y0, ny, matmul_forward_residual(y, x, w, b, dy, N, C, OC));
     snprintf(what, sizeof what, "matmul %dx%dx%d dinp", N, C, OC);
-    SAME_AT_ALL_THREADS(what, dx, dx0, nx,
-                        matmul_backward(dx, NULL, NULL, dy, x, w, N, C, OC));
+    SAME_AT_ALL_THREADS(what, dx, dx0, nx, matmul_backward(dx, NULL, NULL, dy, x, w, N, C, OC));
     snprintf(what, sizeof what, "matmul %dx%dx%d dweight", N, C, OC);
-    SAME_AT_ALL_THREADS(what, dw, dw0, nw,
-                        matmul_backward(NULL, dw, NULL, dy, x, w, N, C, OC));
+    SAME_AT_ALL_THREADS(what, dw, dw0, nw, matmul_backward(NULL, dw, NULL, dy, x, w, N, C, OC));
     snprintf(what, sizeof what, "matmul %dx%dx%d dbias", N, C, OC);
     SAME_AT_ALL_THREADS(what, db, db0, OC, matmul_backward(NULL, NULL, db, dy, x, w, N, C, OC));
     snprintf(what, sizeof what, "matmul %dx%dx%d dinp set", N, C, OC);
@@ -168,9 +166,9 @@ int main(void)
     int saved = openblas_get_num_threads();
     for (int ta = 0; ta < 2; ta++)
         for (int tb = 0; tb < 2; tb++) {
-            test_sgemm(ta, tb, 333, 97, 61, 0.0f);  /* split rows, 333 = 20 tiles + 13 */
-            test_sgemm(ta, tb, 90, 301, 77, 1.0f);  /* wide: too few rows to split */
-            test_sgemm(ta, tb, 7, 5, 3, 0.5f);      /* too small to split */
+            test_sgemm(ta, tb, 333, 97, 61, 0.0f); /* split rows, 333 = 20 tiles + 13 */
+            test_sgemm(ta, tb, 90, 301, 77, 1.0f); /* wide: too few rows to split */
+            test_sgemm(ta, tb, 7, 5, 3, 0.5f);     /* too small to split */
         }
     /* the reference ViT's products: qkv, proj, fc1, fc2, patch embedding, head */
     test_linear_threads(6400, 192, 576);

@@ -39,9 +39,9 @@ static int one_line(const struct kd_err *e, const char *file)
 
 struct bad_case {
     const char *what;
-    const char *json;     /* NULL: raw bytes below */
-    size_t data;          /* zero bytes after the header */
-    const char *expect;   /* substring of the message */
+    const char *json;   /* NULL: raw bytes below */
+    size_t data;        /* zero bytes after the header */
+    const char *expect; /* substring of the message */
 };
 
 static const struct bad_case BAD[] = {
@@ -51,8 +51,10 @@ static const struct bad_case BAD[] = {
      "tensor 'a': shape"},
     {"fractional size", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1.5],\"data_offsets\":[0,4]}}", 4,
      "tensor 'a': shape"},
-    {"overflowing shape", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1099511627776,1099511627776,"
-     "1099511627776],\"data_offsets\":[0,4]}}", 4, "huge"},
+    {"overflowing shape",
+     "{\"a\":{\"dtype\":\"F32\",\"shape\":[1099511627776,1099511627776,"
+     "1099511627776],\"data_offsets\":[0,4]}}",
+     4, "huge"},
     {"size mismatch", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4,
      "tensor 'a': data_offsets span 4 bytes, but shape and dtype F32 need 8"},
     {"out of bounds", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 4,
@@ -61,16 +63,20 @@ static const struct bad_case BAD[] = {
      "tensor 'a': data_offsets must be"},
     {"offsets not a pair", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0]}}", 4,
      "tensor 'a': data_offsets must be"},
-    {"overlap", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-     "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12,
-     "tensor 'b': data_offsets overlap tensor 'a'"},
-    {"gap", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-     "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12, "tensor 'b': gap"},
+    {"overlap",
+     "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+     "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
+     12, "tensor 'b': data_offsets overlap tensor 'a'"},
+    {"gap",
+     "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+     "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
+     12, "tensor 'b': gap"},
     {"trailing bytes", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 8,
      "trailing bytes after the last tensor ('a')"},
-    {"duplicate name", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-     "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8,
-     "tensor 'a' appears twice"},
+    {"duplicate name",
+     "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+     "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+     8, "tensor 'a' appears twice"},
     {"missing field", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4, "tensor 'a': entry"},
     {"extra field", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"x\":1}}", 4,
      "tensor 'a': entry"},
@@ -139,8 +145,7 @@ static void test_bad_table(void)
 static void test_round_trip(void)
 {
     float a[6] = {1, -2, 3.5f, 0, 1e-30f, -7}, s[1] = {42};
-    struct st_entry t[3] = {
-        {"w", a, 2, {2, 3}}, {"scalar", s, 0, {0}}, {"empty", NULL, 2, {0, 4}}};
+    struct st_entry t[3] = {{"w", a, 2, {2, 3}}, {"scalar", s, 0, {0}}, {"empty", NULL, 2, {0, 4}}};
     const char *mk[1] = {"note"}, *mv[1] = {"line1\nline2 \"quoted\""};
     struct kd_err e;
     struct safetensors st;
@@ -155,7 +160,8 @@ static void test_round_trip(void)
           "shape of w");
     CHECK(w && st_read_f32(&st, w, back, &e) == 0 && memcmp(back, a, sizeof a) == 0, "w values");
     CHECK(sc && sc->ndim == 0 && sc->numel == 1 && st_read_f32(&st, sc, back, &e) == 0 &&
-              back[0] == 42, "scalar");
+              back[0] == 42,
+          "scalar");
     CHECK(st_find(&st, "empty") && st_find(&st, "empty")->numel == 0, "empty tensor");
     CHECK(st_meta(&st, "note") && strcmp(st_meta(&st, "note"), mv[0]) == 0, "metadata");
     CHECK((st.data - (const uint8_t *)st.owned) % 8 == 0, "data aligned to 8 bytes");
@@ -210,7 +216,8 @@ static void test_net_weights(void)
     CHECK(net_weights_save(&a, path, text, &e) == 0, "save: %s", e.msg);
     CHECK(net_weights_load(&b, path, &e) == 0, "load: %s", e.msg);
     CHECK(memcmp(params_values(a.params), params_values(b.params),
-                 a.params->total * sizeof(float)) == 0, "weights identical after the trip");
+                 a.params->total * sizeof(float)) == 0,
+          "weights identical after the trip");
     /* torch layout of the patch embedding: (C, in_ch, P, P) from (C, (py, px, ch)) */
     struct safetensors st;
     CHECK(st_open(&st, path, &e) == 0, "open export");
@@ -233,7 +240,8 @@ static void test_net_weights(void)
     st_close(&st);
     struct experiment *x = malloc(sizeof *x);
     CHECK(weights_model_cfg(x, path, &e) == 0 && x->model.dim == 16 && x->model.in_ch == 3 &&
-              x->model.depth == 2, "model config from the export: %s", e.msg);
+              x->model.depth == 2,
+          "model config from the export: %s", e.msg);
     free(x);
     net_destroy(&b);
     /* strict loading */
@@ -246,35 +254,40 @@ static void test_net_weights(void)
     small_cfg(&c, 1, 5);
     net_create(&b, &c, 2, 2, &e);
     CHECK(net_weights_load(&b, path, &e) == KD_ERR_MISMATCH && strstr(e.msg, "'blocks.1.") &&
-              strstr(e.msg, "is not a parameter"), "extra: %s", e.msg);
+              strstr(e.msg, "is not a parameter"),
+          "extra: %s", e.msg);
     net_destroy(&b);
     small_cfg(&c, 3, 5);
     net_create(&b, &c, 2, 2, &e);
     CHECK(net_weights_load(&b, path, &e) == KD_ERR_MISMATCH && strstr(e.msg, "'blocks.2.") &&
-              strstr(e.msg, "missing"), "missing: %s", e.msg);
+              strstr(e.msg, "missing"),
+          "missing: %s", e.msg);
     net_destroy(&b);
     CHECK(net_weights_load(&a, check_tmp("none.safetensors"), &e) == KD_ERR_IO &&
-              strstr(e.file, "none.safetensors"), "missing file: %s", e.msg);
+              strstr(e.file, "none.safetensors"),
+          "missing file: %s", e.msg);
     /* a checkpoint loads through the same call, and tells its config */
     struct ckpt_info info = {3, 30};
     char *stored = NULL;
     CHECK(ckpt_save(check_tmp("a.ckpt"), a.params, NULL, text, &info, &e) == 0, "ckpt save");
     CHECK(ckpt_read_config(check_tmp("a.ckpt"), &stored, &e) == 0 && stored &&
-              strcmp(stored, text) == 0, "ckpt config: %s", e.msg);
+              strcmp(stored, text) == 0,
+          "ckpt config: %s", e.msg);
     free(stored);
     small_cfg(&c, 2, 5);
     net_create(&b, &c, 2, 9, &e);
     CHECK(net_weights_load(&b, check_tmp("a.ckpt"), &e) == 0 &&
               memcmp(params_values(a.params), params_values(b.params),
-                     a.params->total * sizeof(float)) == 0, "ckpt through net_weights_load");
+                     a.params->total * sizeof(float)) == 0,
+          "ckpt through net_weights_load");
     net_destroy(&b);
     net_destroy(&a);
 }
 
 static void test_jpeg_as_png(void)
 {
-    static const uint8_t jpeg[] = {0xff, 0xd8, 0xff, 0xe0, 0, 16, 'J', 'F', 'I', 'F', 0, 1, 1,
-                                   0, 0, 1, 0, 1, 0, 0, 0xff, 0xd9};
+    static const uint8_t jpeg[] = {0xff, 0xd8, 0xff, 0xe0, 0, 16, 'J', 'F', 'I', 'F',  0,
+                                   1,    1,    0,    0,    1, 0,  1,   0,   0,   0xff, 0xd9};
     char path[300];
     snprintf(path, sizeof path, "%s/folder/0", tmpdir);
     mkdir(check_tmp("folder"), 0777);

@@ -84,7 +84,8 @@ static void test_head(void)
     CHECK(gradcheck("proj.x", head_loss, &c, x, dx, B * IN, 1e-3, 1e-2) == 0, "head dx");
     for (int i = 0; i < ps.n; i++)
         CHECK(gradcheck(ps.p[i].name, head_loss, &c, *ps.p[i].w, *ps.p[i].g, ps.p[i].n, 1e-3,
-                        1e-2) == 0, "head %s", ps.p[i].name);
+                        1e-2) == 0,
+              "head %s", ps.p[i].name);
     params_free(&ps);
     plan_free(&pl);
 }
@@ -92,7 +93,7 @@ static void test_head(void)
 /* ---- losses */
 enum { LB = 3, LK = 5, LD = 4 };
 struct loss_ctx {
-    int which;                 /* 0 infonce, 1 seed, 2 l2, 3 cosine, 4 l2norm */
+    int which; /* 0 infonce, 1 seed, 2 l2, 3 cosine, 4 l2norm */
     float *z, *t, *queue, *work, *up;
     float tau_s, tau_t;
 };
@@ -101,15 +102,12 @@ static double loss_eval(void *p)
 {
     struct loss_ctx *c = p;
     switch (c->which) {
-    case 0:
-        return infonce_loss(NULL, c->work, c->z, c->t, c->queue, c->tau_s, 1, LB, LK, LD);
+    case 0: return infonce_loss(NULL, c->work, c->z, c->t, c->queue, c->tau_s, 1, LB, LK, LD);
     case 1:
-        return seed_queue_loss(NULL, c->work, c->z, c->t, c->queue, c->tau_s, c->tau_t, 1, LB,
-                               LK, LD);
-    case 2:
-        return embed_l2_loss(NULL, c->work, c->z, c->t, 1, LB, LD);
-    case 3:
-        return embed_cosine_loss(NULL, c->work, c->z, c->t, 1, LB, LD);
+        return seed_queue_loss(NULL, c->work, c->z, c->t, c->queue, c->tau_s, c->tau_t, 1, LB, LK,
+                               LD);
+    case 2: return embed_l2_loss(NULL, c->work, c->z, c->t, 1, LB, LD);
+    case 3: return embed_cosine_loss(NULL, c->work, c->z, c->t, 1, LB, LD);
     default: {
         float out[LB * LD], norms[LB];
         l2norm_forward(out, norms, c->z, LB, LD);
@@ -125,19 +123,12 @@ static void loss_grad(struct loss_ctx *c, float *g, float weight)
 {
     memset(g, 0, sizeof(float) * LB * LD);
     switch (c->which) {
-    case 0:
-        infonce_loss(g, c->work, c->z, c->t, c->queue, c->tau_s, weight, LB, LK, LD);
-        break;
+    case 0: infonce_loss(g, c->work, c->z, c->t, c->queue, c->tau_s, weight, LB, LK, LD); break;
     case 1:
-        seed_queue_loss(g, c->work, c->z, c->t, c->queue, c->tau_s, c->tau_t, weight, LB, LK,
-                        LD);
+        seed_queue_loss(g, c->work, c->z, c->t, c->queue, c->tau_s, c->tau_t, weight, LB, LK, LD);
         break;
-    case 2:
-        embed_l2_loss(g, c->work, c->z, c->t, weight, LB, LD);
-        break;
-    case 3:
-        embed_cosine_loss(g, c->work, c->z, c->t, weight, LB, LD);
-        break;
+    case 2: embed_l2_loss(g, c->work, c->z, c->t, weight, LB, LD); break;
+    case 3: embed_cosine_loss(g, c->work, c->z, c->t, weight, LB, LD); break;
     default: {
         float out[LB * LD], norms[LB];
         l2norm_forward(out, norms, c->z, LB, LD);
@@ -181,7 +172,8 @@ static void test_losses(void)
     rng_init(&r, 11, RNG_STREAM_OTHER, 0, 0);
     float z[LB * LD], t[LB * LD], q[LK * LD], up[LB * LD], g[LB * LD], g2[LB * LD];
     float work[1024];
-    KD_ASSERT(seed_queue_work_floats(LB, LK, LD) <= 1024 && infonce_work_floats(LB, LK, LD) <= 1024);
+    KD_ASSERT(seed_queue_work_floats(LB, LK, LD) <= 1024 &&
+              infonce_work_floats(LB, LK, LD) <= 1024);
     fill(z, LB * LD, &r, 1.0f);
     fill(t, LB * LD, &r, 1.0f);
     fill(q, LK * LD, &r, 1.0f);
@@ -260,8 +252,16 @@ static double enc_loss(void *p)
 
 static void test_encoder(void)
 {
-    struct model_cfg cfg = {.arch = ARCH_VIT, .img = 8, .in_ch = 1, .classes = 3, .patch = 4,
-                            .dim = 8, .depth = 2, .heads = 2, .mlp_ratio = 2, .drop_path = 0};
+    struct model_cfg cfg = {.arch = ARCH_VIT,
+                            .img = 8,
+                            .in_ch = 1,
+                            .classes = 3,
+                            .patch = 4,
+                            .dim = 8,
+                            .depth = 2,
+                            .heads = 2,
+                            .mlp_ratio = 2,
+                            .drop_path = 0};
     enum { B = 2, D = 5, K = 6 };
     struct ssl_enc s, k;
     struct kd_err e;
@@ -282,9 +282,9 @@ static void test_encoder(void)
     memset(s.dz, 0, sizeof(float) * B * D);
     seed_queue_loss(s.dz, work, s.head.z, t, q, 0.2f, 0.1f, 1, B, K, D);
     ssl_enc_backward(&s, B);
-    const char *check[] = {"patch_embed.proj.weight", "cls_token", "pos_embed",
-                           "blocks.0.attn.qkv.weight", "blocks.1.mlp.fc2.weight", "norm.weight",
-                           "proj.fc1.weight", "proj.fc2.bias"};
+    const char *check[] = {
+        "patch_embed.proj.weight", "cls_token",   "pos_embed",       "blocks.0.attn.qkv.weight",
+        "blocks.1.mlp.fc2.weight", "norm.weight", "proj.fc1.weight", "proj.fc2.bias"};
     for (int i = 0; i < 8; i++) {
         struct param *p = params_find(&s.all, check[i]);
         CHECK(p != NULL, "param %s", check[i]);
@@ -304,8 +304,8 @@ static void test_encoder(void)
     ssl_enc_ema(&k, &s, 0.5f);
     CHECK(fabsf(*k.vit.cls - 0.5f * (before + src)) < 1e-7f, "ema average");
     ssl_enc_ema(&k, &s, 0.0f);
-    CHECK(memcmp(params_values(&k.head_ps), params_values(&s.head_ps),
-                 k.head_ps.values.used) == 0, "ema m=0 copies");
+    CHECK(memcmp(params_values(&k.head_ps), params_values(&s.head_ps), k.head_ps.values.used) == 0,
+          "ema m=0 copies");
     ssl_enc_free(&k);
     ssl_enc_free(&s);
 }
@@ -368,7 +368,8 @@ static void test_queue_knn(void)
     emb_queue_push(&q, z2, 1);
     emb_queue_push(&q, z, 1);
     CHECK(q.v[0] == 1 && q.v[1] == 0 && q.v[2] == 0 && q.v[3] == 1 && q.v[4] == 0.6f &&
-              q.pos[0] == 1, "FIFO: the oldest row is overwritten (pos %g)", q.pos[0]);
+              q.pos[0] == 1,
+          "FIFO: the oldest row is overwritten (pos %g)", q.pos[0]);
     /* kNN: two clusters; k = 2; the query near cluster 1 votes 1. */
     float bank[8] = {1, 0, 0.9f, 0.1f, 0, 1, 0.1f, 0.9f}, qr[4] = {0.2f, 1, 1, 0.3f};
     int bl[4] = {0, 0, 1, 1}, ql[2] = {1, 0};

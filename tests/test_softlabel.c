@@ -32,11 +32,11 @@ static void test_f16(void)
     struct {
         float f;
         uint16_t h;
-    } known[] = {{1.0f, 0x3c00},     {-2.0f, 0xc000},         {0.5f, 0x3800},
-                 {0.1f, 0x2e66},     {65504.0f, 0x7bff},      {65520.0f, 0x7c00},
-                 {65519.99f, 0x7bff}, {1e9f, 0x7c00},          {ldexpf(1, -24), 0x0001},
-                 {ldexpf(1, -25), 0}, {ldexpf(1.5f, -25), 1},  {ldexpf(1, -14), 0x0400},
-                 {0.0f, 0},          {-0.0f, 0x8000},         {INFINITY, 0x7c00}};
+    } known[] = {{1.0f, 0x3c00},      {-2.0f, 0xc000},        {0.5f, 0x3800},
+                 {0.1f, 0x2e66},      {65504.0f, 0x7bff},     {65520.0f, 0x7c00},
+                 {65519.99f, 0x7bff}, {1e9f, 0x7c00},         {ldexpf(1, -24), 0x0001},
+                 {ldexpf(1, -25), 0}, {ldexpf(1.5f, -25), 1}, {ldexpf(1, -14), 0x0400},
+                 {0.0f, 0},           {-0.0f, 0x8000},        {INFINITY, 0x7c00}};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         CHECK(softlabel_f16_from_f32(known[i].f) == known[i].h, "f16(%g) = 0x%04x, want 0x%04x",
               known[i].f, softlabel_f16_from_f32(known[i].f), known[i].h);
@@ -105,7 +105,7 @@ static void toy_data(struct dataset *d, int n)
 
 /* A fake teacher that keeps every image it is fed, in order, and answers from the pixels. */
 struct spy {
-    float *seen;      /* (capacity, 36) */
+    float *seen; /* (capacity, 36) */
     int count;
 };
 
@@ -129,12 +129,12 @@ static const struct augment_cfg plain_aug = {.crop_pad = 2, .flip = 1};
 
 /* Label `epochs` epochs of samples with the spy under aug (crop_pad 2, flip as plain_aug's);
  * returns 0 or the writer's error. */
-static int make_file_aug(const char *path, struct dataset *d, const int *samples, int n,
-                         int epochs, int k, struct spy *spy, const struct augment_cfg *aug,
-                         struct kd_err *e)
+static int make_file_aug(const char *path, struct dataset *d, const int *samples, int n, int epochs,
+                         int k, struct spy *spy, const struct augment_cfg *aug, struct kd_err *e)
 {
-    struct softlabel_info info = {(uint32_t)k, (uint32_t)epochs, (uint32_t)n, 4, (uint32_t)d->n,
-                                  2, 1, 7, 0xabcdef0123456789ull, augment_hash(aug)};
+    struct softlabel_info info = {
+        (uint32_t)k, (uint32_t)epochs,      (uint32_t)n,      4, (uint32_t)d->n, 2, 1,
+        7,           0xabcdef0123456789ull, augment_hash(aug)};
     struct softlabel_writer w;
     float images[3 * 36], probs[3 * 4];
     struct softlabel_epoch_stats st;
@@ -167,8 +167,8 @@ static void test_layout_and_replay(void)
     CHECK(len == 64 + 4 * 7 + 2 * 7 * 16 + 4, "file length %zu", len);
     uint32_t v[8], crc, j;
     memcpy(v, buf + 8, sizeof v);
-    CHECK(memcmp(buf, "KDSOFTLB", 8) == 0 && v[0] == SOFTLABEL_VERSION && v[1] == 3 &&
-              v[2] == 2 && v[3] == 7 && v[4] == 4 && v[5] == 2 && v[6] == 1 && v[7] == 16,
+    CHECK(memcmp(buf, "KDSOFTLB", 8) == 0 && v[0] == SOFTLABEL_VERSION && v[1] == 3 && v[2] == 2 &&
+              v[3] == 7 && v[4] == 4 && v[5] == 2 && v[6] == 1 && v[7] == 16,
           "header fields");
     memcpy(&crc, buf + len - 4, 4);
     CHECK(crc == crc32(crc32(0, NULL, 0), (const Bytef *)buf, (uInt)(len - 4)), "CRC trailer");
@@ -214,8 +214,8 @@ static void test_layout_and_replay(void)
     CHECK(softlabel_check(&f, &ok, "s.yaml", &e) == 0, "a matching student: %s", e.msg);
     struct softlabel_need bad = ok;
     bad.k = 5;
-    CHECK(softlabel_check(&f, &bad, "s.yaml", &e) == KD_ERR_MISMATCH &&
-              strstr(e.msg, "top-3") && strstr(e.file, "ok.bin") && strstr(e.fix, "topk"),
+    CHECK(softlabel_check(&f, &bad, "s.yaml", &e) == KD_ERR_MISMATCH && strstr(e.msg, "top-3") &&
+              strstr(e.file, "ok.bin") && strstr(e.fix, "topk"),
           "K too large: %s", e.msg);
     bad = ok, bad.samples = 8;
     CHECK(softlabel_check(&f, &bad, "s.yaml", &e) && strstr(e.fix, "train_n"), "samples");
@@ -276,13 +276,15 @@ static void test_strong_replay(void)
     CHECK(softlabel_check(&f, &need, "s.yaml", &e) == 0, "same augmentation: %s", e.msg);
     need.aug_hash = 0;
     CHECK(softlabel_check(&f, &need, "s.yaml", &e) == KD_ERR_MISMATCH &&
-              strstr(e.msg, "with strong augmentation") && strstr(e.msg, "none") && strstr(e.fix, "data.randaug_"),
+              strstr(e.msg, "with strong augmentation") && strstr(e.msg, "none") &&
+              strstr(e.fix, "data.randaug_"),
           "student without it: %s", e.msg);
     struct augment_cfg other = strong;
     other.randaug_m = 5;
     need.aug_hash = augment_hash(&other);
     CHECK(softlabel_check(&f, &need, "s.yaml", &e) == KD_ERR_MISMATCH &&
-              strstr(e.msg, "other strong augmentation"), "other magnitude: %s", e.msg);
+              strstr(e.msg, "other strong augmentation"),
+          "other magnitude: %s", e.msg);
     softlabel_close(&f);
     free(spy.seen);
     dataset_free(&d);
@@ -314,21 +316,24 @@ static void test_bad_files(void)
     buf[100] ^= 0x10;
     write_bytes(check_tmp("flip.bin"), buf, len);
     CHECK(softlabel_open(&f, check_tmp("flip.bin"), &e) == KD_ERR_FORMAT &&
-              strstr(e.msg, "checksum"), "corrupted: %s", e.msg);
+              strstr(e.msg, "checksum"),
+          "corrupted: %s", e.msg);
     buf[100] ^= 0x10;
     buf[0] = 'X';
     write_bytes(check_tmp("magic.bin"), buf, len);
-    CHECK(softlabel_open(&f, check_tmp("magic.bin"), &e) == KD_ERR_FORMAT &&
-              strstr(e.msg, "magic"), "bad magic: %s", e.msg);
+    CHECK(softlabel_open(&f, check_tmp("magic.bin"), &e) == KD_ERR_FORMAT && strstr(e.msg, "magic"),
+          "bad magic: %s", e.msg);
     buf[0] = 'K';
     buf[8] = 9;
     write_bytes(check_tmp("version.bin"), buf, len);
     CHECK(softlabel_open(&f, check_tmp("version.bin"), &e) == KD_ERR_FORMAT &&
-              strstr(e.msg, "version 9"), "version: %s", e.msg);
+              strstr(e.msg, "version 9"),
+          "version: %s", e.msg);
     write_bytes(check_tmp("empty.bin"), buf, 0);
     CHECK(softlabel_open(&f, check_tmp("empty.bin"), &e) == KD_ERR_FORMAT, "empty file");
     CHECK(softlabel_open(&f, check_tmp("none.bin"), &e) == KD_ERR_IO &&
-              strstr(e.fix, "tinyvit_labels"), "missing: %s", e.msg);
+              strstr(e.fix, "tinyvit_labels"),
+          "missing: %s", e.msg);
     free(buf);
     free(spy.seen);
     dataset_free(&d);

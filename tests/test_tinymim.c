@@ -1,8 +1,8 @@
 /* TinyMIM and MAE: finite-difference checks of the relation loss (w.r.t. the student's qkv,
  * whose relations the method distils), the feature, class-token and pixel losses, the ViT
  * over a token subset, the gradient entering at a block's qkv, the MAE decoder; and
- * initialization from a checkpoint by name and shape. Every loss check is followed by the same check with a planted
- * sign error, which must fail. */
+ * initialization from a checkpoint by name and shape. Every loss check is followed by the same
+ * check with a planted sign error, which must fail. */
 #include "kd.h"
 #include "check.h"
 #include "gradcheck.h"
@@ -60,9 +60,15 @@ static double rel_fn(void *p)
 static void test_relation(const char *name, int pairs)
 {
     enum { B = 2, T = 6, Cs = 8, Ct = 12, NH = 2 };
-    struct rel_ctx c = {frand(B * T * 3 * Cs, 1.0f), frand(B * T * 3 * Ct, 1.0f),
-                        frand(relation_scratch_floats(T, Ct / NH), 0), pairs,
-                        B, T, Cs, Ct, NH};
+    struct rel_ctx c = {frand(B * T * 3 * Cs, 1.0f),
+                        frand(B * T * 3 * Ct, 1.0f),
+                        frand(relation_scratch_floats(T, Ct / NH), 0),
+                        pairs,
+                        B,
+                        T,
+                        Cs,
+                        Ct,
+                        NH};
     float *g = frand(B * T * 3 * Cs, 0);
     float l = relation_loss(g, c.scratch, c.s, c.t, c.pairs, 1.0f, B, T, Cs, Ct, NH);
     CHECK(c.pairs != 0 && l > 0, "relation %s: positive KL (%g)", name, l);
@@ -97,8 +103,8 @@ static void test_vector_losses(void)
     enum { B = 3, K = 16 };
     const char *names[3] = {"smooth_l1", "kl_div", "mae_pixel"};
     for (int kind = 0; kind < 3; kind++) {
-        struct vec_ctx c = {frand(B * K, 3.0f), frand(B * K, 1.0f), frand(B * 4, 0),
-                            frand(2 * K, 0), kind, B, K};
+        struct vec_ctx c = {
+            frand(B * K, 3.0f), frand(B * K, 1.0f), frand(B * 4, 0), frand(2 * K, 0), kind, B, K};
         for (int i = 0; i < B * 4; i++)
             c.mask[i] = i % 3 != 0;
         float *g = frand(B * K, 0);
@@ -116,8 +122,15 @@ static void test_vector_losses(void)
 /* A small ViT whose last block has 4 heads (TinyMIM's student layout). */
 static struct model_cfg small_cfg(void)
 {
-    return (struct model_cfg){.img = 8, .in_ch = 1, .classes = 3, .patch = 2, .dim = 8,
-                              .depth = 3, .heads = 2, .mlp_ratio = 2, .drop_path = 0.3f};
+    return (struct model_cfg){.img = 8,
+                              .in_ch = 1,
+                              .classes = 3,
+                              .patch = 2,
+                              .dim = 8,
+                              .depth = 3,
+                              .heads = 2,
+                              .mlp_ratio = 2,
+                              .drop_path = 0.3f};
 }
 
 struct vit_ctx {
@@ -162,9 +175,15 @@ static void test_vit_tokens(void)
     CHECK(check_close(m.feat, ref, (size_t)B * m.T * m.C, 1e-5, 1e-5) <= 1,
           "all-token forward equals vit_forward");
     int keep[B * NK] = {0, 3, 7, 12, 15, 1, 2, 5, 9, 14};
-    struct vit_ctx c = {&m, images, frand((size_t)B * (NK + 1) * m.C, 1.0f),
+    struct vit_ctx c = {&m,
+                        images,
+                        frand((size_t)B * (NK + 1) * m.C, 1.0f),
                         frand((size_t)B * (NK + 1) * 3 * m.C, 1.0f),
-                        frand(relation_scratch_floats(NK + 1, m.C), 0), keep, NK, B, 0};
+                        frand(relation_scratch_floats(NK + 1, m.C), 0),
+                        keep,
+                        NK,
+                        B,
+                        0};
     for (c.mode = 0; c.mode < 2; c.mode++) {
         vit_fn(&c);
         params_zero_grad(&m.params);
@@ -172,8 +191,8 @@ static void test_vit_tokens(void)
             vit_backward_tokens(&m, c.up, keep, NK, B);
         } else {
             float *dq = frand((size_t)B * (NK + 1) * 3 * m.C, 0);
-            relation_loss(dq, c.scratch, m.ba[m.depth - 1].qkv, c.t_qkv,
-                          RELATION_QK | RELATION_VV, 1.0f, B, NK + 1, m.C, m.C, 4);
+            relation_loss(dq, c.scratch, m.ba[m.depth - 1].qkv, c.t_qkv, RELATION_QK | RELATION_VV,
+                          1.0f, B, NK + 1, m.C, m.C, 4);
             vit_backward_from_qkv(&m, m.depth - 1, dq, keep, NK, B);
             free(dq);
             CHECK(params_find(&m.params, "blocks.2.mlp.fc1.weight")->g[0][0] == 0.0f,
@@ -182,8 +201,8 @@ static void test_vit_tokens(void)
         /* 3e-2: the key bias of block 0 has an exactly zero gradient (softmax ignores a
          * per-row constant), where the float forward's noise sits near 3% of the floor. */
         for (int i = 0; i < m.params.n; i++)
-            CHECK(gradcheck(m.params.p[i].name, vit_fn, &c, *m.params.p[i].w,
-                            *m.params.p[i].g, m.params.p[i].n, EPS, 1.5 * TOL) == 0,
+            CHECK(gradcheck(m.params.p[i].name, vit_fn, &c, *m.params.p[i].w, *m.params.p[i].g,
+                            m.params.p[i].n, EPS, 1.5 * TOL) == 0,
                   "vit tokens (mode %d) %s", c.mode, m.params.p[i].name);
     }
     free(images), free(ref), free(c.up), free(c.t_qkv), free(c.scratch);
@@ -200,8 +219,7 @@ static double dec_fn(void *p)
 {
     struct dec_ctx *c = p;
     mae_decoder_forward(c->d, c->latent, c->keep, c->n_keep, c->B);
-    return mae_pixel_loss(NULL, c->d->out, c->target, c->mask, 1, 1.0f, c->B, c->d->NP,
-                          c->d->PPC);
+    return mae_pixel_loss(NULL, c->d->out, c->target, c->mask, 1, 1.0f, c->B, c->d->NP, c->d->PPC);
 }
 
 static void test_decoder(void)
@@ -215,8 +233,9 @@ static void test_decoder(void)
         for (size_t j = 0; !d.params.p[i].frozen && j < d.params.p[i].n; j++)
             (*d.params.p[i].w)[j] += 0.3f * rng_normal(&R);
     int keep[B * NK] = {0, 4, 8, 2, 3, 7};
-    struct dec_ctx c = {&d, frand(B * (NK + 1) * CE, 1.0f), frand(B * NP * PPC, 1.0f),
-                        frand(B * NP, 0), keep, NK, B};
+    struct dec_ctx c = {
+        &d, frand(B * (NK + 1) * CE, 1.0f), frand(B * NP * PPC, 1.0f), frand(B * NP, 0), keep, NK,
+        B};
     for (int b = 0; b < B; b++)
         for (int p = 0; p < NP; p++)
             c.mask[b * NP + p] = 1;
@@ -227,12 +246,13 @@ static void test_decoder(void)
     params_zero_grad(&d.params);
     mae_pixel_loss(dout, d.out, c.target, c.mask, 1, 1.0f, B, NP, PPC);
     mae_decoder_backward(&d, dlat, dout, c.latent, keep, NK, B);
-    CHECK(gradcheck("decoder.latent", dec_fn, &c, c.latent, dlat, B * (NK + 1) * CE, EPS,
-                    TOL) == 0, "decoder input gradient");
+    CHECK(gradcheck("decoder.latent", dec_fn, &c, c.latent, dlat, B * (NK + 1) * CE, EPS, TOL) == 0,
+          "decoder input gradient");
     for (int i = 0; i < d.params.n; i++)
         if (!d.params.p[i].frozen)
             CHECK(gradcheck(d.params.p[i].name, dec_fn, &c, *d.params.p[i].w, *d.params.p[i].g,
-                            d.params.p[i].n, EPS, TOL) == 0, "decoder %s", d.params.p[i].name);
+                            d.params.p[i].n, EPS, TOL) == 0,
+                  "decoder %s", d.params.p[i].name);
     CHECK(strcmp(d.params.p[0].name, "decoder.embed.weight") == 0, "decoder names");
     free(c.latent), free(c.target), free(c.mask), free(dout), free(dlat);
     mae_decoder_free(&d);
@@ -269,7 +289,8 @@ static void test_load_matching(void)
           "loaded %d skipped %d missing %d", mt.loaded, mt.skipped, mt.missing);
     CHECK(strcmp(mt.first_missing, "head.weight") == 0, "first missing %s", mt.first_missing);
     CHECK(b.head.w[0] == head0 && b.pos[5] == a.pos[5] &&
-          b.blocks[2].qkv.w[7] == a.blocks[2].qkv.w[7], "values");
+              b.blocks[2].qkv.w[7] == a.blocks[2].qkv.w[7],
+          "values");
     CHECK(ckpt_load(path, &b.params, NULL, NULL, "", NULL, &e) != 0,
           "the strict loader refuses the same file");
     unlink(path);

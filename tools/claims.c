@@ -34,8 +34,8 @@ enum verdict { NOT_RUN = -1, FAILS = 0, HOLDS = 1, INCONCLUSIVE = 2 };
 /* Two-sided 95% quantile of Student's t with df degrees of freedom. */
 static double t975(int df)
 {
-    static const double t[] = {0, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
-                               2.262, 2.228};
+    static const double t[] = {0,     12.706, 4.303, 3.182, 2.776, 2.571,
+                               2.447, 2.365,  2.306, 2.262, 2.228};
     return df <= 10 ? t[df] : df <= 30 ? 2.09 : 1.96;
 }
 
@@ -111,8 +111,7 @@ static const struct row *find(const struct row *rows, int n, const char *point)
 }
 
 /* Column col of point's row in the table summary, or NaN. */
-static double summary_col(const char *scale, const char *target, const char *point,
-                          const char *col)
+static double summary_col(const char *scale, const char *target, const char *point, const char *col)
 {
     char path[512];
     struct csv_table t;
@@ -307,7 +306,8 @@ int main(int argc, char **argv)
         printf("## Claims at scale %s\n\nEach claim of the papers, tested on results/%s/tables/"
                "*.csv: holds or does not hold when the difference is beyond the seeds' 95%% "
                "margin, inconclusive inside it or with one seed.\n\n| verdict | claim | "
-               "paper | test | ours |\n|---|---|---|---|---|\n", argv[1], argv[1]);
+               "paper | test | ours |\n|---|---|---|---|---|\n",
+               argv[1], argv[1]);
     else
         printf("claims at scale %s (from results/%s/tables/*.csv)\n", argv[1], argv[1]);
     while (fgets(line, sizeof line, f)) {
@@ -319,15 +319,19 @@ int main(int argc, char **argv)
         for (char *t = strtok(line, "\t\r\n"); t && n < 4; t = strtok(NULL, "\t\r\n"))
             col[n++] = t;
         if (n != 4) {
-            fprintf(stderr, "%s:%d: error: a claim needs 4 tab-separated columns (fix: id, "
-                            "table, statement, test)\n", argv[2], lineno);
+            fprintf(stderr,
+                    "%s:%d: error: a claim needs 4 tab-separated columns (fix: id, "
+                    "table, statement, test)\n",
+                    argv[2], lineno);
             return 1;
         }
         if (!test_valid(col[3])) {
-            fprintf(stderr, "%s:%d: error: test '%s' is not one the checker knows (fix: "
-                            "'increasing [A B ...]', 'A best [B ...]', 'A > B [COLUMN]', "
-                            "'A < B [COLUMN]' or "
-                            "'A ~ B TOLERANCE')\n", argv[2], lineno, col[3]);
+            fprintf(stderr,
+                    "%s:%d: error: test '%s' is not one the checker knows (fix: "
+                    "'increasing [A B ...]', 'A best [B ...]', 'A > B [COLUMN]', "
+                    "'A < B [COLUMN]' or "
+                    "'A ~ B TOLERANCE')\n",
+                    argv[2], lineno, col[3]);
             return 1;
         }
         enum verdict v = check(argv[1], col[1], col[3], why, sizeof why);

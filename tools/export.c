@@ -17,10 +17,12 @@
 
 static int usage(const char *prog)
 {
-    fprintf(stderr, "usage: %s CKPT OUT.safetensors\n"
-                    "       %s --config CFG.yaml [--seed N] OUT.safetensors\n"
-                    "e.g.   make export CKPT=results/quick/teachers/vit_s-s0.ckpt "
-                    "OUT=vit_s.safetensors\n", prog, prog);
+    fprintf(stderr,
+            "usage: %s CKPT OUT.safetensors\n"
+            "       %s --config CFG.yaml [--seed N] OUT.safetensors\n"
+            "e.g.   make export CKPT=results/quick/teachers/vit_s-s0.ckpt "
+            "OUT=vit_s.safetensors\n",
+            prog, prog);
     return 2;
 }
 
@@ -41,13 +43,14 @@ static int export_other(const char *in, const char *out)
     struct ckpt_export_info info;
     if (ckpt_export_vit(in, out, &info, &e))
         die(&e);
-    fprintf(stderr, "export: %s -> %s (kind %s: %d tensors, %zu parameters)\n", in, out,
-            info.kind, info.n_tensors, info.n_values);
+    fprintf(stderr, "export: %s -> %s (kind %s: %d tensors, %zu parameters)\n", in, out, info.kind,
+            info.n_tensors, info.n_values);
     if (*info.extras)
         fprintf(stderr, "export: the encoder in timm ViT names, beside it %s\n", info.extras);
     if (*info.compressed)
-        fprintf(stderr, "export: notice: %s: timm's VisionTransformer cannot load this file "
-                        "strictly (__metadata__ kdlab.layout gives each block)\n",
+        fprintf(stderr,
+                "export: notice: %s: timm's VisionTransformer cannot load this file "
+                "strictly (__metadata__ kdlab.layout gives each block)\n",
                 info.compressed);
     return 0;
 }
@@ -83,8 +86,7 @@ int main(int argc, char **argv)
     size_t cap = 1 << 16;
     if (!x || !(text = calloc(cap, 1)))
         return 1;
-    int rc = config ? config_load(x, config, "quick", 0, NULL, &e)
-                    : weights_model_cfg(x, in, &e);
+    int rc = config ? config_load(x, config, "quick", 0, NULL, &e) : weights_model_cfg(x, in, &e);
     if (rc)
         die(&e);
     FILE *f = fmemopen(text, cap - 1, "w");

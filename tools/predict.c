@@ -39,8 +39,8 @@ int main(int argc, char **argv)
     size_t len = 0;
     if (!x)
         return 1;
-    int rc = config ? config_load(x, config, "quick", 0, NULL, &e)
-                    : weights_model_cfg(x, pos[0], &e);
+    int rc =
+        config ? config_load(x, config, "quick", 0, NULL, &e) : weights_model_cfg(x, pos[0], &e);
     if (rc || net_create_from_weights(&n, pos[0], &x->model, PREDICT_BATCH, &e) ||
         file_read_all(pos[1], &buf, &len, &e))
         die(&e);

@@ -25,22 +25,25 @@
 #define MAX_SEEDS 16
 
 struct point {
-    char name[128];        /* config file name without .yaml */
-    char stem[512];        /* results/SCALE/<folder>/<name> */
-    char csv0[600];        /* the CSV of its first seed */
+    char name[128]; /* config file name without .yaml */
+    char stem[512]; /* results/SCALE/<folder>/<name> */
+    char csv0[600]; /* the CSV of its first seed */
     char title[256];
-    char x[64];            /* value of the catalogue's x key, or "" */
-    double v[MAX_SEEDS];   /* metric of each seed's last row */
+    char x[64];          /* value of the catalogue's x key, or "" */
+    double v[MAX_SEEDS]; /* metric of each seed's last row */
     int n;
-    double wall;           /* seconds over all seeds */
+    double wall; /* seconds over all seeds */
     char paper[64], paper_note[256];
-    int rank;              /* its line in the folder's paper.csv, or INT_MAX */
+    int rank;                  /* its line in the folder's paper.csv, or INT_MAX */
     double params, macs, cost; /* extra columns (NaN when not asked for or not known) */
 };
 
 /* Inputs from outside a table's folder (the shared teacher): in no row's cost, stated once. */
 #define MAX_SHARED 8
-static struct { char path[256]; double wall; } shared[MAX_SHARED];
+static struct {
+    char path[256];
+    double wall;
+} shared[MAX_SHARED];
 static int n_shared;
 
 /* Value of column `col` in the last row of a CSV, or NAN. */
@@ -254,8 +257,8 @@ static double shown(const char *metric, double v)
     return strstr(metric, "acc") ? 100 * v : v;
 }
 
-static int write_table(const char *scale, const struct catalogue_row *t, struct point *pts,
-                       int n, struct kd_err *e)
+static int write_table(const char *scale, const struct catalogue_row *t, struct point *pts, int n,
+                       struct kd_err *e)
 {
     char path[512];
     struct atomic_file csv, md;
@@ -282,34 +285,36 @@ static int write_table(const char *scale, const struct catalogue_row *t, struct 
     fprintf(md.f, "### %s\n\n`make %s`", t->title, t->target);
     if (strcmp(t->number, "-") != 0)
         fprintf(md.f, " (alias `make %s-table%s`)", t->paper, t->number);
-    fprintf(md.f, "; paper: %s, table %s (verified: %s; source: %s).\n"
-                  "Scale `%s`; ours: %s of the last epoch%s, mean ± std over up to %d seed%s; "
-                  "wall time %.1f min.\n",
+    fprintf(md.f,
+            "; paper: %s, table %s (verified: %s; source: %s).\n"
+            "Scale `%s`; ours: %s of the last epoch%s, mean ± std over up to %d seed%s; "
+            "wall time %.1f min.\n",
             t->paper, t->number, t->verified, t->source, scale, t->metric,
             strstr(t->metric, "acc") ? " in %" : "", seeds, seeds == 1 ? "" : "s", wall / 60);
     if (xp || xm)
         fprintf(md.f, "Parameters and MACs: of the final model (forward pass, one image).\n");
     if (xc) {
-        fprintf(md.f, "Cost: wall seconds of the point's run plus the runs under `%s/` it needs "
-                      "(e.g. a labels pass, a pretraining); inputs from outside it are shared, "
-                      "counted once and in no row:",
+        fprintf(md.f,
+                "Cost: wall seconds of the point's run plus the runs under `%s/` it needs "
+                "(e.g. a labels pass, a pretraining); inputs from outside it are shared, "
+                "counted once and in no row:",
                 t->folder);
         for (int i = 0; i < n_shared; i++)
             fprintf(md.f, "%s `%s` (%.0f s)", i ? "," : "", shared[i].path, shared[i].wall);
         fprintf(md.f, "%s.\n", n_shared ? "" : " none");
     }
     fprintf(md.f, "\n| point | setting | paper | ours |%s%s%s\n|---|---|---|---|%s%s%s\n",
-            xp ? " params |" : "", xm ? " MACs |" : "", xc ? " cost (s) |" : "",
-            xp ? "---|" : "", xm ? "---|" : "", xc ? "---|" : "");
+            xp ? " params |" : "", xm ? " MACs |" : "", xc ? " cost (s) |" : "", xp ? "---|" : "",
+            xm ? "---|" : "", xc ? "---|" : "");
     for (int i = 0; i < n; i++) {
         const struct point *p = &pts[i];
         double m, sd;
         stats(p, &m, &sd);
         for (char *c = (char *)p->title; *c; c++)
             *c = *c == ',' ? ';' : *c;
-        fprintf(csv.f, "%s,\"%s\",%s,%d,%.6g,%.6g,%s,%.1f", p->name, p->title,
-                p->x[0] ? p->x : "0", p->n, shown(t->metric, m), shown(t->metric, sd),
-                p->paper[0] ? p->paper : "NaN", p->wall);
+        fprintf(csv.f, "%s,\"%s\",%s,%d,%.6g,%.6g,%s,%.1f", p->name, p->title, p->x[0] ? p->x : "0",
+                p->n, shown(t->metric, m), shown(t->metric, sd), p->paper[0] ? p->paper : "NaN",
+                p->wall);
         fprintf(md.f, "| %s | %s | %s%s%s%s | %.2f ± %.2f (n=%d) |", p->name, p->title,
                 p->paper[0] ? p->paper : "-", p->paper_note[0] ? " (" : "", p->paper_note,
                 p->paper_note[0] ? ")" : "", shown(t->metric, m), shown(t->metric, sd), p->n);
@@ -385,8 +390,8 @@ static void print_beside(const char *scale, const char *other, const char *targe
     printf("### %s: scale %s here, beside scale %s as published\n\n", target, scale, other);
     if (!has_pub)
         printf("Scale %s: not yet published (`make %s SCALE=%s`).\n\n", other, target, other);
-    printf("| point | setting | paper | %s, published | %s, here |\n|---|---|---|---|---|\n",
-           other, scale);
+    printf("| point | setting | paper | %s, published | %s, here |\n|---|---|---|---|---|\n", other,
+           scale);
     for (int r = 0; r < here.n_rows; r++) {
         const char *point = cell(&here, r, "point"), *paper = cell(&here, r, "paper");
         summary_cell(ours, sizeof ours, &here, point);
@@ -412,8 +417,7 @@ int main(int argc, char **argv)
                  "runs it), or prints every named table's markdown (--all; make report), or\n"
                  "each table beside its results at scale OTHER (--beside full; make demo).\n");
     if (argc < 3) {
-        fprintf(stderr, "usage: %s SCALE TARGET RESULT.csv... | SCALE --all TARGET...\n",
-                argv[0]);
+        fprintf(stderr, "usage: %s SCALE TARGET RESULT.csv... | SCALE --all TARGET...\n", argv[0]);
         return 2;
     }
     if (catalogue_load(&cat, "configs/catalogue.tsv", &e))
@@ -425,7 +429,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[2], "--all") == 0) {
         printf("# kdlab results at scale `%s`\n\nEvery number below came from runs this "
-               "harness made; the paper columns are the published values.\n\n", argv[1]);
+               "harness made; the paper columns are the published values.\n\n",
+               argv[1]);
         for (int i = 3; i < argc; i++) {
             char path[512], *text;
             snprintf(path, sizeof path, "results/%s/tables/%s.md", argv[1], argv[i]);

@@ -57,8 +57,7 @@ int main(int argc, char **argv)
             die(&e);
         int n = x.run.n_seeds > 0 ? x.run.n_seeds : 1;
         for (int s = 0; s < n; s++)
-            status_seed(argv[i], argv[1], x.run.n_seeds > 0 ? x.run.seeds[s] : x.run.seed, &t,
-                        &e);
+            status_seed(argv[i], argv[1], x.run.n_seeds > 0 ? x.run.seeds[s] : x.run.seed, &t, &e);
     }
     printf("%s: %d up to date, %d stale, %d missing\n", argv[1], t.fresh, t.stale, t.missing);
     return 0;

@@ -6,10 +6,10 @@
 #include <stddef.h>
 
 struct arena {
-    char *base;      /* 64-byte aligned block, zeroed at creation */
-    size_t cap;      /* bytes */
-    size_t used;     /* bytes handed out */
-    int counting;    /* 1: only count sizes (base is NULL) */
+    char *base;   /* 64-byte aligned block, zeroed at creation */
+    size_t cap;   /* bytes */
+    size_t used;  /* bytes handed out */
+    int counting; /* 1: only count sizes (base is NULL) */
 };
 
 /* A counting arena: arena_alloc returns NULL but adds up sizes, for the sizing pass. */

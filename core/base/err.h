@@ -9,21 +9,21 @@
 
 enum kd_err_code {
     KD_OK = 0,
-    KD_ERR_IO = -1,        /* a file could not be opened, read or written */
-    KD_ERR_FORMAT = -2,    /* a file's bytes are not what its format says */
-    KD_ERR_CONFIG = -3,    /* YAML syntax, unknown key, wrong type, out of range */
-    KD_ERR_MISMATCH = -4,  /* a checkpoint or file made for another config */
-    KD_ERR_NUMERIC = -5,   /* NaN or Inf in training */
+    KD_ERR_IO = -1,       /* a file could not be opened, read or written */
+    KD_ERR_FORMAT = -2,   /* a file's bytes are not what its format says */
+    KD_ERR_CONFIG = -3,   /* YAML syntax, unknown key, wrong type, out of range */
+    KD_ERR_MISMATCH = -4, /* a checkpoint or file made for another config */
+    KD_ERR_NUMERIC = -5,  /* NaN or Inf in training */
     KD_ERR_NOMEM = -6,
-    KD_ERR_USAGE = -7,     /* bad command line */
+    KD_ERR_USAGE = -7, /* bad command line */
 };
 
 struct kd_err {
-    int code;           /* enum kd_err_code */
-    char file[256];     /* the file the error is about ("" when none) */
-    int line;           /* 1-based line in that file, 0 when unknown */
-    char msg[512];      /* what is wrong */
-    char fix[256];      /* what to do about it ("" when obvious) */
+    int code;       /* enum kd_err_code */
+    char file[256]; /* the file the error is about ("" when none) */
+    int line;       /* 1-based line in that file, 0 when unknown */
+    char msg[512];  /* what is wrong */
+    char fix[256];  /* what to do about it ("" when obvious) */
 };
 
 /* Fill e and return code; fmt describes the problem. Use kd_err_fix() to add the hint. */
@@ -41,13 +41,13 @@ void kd_err_print(const struct kd_err *e);
  * stdout and exit 0. Every program calls it first, so --help works whatever else is wrong. */
 void kd_help_exit(int argc, char **argv, const char *usage, const char *text);
 
-#define KD_ASSERT(cond)                                                                        \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "%s:%d: internal error: assertion '%s' failed\n", __FILE__,        \
-                    __LINE__, #cond);                                                          \
-            abort();                                                                           \
-        }                                                                                      \
+#define KD_ASSERT(cond)                                                                            \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: internal error: assertion '%s' failed\n", __FILE__, __LINE__,  \
+                    #cond);                                                                        \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 #endif

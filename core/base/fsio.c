@@ -118,7 +118,7 @@ const char *file_remake_hint(const char *path, const char *otherwise, char *out,
     }
     if (!seed || strchr(rel, '+') || strncmp(strchr(seed, '.'), ".part.", 6) == 0)
         return out;
-    snprintf(out, cap, "make rerun CONFIG=configs/%.*s.yaml SCALE=%.*s",
-             (int)(seed - rel), rel, (int)(rel - 1 - scale), scale);
+    snprintf(out, cap, "make rerun CONFIG=configs/%.*s.yaml SCALE=%.*s", (int)(seed - rel), rel,
+             (int)(rel - 1 - scale), scale);
     return out;
 }

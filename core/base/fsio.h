@@ -9,9 +9,9 @@
 struct kd_err;
 
 struct atomic_file {
-    FILE *f;              /* write through this */
-    char path[1024];      /* final name */
-    char tmp[1040];       /* path + ".tmp" */
+    FILE *f;         /* write through this */
+    char path[1024]; /* final name */
+    char tmp[1040];  /* path + ".tmp" */
 };
 
 /* Open <path>.tmp for writing (creating parent folders). Returns 0 or KD_ERR_IO. */

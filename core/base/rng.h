@@ -19,10 +19,10 @@ enum rng_stream {
 
 /* A generator: a fixed key and a running counter. Cheap to copy; copying forks it. */
 struct rng {
-    uint32_t key[2];     /* from seed and stream */
-    uint32_t ctr[4];     /* ctr[0] runs; ctr[1..3] = epoch, sample, user */
-    uint32_t buf[4];     /* the last block's outputs */
-    int left;            /* outputs of buf not yet used */
+    uint32_t key[2]; /* from seed and stream */
+    uint32_t ctr[4]; /* ctr[0] runs; ctr[1..3] = epoch, sample, user */
+    uint32_t buf[4]; /* the last block's outputs */
+    int left;        /* outputs of buf not yet used */
 };
 
 /* A generator for (seed, stream, epoch, sample). */

@@ -78,8 +78,8 @@ int kd_threads_choose(const char *kd_threads_env, const char *slurm_cpus, const 
     return ncores > 0 ? ncores : 1;
 }
 
-int kd_coretype_should_switch(const char *env_coretype, const char *reexec_marker,
-                              int cpu_avx512, const char *corename)
+int kd_coretype_should_switch(const char *env_coretype, const char *reexec_marker, int cpu_avx512,
+                              const char *corename)
 {
     static const char *const avx512_cores[] = {"SkylakeX", "Cooperlake", "SapphireRapids"};
     if (env_coretype || reexec_marker || !cpu_avx512 || !corename)
@@ -131,11 +131,11 @@ static void runtime_select_core(char **argv)
         !kd_coretype_should_switch(env_core, marker, cpu_has_avx512(), openblas_get_corename()))
         return;
     fflush(NULL);
-    if (setenv("OPENBLAS_CORETYPE", "SkylakeX", 1) == 0 &&
-        setenv(KD_REEXEC_MARKER, "1", 1) == 0)
+    if (setenv("OPENBLAS_CORETYPE", "SkylakeX", 1) == 0 && setenv(KD_REEXEC_MARKER, "1", 1) == 0)
         execv("/proc/self/exe", argv);
-    fprintf(stderr, "kdlab: warning: could not re-exec with OPENBLAS_CORETYPE=SkylakeX; "
-                    "running with %s kernels (fix: export OPENBLAS_CORETYPE=SkylakeX)\n",
+    fprintf(stderr,
+            "kdlab: warning: could not re-exec with OPENBLAS_CORETYPE=SkylakeX; "
+            "running with %s kernels (fix: export OPENBLAS_CORETYPE=SkylakeX)\n",
             openblas_get_corename());
     unsetenv("OPENBLAS_CORETYPE");
     unsetenv(KD_REEXEC_MARKER);
@@ -146,10 +146,9 @@ void kd_runtime_setup(int argc, char **argv)
     runtime_select_core(argv);
     const char *kt = getenv("KD_THREADS");
     if (kt && !parse_count(kt))
-        fprintf(stderr, "kdlab: warning: KD_THREADS='%s' is not a positive integer; ignored\n",
-                kt);
-    runtime_threads = kd_threads_choose(kt, getenv("SLURM_CPUS_PER_TASK"), getenv("MAKEFLAGS"),
-                                        usable_cores());
+        fprintf(stderr, "kdlab: warning: KD_THREADS='%s' is not a positive integer; ignored\n", kt);
+    runtime_threads =
+        kd_threads_choose(kt, getenv("SLURM_CPUS_PER_TASK"), getenv("MAKEFLAGS"), usable_cores());
     openblas_set_num_threads(runtime_threads);
 }
 

@@ -38,7 +38,7 @@ int kd_make_parallel(const char *makeflags);
  * is OPENBLAS_CORETYPE (NULL when unset), reexec_marker the loop guard set before re-exec (NULL
  * when unset), cpu_avx512 whether the CPU and OS support AVX-512F and BW, corename what
  * OpenBLAS reports. Kernel families with AVX-512 (SkylakeX, Cooperlake, SapphireRapids) stay. */
-int kd_coretype_should_switch(const char *env_coretype, const char *reexec_marker,
-                              int cpu_avx512, const char *corename);
+int kd_coretype_should_switch(const char *env_coretype, const char *reexec_marker, int cpu_avx512,
+                              const char *corename);
 
 #endif

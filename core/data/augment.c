@@ -54,8 +54,8 @@ static void draw_resized_crop(struct augment_params *p, struct rng *r, float smi
 }
 
 /* One RandAugment op: always four draws (op, apply, magnitude noise, sign). */
-static void draw_op(struct augment_params *p, struct rng *r, const struct augment_cfg *cfg,
-                    int h, int w)
+static void draw_op(struct augment_params *p, struct rng *r, const struct augment_cfg *cfg, int h,
+                    int w)
 {
     int kind = (int)rng_below(r, AUGMENT_N_OPS);
     float u = rng_uniform(r), z = rng_normal(r);
@@ -88,8 +88,8 @@ static void draw_erase(struct augment_params *p, struct rng *r, float prob, int 
         return;
     double area = (double)h * w, la = log(ERASE_ASPECT_MIN), lb = -la;
     for (int t = 0; t < 10; t++) {
-        double target = area * (ERASE_AREA_MIN + (ERASE_AREA_MAX - ERASE_AREA_MIN) *
-                                                     rng_uniform(r));
+        double target =
+            area * (ERASE_AREA_MIN + (ERASE_AREA_MAX - ERASE_AREA_MIN) * rng_uniform(r));
         double ratio = exp(la + (lb - la) * rng_uniform(r));
         int eh = (int)lround(sqrt(target * ratio)), ew = (int)lround(sqrt(target / ratio));
         if (eh > 0 && ew > 0 && eh < h && ew < w) {
@@ -189,8 +189,8 @@ static void apply_ops(float *v, float *tmp, int h, int w, int c, const struct au
 }
 
 /* The strong path: resized crop, shift and flip, ops, normalization, erasing. */
-static void apply_strong(float *out, const uint8_t *img, int h, int w, int c, float mean,
-                         float std, const struct augment_params *p)
+static void apply_strong(float *out, const uint8_t *img, int h, int w, int c, float mean, float std,
+                         const struct augment_params *p)
 {
     size_t n = (size_t)h * w * c;
     KD_ASSERT(n <= AUGMENT_MAX_PIXELS);

@@ -139,8 +139,7 @@ void augment_resized_crop(float *out, const uint8_t *img, int h, int w, int c, i
     }
 }
 
-void augment_erase(float *v, int h, int w, int c, int y0, int x0, int eh, int ew,
-                   struct rng *noise)
+void augment_erase(float *v, int h, int w, int c, int y0, int x0, int eh, int ew, struct rng *noise)
 {
     for (int y = y0; y < y0 + eh && y < h; y++)
         for (int x = x0; x < x0 + ew && x < w; x++)

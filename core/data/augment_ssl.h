@@ -12,20 +12,20 @@ struct dataset;
 
 /* Streams of rng.h's enum are shared; SSL draws use values far from them. */
 #define RNG_STREAM_SSL_AUGMENT 0x55100001u
-#define RNG_STREAM_SSL_QUEUE 0x55100002u   /* initial queue contents */
-#define RNG_STREAM_SSL_PROBE 0x55100003u   /* linear probe order and init */
-#define RNG_STREAM_SSL_PHOTO 0x55100004u   /* flip, jitter and blur draws of a view */
+#define RNG_STREAM_SSL_QUEUE 0x55100002u /* initial queue contents */
+#define RNG_STREAM_SSL_PROBE 0x55100003u /* linear probe order and init */
+#define RNG_STREAM_SSL_PHOTO 0x55100004u /* flip, jitter and blur draws of a view */
 
 /* Largest image (h * w * c) the blur's stack buffer holds. */
 #define SSL_AUG_MAX_PIXELS (64 * 64 * 3)
 
 struct ssl_augment_cfg {
-    float crop_min;       /* crop area fraction drawn in [crop_min, 1] (MoCo-v2: 0.2) */
-    int flip;             /* random horizontal flip */
-    float jitter;         /* brightness and contrast factors in [1 - jitter, 1 + jitter] */
-    float jitter_p;       /* probability of the jitter (MoCo-v2: 0.8) */
-    float blur_p;         /* probability of the blur (MoCo-v2: 0.5) */
-    float blur_sigma;     /* sigma drawn in [0.1, blur_sigma], pixels; 5x5 kernel */
+    float crop_min;   /* crop area fraction drawn in [crop_min, 1] (MoCo-v2: 0.2) */
+    int flip;         /* random horizontal flip */
+    float jitter;     /* brightness and contrast factors in [1 - jitter, 1 + jitter] */
+    float jitter_p;   /* probability of the jitter (MoCo-v2: 0.8) */
+    float blur_p;     /* probability of the blur (MoCo-v2: 0.5) */
+    float blur_sigma; /* sigma drawn in [0.1, blur_sigma], pixels; 5x5 kernel */
 };
 
 struct ssl_view_params {

@@ -11,8 +11,8 @@
 struct kd_err;
 
 struct dataset {
-    uint8_t *pixels;     /* (n, h, w, c), row-major, 0..255 */
-    uint8_t *labels;     /* (n) class ids */
+    uint8_t *pixels; /* (n, h, w, c), row-major, 0..255 */
+    uint8_t *labels; /* (n) class ids */
     int n, h, w, c;
     int classes;
 };
@@ -27,8 +27,7 @@ int folder_load(struct dataset *d, const char *dir, int h, int w, int c, struct 
 /* folder_load, then samples ordered by file name across classes (ties in class order): a folder
  * written as <class>/<source index>.png keeps its source's sample order (bin/fmnist_folder), and
  * the first N images of a split mix the classes. What data.set: folder reads. */
-int folder_load_by_name(struct dataset *d, const char *dir, int h, int w, int c,
-                        struct kd_err *e);
+int folder_load_by_name(struct dataset *d, const char *dir, int h, int w, int c, struct kd_err *e);
 /* Free what a loader allocated and zero d; safe on a zeroed or already freed dataset. */
 void dataset_free(struct dataset *d);
 
@@ -77,17 +76,17 @@ enum augment_op_kind {
 #define AUGMENT_MAX_PIXELS (64 * 64 * 3)
 
 struct augment_op {
-    int kind;            /* enum augment_op_kind */
-    float arg;           /* see the enum; sign already drawn */
+    int kind;  /* enum augment_op_kind */
+    float arg; /* see the enum; sign already drawn */
 };
 struct augment_params {
-    int dx, dy;          /* crop offset in [-crop_pad, crop_pad] */
-    int flip;            /* 0 or 1 */
+    int dx, dy;           /* crop offset in [-crop_pad, crop_pad] */
+    int flip;             /* 0 or 1 */
     int ry0, rx0, rh, rw; /* resized crop box in source pixels (rh 0: none) */
-    int n_ops;           /* RandAugment ops to apply, in order (those that passed p = 0.5) */
+    int n_ops;            /* RandAugment ops to apply, in order (those that passed p = 0.5) */
     struct augment_op ops[AUGMENT_MAX_OPS];
-    int ey, ex, eh, ew;  /* erased box (eh 0: none) */
-    struct rng noise;    /* the draws' generator after the box: the erased pixels' noise */
+    int ey, ex, eh, ew; /* erased box (eh 0: none) */
+    struct rng noise;   /* the draws' generator after the box: the erased pixels' noise */
 };
 /* A 32-bit digest of cfg's strong augmentation (resized crop, RandAugment, erasing), 0 when all
  * are off: what a soft-label file records so that a student replays the teacher's images. */

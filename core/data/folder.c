@@ -116,8 +116,8 @@ static int folder_read_one(struct dataset *d, int k, const char *path, struct kd
 }
 
 struct folder_key {
-    const char *name;    /* file name */
-    int cls, at;         /* class, index in class-major order */
+    const char *name; /* file name */
+    int cls, at;      /* class, index in class-major order */
 };
 
 static int folder_key_cmp(const void *a, const void *b)
@@ -208,8 +208,7 @@ int folder_load(struct dataset *d, const char *dir, int h, int w, int c, struct 
     return folder_read(d, dir, h, w, c, 0, e);
 }
 
-int folder_load_by_name(struct dataset *d, const char *dir, int h, int w, int c,
-                        struct kd_err *e)
+int folder_load_by_name(struct dataset *d, const char *dir, int h, int w, int c, struct kd_err *e)
 {
     return folder_read(d, dir, h, w, c, 1, e);
 }

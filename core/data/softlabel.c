@@ -108,8 +108,9 @@ static void put(struct softlabel_writer *w, const void *p, size_t n)
 
 static void header_pack(uint8_t *h, const struct softlabel_info *in)
 {
-    uint32_t v[8] = {SOFTLABEL_VERSION, in->k,        in->epochs, in->samples,
-                     in->classes,       in->crop_pad, in->flip,   (uint32_t)softlabel_record_bytes(in->k)};
+    uint32_t v[8] = {
+        SOFTLABEL_VERSION, in->k,        in->epochs, in->samples,
+        in->classes,       in->crop_pad, in->flip,   (uint32_t)softlabel_record_bytes(in->k)};
     memset(h, 0, SOFTLABEL_HEADER_BYTES);
     memcpy(h, SOFTLABEL_MAGIC, 8);
     memcpy(h + 8, v, sizeof v);
@@ -218,8 +219,11 @@ static int open_fail(struct softlabel_file *f, struct kd_err *e, const char *wha
 {
     char hint[300];
     kd_err_set(e, KD_ERR_FORMAT, f->path, 0, "not a valid soft-label file: %s", what);
-    kd_err_fix(e, "%s", file_remake_hint(f->path, "delete it and run again the tinyvit_labels "
-                                         "command that wrote it", hint, sizeof hint));
+    kd_err_fix(e, "%s",
+               file_remake_hint(f->path,
+                                "delete it and run again the tinyvit_labels "
+                                "command that wrote it",
+                                hint, sizeof hint));
     softlabel_close(f);
     return KD_ERR_FORMAT;
 }
@@ -246,14 +250,12 @@ static int open_header(struct softlabel_file *f, struct kd_err *e)
     memcpy(&in->aug_hash, h + 60, 4);
     if (in->k < 1 || in->k > SOFTLABEL_MAX_K || in->k > in->classes || in->classes > 65536 ||
         v[7] != softlabel_record_bytes(in->k) || in->samples > in->data_n || in->epochs < 1 ||
-        in->data_n > (1u << 24) ||
-        in->epochs > (1u << 20) || in->samples > (1u << 28))
+        in->data_n > (1u << 24) || in->epochs > (1u << 20) || in->samples > (1u << 28))
         return open_fail(f, e, "impossible header values");
     size_t want = softlabel_file_bytes(in);
     if (want != f->len) {
         char why[160];
-        snprintf(why, sizeof why, "%zu bytes, the header promises %zu (truncated?)", f->len,
-                 want);
+        snprintf(why, sizeof why, "%zu bytes, the header promises %zu (truncated?)", f->len, want);
         return open_fail(f, e, why);
     }
     return 0;
@@ -312,10 +314,10 @@ int softlabel_open(struct softlabel_file *f, const char *path, struct kd_err *e)
         if (fd >= 0)
             close(fd);
         char hint[300];
-        return kd_err_setfix(e, KD_ERR_IO, path, 0,
-                             file_remake_hint(path, "run its tinyvit_labels config first",
-                                              hint, sizeof hint),
-                             "cannot open the soft-label file");
+        return kd_err_setfix(
+            e, KD_ERR_IO, path, 0,
+            file_remake_hint(path, "run its tinyvit_labels config first", hint, sizeof hint),
+            "cannot open the soft-label file");
     }
     f->len = (size_t)st.st_size;
     void *m = f->len ? mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
@@ -368,16 +370,17 @@ int softlabel_check(const struct softlabel_file *f, const struct softlabel_need 
             snprintf(msg, sizeof msg, "was made with strong augmentation (hash %08x), %s has none",
                      in->aug_hash, config);
         else if (!in->aug_hash)
-            snprintf(msg, sizeof msg, "was made without strong augmentation, %s has some",
-                     config);
+            snprintf(msg, sizeof msg, "was made without strong augmentation, %s has some", config);
         else
-            snprintf(msg, sizeof msg, "was made with other strong augmentation than %s (hash "
-                     "%08x, %08x)", config, in->aug_hash, need->aug_hash);
-        snprintf(fix, sizeof fix, "give both configs the same data.rrc_scale_min, "
+            snprintf(msg, sizeof msg,
+                     "was made with other strong augmentation than %s (hash "
+                     "%08x, %08x)",
+                     config, in->aug_hash, need->aug_hash);
+        snprintf(fix, sizeof fix,
+                 "give both configs the same data.rrc_scale_min, "
                  "data.randaug_* and data.erase_prob, or relabel");
     } else if (need->teacher_hash && in->teacher_hash != need->teacher_hash) {
-        snprintf(msg, sizeof msg, "was made by other teacher weights than %s's teacher:",
-                 config);
+        snprintf(msg, sizeof msg, "was made by other teacher weights than %s's teacher:", config);
         snprintf(fix, sizeof fix, "point teacher: at the labels run's teacher or relabel");
     } else
         return 0;

@@ -23,16 +23,16 @@ struct kd_err;
 
 /* What a file holds and was made under; the first 64 bytes of the file, field by field. */
 struct softlabel_info {
-    uint32_t k;              /* classes kept per record */
-    uint32_t epochs;         /* E: augmentation epochs stored */
-    uint32_t samples;        /* records per epoch (the training subset) */
-    uint32_t classes;        /* C of the teacher's output */
-    uint32_t data_n;         /* images in the data set the indices refer to */
-    uint32_t crop_pad;       /* augmentation: random crop padding, pixels */
-    uint32_t flip;           /* augmentation: random horizontal flip (0/1) */
-    uint64_t base_seed;      /* run seed the per-record seeds were derived from */
-    uint64_t teacher_hash;   /* the teacher's weights: file size << 32 ^ crc32 */
-    uint32_t aug_hash;       /* augment_hash of the strong augmentation (0: none) */
+    uint32_t k;            /* classes kept per record */
+    uint32_t epochs;       /* E: augmentation epochs stored */
+    uint32_t samples;      /* records per epoch (the training subset) */
+    uint32_t classes;      /* C of the teacher's output */
+    uint32_t data_n;       /* images in the data set the indices refer to */
+    uint32_t crop_pad;     /* augmentation: random crop padding, pixels */
+    uint32_t flip;         /* augmentation: random horizontal flip (0/1) */
+    uint64_t base_seed;    /* run seed the per-record seeds were derived from */
+    uint64_t teacher_hash; /* the teacher's weights: file size << 32 ^ crc32 */
+    uint32_t aug_hash;     /* augment_hash of the strong augmentation (0: none) */
 };
 
 /* Bytes of one record: 4 + 4K. */
@@ -59,8 +59,8 @@ void softlabel_dense(float *out, const uint16_t *idx, const uint16_t *val, int C
 struct softlabel_writer {
     struct atomic_file af;
     struct softlabel_info info;
-    unsigned long crc;       /* running zlib crc32 */
-    size_t written;          /* records so far */
+    unsigned long crc; /* running zlib crc32 */
+    size_t written;    /* records so far */
 };
 /* Open path and write the header and the sample index table (info->samples entries). */
 int softlabel_writer_open(struct softlabel_writer *w, const char *path,
@@ -82,11 +82,11 @@ void softlabel_writer_abort(struct softlabel_writer *w);
 struct softlabel_file {
     char path[512];
     struct softlabel_info info;
-    const uint8_t *map;      /* the whole file */
+    const uint8_t *map; /* the whole file */
     size_t len;
-    const uint8_t *records;  /* first record */
-    int *pos_of;             /* (data_n) data set index -> sample position, -1 when absent */
-    int *index;              /* (samples) sample position -> data set index */
+    const uint8_t *records; /* first record */
+    int *pos_of;            /* (data_n) data set index -> sample position, -1 when absent */
+    int *index;             /* (samples) sample position -> data set index */
 };
 /* mmap path and validate magic, version, sizes against the file length, the CRC and the index
  * table. Errors name the file and say how to rebuild it. */
@@ -100,7 +100,7 @@ void softlabel_close(struct softlabel_file *f);
 struct softlabel_need {
     uint32_t k, epochs_min, samples, classes, crop_pad, flip;
     uint64_t teacher_hash;
-    uint32_t aug_hash;       /* augment_hash of the student's augmentation */
+    uint32_t aug_hash; /* augment_hash of the student's augmentation */
 };
 int softlabel_check(const struct softlabel_file *f, const struct softlabel_need *need,
                     const char *config, struct kd_err *e);
@@ -125,9 +125,9 @@ typedef void (*softlabel_teacher_fn)(void *ctx, const float *images, int B, floa
 
 /* Statistics of one labelled epoch. */
 struct softlabel_epoch_stats {
-    double topk_mass;        /* mean of the sum of the K stored values */
-    double top1_mass;        /* mean of the teacher's highest probability (float, before f16) */
-    double teacher_acc;      /* teacher's top-1 against the true labels, augmented images */
+    double topk_mass;   /* mean of the sum of the K stored values */
+    double top1_mass;   /* mean of the teacher's highest probability (float, before f16) */
+    double teacher_acc; /* teacher's top-1 against the true labels, augmented images */
 };
 /* Label one epoch: for positions 0..n-1 of `samples` in batches of Bmax, build each image from
  * its seed, run the teacher, append the records. images (Bmax, h, w, c), probs (Bmax, C) and
@@ -142,7 +142,7 @@ void softlabel_label_epoch(struct softlabel_writer *w, const struct dataset *d, 
  * from the first k stored entries. Every idx must be in the file (softlabel_check and the
  * student's subset guarantee it). */
 void softlabel_replay_batch(const struct softlabel_file *f, const struct dataset *d,
-                            const struct augment_cfg *cfg, const int *idx, int B, int epoch,
-                            int k, float *images, int *labels, float *dense);
+                            const struct augment_cfg *cfg, const int *idx, int B, int epoch, int k,
+                            float *images, int *labels, float *dense);
 
 #endif

@@ -61,8 +61,8 @@ void softlabel_label_epoch(struct softlabel_writer *w, const struct dataset *d, 
 }
 
 void softlabel_replay_batch(const struct softlabel_file *f, const struct dataset *d,
-                            const struct augment_cfg *cfg, const int *idx, int B, int epoch,
-                            int k, float *images, int *labels, float *dense)
+                            const struct augment_cfg *cfg, const int *idx, int B, int epoch, int k,
+                            float *images, int *labels, float *dense)
 {
     size_t img = (size_t)d->h * d->w * d->c;
     int C = (int)f->info.classes, kf = (int)f->info.k;

@@ -80,8 +80,7 @@ int ckpt_save_sets(const char *path, struct params *const *sets, struct optim *c
     const char *dup = duplicate_name(sets, n_sets);
     if (dup)
         return kd_err_set(e, KD_ERR_FORMAT, path, 0,
-                          "tensor name '%s' is used twice (names must be unique across sets)",
-                          dup);
+                          "tensor name '%s' is used twice (names must be unique across sets)", dup);
     uint32_t n_tensors = 0, has_moments = 0;
     for (int s = 0; s < n_sets; s++) {
         n_tensors += (uint32_t)sets[s]->n;
@@ -109,8 +108,8 @@ int ckpt_save_sets(const char *path, struct params *const *sets, struct optim *c
     return atomic_commit(&af, e);
 }
 
-int ckpt_save(const char *path, struct params *ps, const struct optim *o,
-              const char *config_text, const struct ckpt_info *info, struct kd_err *e)
+int ckpt_save(const char *path, struct params *ps, const struct optim *o, const char *config_text,
+              const struct ckpt_info *info, struct kd_err *e)
 {
     /* ckpt_save_sets only reads the moments: the cast fits the shared signature. */
     struct optim *opt = (struct optim *)o;
@@ -200,8 +199,8 @@ static struct param *find_in_sets(struct params *const *sets, int n_sets, const 
 /* Values (and moments into opts[set] when given) of every record; seen has one flag per
  * parameter over all sets (zeroed), so that a name twice in the file is refused. */
 static int load_records(struct reader *r, const char *path, struct params *const *sets,
-                        struct optim *const *opts, int n_sets, uint32_t n_tensors,
-                        int has_moments, char *seen, struct kd_err *e)
+                        struct optim *const *opts, int n_sets, uint32_t n_tensors, int has_moments,
+                        char *seen, struct kd_err *e)
 {
     for (uint32_t i = 0; i < n_tensors; i++) {
         char name[256];
@@ -243,8 +242,8 @@ static int load_records(struct reader *r, const char *path, struct params *const
 }
 
 static int load_tensors(struct reader *r, const char *path, struct params *const *sets,
-                        struct optim *const *opts, int n_sets, uint32_t n_tensors,
-                        int has_moments, struct kd_err *e)
+                        struct optim *const *opts, int n_sets, uint32_t n_tensors, int has_moments,
+                        struct kd_err *e)
 {
     int total = 0;
     for (int s = 0; s < n_sets; s++)
@@ -263,11 +262,11 @@ static int load_tensors(struct reader *r, const char *path, struct params *const
 
 /* A checkpoint read whole and checked (magic, CRC, version), positioned after its config. */
 struct ckpt_file {
-    char *buf;                 /* the whole file (malloc'd) */
-    struct reader r;           /* at the first tensor record */
+    char *buf;       /* the whole file (malloc'd) */
+    struct reader r; /* at the first tensor record */
     uint32_t n_tensors, has_moments;
     int64_t epoch, step;
-    const char *config;        /* the stored resolved config, config_len bytes, not terminated */
+    const char *config; /* the stored resolved config, config_len bytes, not terminated */
     uint32_t config_len;
 };
 
@@ -290,13 +289,15 @@ static int ckpt_open(struct ckpt_file *f, const char *path, const char *missing_
     memcpy(&crc_file, buf + len - 4, 4);
     if ((uint32_t)crc32(crc32(0, NULL, 0), (const Bytef *)buf, (uInt)(len - 4)) != crc_file)
         return kd_err_setfix(e, KD_ERR_FORMAT, path, 0,
-                             file_remake_hint(path, "delete it and run again the command that "
-                                              "wrote it", hint, sizeof hint),
+                             file_remake_hint(path,
+                                              "delete it and run again the command that "
+                                              "wrote it",
+                                              hint, sizeof hint),
                              "checksum mismatch: truncated or corrupted");
     get(&f->r, magic, 8);
-    if (get(&f->r, &version, 4) || get(&f->r, &f->n_tensors, 4) ||
-        get(&f->r, &f->has_moments, 4) || get(&f->r, &f->epoch, 8) || get(&f->r, &f->step, 8) ||
-        get(&f->r, &f->config_len, 4) || version != CKPT_VERSION)
+    if (get(&f->r, &version, 4) || get(&f->r, &f->n_tensors, 4) || get(&f->r, &f->has_moments, 4) ||
+        get(&f->r, &f->epoch, 8) || get(&f->r, &f->step, 8) || get(&f->r, &f->config_len, 4) ||
+        version != CKPT_VERSION)
         return kd_err_set(e, KD_ERR_FORMAT, path, 0, "unsupported checkpoint version %u", version);
     if (!(f->config = take(&f->r, f->config_len)))
         return kd_err_set(e, KD_ERR_FORMAT, path, 0, "corrupt config section");
@@ -401,13 +402,12 @@ static int match_tensors(struct reader *r, const char *path, struct params *ps, 
     return 0;
 }
 
-int ckpt_load_matching(const char *path, struct params *ps, struct ckpt_match *mt,
-                       struct kd_err *e)
+int ckpt_load_matching(const char *path, struct params *ps, struct ckpt_match *mt, struct kd_err *e)
 {
     struct ckpt_file f;
     memset(mt, 0, sizeof *mt);
-    int rc = ckpt_open(&f, path,
-                       "run the config that makes it first (make does), or check the path", e);
+    int rc =
+        ckpt_open(&f, path, "run the config that makes it first (make does), or check the path", e);
     if (!rc)
         rc = match_tensors(&f.r, path, ps, f.n_tensors, (int)f.has_moments, mt, e);
     free(f.buf);

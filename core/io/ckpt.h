@@ -14,8 +14,8 @@ struct kd_err;
 #define CKPT_VERSION 1
 
 struct ckpt_info {
-    long epoch;          /* epochs completed */
-    long step;           /* optimizer steps done */
+    long epoch; /* epochs completed */
+    long step;  /* optimizer steps done */
 };
 
 /* Save the sets sets[0..n_sets-1] in one file, in order, each with the moments of opts[s]
@@ -34,8 +34,8 @@ int ckpt_load_sets(const char *path, struct params *const *sets, struct optim *c
                    int n_sets, const char *expect_config, const char *key_prefix,
                    struct ckpt_info *info, struct kd_err *e);
 /* One set: ckpt_save_sets / ckpt_load_sets with n_sets 1 and o (may be NULL). */
-int ckpt_save(const char *path, struct params *ps, const struct optim *o,
-              const char *config_text, const struct ckpt_info *info, struct kd_err *e);
+int ckpt_save(const char *path, struct params *ps, const struct optim *o, const char *config_text,
+              const struct ckpt_info *info, struct kd_err *e);
 int ckpt_load(const char *path, struct params *ps, struct optim *o, const char *expect_config,
               const char *key_prefix, struct ckpt_info *info, struct kd_err *e);
 /* The resolved config text a checkpoint was made with, malloc'd and NUL-terminated into *text
@@ -60,15 +60,15 @@ int ckpt_load_matching(const char *path, struct params *ps, struct ckpt_match *m
 struct ckpt_tensor {
     char name[256];
     int ndim;
-    int shape[8];       /* torch shape as kdlab keeps it */
-    size_t n;           /* values */
-    const float *w;     /* n values, inside ckpt_tensors.values */
+    int shape[8];   /* torch shape as kdlab keeps it */
+    size_t n;       /* values */
+    const float *w; /* n values, inside ckpt_tensors.values */
 };
 struct ckpt_tensors {
-    struct ckpt_tensor *t;  /* (n) in file order */
+    struct ckpt_tensor *t; /* (n) in file order */
     int n;
-    float *values;          /* every tensor's values, one after the other */
-    char *config;           /* the resolved config text it was made with */
+    float *values; /* every tensor's values, one after the other */
+    char *config;  /* the resolved config text it was made with */
     long epoch, step;
 };
 /* Read them all (after ckpt_load's magic, version and checksum checks); the optimizer moments

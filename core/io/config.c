@@ -14,10 +14,10 @@
 #include <string.h>
 #include <yaml.h>
 
-#define MAX_FILES 64   /* files loaded, counting a base reached twice twice */
-#define MAX_DEPTH 16   /* base: nesting */
-#define MAX_NEST 8     /* mapping nesting inside one file */
-#define MAX_KEYS 512   /* schema entries (MAX_SCHEMA) */
+#define MAX_FILES 64 /* files loaded, counting a base reached twice twice */
+#define MAX_DEPTH 16 /* base: nesting */
+#define MAX_NEST 8   /* mapping nesting inside one file */
+#define MAX_KEYS 512 /* schema entries (MAX_SCHEMA) */
 #define CMDLINE "<command line>"
 
 static const char *scale_names[] = {"smoke", "quick", "full"};
@@ -34,14 +34,14 @@ static const char *const scale_presets[3][6] = {
 
 struct loader {
     struct experiment *x;
-    struct experiment scratch;        /* where unrequested scale blocks are checked */
+    struct experiment scratch; /* where unrequested scale blocks are checked */
     const char *scale;
-    yaml_document_t docs[MAX_FILES];  /* kept until the scale blocks are applied */
-    char *paths[MAX_FILES];           /* as shown in errors (joined, not canonical) */
+    yaml_document_t docs[MAX_FILES]; /* kept until the scale blocks are applied */
+    char *paths[MAX_FILES];          /* as shown in errors (joined, not canonical) */
     int n_docs;
-    int order[MAX_FILES];             /* docs in the order they finished (bases first) */
+    int order[MAX_FILES]; /* docs in the order they finished (bases first) */
     int n_order;
-    char *stack[MAX_DEPTH];           /* canonical paths of the files being loaded */
+    char *stack[MAX_DEPTH]; /* canonical paths of the files being loaded */
     int depth;
     struct cfg_origin origin[MAX_KEYS]; /* where each key of x was last set */
     struct kd_err *e;
@@ -53,8 +53,8 @@ struct walk {
     struct experiment *dst;
     yaml_document_t *doc;
     const char *file;
-    int root;             /* 1: the file's body, where base: and scale: live */
-    int seen[MAX_KEYS];   /* line each key was set on in this scope, 0: not yet */
+    int root;           /* 1: the file's body, where base: and scale: live */
+    int seen[MAX_KEYS]; /* line each key was set on in this scope, 0: not yet */
 };
 
 static int line_of(const yaml_node_t *n)
@@ -150,8 +150,10 @@ static int apply_value(struct walk *W, int k, const char *full, yaml_node_t *v)
 static int walk_mapping(struct walk *W, yaml_node_t *map, const char *prefix, int nest)
 {
     if (nest > MAX_NEST)
-        return kd_err_set(W->L->e, KD_ERR_CONFIG, W->file, line_of(map), "mappings nest deeper "
-                          "than %d levels", MAX_NEST);
+        return kd_err_set(W->L->e, KD_ERR_CONFIG, W->file, line_of(map),
+                          "mappings nest deeper "
+                          "than %d levels",
+                          MAX_NEST);
     if (check_duplicates(W, map))
         return W->L->e->code;
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
@@ -168,8 +170,8 @@ static int walk_mapping(struct walk *W, yaml_node_t *map, const char *prefix, in
         int k = cfg_find(full), rc = 0;
         if (k >= 0)
             rc = apply_value(W, k, full, v);
-        else if (v->type == YAML_MAPPING_NODE && v->data.mapping.pairs.top >
-                                                     v->data.mapping.pairs.start)
+        else if (v->type == YAML_MAPPING_NODE &&
+                 v->data.mapping.pairs.top > v->data.mapping.pairs.start)
             rc = walk_mapping(W, v, full, nest + 1);
         else if (is_group(full) && !is_null_scalar(v) && v->type != YAML_MAPPING_NODE)
             rc = err_group(W, full, v);
@@ -249,8 +251,7 @@ static int check_scales(struct loader *L, int i)
     struct walk W = {.L = L, .doc = doc, .file = L->paths[i]};
     if (check_duplicates(&W, sc))
         return L->e->code;
-    for (yaml_node_pair_t *p = sc->data.mapping.pairs.start; p < sc->data.mapping.pairs.top;
-         p++) {
+    for (yaml_node_pair_t *p = sc->data.mapping.pairs.start; p < sc->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(doc, p->key);
         yaml_node_t *v = yaml_document_get_node(doc, p->value);
         if (scale_index((char *)k->data.scalar.value) < 0)
@@ -275,12 +276,12 @@ static int apply_scale_of(struct loader *L, int i)
     yaml_node_t *block = root_value(&L->docs[i], "scale", NULL);
     if (!block || block->type != YAML_MAPPING_NODE)
         return 0;
-    for (yaml_node_pair_t *p = block->data.mapping.pairs.start;
-         p < block->data.mapping.pairs.top; p++) {
+    for (yaml_node_pair_t *p = block->data.mapping.pairs.start; p < block->data.mapping.pairs.top;
+         p++) {
         yaml_node_t *k = yaml_document_get_node(&L->docs[i], p->key);
         yaml_node_t *v = yaml_document_get_node(&L->docs[i], p->value);
-        if (strcmp((char *)k->data.scalar.value, L->scale) == 0 &&
-            v->type == YAML_MAPPING_NODE && walk_scope(L, L->x, i, v, 0))
+        if (strcmp((char *)k->data.scalar.value, L->scale) == 0 && v->type == YAML_MAPPING_NODE &&
+            walk_scope(L, L->x, i, v, 0))
             return L->e->code;
     }
     return 0;
@@ -396,8 +397,10 @@ static int load_bases(struct loader *L, int i)
         start = b->data.sequence.items.start;
         top = b->data.sequence.items.top;
     } else if (b->type != YAML_SCALAR_NODE)
-        return kd_err_setfix(L->e, KD_ERR_CONFIG, file, line_of(b), "write base: other.yaml or "
-                             "base: [a.yaml, b.yaml]", "expected a path or a list of paths for "
+        return kd_err_setfix(L->e, KD_ERR_CONFIG, file, line_of(b),
+                             "write base: other.yaml or "
+                             "base: [a.yaml, b.yaml]",
+                             "expected a path or a list of paths for "
                              "'base'");
     const char *slash = strrchr(file, '/');
     int dir_len = slash ? (int)(slash - file + 1) : 0;
@@ -408,8 +411,8 @@ static int load_bases(struct loader *L, int i)
                                  "expected a path in 'base'");
         const char *name = (const char *)n->data.scalar.value;
         char joined[PATH_MAX];
-        if (snprintf(joined, sizeof joined, "%.*s%s", name[0] == '/' ? 0 : dir_len, file,
-                     name) >= (int)sizeof joined)
+        if (snprintf(joined, sizeof joined, "%.*s%s", name[0] == '/' ? 0 : dir_len, file, name) >=
+            (int)sizeof joined)
             return kd_err_set(L->e, KD_ERR_CONFIG, file, line_of(n), "base path too long");
         path_normalize(joined);
         if (load_file(L, joined, file, line_of(n)))
@@ -526,26 +529,27 @@ static int check_cross(struct loader *L)
     if (x->model.dim % x->model.heads) {
         o = L->origin[cfg_find("model.heads")];
         return kd_err_setfix(L->e, KD_ERR_CONFIG, o.file, o.line, "pick heads that divide dim",
-                             "model.dim = %d is not divisible by model.heads = %d",
-                             x->model.dim, x->model.heads);
+                             "model.dim = %d is not divisible by model.heads = %d", x->model.dim,
+                             x->model.heads);
     }
     if (x->model.img % x->model.patch) {
         o = L->origin[cfg_find("model.patch")];
         return kd_err_setfix(L->e, KD_ERR_CONFIG, o.file, o.line, "pick a patch that divides img",
-                             "model.img = %d is not divisible by model.patch = %d",
-                             x->model.img, x->model.patch);
+                             "model.img = %d is not divisible by model.patch = %d", x->model.img,
+                             x->model.patch);
     }
     if (x->optim.min_lr > x->optim.lr) {
         o = L->origin[cfg_find("optim.min_lr")];
         return kd_err_setfix(L->e, KD_ERR_CONFIG, o.file, o.line, "lower optim.min_lr",
-                             "optim.min_lr = %g is above optim.lr = %g",
-                             (double)x->optim.min_lr, (double)x->optim.lr);
+                             "optim.min_lr = %g is above optim.lr = %g", (double)x->optim.min_lr,
+                             (double)x->optim.lr);
     }
     if (x->optim.layer_decay > 0 && x->optim.layer_decay < 1 && x->model.arch != ARCH_VIT) {
         o = L->origin[cfg_find("optim.layer_decay")];
         return kd_err_setfix(L->e, KD_ERR_CONFIG, o.file, o.line, "set optim.layer_decay: 1",
                              "optim.layer_decay = %g needs model.arch vit (layer ids of its "
-                             "blocks), not %s", (double)x->optim.layer_decay,
+                             "blocks), not %s",
+                             (double)x->optim.layer_decay,
                              config_choice_name("model.arch", x->model.arch));
     }
     long px = (long)x->model.img * x->model.img * x->model.in_ch;
@@ -555,13 +559,14 @@ static int check_cross(struct loader *L)
         return kd_err_setfix(L->e, KD_ERR_CONFIG, o.file, o.line,
                              "turn off data.rrc_scale_min, data.randaug_n and data.erase_prob",
                              "images of %ld values exceed the %d that RandAugment, erasing and "
-                             "the resized crop handle", px, AUGMENT_MAX_PIXELS);
+                             "the resized crop handle",
+                             px, AUGMENT_MAX_PIXELS);
     }
     return 0;
 }
 
-int config_load(struct experiment *x, const char *path, const char *scale,
-                int n_overrides, char **overrides, struct kd_err *e)
+int config_load(struct experiment *x, const char *path, const char *scale, int n_overrides,
+                char **overrides, struct kd_err *e)
 {
     struct loader *L = calloc(1, sizeof *L);
     if (!L)
@@ -636,8 +641,7 @@ int config_write_resolved(const struct experiment *x, FILE *f)
  * run is one seed, run.seed), how often it logs and leaves a resume point. */
 static int hash_ignores(const char *key)
 {
-    static const char *const ignored[] = {"title", "run.seeds", "run.log_every",
-                                          "run.ckpt_every"};
+    static const char *const ignored[] = {"title", "run.seeds", "run.log_every", "run.ckpt_every"};
     for (size_t i = 0; i < sizeof ignored / sizeof *ignored; i++)
         if (strcmp(key, ignored[i]) == 0)
             return 1;
@@ -670,8 +674,8 @@ int config_check_kind(const struct experiment *x, const char *prog, struct kd_er
     self = self ? self + 1 : prog;
     if (!self || strcmp(self, x->kind) == 0)
         return 0;
-    kd_err_set(e, KD_ERR_USAGE, x->path, 0, "is kind '%s', a config of bin/%s, not of %s",
-               x->kind, x->kind, prog);
+    kd_err_set(e, KD_ERR_USAGE, x->path, 0, "is kind '%s', a config of bin/%s, not of %s", x->kind,
+               x->kind, prog);
     return kd_err_fix(e, "run it with bin/%s (make runs each config with its own program)",
                       x->kind);
 }

@@ -17,90 +17,90 @@
 
 struct kd_err;
 
-#define CFG_STR 256      /* max length of string values */
-#define CFG_LIST 32      /* max length of list values */
-#define CFG_SOURCES 32   /* max distinct YAML files behind one config */
+#define CFG_STR 256    /* max length of string values */
+#define CFG_LIST 32    /* max length of list values */
+#define CFG_SOURCES 32 /* max distinct YAML files behind one config */
 
 /* Enum keys hold C enums, parsed once by the schema: value i is the i-th of the key's choices
  * in its schema row, so each enum lists its values in that order. */
-enum data_set { DATA_FASHION_MNIST, DATA_FOLDER };       /* data.set: fashion-mnist|folder */
-enum model_arch { ARCH_VIT, ARCH_TINYVIT };              /* model.arch: vit|tinyvit */
-enum optim_name { OPTIM_ADAMW, OPTIM_SGD };              /* optim.name: adamw|sgd */
-enum lr_schedule { SCHEDULE_COSINE, SCHEDULE_STEP };     /* optim.schedule: cosine|step */
+enum data_set { DATA_FASHION_MNIST, DATA_FOLDER };   /* data.set: fashion-mnist|folder */
+enum model_arch { ARCH_VIT, ARCH_TINYVIT };          /* model.arch: vit|tinyvit */
+enum optim_name { OPTIM_ADAMW, OPTIM_SGD };          /* optim.name: adamw|sgd */
+enum lr_schedule { SCHEDULE_COSINE, SCHEDULE_STEP }; /* optim.schedule: cosine|step */
 
 struct run_cfg {
-    int seed;                 /* base seed of every random stream */
-    int seeds[CFG_LIST];      /* seeds to repeat the run over (Make runs one process each) */
+    int seed;            /* base seed of every random stream */
+    int seeds[CFG_LIST]; /* seeds to repeat the run over (Make runs one process each) */
     int n_seeds;
-    int log_every;            /* steps between progress lines when not on a terminal */
-    int ckpt_every;           /* epochs between resumable checkpoints (0: only at the end) */
+    int log_every;  /* steps between progress lines when not on a terminal */
+    int ckpt_every; /* epochs between resumable checkpoints (0: only at the end) */
 };
 
 struct data_cfg {
-    enum data_set set;        /* the reader: Fashion-MNIST IDX files or an image folder */
-    char dir[CFG_STR];        /* where the files are */
-    int train_n;              /* first N of a seeded shuffle of the train set (0: all) */
-    int per_class;            /* N per class instead (0: off); few-shot sets */
-    int test_n;               /* first N of the test set (0: all) */
-    int crop_pad;             /* random crop after zero padding by this many pixels (0: off) */
-    int flip;                 /* random horizontal flip */
-    float rrc_scale_min;      /* random resized crop, area in [this, 1] (0: off) */
-    int randaug_n;            /* RandAugment ops per image (0: off) */
-    float randaug_m;          /* RandAugment magnitude, 0..10 */
-    float randaug_mstd;       /* std of the magnitude's noise (0: fixed magnitude) */
-    float erase_prob;         /* random erasing probability (0: off) */
+    enum data_set set;   /* the reader: Fashion-MNIST IDX files or an image folder */
+    char dir[CFG_STR];   /* where the files are */
+    int train_n;         /* first N of a seeded shuffle of the train set (0: all) */
+    int per_class;       /* N per class instead (0: off); few-shot sets */
+    int test_n;          /* first N of the test set (0: all) */
+    int crop_pad;        /* random crop after zero padding by this many pixels (0: off) */
+    int flip;            /* random horizontal flip */
+    float rrc_scale_min; /* random resized crop, area in [this, 1] (0: off) */
+    int randaug_n;       /* RandAugment ops per image (0: off) */
+    float randaug_m;     /* RandAugment magnitude, 0..10 */
+    float randaug_mstd;  /* std of the magnitude's noise (0: fixed magnitude) */
+    float erase_prob;    /* random erasing probability (0: off) */
 };
 
 struct model_cfg {
-    enum model_arch arch;     /* network family */
-    int img;                  /* input side, pixels */
-    int in_ch;                /* input channels */
-    int classes;              /* output classes */
-    int patch;                /* ViT patch side */
-    int dim;                  /* ViT width */
-    int depth;                /* ViT blocks */
-    int heads;                /* ViT heads */
-    float mlp_ratio;          /* hidden = mlp_ratio * dim */
-    float drop_path;          /* stochastic depth rate (linear over depth) */
+    enum model_arch arch;         /* network family */
+    int img;                      /* input side, pixels */
+    int in_ch;                    /* input channels */
+    int classes;                  /* output classes */
+    int patch;                    /* ViT patch side */
+    int dim;                      /* ViT width */
+    int depth;                    /* ViT blocks */
+    int heads;                    /* ViT heads */
+    float mlp_ratio;              /* hidden = mlp_ratio * dim */
+    float drop_path;              /* stochastic depth rate (linear over depth) */
     enum weight_init weight_init; /* initial weights: torch or timm (nn/params.h) */
     /* TinyViT: one entry per stage; stage 1 is MBConv, later stages window-attention blocks */
-    int stage_dims[CFG_LIST];   /* widths */
+    int stage_dims[CFG_LIST]; /* widths */
     int n_stage_dims;
     int stage_depths[CFG_LIST]; /* blocks per stage */
     int n_stage_depths;
-    int stage_heads[CFG_LIST];  /* attention heads (stage 1's entry unused) */
+    int stage_heads[CFG_LIST]; /* attention heads (stage 1's entry unused) */
     int n_stage_heads;
-    int windows[CFG_LIST];      /* window side, tokens (stage 1's entry unused) */
+    int windows[CFG_LIST]; /* window side, tokens (stage 1's entry unused) */
     int n_windows;
 };
 
 struct optim_cfg {
-    enum optim_name name;     /* the optimizer */
-    float lr;                 /* peak learning rate for batch `batch` */
-    float min_lr;             /* cosine floor */
-    float weight_decay;       /* decoupled; not applied to norms, biases, tokens, embeddings */
-    float beta1, beta2;       /* AdamW */
-    float momentum;           /* SGD */
-    float clip_grad;          /* global grad-norm clip (0: off) */
-    float label_smoothing;    /* for cross-entropy with labels */
-    float layer_decay;        /* layer-wise lr decay of a ViT (BEiT's; 1, or 0 unset: off) */
+    enum optim_name name;  /* the optimizer */
+    float lr;              /* peak learning rate for batch `batch` */
+    float min_lr;          /* cosine floor */
+    float weight_decay;    /* decoupled; not applied to norms, biases, tokens, embeddings */
+    float beta1, beta2;    /* AdamW */
+    float momentum;        /* SGD */
+    float clip_grad;       /* global grad-norm clip (0: off) */
+    float label_smoothing; /* for cross-entropy with labels */
+    float layer_decay;     /* layer-wise lr decay of a ViT (BEiT's; 1, or 0 unset: off) */
     int epochs;
-    int warmup_epochs;        /* linear warmup, then cosine */
-    int batch;                /* effective batch size */
+    int warmup_epochs;         /* linear warmup, then cosine */
+    int batch;                 /* effective batch size */
     enum lr_schedule schedule; /* after warmup: cosine to min_lr, or a step */
-    float step_at;            /* step schedule: fraction of the steps after which lr drops */
-    float step_gamma;         /* step schedule: factor of the drop */
+    float step_at;             /* step schedule: fraction of the steps after which lr drops */
+    float step_gamma;          /* step schedule: factor of the drop */
 };
 
 #include "io/config_methods.h"
 
 struct experiment {
-    char path[CFG_STR];       /* the YAML this came from */
-    char scale[16];           /* smoke | quick | full */
-    char kind[CFG_STR];       /* which experiment binary runs it: "train", ... */
-    char title[CFG_STR];      /* one line for tables and legends */
-    char teacher[CFG_STR];    /* config of the teacher whose checkpoint this run reads, or "" */
-    char init[CFG_STR];       /* config whose checkpoint initializes matching tensors, or "" */
+    char path[CFG_STR];    /* the YAML this came from */
+    char scale[16];        /* smoke | quick | full */
+    char kind[CFG_STR];    /* which experiment binary runs it: "train", ... */
+    char title[CFG_STR];   /* one line for tables and legends */
+    char teacher[CFG_STR]; /* config of the teacher whose checkpoint this run reads, or "" */
+    char init[CFG_STR];    /* config whose checkpoint initializes matching tensors, or "" */
     struct run_cfg run;
     struct data_cfg data;
     struct model_cfg model;
@@ -119,8 +119,8 @@ struct experiment {
 /* Load path (with its base chain), apply the scale block and the overrides ("key=value").
  * scale NULL means "quick". Returns 0 or KD_ERR_CONFIG / KD_ERR_IO with e naming the file and
  * line (x is then partly filled and must not be used). */
-int config_load(struct experiment *x, const char *path, const char *scale,
-                int n_overrides, char **overrides, struct kd_err *e);
+int config_load(struct experiment *x, const char *path, const char *scale, int n_overrides,
+                char **overrides, struct kd_err *e);
 /* The configs whose results x reads (teacher, soft labels, init, DC-ViT's references), at most
  * CONFIG_MAX_REFS paths into out; returns how many. bin/plan makes them prerequisites and
  * bin/report counts their cost. Add a line there when a key comes to name another config. */

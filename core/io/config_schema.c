@@ -13,7 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-
 static const struct cfg_key core_keys[] = {
     STR("kind", kind, "", "experiment binary that runs this config (required)"),
     STR("title", title, "", "one line for tables and legends"),
@@ -132,8 +131,9 @@ const char *config_key_name(int i)
 
 static const char *type_name(const struct cfg_key *s)
 {
-    static const char *names[] = {"an integer", "a number", "true or false", "a string", "",
-                                  "a list of integers", "a list of numbers"};
+    static const char *names[] = {"an integer",       "a number", "true or false",
+                                  "a string",         "",         "a list of integers",
+                                  "a list of numbers"};
     return names[s->type];
 }
 
@@ -221,8 +221,7 @@ const char *config_choice_name(const char *key, int v)
     return k >= 0 && cfg_schema[k].type == CFG_ENUM ? enum_name(&cfg_schema[k], v) : "?";
 }
 
-static int err_type(const struct cfg_key *s, const char *got, struct cfg_origin o,
-                    struct kd_err *e)
+static int err_type(const struct cfg_key *s, const char *got, struct cfg_origin o, struct kd_err *e)
 {
     char g[80], ch[512], lo[32], hi[32];
     const char *near;
@@ -231,24 +230,20 @@ static int err_type(const struct cfg_key *s, const char *got, struct cfg_origin 
         kd_err_set(e, KD_ERR_CONFIG, o.file, o.line, "expected one of %s for '%s', got '%s'",
                    choices_text(s, ch, sizeof ch), s->key, g);
     else
-        kd_err_set(e, KD_ERR_CONFIG, o.file, o.line, "expected %s for '%s', got '%s'",
-                   type_name(s), s->key, g);
+        kd_err_set(e, KD_ERR_CONFIG, o.file, o.line, "expected %s for '%s', got '%s'", type_name(s),
+                   s->key, g);
     num_text(lo, sizeof lo, s->min);
     num_text(hi, sizeof hi, s->max);
     switch (s->type) {
     case CFG_INTS:
-    case CFG_FLOATS:
-        return kd_err_fix(e, "write a list: %s: [%s]", s->key, g);
-    case CFG_BOOL:
-        return kd_err_fix(e, "write true or false");
+    case CFG_FLOATS: return kd_err_fix(e, "write a list: %s: [%s]", s->key, g);
+    case CFG_BOOL: return kd_err_fix(e, "write true or false");
     case CFG_ENUM:
         if ((near = closest_choice(s, got)))
             return kd_err_fix(e, "did you mean '%s'?", near);
         return kd_err_fix(e, "use one of %s", ch);
-    case CFG_INT:
-        return kd_err_fix(e, "write a whole number from %s to %s", lo, hi);
-    default:
-        return kd_err_fix(e, "write a number from %s to %s, such as 0.001 or 1e-3", lo, hi);
+    case CFG_INT: return kd_err_fix(e, "write a whole number from %s to %s", lo, hi);
+    default: return kd_err_fix(e, "write a number from %s to %s, such as 0.001 or 1e-3", lo, hi);
     }
 }
 
@@ -260,8 +255,8 @@ int cfg_err_shape(int k, const char *got, struct cfg_origin o, struct kd_err *e)
         kd_err_set(e, KD_ERR_CONFIG, o.file, o.line, "expected one of %s for '%s', got %s",
                    choices_text(s, ch, sizeof ch), s->key, got);
     else
-        kd_err_set(e, KD_ERR_CONFIG, o.file, o.line, "expected %s for '%s', got %s",
-                   type_name(s), s->key, got);
+        kd_err_set(e, KD_ERR_CONFIG, o.file, o.line, "expected %s for '%s', got %s", type_name(s),
+                   s->key, got);
     if (s->type == CFG_INTS || s->type == CFG_FLOATS)
         return kd_err_fix(e, "write a flat list: %s: [1, 2, 3]", s->key);
     return kd_err_fix(e, "'%s' takes a single value", s->key);
@@ -305,8 +300,11 @@ static int parse_num(const char *t, int is_int, double *v)
 static int valid_utf8(const unsigned char *s)
 {
     while (*s) {
-        int n = *s < 0x80 ? 0 : (*s & 0xe0) == 0xc0 ? 1 : (*s & 0xf0) == 0xe0 ? 2
-                                : (*s & 0xf8) == 0xf0 ? 3 : -1;
+        int n = *s < 0x80             ? 0
+                : (*s & 0xe0) == 0xc0 ? 1
+                : (*s & 0xf0) == 0xe0 ? 2
+                : (*s & 0xf8) == 0xf0 ? 3
+                                      : -1;
         if (n < 0)
             return 0;
         for (s++; n > 0; n--, s++)
@@ -356,8 +354,8 @@ static int set_bool(struct experiment *x, const struct cfg_key *s, const char *t
 }
 
 /* One number (a scalar key or a list element) into slot i of the int or float array dst. */
-static int set_num(void *dst, const struct cfg_key *s, int i, const char *t,
-                   struct cfg_origin o, struct kd_err *e)
+static int set_num(void *dst, const struct cfg_key *s, int i, const char *t, struct cfg_origin o,
+                   struct kd_err *e)
 {
     int is_int = s->type == CFG_INT || s->type == CFG_INTS;
     double v;
@@ -387,9 +385,11 @@ int cfg_value_set(struct experiment *x, int k, const char *text, int quoted, con
     if (is_list) {
         if (n_items > CFG_LIST)
             return kd_err_setfix(e, KD_ERR_CONFIG, o.file, o.line, "use fewer values",
-                                 "'%s' has %d values, the limit is %d", s->key, n_items,
-                                 CFG_LIST);
-        union { int i[CFG_LIST]; float f[CFG_LIST]; } vals = {{0}}; /* x changes on success */
+                                 "'%s' has %d values, the limit is %d", s->key, n_items, CFG_LIST);
+        union {
+            int i[CFG_LIST];
+            float f[CFG_LIST];
+        } vals = {{0}}; /* x changes on success */
         void *dst = s->type == CFG_INTS ? (void *)vals.i : (void *)vals.f;
         for (int i = 0; i < n_items; i++)
             if (set_num(dst, s, i, items[i], o, e))
@@ -491,18 +491,12 @@ int cfg_value_format(const struct experiment *x, int k, char *buf, size_t cap)
     const struct cfg_key *s = &cfg_schema[k];
     const char *p = (const char *)x + s->off;
     switch (s->type) {
-    case CFG_INT:
-        return snprintf(buf, cap, "%d", *(const int *)p);
-    case CFG_FLOAT:
-        return format_float(buf, cap, *(const float *)p);
-    case CFG_BOOL:
-        return snprintf(buf, cap, "%s", *(const int *)p ? "true" : "false");
-    case CFG_STRING:
-        return format_string(buf, cap, p);
-    case CFG_ENUM:
-        return snprintf(buf, cap, "%s", enum_name(s, *(const int *)p));
-    default:
-        break;
+    case CFG_INT: return snprintf(buf, cap, "%d", *(const int *)p);
+    case CFG_FLOAT: return format_float(buf, cap, *(const float *)p);
+    case CFG_BOOL: return snprintf(buf, cap, "%s", *(const int *)p ? "true" : "false");
+    case CFG_STRING: return format_string(buf, cap, p);
+    case CFG_ENUM: return snprintf(buf, cap, "%s", enum_name(s, *(const int *)p));
+    default: break;
     }
     int count = *(const int *)((const char *)x + s->count_off), n = 1;
     buf[0] = '[';

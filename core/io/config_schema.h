@@ -14,25 +14,25 @@ struct kd_err;
 enum cfg_type {
     CFG_INT,
     CFG_FLOAT,
-    CFG_BOOL,     /* stored as int 0/1; printed true/false */
-    CFG_STRING,   /* char[size] */
-    CFG_ENUM,     /* a C enum (int-sized): value i is names[i], or for a loss key the loss at
-                   * index i of loss/loss_table.h, offered when it fits the key's `losses` */
-    CFG_INTS,     /* int[CFG_LIST] with an int count at count_off */
-    CFG_FLOATS,   /* float[CFG_LIST] with an int count at count_off */
+    CFG_BOOL,   /* stored as int 0/1; printed true/false */
+    CFG_STRING, /* char[size] */
+    CFG_ENUM,   /* a C enum (int-sized): value i is names[i], or for a loss key the loss at
+                 * index i of loss/loss_table.h, offered when it fits the key's `losses` */
+    CFG_INTS,   /* int[CFG_LIST] with an int count at count_off */
+    CFG_FLOATS, /* float[CFG_LIST] with an int count at count_off */
 };
 
 struct cfg_key {
-    const char *key;      /* dotted path, "optim.lr" */
+    const char *key; /* dotted path, "optim.lr" */
     enum cfg_type type;
-    size_t off;           /* offsetof(struct experiment, field) */
-    size_t count_off;     /* lists: offset of the int element count */
-    size_t size;          /* strings: buffer bytes; enums: sizeof the enum field */
-    double min, max;      /* numbers and list elements: inclusive range */
-    const char *def;      /* default, as the text a YAML file would hold */
+    size_t off;               /* offsetof(struct experiment, field) */
+    size_t count_off;         /* lists: offset of the int element count */
+    size_t size;              /* strings: buffer bytes; enums: sizeof the enum field */
+    double min, max;          /* numbers and list elements: inclusive range */
+    const char *def;          /* default, as the text a YAML file would hold */
     const char *const *names; /* enums: the choices in value order, NULL-terminated */
-    const char *doc;      /* one line for --help-config */
-    int losses;           /* loss keys: the inputs the method provides (enum loss_need bits) */
+    const char *doc;          /* one line for --help-config */
+    int losses;               /* loss keys: the inputs the method provides (enum loss_need bits) */
 };
 
 /* Where a value came from, for error messages: "<command line>" has line 0. */
@@ -56,16 +56,43 @@ int cfg_schema_count(void);
  * key's choices are the losses of loss/loss_table.h that need no more than `provides`. */
 #define OFF(f) offsetof(struct experiment, f)
 #define SIZE(f) sizeof(((struct experiment *)0)->f)
-#define INT(k, f, lo, hi, d, doc) {k, CFG_INT, OFF(f), 0, 0, lo, hi, d, NULL, doc, 0}
-#define FLT(k, f, lo, hi, d, doc) {k, CFG_FLOAT, OFF(f), 0, 0, lo, hi, d, NULL, doc, 0}
-#define BOOL(k, f, d, doc) {k, CFG_BOOL, OFF(f), 0, 0, 0, 1, d, NULL, doc, 0}
-#define STR(k, f, d, doc) {k, CFG_STRING, OFF(f), 0, SIZE(f), 0, 0, d, NULL, doc, 0}
+#define INT(k, f, lo, hi, d, doc)                                                                  \
+    {                                                                                              \
+        k, CFG_INT, OFF(f), 0, 0, lo, hi, d, NULL, doc, 0                                          \
+    }
+#define FLT(k, f, lo, hi, d, doc)                                                                  \
+    {                                                                                              \
+        k, CFG_FLOAT, OFF(f), 0, 0, lo, hi, d, NULL, doc, 0                                        \
+    }
+#define BOOL(k, f, d, doc)                                                                         \
+    {                                                                                              \
+        k, CFG_BOOL, OFF(f), 0, 0, 0, 1, d, NULL, doc, 0                                           \
+    }
+#define STR(k, f, d, doc)                                                                          \
+    {                                                                                              \
+        k, CFG_STRING, OFF(f), 0, SIZE(f), 0, 0, d, NULL, doc, 0                                   \
+    }
 #define CHOICES(...) ((const char *const[]){__VA_ARGS__, NULL})
-#define ENUM(k, f, ch, d, doc) {k, CFG_ENUM, OFF(f), 0, SIZE(f), 0, 0, d, ch, doc, 0}
-#define LOSS(k, f, provides, d, doc) {k, CFG_ENUM, OFF(f), 0, SIZE(f), 0, 0, d, NULL, doc, provides}
-#define INTS(k, f, n, lo, hi, d, doc) {k, CFG_INTS, OFF(f), OFF(n), 0, lo, hi, d, NULL, doc, 0}
-#define FLTS(k, f, n, lo, hi, d, doc) {k, CFG_FLOATS, OFF(f), OFF(n), 0, lo, hi, d, NULL, doc, 0}
-#define SCHEMA_END {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0}
+#define ENUM(k, f, ch, d, doc)                                                                     \
+    {                                                                                              \
+        k, CFG_ENUM, OFF(f), 0, SIZE(f), 0, 0, d, ch, doc, 0                                       \
+    }
+#define LOSS(k, f, provides, d, doc)                                                               \
+    {                                                                                              \
+        k, CFG_ENUM, OFF(f), 0, SIZE(f), 0, 0, d, NULL, doc, provides                              \
+    }
+#define INTS(k, f, n, lo, hi, d, doc)                                                              \
+    {                                                                                              \
+        k, CFG_INTS, OFF(f), OFF(n), 0, lo, hi, d, NULL, doc, 0                                    \
+    }
+#define FLTS(k, f, n, lo, hi, d, doc)                                                              \
+    {                                                                                              \
+        k, CFG_FLOATS, OFF(f), OFF(n), 0, lo, hi, d, NULL, doc, 0                                  \
+    }
+#define SCHEMA_END                                                                                 \
+    {                                                                                              \
+        NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0                                                \
+    }
 
 /* Index of key in the schema, or -1. */
 int cfg_find(const char *key);

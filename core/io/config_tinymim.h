@@ -9,17 +9,17 @@ enum tinymim_relations { RELATIONS_QK_VV, RELATIONS_QQ_KK_VV, RELATIONS_QK, RELA
 
 struct tinymim_cfg {
     /* distillation */
-    int target;               /* the distillation loss: its index in loss/loss_table.h */
+    int target;                       /* the distillation loss: its index in loss/loss_table.h */
     enum tinymim_relations relations; /* relation pairs of the relation loss */
-    int target_layer;         /* teacher block whose outputs are distilled (1-based, 0: last) */
-    float mask_ratio;         /* fraction of patches hidden from teacher and student (0: full) */
-    float teacher_drop_path;  /* stochastic depth of the teacher, constant over its blocks */
+    int target_layer;        /* teacher block whose outputs are distilled (1-based, 0: last) */
+    float mask_ratio;        /* fraction of patches hidden from teacher and student (0: full) */
+    float teacher_drop_path; /* stochastic depth of the teacher, constant over its blocks */
     /* MAE pretraining */
-    float mae_mask_ratio;     /* fraction of patches masked per sample */
-    int decoder_dim;          /* decoder width */
-    int decoder_depth;        /* decoder blocks */
-    int decoder_heads;        /* decoder heads */
-    int norm_pix;             /* 1: targets are per-patch normalized pixels */
+    float mae_mask_ratio; /* fraction of patches masked per sample */
+    int decoder_dim;      /* decoder width */
+    int decoder_depth;    /* decoder blocks */
+    int decoder_heads;    /* decoder heads */
+    int norm_pix;         /* 1: targets are per-patch normalized pixels */
 };
 
 #endif

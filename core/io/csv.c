@@ -30,8 +30,10 @@ int csv_open(struct csv *c, const char *path, const char *header, struct kd_err 
 {
     memset(c, 0, sizeof *c);
     if (!header || !*header || strlen(header) >= sizeof c->header || strchr(header, '\n'))
-        return kd_err_set(e, KD_ERR_USAGE, path, 0, "a CSV header must be one non-empty line "
-                          "under %zu bytes", sizeof c->header);
+        return kd_err_set(e, KD_ERR_USAGE, path, 0,
+                          "a CSV header must be one non-empty line "
+                          "under %zu bytes",
+                          sizeof c->header);
     snprintf(c->path, sizeof c->path, "%s", path);
     snprintf(c->header, sizeof c->header, "%s", header);
     c->n_cols = count_fields(header);
@@ -219,8 +221,9 @@ int csv_write_meta(const char *csv_path, const struct csv_meta *m, struct kd_err
         strftime(start, sizeof start, "%Y-%m-%dT%H:%M:%SZ", &tm);
     if (atomic_open(&af, path, e))
         return e->code;
-    fprintf(af.f, "config: %s\nconfig_hash: %016llx\nscale: %s\nseed: %d\nrevision: %s\n"
-                  "host: %s\nstart: %s\nwall_seconds: %.1f\n",
+    fprintf(af.f,
+            "config: %s\nconfig_hash: %016llx\nscale: %s\nseed: %d\nrevision: %s\n"
+            "host: %s\nstart: %s\nwall_seconds: %.1f\n",
             m->config ? m->config : "", (unsigned long long)m->config_hash,
             m->scale ? m->scale : "", m->seed, csv_revision(), host, start, m->wall_seconds);
     if (m->extra)
@@ -258,7 +261,7 @@ static int parse_record(char **rp, char **wp, struct cells *f, int *line)
     for (;;) {
         char *cell = w;
         if (*r == '"') {
-            for (r++;; ) {
+            for (r++;;) {
                 if (!*r)
                     return -1;
                 if (*r == '"' && r[1] != '"') {

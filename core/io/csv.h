@@ -12,11 +12,11 @@
 struct kd_err;
 
 struct csv {
-    char path[1024];      /* where csv_write puts the table by default */
-    char header[1024];    /* "epoch,train_loss,...", fixed at open */
+    char path[1024];   /* where csv_write puts the table by default */
+    char header[1024]; /* "epoch,train_loss,...", fixed at open */
     int n_cols;
-    char *rows;           /* "\n"-terminated rows, header excluded (malloc'd, grows) */
-    size_t len, cap;      /* bytes used and allocated in rows */
+    char *rows;      /* "\n"-terminated rows, header excluded (malloc'd, grows) */
+    size_t len, cap; /* bytes used and allocated in rows */
     int n_rows;
 };
 
@@ -44,9 +44,9 @@ struct csv_meta {
     uint64_t config_hash; /* config_hash() of the resolved config */
     const char *scale;    /* smoke | quick | full */
     int seed;
-    time_t start;         /* wall clock at start (written as UTC ISO 8601) */
-    double wall_seconds;  /* run time */
-    const char *extra;    /* more "key: value\n" lines, or NULL */
+    time_t start;        /* wall clock at start (written as UTC ISO 8601) */
+    double wall_seconds; /* run time */
+    const char *extra;   /* more "key: value\n" lines, or NULL */
 };
 /* Write "<csv_path>.meta" atomically as "key: value" lines: config, config_hash (16 hex digits),
  * scale, seed, revision (csv_revision()), host, start, wall_seconds, then m->extra.
@@ -63,7 +63,7 @@ struct csv_table {
     int n_cols, n_rows;
     char **names;
     char **cells;
-    char *text;           /* owns every string */
+    char *text; /* owns every string */
 };
 /* Read path (RFC 4180 quoting, CRLF accepted). Every row must have n_cols fields. Returns 0,
  * KD_ERR_IO, or KD_ERR_FORMAT with the line. Free with csv_table_free. */

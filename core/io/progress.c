@@ -16,18 +16,18 @@
 #define REDRAW_SECONDS 0.25
 
 static struct {
-    FILE *f;            /* NULL: stderr */
-    int width;          /* terminal columns; 0: plain lines */
-    int forced;         /* progress_output was called: keep f and width */
-    int active;         /* between progress_begin and progress_end */
-    int drawn;          /* a bar is on screen and needs clearing before a line */
+    FILE *f;    /* NULL: stderr */
+    int width;  /* terminal columns; 0: plain lines */
+    int forced; /* progress_output was called: keep f and width */
+    int active; /* between progress_begin and progress_end */
+    int drawn;  /* a bar is on screen and needs clearing before a line */
     char label[256];
-    long total, done;   /* steps in all; finished before this process */
-    long at;            /* steps finished so far, done included */
-    int log_every;      /* plain lines: steps between them (0: none) */
-    double t0;          /* monotonic seconds at progress_begin */
-    double t_win;       /* start of the window that loss and img/s average over */
-    double t_draw;      /* last redraw, for the rate limit */
+    long total, done;        /* steps in all; finished before this process */
+    long at;                 /* steps finished so far, done included */
+    int log_every;           /* plain lines: steps between them (0: none) */
+    double t0;               /* monotonic seconds at progress_begin */
+    double t_win;            /* start of the window that loss and img/s average over */
+    double t_draw;           /* last redraw, for the rate limit */
     double loss_sum, images; /* over the window */
     long loss_n;
 } P;

@@ -17,8 +17,8 @@
 #endif
 
 static const char *const DTYPE_NAMES[ST_NDTYPES] = {
-    "BOOL", "U8", "I8", "F8_E4M3", "F8_E5M2", "I16", "U16", "F16", "BF16",
-    "I32", "U32", "F32", "I64", "U64", "F64",
+    "BOOL", "U8",  "I8",  "F8_E4M3", "F8_E5M2", "I16", "U16", "F16",
+    "BF16", "I32", "U32", "F32",     "I64",     "U64", "F64",
 };
 static const int DTYPE_SIZES[ST_NDTYPES] = {1, 1, 1, 1, 1, 2, 2, 2, 2, 4, 4, 4, 8, 8, 8};
 
@@ -70,8 +70,7 @@ static const char *printable(char *buf, size_t cap, const char *s)
     return buf;
 }
 
-static int bad(struct kd_err *e, const char *path, const char *fmt, const char *a,
-               const char *b)
+static int bad(struct kd_err *e, const char *path, const char *fmt, const char *a, const char *b)
 {
     char pa[128], pb[128];
     kd_err_set(e, KD_ERR_FORMAT, path, 0, fmt, printable(pa, sizeof pa, a),
@@ -114,8 +113,10 @@ static int parse_entry(struct st_tensor *t, const cJSON *j, const char *path, si
     const cJSON *js = cJSON_GetObjectItemCaseSensitive(j, "shape");
     const cJSON *jo = cJSON_GetObjectItemCaseSensitive(j, "data_offsets");
     if (!jd || !js || !jo || n_fields != 3)
-        return bad(e, path, "tensor '%s': entry must have exactly dtype, shape and "
-                   "data_offsets%s", nm, "");
+        return bad(e, path,
+                   "tensor '%s': entry must have exactly dtype, shape and "
+                   "data_offsets%s",
+                   nm, "");
     if ((t->dtype = parse_dtype(jd)) < 0)
         return bad(e, path, "tensor '%s': unknown dtype %s", nm,
                    cJSON_IsString(jd) ? jd->valuestring : "(not a string)");
@@ -126,8 +127,10 @@ static int parse_entry(struct st_tensor *t, const cJSON *j, const char *path, si
     for (const cJSON *c = js->child; c; c = c->next) {
         int64_t v = json_index(c);
         if (v < 0 || __builtin_mul_overflow(t->numel, (size_t)v, &t->numel))
-            return bad(e, path, "tensor '%s': shape has a negative, fractional or huge "
-                       "size%s", nm, "");
+            return bad(e, path,
+                       "tensor '%s': shape has a negative, fractional or huge "
+                       "size%s",
+                       nm, "");
         t->shape[t->ndim++] = v;
     }
     int64_t b = -1, en = -1;
@@ -136,20 +139,23 @@ static int parse_entry(struct st_tensor *t, const cJSON *j, const char *path, si
         en = json_index(jo->child->next);
     }
     if (b < 0 || en < 0 || b > en)
-        return bad(e, path, "tensor '%s': data_offsets must be [begin, end] with "
-                   "0 <= begin <= end%s", nm, "");
+        return bad(e, path,
+                   "tensor '%s': data_offsets must be [begin, end] with "
+                   "0 <= begin <= end%s",
+                   nm, "");
     size_t bytes;
     if (__builtin_mul_overflow(t->numel, (size_t)DTYPE_SIZES[t->dtype], &bytes) ||
         (size_t)(en - b) != bytes) {
         kd_err_set(e, KD_ERR_FORMAT, path, 0,
-                   "tensor '%s': data_offsets span %lld bytes, but shape and dtype %s need %zu",
-                   nm, (long long)(en - b), DTYPE_NAMES[t->dtype], bytes);
+                   "tensor '%s': data_offsets span %lld bytes, but shape and dtype %s need %zu", nm,
+                   (long long)(en - b), DTYPE_NAMES[t->dtype], bytes);
         return kd_err_fix(e, ST_FIX);
     }
     if ((uint64_t)en > data_len) {
         kd_err_set(e, KD_ERR_FORMAT, path, 0,
                    "tensor '%s': data_offsets end %lld is past the data section's %zu bytes "
-                   "(truncated file?)", nm, (long long)en, data_len);
+                   "(truncated file?)",
+                   nm, (long long)en, data_len);
         return kd_err_fix(e, ST_FIX);
     }
     t->begin = (size_t)b;
@@ -174,9 +180,9 @@ static int cmp_begin(const void *a, const void *b)
 static int check_layout(const struct safetensors *st, struct kd_err *e)
 {
     if (st->n == 0)
-        return st->data_len == 0 ? 0
-                                 : bad(e, st->path, "no tensors but %s%s bytes of data", "",
-                                       "trailing");
+        return st->data_len == 0
+                   ? 0
+                   : bad(e, st->path, "no tensors but %s%s bytes of data", "", "trailing");
     struct st_tensor *s = malloc(sizeof *s * st->n);
     if (!s)
         return kd_err_set(e, KD_ERR_NOMEM, st->path, 0, "out of memory");
@@ -251,8 +257,8 @@ static int parse_header(struct safetensors *st, const cJSON *root, struct kd_err
         memcpy(t->name, c->string, nl + 1);
         for (size_t i = 0; i < nl; i++)
             if ((unsigned char)t->name[i] < 0x20 || t->name[i] == 0x7f)
-                return bad(e, st->path, "tensor name '%s' holds a control character%s",
-                           t->name, "");
+                return bad(e, st->path, "tensor name '%s' holds a control character%s", t->name,
+                           "");
         rc = parse_entry(t, c, st->path, st->data_len, e);
         st->n++;
     }
@@ -283,8 +289,8 @@ int st_parse(struct safetensors *st, const void *buf, size_t len, const char *la
     const char *json = (const char *)p + 8, *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(json, (size_t)hlen, &end, 0);
     /* only padding may follow the object (cJSON stops after the first value) */
-    while (root && end && end < json + hlen && (*end == ' ' || *end == '\t' || *end == '\n' ||
-                                                 *end == '\r'))
+    while (root && end && end < json + hlen &&
+           (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
         end++;
     int rc;
     if (!root || !cJSON_IsObject(root) || end != json + hlen)
@@ -348,9 +354,7 @@ int st_read_f32(const struct safetensors *st, const struct st_tensor *t, float *
     const uint8_t *src = st->data + t->begin;
     size_t n = t->numel;
     switch (t->dtype) {
-    case ST_F32:
-        memcpy(out, src, n * 4);
-        return 0;
+    case ST_F32: memcpy(out, src, n * 4); return 0;
     case ST_F16:
     case ST_BF16:
         for (size_t i = 0; i < n; i++) {
@@ -411,12 +415,13 @@ int st_write(const char *path, const struct st_entry *t, int n, const char *cons
     for (int i = 0; i < n; i++) {
         if (!t[i].name[0] || strlen(t[i].name) >= ST_NAME_MAX || t[i].ndim < 0 ||
             t[i].ndim > ST_MAX_DIMS || strcmp(t[i].name, "__metadata__") == 0)
-            return kd_err_set(e, KD_ERR_USAGE, path, 0, "cannot write tensor '%s': bad name "
-                              "or rank", t[i].name);
+            return kd_err_set(e, KD_ERR_USAGE, path, 0,
+                              "cannot write tensor '%s': bad name "
+                              "or rank",
+                              t[i].name);
         for (int j = 0; j < i; j++)
             if (strcmp(t[i].name, t[j].name) == 0)
-                return kd_err_set(e, KD_ERR_USAGE, path, 0, "tensor '%s' given twice",
-                                  t[i].name);
+                return kd_err_set(e, KD_ERR_USAGE, path, 0, "tensor '%s' given twice", t[i].name);
     }
     char *json = header_json(t, n, meta_key, meta_val, n_meta);
     if (!json)

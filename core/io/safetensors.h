@@ -15,27 +15,41 @@ struct kd_err;
 #define ST_MAX_HEADER (100u << 20) /* the reference implementation's limit, bytes */
 
 enum st_dtype {
-    ST_BOOL, ST_U8, ST_I8, ST_F8_E4M3, ST_F8_E5M2, ST_I16, ST_U16, ST_F16, ST_BF16,
-    ST_I32, ST_U32, ST_F32, ST_I64, ST_U64, ST_F64, ST_NDTYPES
+    ST_BOOL,
+    ST_U8,
+    ST_I8,
+    ST_F8_E4M3,
+    ST_F8_E5M2,
+    ST_I16,
+    ST_U16,
+    ST_F16,
+    ST_BF16,
+    ST_I32,
+    ST_U32,
+    ST_F32,
+    ST_I64,
+    ST_U64,
+    ST_F64,
+    ST_NDTYPES
 };
 
 struct st_tensor {
     char name[ST_NAME_MAX];
-    int dtype;                      /* enum st_dtype */
-    int ndim;                       /* 0 for a scalar */
+    int dtype; /* enum st_dtype */
+    int ndim;  /* 0 for a scalar */
     int64_t shape[ST_MAX_DIMS];
-    size_t numel;                   /* product of shape (1 for a scalar) */
-    size_t begin, end;              /* byte offsets in the data section */
+    size_t numel;      /* product of shape (1 for a scalar) */
+    size_t begin, end; /* byte offsets in the data section */
 };
 
 struct safetensors {
-    char path[256];                 /* for error messages */
-    char *owned;                    /* the file's bytes when st_open read them, else NULL */
-    const uint8_t *data;            /* the data section */
-    size_t data_len;                /* bytes */
-    struct st_tensor *t;            /* (n) in header order */
+    char path[256];      /* for error messages */
+    char *owned;         /* the file's bytes when st_open read them, else NULL */
+    const uint8_t *data; /* the data section */
+    size_t data_len;     /* bytes */
+    struct st_tensor *t; /* (n) in header order */
     int n;
-    char **meta_key, **meta_val;    /* (n_meta) __metadata__ pairs */
+    char **meta_key, **meta_val; /* (n_meta) __metadata__ pairs */
     int n_meta;
 };
 

@@ -18,7 +18,8 @@ const struct cfg_key schema_dcvit[] = {
     STR("dcvit.synthetic", dcvit.synthetic, "",
         "config of the kind-invert run whose images form the synthetic metric set"),
     STR("dcvit.reuse", dcvit.reuse, "",
-        "config of a finished dcvit/practise run whose compressed model is re-measured (\"\": off)"),
+        "config of a finished dcvit/practise run whose compressed model is re-measured (\"\": "
+        "off)"),
     INT("dcvit.trial_steps", dcvit.trial_steps, 0, INT_MAX, "200",
         "fine-tuning steps of each candidate in the block-wise trial"),
     INT("dcvit.steps", dcvit.steps, 0, INT_MAX, "500",

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 const struct cfg_key schema_interop[] = {
-    STR("interop.teacher_weights", interop.teacher_weights, "", "safetensors file of teacher weights (empty: none)"),
+    STR("interop.teacher_weights", interop.teacher_weights, "",
+        "safetensors file of teacher weights (empty: none)"),
     SCHEMA_END,
 };

@@ -24,7 +24,6 @@ const struct cfg_key schema_tinymim[] = {
     INT("tinymim.decoder_depth", tinymim.decoder_depth, 1, 32, "2", "MAE decoder blocks"),
     INT("tinymim.decoder_heads", tinymim.decoder_heads, 1, 64, "2",
         "MAE decoder heads (divides tinymim.decoder_dim)"),
-    BOOL("tinymim.norm_pix", tinymim.norm_pix, "true",
-         "MAE: per-patch normalized pixel targets"),
+    BOOL("tinymim.norm_pix", tinymim.norm_pix, "true", "MAE: per-patch normalized pixel targets"),
     SCHEMA_END,
 };

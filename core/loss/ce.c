@@ -4,8 +4,8 @@
 #include <math.h>
 #include <stddef.h>
 
-float ce_loss(float *dlogits, const float *logits, const int *labels, float smoothing,
-              float weight, int B, int K)
+float ce_loss(float *dlogits, const float *logits, const int *labels, float smoothing, float weight,
+              int B, int K)
 {
     double total = 0;
     float off = smoothing / K, on = 1.0f - smoothing + off;

@@ -8,8 +8,8 @@ size_t embed_l2_work_floats(int B, int D)
     return 2 * (size_t)B * D + B;
 }
 
-float embed_l2_loss(float *dzs, float *work, const float *zs, const float *zt, float weight,
-                    int B, int D)
+float embed_l2_loss(float *dzs, float *work, const float *zs, const float *zt, float weight, int B,
+                    int D)
 {
     float *zn = work, *norms = zn + (size_t)B * D, *dzn = norms + B;
     l2norm_forward(zn, norms, zs, B, D);

@@ -11,8 +11,8 @@
 
 /* Mean over rows of 1 - cos(pred_r, target_r), pred and target (rows, D); dpred ACCUMULATES
  * weight * d/d(pred), or is NULL. */
-static float feature_cosine_loss(float *dpred, const float *pred, const float *target,
-                                 float weight, int rows, int D)
+static float feature_cosine_loss(float *dpred, const float *pred, const float *target, float weight,
+                                 int rows, int D)
 {
     double total = 0, k = (double)weight / rows;
     for (int r = 0; r < rows; r++) {

@@ -5,8 +5,8 @@
 
 /* ce.c: cross-entropy of logits (B, K) against labels, with label smoothing eps (the target is
  * (1 - eps) one-hot + eps / K). */
-float ce_loss(float *dlogits, const float *logits, const int *labels, float smoothing,
-              float weight, int B, int K);
+float ce_loss(float *dlogits, const float *logits, const int *labels, float smoothing, float weight,
+              int B, int K);
 /* Number of rows whose arg-max equals the label. */
 int ce_correct(const float *logits, const int *labels, int B, int K);
 
@@ -31,8 +31,8 @@ float relation_loss(float *d_sqkv, float *scratch, const float *s_qkv, const flo
                     int pairs, float weight, int B, int T, int Cs, int Ct, int NH);
 
 /* smooth_l1.c: mean over n of torch's SmoothL1(pred - target, beta). */
-float smooth_l1_loss(float *dpred, const float *pred, const float *target, float beta,
-                     float weight, size_t n);
+float smooth_l1_loss(float *dpred, const float *pred, const float *target, float beta, float weight,
+                     size_t n);
 
 /* kl_div.c: mean over B rows of KL(softmax(target) || softmax(logits)), both (B, K);
  * scratch 2K floats. */

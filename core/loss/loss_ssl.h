@@ -20,8 +20,8 @@ void l2norm_backward(float *dinp, const float *dout, const float *out, const flo
 
 /* queue_sim.c: the similarities s (B, 1 + K) = [a_b . pos_b, a queue^T] of rows a (B, D) with
  * their own positive pos (B, D) first and a queue (K, D) after. */
-void queue_sim_forward(float *s, const float *a, const float *pos, const float *queue, int B,
-                       int K, int D);
+void queue_sim_forward(float *s, const float *a, const float *pos, const float *queue, int B, int K,
+                       int D);
 /* Backward of the similarities s (B, 1 + K) = [zn . pos, zn queue^T] of normalized
  * embeddings zn (B, D) (norms from l2norm_forward) to a positive pos (B, D) and a queue (K, D):
  * dzn = ds[:, 0] pos + ds[:, 1:] queue (scratch, overwritten), then dz += its backward through the
@@ -40,14 +40,13 @@ float infonce_loss(float *dq, float *work, const float *q, const float *k, const
  * p_T = softmax(zt_b . D+ / tau_t), p_S = softmax(zs_b . D+ / tau_s) with zs normalized;
  * loss = mean_b sum_j -p_T,j log p_S,j. zt (B, D) unit teacher embeddings, queue (K, D). */
 size_t seed_queue_work_floats(int B, int K, int D);
-float seed_queue_loss(float *dzs, float *work, const float *zs, const float *zt,
-                      const float *queue, float tau_s, float tau_t, float weight, int B, int K,
-                      int D);
+float seed_queue_loss(float *dzs, float *work, const float *zs, const float *zt, const float *queue,
+                      float tau_s, float tau_t, float weight, int B, int K, int D);
 
 /* embed_l2.c: mean_b || zs_b / ||zs_b|| - zt_b ||^2 against unit teacher embeddings zt. */
 size_t embed_l2_work_floats(int B, int D);
-float embed_l2_loss(float *dzs, float *work, const float *zs, const float *zt, float weight,
-                    int B, int D);
+float embed_l2_loss(float *dzs, float *work, const float *zs, const float *zt, float weight, int B,
+                    int D);
 
 /* embed_cosine.c: mean_b (1 - cos(zs_b, zt_b)), zt unit vectors. On unit vectors this is
  * embed_l2 / 2: the two differ only in the step size they imply. */

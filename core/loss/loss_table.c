@@ -5,18 +5,18 @@
 #include "loss/loss_table.h"
 #include "base/err.h"
 
-#define LOSSES(X)                                                                              \
-    X("seed", LOSS_EMBED | LOSS_QUEUE, seed_queue)                                             \
-    X("l2", LOSS_EMBED, embed_l2)                                                              \
-    X("cosine", LOSS_EMBED, embed_cosine)                                                      \
-    X("seed_moco", LOSS_EMBED | LOSS_QUEUE | LOSS_KEYS, seed_moco)                             \
-    X("relation", LOSS_RELATION, relation)                                                     \
-    X("feature", LOSS_FEATURE, smooth_l1)                                                      \
-    X("cls", LOSS_LOGITS, kl_div)                                                              \
+#define LOSSES(X)                                                                                  \
+    X("seed", LOSS_EMBED | LOSS_QUEUE, seed_queue)                                                 \
+    X("l2", LOSS_EMBED, embed_l2)                                                                  \
+    X("cosine", LOSS_EMBED, embed_cosine)                                                          \
+    X("seed_moco", LOSS_EMBED | LOSS_QUEUE | LOSS_KEYS, seed_moco)                                 \
+    X("relation", LOSS_RELATION, relation)                                                         \
+    X("feature", LOSS_FEATURE, smooth_l1)                                                          \
+    X("cls", LOSS_LOGITS, kl_div)                                                                  \
     X("feature_cosine", LOSS_FEATURE, feature_cosine)
 
-#define DECLARE(name, needs, prefix)                                                           \
-    double prefix##_forward(const struct loss_in *in);                                        \
+#define DECLARE(name, needs, prefix)                                                               \
+    double prefix##_forward(const struct loss_in *in);                                             \
     size_t prefix##_work(const struct loss_in *in);
 LOSSES(DECLARE)
 

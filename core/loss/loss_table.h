@@ -23,25 +23,25 @@ enum loss_need {
 
 /* One call's inputs; a loss reads those of its needs and leaves the others alone. */
 struct loss_in {
-    const float *s;          /* the student's input: the one the gradient is for */
-    const float *t;          /* the teacher's: held constant */
-    float *ds;               /* weight * d(loss)/d(s) ACCUMULATES here; NULL: the loss only */
-    float *work;             /* scratch of at least the entry's work_floats(in) floats */
+    const float *s; /* the student's input: the one the gradient is for */
+    const float *t; /* the teacher's: held constant */
+    float *ds;      /* weight * d(loss)/d(s) ACCUMULATES here; NULL: the loss only */
+    float *work;    /* scratch of at least the entry's work_floats(in) floats */
     float weight;
-    int rows, D;             /* s and t are (rows, D); relations: rows samples */
-    const float *queue;      /* LOSS_QUEUE */
-    int K;                   /* rows of queue and key_queue */
+    int rows, D;        /* s and t are (rows, D); relations: rows samples */
+    const float *queue; /* LOSS_QUEUE */
+    int K;              /* rows of queue and key_queue */
     float tau_s, tau_t;
     const float *keys, *key_queue; /* LOSS_KEYS */
     float tau, key_weight;
-    int T, Cs, Ct, heads, pairs;   /* LOSS_RELATION: tokens, widths, heads, RELATION_* mask */
+    int T, Cs, Ct, heads, pairs; /* LOSS_RELATION: tokens, widths, heads, RELATION_* mask */
 };
 
 /* A table entry. forward returns the loss (the mean over what it averages) and accumulates its
  * gradient into in->ds; work_floats gives the scratch it needs for in's shapes (0: none). */
 struct loss_def {
     const char *name;
-    int needs;               /* enum loss_need bits */
+    int needs; /* enum loss_need bits */
     double (*forward)(const struct loss_in *in);
     size_t (*work_floats)(const struct loss_in *in);
 };

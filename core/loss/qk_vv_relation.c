@@ -39,8 +39,8 @@ static void relation_log(float *logp, const float *X, const float *Y, int T, int
 
 /* One (sample, head, pair): returns sum over queries of KL; accumulates c * d/d(student X, Y)
  * into the student's qkv gradient rows. */
-static double relation_one(float *d_sqkv, float *sc, const float *s_qkv, const float *t_qkv,
-                           int p, int h, int T, int Cs, int Ct, int NH, float c)
+static double relation_one(float *d_sqkv, float *sc, const float *s_qkv, const float *t_qkv, int p,
+                           int h, int T, int Cs, int Ct, int NH, float c)
 {
     int hs = Cs / NH, ht = Ct / NH, hmax = hs > ht ? hs : ht;
     float *lt = sc, *ls = sc + (size_t)T * T, *dz = sc + (size_t)2 * T * T;

@@ -3,8 +3,8 @@
 
 #include "ops/ops.h"
 
-void queue_sim_forward(float *s, const float *a, const float *pos, const float *queue, int B,
-                       int K, int D)
+void queue_sim_forward(float *s, const float *a, const float *pos, const float *queue, int B, int K,
+                       int D)
 {
     int L = K + 1;
     for (int b = 0; b < B; b++) {

@@ -16,6 +16,7 @@ double seed_moco_forward(const struct loss_in *in)
                               in->weight, in->rows, in->K, in->D);
     float *work2 = in->work + seed_queue_work_floats(in->rows, in->K, in->D);
     l += infonce_loss(in->ds, work2, in->s, in->keys, in->key_queue, in->tau,
-                      in->weight * in->key_weight, in->rows, in->K, in->D) * in->key_weight;
+                      in->weight * in->key_weight, in->rows, in->K, in->D) *
+         in->key_weight;
     return l;
 }

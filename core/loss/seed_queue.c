@@ -31,9 +31,8 @@ static void softmax_rows(float *x, float tau, int B, int L, int log_p)
     }
 }
 
-float seed_queue_loss(float *dzs, float *work, const float *zs, const float *zt,
-                      const float *queue, float tau_s, float tau_t, float weight, int B, int K,
-                      int D)
+float seed_queue_loss(float *dzs, float *work, const float *zs, const float *zt, const float *queue,
+                      float tau_s, float tau_t, float weight, int B, int K, int D)
 {
     int L = K + 1;
     float *zn = work, *norms = zn + (size_t)B * D, *pt = norms + B, *ps = pt + (size_t)B * L;

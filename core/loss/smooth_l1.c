@@ -5,8 +5,8 @@
 
 #include <math.h>
 
-float smooth_l1_loss(float *dpred, const float *pred, const float *target, float beta,
-                     float weight, size_t n)
+float smooth_l1_loss(float *dpred, const float *pred, const float *target, float beta, float weight,
+                     size_t n)
 {
     double total = 0;
     for (size_t i = 0; i < n; i++) {

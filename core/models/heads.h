@@ -12,12 +12,12 @@ void relu_forward(float *out, const float *inp, size_t n);
 void relu_backward(float *dinp, const float *dout, const float *inp, size_t n);
 
 struct proj_head {
-    int in, hid, out;          /* widths */
+    int in, hid, out; /* widths */
     struct linear fc1, fc2;
-    float *h;                  /* (B, hid) fc1 output, before ReLU */
-    float *a;                  /* (B, hid) after ReLU */
-    float *z;                  /* (B, out) the embedding (not normalized) */
-    float *da, *dh;            /* (B, hid) backward scratch: d(a), d(h) */
+    float *h;       /* (B, hid) fc1 output, before ReLU */
+    float *a;       /* (B, hid) after ReLU */
+    float *z;       /* (B, out) the embedding (not normalized) */
+    float *da, *dh; /* (B, hid) backward scratch: d(a), d(h) */
 };
 
 /* Register fc1 and fc2 under "<name>.fc1", "<name>.fc2". */

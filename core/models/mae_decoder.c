@@ -14,10 +14,9 @@ int mae_decoder_init(struct mae_decoder *d, int C_enc, int dim, int depth, int h
 {
     memset(d, 0, sizeof *d);
     if (dim % heads != 0 || dim % 4 != 0)
-        return kd_err_setfix(e, KD_ERR_CONFIG, "", 0,
-                             "pick a width that is a multiple of 4 and of the heads",
-                             "tinymim.decoder_heads %d / tinymim.decoder_dim %d do not fit",
-                             heads, dim);
+        return kd_err_setfix(
+            e, KD_ERR_CONFIG, "", 0, "pick a width that is a multiple of 4 and of the heads",
+            "tinymim.decoder_heads %d / tinymim.decoder_dim %d do not fit", heads, dim);
     d->C_enc = C_enc, d->C = dim, d->depth = depth, d->NH = heads;
     d->NP = NP, d->PPC = PPC, d->T = NP + 1, d->Bmax = Bmax;
     d->blocks = calloc(depth, sizeof *d->blocks);
@@ -104,8 +103,8 @@ void mae_decoder_reset(struct mae_decoder *d, uint64_t seed)
     linear_reset(&d->pred, &r);
 }
 
-void mae_decoder_forward(struct mae_decoder *d, const float *latent, const int *keep,
-                         int n_keep, int B)
+void mae_decoder_forward(struct mae_decoder *d, const float *latent, const int *keep, int n_keep,
+                         int B)
 {
     int C = d->C, T = d->T, Tk = n_keep + 1;
     KD_ASSERT(B <= d->Bmax);
@@ -172,8 +171,7 @@ void mae_decoder_backward(struct mae_decoder *d, float *d_latent, const float *d
     linear_backward(&d->embed, d_latent, d->d_xemb, latent, B * Tk);
 }
 
-void mae_mask_draw(int *keep, float *mask, int NP, int n_keep, uint64_t seed, int epoch,
-                   int sample)
+void mae_mask_draw(int *keep, float *mask, int NP, int n_keep, uint64_t seed, int epoch, int sample)
 {
     int perm[NP];
     struct rng r;

@@ -12,25 +12,25 @@
 struct kd_err;
 
 struct mae_decoder {
-    int C_enc, C, depth, NH;  /* encoder width, decoder width, blocks, heads */
-    int NP, PPC, T, Bmax;     /* patches, pixels per patch, tokens (NP + 1), largest batch */
-    struct linear embed;      /* C_enc -> C */
-    float *mask_token, *gmask;/* (C) */
-    float *pos, *gpos;        /* (T, C) fixed sin-cos: frozen */
-    struct block *blocks;     /* (depth) */
+    int C_enc, C, depth, NH;   /* encoder width, decoder width, blocks, heads */
+    int NP, PPC, T, Bmax;      /* patches, pixels per patch, tokens (NP + 1), largest batch */
+    struct linear embed;       /* C_enc -> C */
+    float *mask_token, *gmask; /* (C) */
+    float *pos, *gpos;         /* (T, C) fixed sin-cos: frozen */
+    struct block *blocks;      /* (depth) */
     struct norm norm;
-    struct linear pred;       /* C -> PPC */
+    struct linear pred; /* C -> PPC */
     struct params params;
     struct plan acts;
-    float *x_emb;             /* (B, Tk, C) embedded encoder tokens */
-    float **resid;            /* (depth + 1) x (B, T, C) */
+    float *x_emb;  /* (B, Tk, C) embedded encoder tokens */
+    float **resid; /* (depth + 1) x (B, T, C) */
     struct block_acts *ba;
-    float *feat;              /* (B, T, C) after the norm */
+    float *feat; /* (B, T, C) after the norm */
     struct norm_acts feat_s;
-    float *out;               /* (B, NP, PPC) predicted pixels of every patch */
+    float *out; /* (B, NP, PPC) predicted pixels of every patch */
     struct block_scratch bs;
-    float *d_a, *d_b;         /* (B, T, C) */
-    float *d_xemb;            /* (B, Tk, C) */
+    float *d_a, *d_b; /* (B, T, C) */
+    float *d_xemb;    /* (B, Tk, C) */
 };
 
 /* Build for an encoder of width C_enc over NP patches of PPC pixels, batches up to Bmax.
@@ -42,8 +42,8 @@ void mae_decoder_free(struct mae_decoder *d);
 void mae_decoder_reset(struct mae_decoder *d, uint64_t seed);
 /* latent (B, n_keep + 1, C_enc): the encoder's final tokens; keep (B, n_keep) the patch of each
  * visible token. Fills d->out. */
-void mae_decoder_forward(struct mae_decoder *d, const float *latent, const int *keep,
-                         int n_keep, int B);
+void mae_decoder_forward(struct mae_decoder *d, const float *latent, const int *keep, int n_keep,
+                         int B);
 /* From d_out (B, NP, PPC): parameter gradients accumulate, d_latent (B, n_keep + 1, C_enc) is
  * overwritten. */
 void mae_decoder_backward(struct mae_decoder *d, float *d_latent, const float *d_out,

@@ -19,8 +19,8 @@ static int tinyvit_check(const struct model_cfg *c, struct kd_err *e)
                              "give model.stage_dims, stage_depths, stage_heads and windows one "
                              "entry per stage each",
                              "TinyViT stage lists differ in length: dims %d, depths %d, heads "
-                             "%d, windows %d", n, c->n_stage_depths, c->n_stage_heads,
-                             c->n_windows);
+                             "%d, windows %d",
+                             n, c->n_stage_depths, c->n_stage_heads, c->n_windows);
     if (c->stage_dims[0] < 2)
         return kd_err_setfix(e, KD_ERR_CONFIG, "", 0, "use a stage-1 width of 2 or more",
                              "model.stage_dims[0] = %d is too narrow for the stem",
@@ -30,8 +30,8 @@ static int tinyvit_check(const struct model_cfg *c, struct kd_err *e)
             return kd_err_setfix(e, KD_ERR_CONFIG, "", 0,
                                  "pick a head count that divides the stage width",
                                  "stage %d: model.stage_heads %d does not divide "
-                                 "model.stage_dims %d", i + 1, c->stage_heads[i],
-                                 c->stage_dims[i]);
+                                 "model.stage_dims %d",
+                                 i + 1, c->stage_heads[i], c->stage_dims[i]);
     return 0;
 }
 
@@ -54,8 +54,7 @@ static int tinyvit_register(struct tinyvit *m, const struct model_cfg *c)
     ps->init = c->weight_init;
     int C0 = m->dims[0];
     conv_bn_init(&m->stem0, ps, "patch_embed.seq.0", m->in_ch, C0 / 2, 3, 2, 0, 1.0f);
-    conv_bn_init(&m->stem1, ps, "patch_embed.seq.2", C0 / 2, C0, 3, m->img >= 112 ? 2 : 1, 0,
-                 1.0f);
+    conv_bn_init(&m->stem1, ps, "patch_embed.seq.2", C0 / 2, C0, 3, m->img >= 112 ? 2 : 1, 0, 1.0f);
     m->stem_side = conv_bn_out(&m->stem0, m->img);
     m->side[0] = conv_bn_out(&m->stem1, m->stem_side);
     for (int i = 0, nb = 0; i < m->stages; i++) {
@@ -222,23 +221,22 @@ void tinyvit_forward(struct tinyvit *m, const float *images, int B, int training
     int ss = m->stem_side, CL = m->dims[m->stages - 1];
     /* A copy, so the backward's stem weight gradient does not depend on the caller's buffer. */
     memcpy(m->images, images, sizeof(float) * B * m->img * m->img * m->in_ch);
-    conv_bn_forward(&m->stem0, m->stem0_y, &m->stem0_a, m->scratch, m->images, B, m->img,
-                    m->img, training);
-    gelu_forward(m->stem0_g, m->stem0_y, (size_t)B * ss * ss * (m->dims[0] / 2));
-    conv_bn_forward(&m->stem1, m->x[0], &m->stem1_a, m->scratch, m->stem0_g, B, ss, ss,
+    conv_bn_forward(&m->stem0, m->stem0_y, &m->stem0_a, m->scratch, m->images, B, m->img, m->img,
                     training);
+    gelu_forward(m->stem0_g, m->stem0_y, (size_t)B * ss * ss * (m->dims[0] / 2));
+    conv_bn_forward(&m->stem1, m->x[0], &m->stem1_a, m->scratch, m->stem0_g, B, ss, ss, training);
     for (int u = 0; u < m->n_units; u++) {
         const struct tinyvit_unit *t = &m->units[u];
         int s = t->side;
         if (t->kind == TV_MBCONV)
-            mbconv_forward(&m->mb[t->idx], m->x[u + 1], &m->mba[t->idx], m->scratch, m->x[u], B,
-                           s, s, training, seed, step, t->layer);
+            mbconv_forward(&m->mb[t->idx], m->x[u + 1], &m->mba[t->idx], m->scratch, m->x[u], B, s,
+                           s, training, seed, step, t->layer);
         else if (t->kind == TV_BLOCK)
             tinyvit_block_forward(&m->blocks[t->idx], m->x[u + 1], &m->ba[t->idx], m->scratch,
                                   m->x[u], B, s, s, training, seed, step, t->layer);
         else
-            patch_merge_forward(&m->merge[t->idx], m->x[u + 1], &m->ma[t->idx], m->scratch,
-                                m->x[u], B, s, s, training);
+            patch_merge_forward(&m->merge[t->idx], m->x[u + 1], &m->ma[t->idx], m->scratch, m->x[u],
+                                B, s, s, training);
     }
     int sl = m->side[m->stages - 1];
     meanpool_forward(m->pooled, m->x[m->n_units], B, sl * sl, CL);
@@ -253,11 +251,11 @@ static void unit_backward(struct tinyvit *m, int u, float *dx, const float *dy, 
     if (t->kind == TV_MBCONV)
         mbconv_backward(&m->mb[t->idx], dx, m->scratch, dy, m->x[u], &m->mba[t->idx], B, s, s);
     else if (t->kind == TV_BLOCK)
-        tinyvit_block_backward(&m->blocks[t->idx], dx, m->scratch, dy, m->x[u], &m->ba[t->idx],
-                               B, s, s);
+        tinyvit_block_backward(&m->blocks[t->idx], dx, m->scratch, dy, m->x[u], &m->ba[t->idx], B,
+                               s, s);
     else
-        patch_merge_backward(&m->merge[t->idx], dx, m->scratch, dy, m->x[u], &m->ma[t->idx], B,
-                             s, s);
+        patch_merge_backward(&m->merge[t->idx], dx, m->scratch, dy, m->x[u], &m->ma[t->idx], B, s,
+                             s);
 }
 
 /* Size in floats of x[u] for B images (u = 0: the stem output). */

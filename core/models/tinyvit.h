@@ -22,10 +22,10 @@ enum tinyvit_unit_kind { TV_MBCONV, TV_BLOCK, TV_MERGE };
 /* One step of the forward chain after the stem: a block or a patch merging. */
 struct tinyvit_unit {
     enum tinyvit_unit_kind kind;
-    int idx;          /* into mb[], blocks[] or merge[] */
+    int idx; /* into mb[], blocks[] or merge[] */
     int stage;
-    int side;         /* input map side */
-    int layer;        /* global block index (drop-path stream), -1 for merges */
+    int side;  /* input map side */
+    int layer; /* global block index (drop-path stream), -1 for merges */
 };
 
 struct tinyvit {
@@ -33,34 +33,34 @@ struct tinyvit {
     int stages;
     int dims[TINYVIT_MAX_STAGES], depths[TINYVIT_MAX_STAGES];
     int heads[TINYVIT_MAX_STAGES], windows[TINYVIT_MAX_STAGES];
-    int side[TINYVIT_MAX_STAGES];   /* token-map side of each stage */
-    int stem_side;                  /* side after the first stem conv */
-    struct conv_bn stem0, stem1;    /* patch_embed.seq.0 and .seq.2 */
-    struct mbconv *mb;              /* (depths[0]) */
-    struct tinyvit_block *blocks;   /* (sum of depths[1..]) */
+    int side[TINYVIT_MAX_STAGES]; /* token-map side of each stage */
+    int stem_side;                /* side after the first stem conv */
+    struct conv_bn stem0, stem1;  /* patch_embed.seq.0 and .seq.2 */
+    struct mbconv *mb;            /* (depths[0]) */
+    struct tinyvit_block *blocks; /* (sum of depths[1..]) */
     struct patch_merge merge[TINYVIT_MAX_STAGES - 1];
     struct norm norm_head;
     struct linear head;
-    struct tinyvit_unit *units;     /* (n_units) in forward order */
+    struct tinyvit_unit *units; /* (n_units) in forward order */
     int n_units;
     struct params params;
     /* activations, for Bmax images */
     struct plan acts;
-    float *images;                  /* (B, img, img, in_ch) copy of the input batch */
+    float *images; /* (B, img, img, in_ch) copy of the input batch */
     struct conv_bn_acts stem0_a, stem1_a;
-    float *stem0_y, *stem0_g;       /* (B, stem_side, stem_side, dims[0] / 2) */
-    float **x;                      /* (n_units + 1): x[0] stem output, x[u + 1] unit u's output */
+    float *stem0_y, *stem0_g; /* (B, stem_side, stem_side, dims[0] / 2) */
+    float **x;                /* (n_units + 1): x[0] stem output, x[u + 1] unit u's output */
     struct mbconv_acts *mba;
     struct tinyvit_block_acts *ba;
     struct patch_merge_acts ma[TINYVIT_MAX_STAGES - 1];
-    float *pooled;                  /* (B, C_last) token mean: the features */
-    float *pooled_n;                /* (B, C_last) after norm_head */
+    float *pooled;   /* (B, C_last) token mean: the features */
+    float *pooled_n; /* (B, C_last) after norm_head */
     struct norm_acts head_s;
-    float *logits;                  /* (B, classes) */
+    float *logits; /* (B, classes) */
     /* backward */
-    float *scratch;                 /* shared by every layer's forward and backward */
-    float *d_a, *d_b;               /* ping-pong gradients, the largest map */
-    float *d_pooled, *d_pooled_n;   /* (B, C_last) */
+    float *scratch;               /* shared by every layer's forward and backward */
+    float *d_a, *d_b;             /* ping-pong gradients, the largest map */
+    float *d_pooled, *d_pooled_n; /* (B, C_last) */
 };
 
 /* Build the model of cfg (model.stage_dims/depths/heads/windows, mlp_ratio, drop_path, img,

@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void vit_register(struct vit *m, const struct model_cfg *cfg,
-                         const struct vit_layout *lay)
+static void vit_register(struct vit *m, const struct model_cfg *cfg, const struct vit_layout *lay)
 {
     struct params *ps = &m->params;
     params_begin(ps);
@@ -145,8 +144,7 @@ static void patchify(float *out, const float *img, int B, int S, int P, int ch)
                 }
 }
 
-void vit_forward(struct vit *m, const float *images, int B, int training, uint64_t seed,
-                 int step)
+void vit_forward(struct vit *m, const float *images, int B, int training, uint64_t seed, int step)
 {
     int T = m->T, C = m->C;
     KD_ASSERT(B <= m->Bmax);
@@ -218,8 +216,8 @@ static void unpatchify_add(float *d_img, const float *d_patches, int B, int S, i
                 }
 }
 
-void vit_backward_images(struct vit *m, float *d_images, const float *d_logits,
-                         const float *d_feat, int B)
+void vit_backward_images(struct vit *m, float *d_images, const float *d_logits, const float *d_feat,
+                         int B)
 {
     vit_backward(m, d_logits, d_feat, B);
     /* vit_backward leaves d(emb) in m->emb; the patches are no longer needed: d(patches). */

@@ -15,26 +15,26 @@ struct vit {
     int T, C, depth, classes; /* tokens (NP + 1), width, blocks, outputs */
     int Bmax;                 /* largest batch the buffers hold */
     struct linear patch_embed;
-    float *cls, *gcls;        /* (C) */
-    float *pos, *gpos;        /* (T, C) */
-    struct block *blocks;     /* (depth) */
+    float *cls, *gcls;    /* (C) */
+    float *pos, *gpos;    /* (T, C) */
+    struct block *blocks; /* (depth) */
     struct norm norm;
     struct linear head;
     struct params params;
     /* activations, for Bmax x T */
     struct plan acts;
-    float *patches;           /* (B, NP, PPC) */
-    float *emb;               /* (B, NP, C) patch embeddings before CLS and positions */
-    float **resid;            /* (depth + 1) x (B, T, C): resid[0] embedded tokens, [l+1] block l */
-    struct block_acts *ba;    /* (depth) */
-    float *feat;              /* (B, T, C) after the final norm */
+    float *patches;        /* (B, NP, PPC) */
+    float *emb;            /* (B, NP, C) patch embeddings before CLS and positions */
+    float **resid;         /* (depth + 1) x (B, T, C): resid[0] embedded tokens, [l+1] block l */
+    struct block_acts *ba; /* (depth) */
+    float *feat;           /* (B, T, C) after the final norm */
     struct norm_acts feat_s;
-    float *pooled;            /* (B, C) the CLS token of feat */
-    float *logits;            /* (B, classes) */
+    float *pooled; /* (B, C) the CLS token of feat */
+    float *logits; /* (B, classes) */
     /* backward scratch */
     struct block_scratch bs;
-    float *d_a, *d_b;         /* (B, T, C) ping-pong gradients of the residual stream */
-    float *d_pooled;          /* (B, C) */
+    float *d_a, *d_b; /* (B, T, C) ping-pong gradients of the residual stream */
+    float *d_pooled;  /* (B, C) */
 };
 
 /* Per-block shape, for models whose blocks differ: DC-ViT's compressed blocks (no attention,
@@ -42,9 +42,9 @@ struct vit {
  * A zero entry means "as model_cfg says". */
 #define VIT_MAX_DEPTH 64
 struct vit_layout {
-    int no_attn[VIT_MAX_DEPTH];  /* 1: the block has no attention branch */
-    int hidden[VIT_MAX_DEPTH];   /* MLP hidden units */
-    int heads[VIT_MAX_DEPTH];    /* attention heads */
+    int no_attn[VIT_MAX_DEPTH]; /* 1: the block has no attention branch */
+    int hidden[VIT_MAX_DEPTH];  /* MLP hidden units */
+    int heads[VIT_MAX_DEPTH];   /* attention heads */
 };
 
 /* Build the model of cfg for batches up to Bmax; parameters are zero until vit_reset.
@@ -56,15 +56,14 @@ void vit_free(struct vit *m);
 /* timm-style initial values from rng(seed, INIT). */
 void vit_reset(struct vit *m, uint64_t seed);
 /* Images (B, img, img, in_ch) -> m->logits and m->feat. training: draw drop-path for `step`. */
-void vit_forward(struct vit *m, const float *images, int B, int training, uint64_t seed,
-                 int step);
+void vit_forward(struct vit *m, const float *images, int B, int training, uint64_t seed, int step);
 /* Accumulate parameter gradients from d_logits (B, classes) and/or d_feat (B, T, C), either
  * of which may be NULL. */
 void vit_backward(struct vit *m, const float *d_logits, const float *d_feat, int B);
 /* vit_backward, and also ACCUMULATE d(loss)/d(images) (B, img, img, in_ch) into d_images (for
  * optimizing inputs: DC-ViT's synthetic metric set). Overwrites m->patches. */
-void vit_backward_images(struct vit *m, float *d_images, const float *d_logits,
-                         const float *d_feat, int B);
+void vit_backward_images(struct vit *m, float *d_images, const float *d_logits, const float *d_feat,
+                         int B);
 /* Multiply-accumulates of one forward pass for one image (counted from the architecture). */
 double vit_macs(const struct vit *m);
 

@@ -33,11 +33,13 @@ int vit_compress_structure(struct vit_compress *s, const struct vit *m, double r
         return kd_err_setfix(e, KD_ERR_CONFIG, "", 0,
                              "lower dcvit.remove or set dcvit.n_blocks within the candidates",
                              "%d blocks to compress, but only %d candidates (first and last "
-                             "blocks excluded)", n, max_blocks);
+                             "blocks excluded)",
+                             n, max_blocks);
     if (removed < n * attn - 1e-6)
         return kd_err_setfix(e, KD_ERR_CONFIG, "", 0, "lower dcvit.n_blocks or raise dcvit.remove",
                              "removing %.0f MACs cannot drop the attention of %d blocks "
-                             "(%.0f MACs)", removed, n, n * attn);
+                             "(%.0f MACs)",
+                             removed, n, n * attn);
     double keep = 1.0 - (removed - n * attn) / (n * mlp);
     int hidden = (int)lround(keep * h0);
     if (hidden < 1)

@@ -22,9 +22,9 @@ double vit_mlp_macs(const struct vit *m, int hidden);
  * Errors (KD_ERR_CONFIG naming the key): n larger than max_blocks (the candidates), removal
  * below n attention branches, or no hidden unit left. */
 struct vit_compress {
-    int n;           /* blocks to compress */
-    int hidden;      /* MLP hidden units each compressed block keeps */
-    double ratio;    /* hidden / C */
+    int n;        /* blocks to compress */
+    int hidden;   /* MLP hidden units each compressed block keeps */
+    double ratio; /* hidden / C */
 };
 int vit_compress_structure(struct vit_compress *s, const struct vit *m, double removed,
                            int n_blocks, int max_blocks, struct kd_err *e);

@@ -22,8 +22,8 @@ void vit_patchify(const struct vit *m, float *out, const float *images, int B)
     size_t img = (size_t)m->img * m->img * m->in_ch;
     for (int b = 0; b < B; b++)
         for (int p = 0; p < m->NP; p++)
-            patch_copy(out + ((size_t)b * m->NP + p) * m->PPC, images + b * img, m->img,
-                       m->patch, m->in_ch, p);
+            patch_copy(out + ((size_t)b * m->NP + p) * m->PPC, images + b * img, m->img, m->patch,
+                       m->in_ch, p);
 }
 
 /* Patch index of token j (0-based among the patch tokens) of sample b. */

@@ -76,8 +76,8 @@ void block_plan_scratch(struct plan *pl, struct block_scratch *s, int C, int hid
     plan_add(pl, &s->att, attention_scratch_floats(T));
 }
 
-void block_forward(const struct block *b, float *y, struct block_acts *a, const float *x,
-                   int B, int T)
+void block_forward(const struct block *b, float *y, struct block_acts *a, const float *x, int B,
+                   int T)
 {
     int N = B * T;
     size_t M = (size_t)T * b->C;
@@ -111,8 +111,8 @@ void block_forward(const struct block *b, float *y, struct block_acts *a, const 
  * zeroing passes cost as much as the GELU (README "Performance"). Without drop path the branch
  * gradient is dy itself, so it is not copied. */
 static void block_backward_impl(struct block *b, float *dx, const float *dy, const float *x,
-                                const struct block_acts *a, struct block_scratch *s, int B,
-                                int T, int set)
+                                const struct block_acts *a, struct block_scratch *s, int B, int T,
+                                int set)
 {
     int N = B * T, C = b->C;
     size_t M = (size_t)T * C, NC = (size_t)N * C;

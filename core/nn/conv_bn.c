@@ -95,14 +95,13 @@ void conv_bn_forward(struct conv_bn *l, float *y, struct conv_bn_acts *a, float 
         momentum = cum > momentum ? cum : momentum;
         l->nbt[0] += 1.0f;
     }
-    batchnorm_forward(y, a->mean, a->rstd, l->rmean, l->rvar, a->conv, l->bw, l->bb,
-                      B * OH * OW, l->OC, momentum, training);
+    batchnorm_forward(y, a->mean, a->rstd, l->rmean, l->rvar, a->conv, l->bw, l->bb, B * OH * OW,
+                      l->OC, momentum, training);
 }
 
 /* Eval-mode BN is an affine map per channel: dx = dy * w * rstd. */
-static void bn_eval_backward(float *dinp, float *dw, float *db, const float *dout,
-                             const float *inp, const float *w, const float *mean,
-                             const float *rstd, int N, int C)
+static void bn_eval_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                             const float *w, const float *mean, const float *rstd, int N, int C)
 {
     for (int n = 0; n < N; n++) {
         const float *d = dout + (size_t)n * C, *x = inp + (size_t)n * C;
@@ -115,24 +114,21 @@ static void bn_eval_backward(float *dinp, float *dw, float *db, const float *dou
     }
 }
 
-void conv_bn_backward(struct conv_bn *l, float *dx, float *scratch, const float *dy,
-                      const float *x, const struct conv_bn_acts *a, int B, int H, int W)
+void conv_bn_backward(struct conv_bn *l, float *dx, float *scratch, const float *dy, const float *x,
+                      const struct conv_bn_acts *a, int B, int H, int W)
 {
     int OH = conv_bn_out(l, H), OW = conv_bn_out(l, W), N = B * OH * OW;
     float *dconv = scratch, *col = scratch + (size_t)N * l->OC;
     memset(dconv, 0, sizeof(float) * N * l->OC);
     if (a->training)
-        batchnorm_backward(dconv, l->gbw, l->gbb, dy, a->conv, l->bw, a->mean, a->rstd, N,
-                           l->OC);
+        batchnorm_backward(dconv, l->gbw, l->gbb, dy, a->conv, l->bw, a->mean, a->rstd, N, l->OC);
     else
-        bn_eval_backward(dconv, l->gbw, l->gbb, dy, a->conv, l->bw, a->mean, a->rstd, N,
-                         l->OC);
+        bn_eval_backward(dconv, l->gbw, l->gbb, dy, a->conv, l->bw, a->mean, a->rstd, N, l->OC);
     if (l->dw)
-        dwconv_backward(dx, l->gw, NULL, dconv, x, l->w, B, H, W, l->OC, l->K, l->stride,
-                        l->pad);
+        dwconv_backward(dx, l->gw, NULL, dconv, x, l->w, B, H, W, l->OC, l->K, l->stride, l->pad);
     else
-        conv_backward(dx, l->gw, NULL, col, dconv, x, l->w, B, H, W, l->IC, l->OC, l->K,
-                      l->stride, l->pad);
+        conv_backward(dx, l->gw, NULL, col, dconv, x, l->w, B, H, W, l->IC, l->OC, l->K, l->stride,
+                      l->pad);
 }
 
 double conv_bn_macs(const struct conv_bn *l, int H, int W)

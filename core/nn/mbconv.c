@@ -29,8 +29,8 @@ void mbconv_reset(struct mbconv *m, struct rng *r)
     conv_bn_reset(&m->conv3, r);
 }
 
-void mbconv_plan_acts(const struct mbconv *m, struct plan *pl, struct mbconv_acts *a, int B,
-                      int H, int W)
+void mbconv_plan_acts(const struct mbconv *m, struct plan *pl, struct mbconv_acts *a, int B, int H,
+                      int W)
 {
     size_t px = (size_t)B * H * W;
     memset(a, 0, sizeof *a);
@@ -82,8 +82,8 @@ void mbconv_forward(struct mbconv *m, float *y, struct mbconv_acts *a, float *sc
     gelu_forward(y, a->s, px * m->C);
 }
 
-void mbconv_backward(struct mbconv *m, float *dx, float *scratch, const float *dy,
-                     const float *x, const struct mbconv_acts *a, int B, int H, int W)
+void mbconv_backward(struct mbconv *m, float *dx, float *scratch, const float *dy, const float *x,
+                     const struct mbconv_acts *a, int B, int H, int W)
 {
     size_t px = (size_t)B * H * W, nc = px * m->C, nh = px * m->hidden, M = (size_t)H * W * m->C;
     float *ds = scratch, *dbr = ds + nc, *dp = dbr + nc, *dq = dp + nh, *cs = dq + nh;
@@ -99,11 +99,11 @@ void mbconv_backward(struct mbconv *m, float *dx, float *scratch, const float *d
     memset(dp, 0, sizeof(float) * nh);
     conv_bn_backward(&m->conv3, dp, cs, dbr, a->g2, &a->a3, B, H, W); /* dp = d g2 */
     memset(dq, 0, sizeof(float) * nh);
-    gelu_backward(dq, dp, a->c2, nh);                                  /* dq = d c2 */
+    gelu_backward(dq, dp, a->c2, nh); /* dq = d c2 */
     memset(dp, 0, sizeof(float) * nh);
-    conv_bn_backward(&m->conv2, dp, cs, dq, a->g1, &a->a2, B, H, W);  /* dp = d g1 */
+    conv_bn_backward(&m->conv2, dp, cs, dq, a->g1, &a->a2, B, H, W); /* dp = d g1 */
     memset(dq, 0, sizeof(float) * nh);
-    gelu_backward(dq, dp, a->c1, nh);                                  /* dq = d c1 */
+    gelu_backward(dq, dp, a->c1, nh); /* dq = d c1 */
     conv_bn_backward(&m->conv1, dx, cs, dq, x, &a->a1, B, H, W);
 }
 

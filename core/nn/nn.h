@@ -10,7 +10,7 @@
 struct linear {
     int in, out;
     int has_bias;
-    enum weight_init init;   /* the params set's scheme when registered */
+    enum weight_init init; /* the params set's scheme when registered */
     float *w, *b, *gw, *gb;
 };
 void linear_init(struct linear *l, struct params *ps, const char *name, int in, int out,
@@ -47,32 +47,31 @@ void init_trunc_normal(float *w, size_t n, float s, struct rng *r);
 /* Uniform in [-bound, bound) into w[0..n-1]. */
 void init_uniform(float *w, size_t n, float bound, struct rng *r);
 
-
 /* ---- block.c: pre-norm transformer block (timm's Block):
  *   x1 = x + dp1 * proj(attention(qkv(LN1(x))))    (skipped when attn == 0: DC-ViT's block)
  *   y  = x1 + dp2 * fc2(GELU(fc1(LN2(x1))))
  * dp1, dp2 are per-sample drop-path scales, 0 or 1/(1-p). */
 struct block {
-    int C, NH, hidden;   /* width, heads, MLP hidden units */
-    int attn;            /* 1: has attention; 0: attention removed (compressed block) */
-    float drop_path;     /* this block's stochastic depth rate */
+    int C, NH, hidden; /* width, heads, MLP hidden units */
+    int attn;          /* 1: has attention; 0: attention removed (compressed block) */
+    float drop_path;   /* this block's stochastic depth rate */
     struct norm ln1, ln2;
     struct linear qkv, proj, fc1, fc2;
 };
 /* What a block saves for backward, sized for (B, T) at most; read by distillation losses. */
 struct block_acts {
-    float *ln1;                 /* (B, T, C) LN1 output */
-    struct norm_acts ln1_s;     /* (B*T) */
-    float *qkv;                 /* (B, T, 3C): Q, K, V after LN1 (TinyMIM's relations) */
-    float *att;                 /* (B, NH, T, T) attention probabilities */
-    float *atty;                /* (B, T, C) attention output before proj */
-    float *x1;                  /* (B, T, C) residual stream after the attention branch */
-    float *ln2;                 /* (B, T, C) */
+    float *ln1;             /* (B, T, C) LN1 output */
+    struct norm_acts ln1_s; /* (B*T) */
+    float *qkv;             /* (B, T, 3C): Q, K, V after LN1 (TinyMIM's relations) */
+    float *att;             /* (B, NH, T, T) attention probabilities */
+    float *atty;            /* (B, T, C) attention output before proj */
+    float *x1;              /* (B, T, C) residual stream after the attention branch */
+    float *ln2;             /* (B, T, C) */
     struct norm_acts ln2_s;
-    float *h;                   /* (B, T, hidden) fc1 output, before GELU */
-    float *hg;                  /* (B, T, hidden) after GELU */
-    float *dp1, *dp2;           /* (B) drop-path scales of this step (NULL: none) */
-    float *dp_buf;              /* (2B) storage behind dp1, dp2 */
+    float *h;         /* (B, T, hidden) fc1 output, before GELU */
+    float *hg;        /* (B, T, hidden) after GELU */
+    float *dp1, *dp2; /* (B) drop-path scales of this step (NULL: none) */
+    float *dp_buf;    /* (2B) storage behind dp1, dp2 */
 };
 /* Backward scratch shared by all blocks of a model (used one block at a time). */
 struct block_scratch {
@@ -87,12 +86,13 @@ void block_reset(struct block *b, struct rng *r);
 void block_plan_acts(const struct block *b, struct plan *pl, struct block_acts *a, int B, int T);
 void block_plan_scratch(struct plan *pl, struct block_scratch *s, int C, int hidden, int B, int T);
 /* y (B, T, C) from x (B, T, C). */
-void block_forward(const struct block *b, float *y, struct block_acts *a, const float *x,
-                   int B, int T);
+void block_forward(const struct block *b, float *y, struct block_acts *a, const float *x, int B,
+                   int T);
 /* dx (B, T, C) += d(loss)/dx given dy; dy is not modified. */
 void block_backward(struct block *b, float *dx, const float *dy, const float *x,
                     const struct block_acts *a, struct block_scratch *s, int B, int T);
-/* The same with dx overwritten (=): saves the caller zeroing dx, and the block a copy and an add. */
+/* The same with dx overwritten (=): saves the caller zeroing dx, and the block a copy and an add.
+ */
 void block_backward_set(struct block *b, float *dx, const float *dy, const float *x,
                         const struct block_acts *a, struct block_scratch *s, int B, int T);
 /* Gradient entering at the qkv output (TinyMIM's relations are read there): dx (B, T, C) +=

@@ -45,8 +45,7 @@ int params_alloc(struct params *ps, struct kd_err *e)
 {
     size_t bytes = ps->total * sizeof(float);
     if (arena_init(&ps->values, bytes) || arena_init(&ps->grads, bytes))
-        return kd_err_set(e, KD_ERR_NOMEM, "", 0, "out of memory for %zu parameters",
-                          ps->total);
+        return kd_err_set(e, KD_ERR_NOMEM, "", 0, "out of memory for %zu parameters", ps->total);
     for (int i = 0; i < ps->n; i++) {
         struct param *p = &ps->p[i];
         *p->w = arena_floats(&ps->values, aligned(p->n));

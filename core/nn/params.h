@@ -10,13 +10,13 @@
 struct kd_err;
 
 struct param {
-    char name[64];       /* timm-style dotted name */
-    float **w, **g;      /* where the layer keeps its value and gradient pointers */
-    size_t n;            /* floats */
-    int shape[4];        /* torch shape, for checkpoints and export */
+    char name[64];  /* timm-style dotted name */
+    float **w, **g; /* where the layer keeps its value and gradient pointers */
+    size_t n;       /* floats */
+    int shape[4];   /* torch shape, for checkpoints and export */
     int ndim;
-    int decay;           /* 1: weight decay applies (matrices); 0: norms, biases, tokens */
-    int frozen;          /* 1: the optimizer skips it (e.g. a frozen classifier) */
+    int decay;  /* 1: weight decay applies (matrices); 0: norms, biases, tokens */
+    int frozen; /* 1: the optimizer skips it (e.g. a frozen classifier) */
 };
 
 /* How layers registered into a params set draw their initial weights (model.weight_init: its
@@ -27,7 +27,7 @@ enum weight_init {
 };
 
 struct params {
-    struct param *p;     /* registered parameters, in registration order */
+    struct param *p;       /* registered parameters, in registration order */
     enum weight_init init; /* scheme of the layers registered next (params_begin: torch) */
     int n, cap;
     size_t total;        /* floats over all parameters */
@@ -37,9 +37,12 @@ struct params {
 
 /* A list of (slot, size) requests for buffers that are not parameters (activations, scratch). */
 struct plan {
-    struct { float **slot; size_t n; } *items;
+    struct {
+        float **slot;
+        size_t n;
+    } * items;
     int n, cap;
-    size_t total;        /* floats */
+    size_t total; /* floats */
     struct arena arena;
 };
 

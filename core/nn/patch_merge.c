@@ -6,8 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-void patch_merge_init(struct patch_merge *p, struct params *ps, const char *name, int Cin,
-                      int Cout)
+void patch_merge_init(struct patch_merge *p, struct params *ps, const char *name, int Cin, int Cout)
 {
     char sub[64];
     p->Cin = Cin;
@@ -32,8 +31,8 @@ int patch_merge_out(int n)
     return (n + 2 - 3) / 2 + 1;
 }
 
-void patch_merge_plan_acts(const struct patch_merge *p, struct plan *pl,
-                           struct patch_merge_acts *a, int B, int H, int W)
+void patch_merge_plan_acts(const struct patch_merge *p, struct plan *pl, struct patch_merge_acts *a,
+                           int B, int H, int W)
 {
     int OH = patch_merge_out(H), OW = patch_merge_out(W);
     size_t n1 = (size_t)B * H * W * p->Cout, n2 = (size_t)B * OH * OW * p->Cout;
@@ -77,13 +76,13 @@ void patch_merge_backward(struct patch_merge *p, float *dx, float *scratch, cons
     size_t n1 = (size_t)B * H * W * p->Cout, n2 = (size_t)B * OH * OW * p->Cout;
     float *da = scratch, *db = da + n1, *cs = db + n1;
     memset(da, 0, sizeof(float) * n2);
-    conv_bn_backward(&p->conv3, da, cs, dy, a->g2, &a->a3, B, OH, OW);  /* da = d g2 */
+    conv_bn_backward(&p->conv3, da, cs, dy, a->g2, &a->a3, B, OH, OW); /* da = d g2 */
     memset(db, 0, sizeof(float) * n2);
-    gelu_backward(db, da, a->c2, n2);                                    /* db = d c2 */
+    gelu_backward(db, da, a->c2, n2); /* db = d c2 */
     memset(da, 0, sizeof(float) * n1);
-    conv_bn_backward(&p->conv2, da, cs, db, a->g1, &a->a2, B, H, W);    /* da = d g1 */
+    conv_bn_backward(&p->conv2, da, cs, db, a->g1, &a->a2, B, H, W); /* da = d g1 */
     memset(db, 0, sizeof(float) * n1);
-    gelu_backward(db, da, a->c1, n1);                                    /* db = d c1 */
+    gelu_backward(db, da, a->c1, n1); /* db = d c1 */
     conv_bn_backward(&p->conv1, dx, cs, db, x, &a->a1, B, H, W);
 }
 

@@ -21,8 +21,8 @@ float *tv_droppath_draw(float *scale, float p, uint64_t seed, int step, int laye
     return scale;
 }
 
-void tinyvit_block_init(struct tinyvit_block *b, struct params *ps, const char *name, int C,
-                        int NH, int ws, float mlp_ratio, float drop_path)
+void tinyvit_block_init(struct tinyvit_block *b, struct params *ps, const char *name, int C, int NH,
+                        int ws, float mlp_ratio, float drop_path)
 {
     char sub[64];
     b->C = C;
@@ -94,8 +94,7 @@ void tinyvit_block_forward(struct tinyvit_block *b, float *y, struct tinyvit_blo
 }
 
 void tinyvit_block_backward(struct tinyvit_block *b, float *dx, float *scratch, const float *dy,
-                            const float *x, const struct tinyvit_block_acts *a, int B, int H,
-                            int W)
+                            const float *x, const struct tinyvit_block_acts *a, int B, int H, int W)
 {
     size_t N = (size_t)B * H * W, NC = N * b->C, NHd = N * b->hidden, M = (size_t)H * W * b->C;
     float *dx2 = scratch, *dbr = dx2 + NC, *dln = dbr + NC, *dx1 = dln + NC;

@@ -28,11 +28,11 @@ float *tv_droppath_draw(float *scale, float p, uint64_t seed, int step, int laye
  * then torch's 0.1. */
 struct conv_bn {
     int IC, OC, K, stride, pad, dw;
-    float bn_init;                  /* initial BN weight (0 for MBConv's last conv) */
-    float *w, *gw;                  /* conv weight */
-    float *bw, *bb, *gbw, *gbb;     /* (OC) BN affine */
+    float bn_init;                   /* initial BN weight (0 for MBConv's last conv) */
+    float *w, *gw;                   /* conv weight */
+    float *bw, *bb, *gbw, *gbb;      /* (OC) BN affine */
     float *rmean, *rvar, *grm, *grv; /* (OC) running statistics; grm/grv stay zero */
-    float *nbt, *gnbt;              /* (1) training forwards so far (torch's num_batches_tracked) */
+    float *nbt, *gnbt; /* (1) training forwards so far (torch's num_batches_tracked) */
 };
 struct conv_bn_acts {
     float *conv;        /* (B, OH, OW, OC) conv output (BN input) */
@@ -53,8 +53,8 @@ size_t conv_bn_scratch_floats(const struct conv_bn *l, int B, int H, int W);
 void conv_bn_forward(struct conv_bn *l, float *y, struct conv_bn_acts *a, float *scratch,
                      const float *x, int B, int H, int W, int training);
 /* dx (B, H, W, IC) += ..., may be NULL (first layer); dy is not modified. */
-void conv_bn_backward(struct conv_bn *l, float *dx, float *scratch, const float *dy,
-                      const float *x, const struct conv_bn_acts *a, int B, int H, int W);
+void conv_bn_backward(struct conv_bn *l, float *dx, float *scratch, const float *dy, const float *x,
+                      const struct conv_bn_acts *a, int B, int H, int W);
 /* Multiply-accumulates for one image of side H x W. */
 double conv_bn_macs(const struct conv_bn *l, int H, int W);
 
@@ -76,15 +76,15 @@ struct mbconv_acts {
 void mbconv_init(struct mbconv *m, struct params *ps, const char *name, int C, float ratio,
                  float drop_path);
 void mbconv_reset(struct mbconv *m, struct rng *r);
-void mbconv_plan_acts(const struct mbconv *m, struct plan *pl, struct mbconv_acts *a, int B,
-                      int H, int W);
+void mbconv_plan_acts(const struct mbconv *m, struct plan *pl, struct mbconv_acts *a, int B, int H,
+                      int W);
 size_t mbconv_scratch_floats(const struct mbconv *m, int B, int H, int W);
 /* layer: global block index for the drop-path stream; seed/step as in vit_forward. */
 void mbconv_forward(struct mbconv *m, float *y, struct mbconv_acts *a, float *scratch,
                     const float *x, int B, int H, int W, int training, uint64_t seed, int step,
                     int layer);
-void mbconv_backward(struct mbconv *m, float *dx, float *scratch, const float *dy,
-                     const float *x, const struct mbconv_acts *a, int B, int H, int W);
+void mbconv_backward(struct mbconv *m, float *dx, float *scratch, const float *dy, const float *x,
+                     const struct mbconv_acts *a, int B, int H, int W);
 double mbconv_macs(const struct mbconv *m, int H, int W);
 
 /* ---- window_attn.c: TinyViT's Attention applied per window (the attention branch of a block,
@@ -102,21 +102,21 @@ struct window_attn {
     float *ab, *gab; /* (NH, ws*ws) attention_biases */
 };
 struct window_attn_acts {
-    int nwin;             /* windows per image of the planned map */
-    float *xw;            /* (B*nwin, T, C) partitioned, padded input */
-    float *ln;            /* (B*nwin, T, C) */
+    int nwin;  /* windows per image of the planned map */
+    float *xw; /* (B*nwin, T, C) partitioned, padded input */
+    float *ln; /* (B*nwin, T, C) */
     struct norm_acts ln_s;
-    float *qkv;           /* (B*nwin, T, 3C) */
-    float *att;           /* (B*nwin, NH, T, T) */
-    float *atty;          /* (B*nwin, T, C) */
-    float *bias;          /* (NH, T, T) the table gathered for this window size */
+    float *qkv;  /* (B*nwin, T, 3C) */
+    float *att;  /* (B*nwin, NH, T, T) */
+    float *atty; /* (B*nwin, T, C) */
+    float *bias; /* (NH, T, T) the table gathered for this window size */
 };
 void window_attn_init(struct window_attn *w, struct params *ps, const char *name, int C, int NH,
                       int ws);
 void window_attn_reset(struct window_attn *w, struct rng *r);
 int window_attn_windows(const struct window_attn *w, int H, int W);
-void window_attn_plan_acts(const struct window_attn *w, struct plan *pl,
-                           struct window_attn_acts *a, int B, int H, int W);
+void window_attn_plan_acts(const struct window_attn *w, struct plan *pl, struct window_attn_acts *a,
+                           int B, int H, int W);
 size_t window_attn_scratch_floats(const struct window_attn *w, int B, int H, int W);
 /* y (B, H, W, C) = the attention branch of x (B, H, W, C). */
 void window_attn_forward(const struct window_attn *w, float *y, struct window_attn_acts *a,
@@ -139,17 +139,17 @@ struct tinyvit_block {
 };
 struct tinyvit_block_acts {
     struct window_attn_acts wa;
-    float *x1;            /* (B, H, W, C) */
+    float *x1; /* (B, H, W, C) */
     struct conv_bn_acts lc;
-    float *x2;            /* (B, H, W, C) */
-    float *ln;            /* (B, H, W, C) */
+    float *x2; /* (B, H, W, C) */
+    float *ln; /* (B, H, W, C) */
     struct norm_acts ln_s;
-    float *h, *hg;        /* (B, H, W, hidden) fc1 output and its GELU */
-    float *dp1, *dp2;     /* (B) drop-path scales (NULL: none) */
-    float *dp_buf;        /* (2B) */
+    float *h, *hg;    /* (B, H, W, hidden) fc1 output and its GELU */
+    float *dp1, *dp2; /* (B) drop-path scales (NULL: none) */
+    float *dp_buf;    /* (2B) */
 };
-void tinyvit_block_init(struct tinyvit_block *b, struct params *ps, const char *name, int C,
-                        int NH, int ws, float mlp_ratio, float drop_path);
+void tinyvit_block_init(struct tinyvit_block *b, struct params *ps, const char *name, int C, int NH,
+                        int ws, float mlp_ratio, float drop_path);
 void tinyvit_block_reset(struct tinyvit_block *b, struct rng *r);
 void tinyvit_block_plan_acts(const struct tinyvit_block *b, struct plan *pl,
                              struct tinyvit_block_acts *a, int B, int H, int W);
@@ -171,15 +171,15 @@ struct patch_merge {
 };
 struct patch_merge_acts {
     struct conv_bn_acts a1, a2, a3;
-    float *c1, *g1;  /* (B, H, W, Cout) */
-    float *c2, *g2;  /* (B, OH, OW, Cout) */
+    float *c1, *g1; /* (B, H, W, Cout) */
+    float *c2, *g2; /* (B, OH, OW, Cout) */
 };
 void patch_merge_init(struct patch_merge *p, struct params *ps, const char *name, int Cin,
                       int Cout);
 void patch_merge_reset(struct patch_merge *p, struct rng *r);
 int patch_merge_out(int n);
-void patch_merge_plan_acts(const struct patch_merge *p, struct plan *pl,
-                           struct patch_merge_acts *a, int B, int H, int W);
+void patch_merge_plan_acts(const struct patch_merge *p, struct plan *pl, struct patch_merge_acts *a,
+                           int B, int H, int W);
 size_t patch_merge_scratch_floats(const struct patch_merge *p, int B, int H, int W);
 void patch_merge_forward(struct patch_merge *p, float *y, struct patch_merge_acts *a,
                          float *scratch, const float *x, int B, int H, int W, int training);

@@ -38,8 +38,8 @@ int window_attn_windows(const struct window_attn *w, int H, int W)
     return ((H + w->ws - 1) / w->ws) * ((W + w->ws - 1) / w->ws);
 }
 
-void window_attn_plan_acts(const struct window_attn *w, struct plan *pl,
-                           struct window_attn_acts *a, int B, int H, int W)
+void window_attn_plan_acts(const struct window_attn *w, struct plan *pl, struct window_attn_acts *a,
+                           int B, int H, int W)
 {
     int T = w->ws * w->ws;
     memset(a, 0, sizeof *a);
@@ -133,9 +133,9 @@ void window_attn_backward(struct window_attn *w, float *dx, float *scratch, cons
     size_t NC = (size_t)N * C;
     float *d1 = scratch, *d2 = d1 + NC, *dqkv = d2 + NC, *dbias = dqkv + 3 * NC;
     float *att_s = dbias + (size_t)NH * T * T;
-    windows_from_map(d1, dy, B, H, W, C, ws);             /* d1 = d(proj out) */
+    windows_from_map(d1, dy, B, H, W, C, ws); /* d1 = d(proj out) */
     memset(d2, 0, sizeof(float) * NC);
-    linear_backward(&w->proj, d2, d1, a->atty, N);         /* d2 = d atty */
+    linear_backward(&w->proj, d2, d1, a->atty, N); /* d2 = d atty */
     memset(dqkv, 0, sizeof(float) * 3 * NC);
     memset(dbias, 0, sizeof(float) * NH * T * T);
     attention_backward(dqkv, dbias, att_s, d2, a->qkv, a->att, nb, T, C, NH);
@@ -144,9 +144,9 @@ void window_attn_backward(struct window_attn *w, float *dx, float *scratch, cons
             for (int j = 0; j < T; j++)
                 w->gab[h * T + bias_index(i, j, ws)] += dbias[((size_t)h * T + i) * T + j];
     memset(d1, 0, sizeof(float) * NC);
-    linear_backward(&w->qkv, d1, dqkv, a->ln, N);          /* d1 = d ln */
+    linear_backward(&w->qkv, d1, dqkv, a->ln, N); /* d1 = d ln */
     memset(d2, 0, sizeof(float) * NC);
-    norm_backward(&w->norm, d2, d1, a->xw, &a->ln_s, N);   /* d2 = d xw */
+    norm_backward(&w->norm, d2, d1, a->xw, &a->ln_s, N); /* d2 = d xw */
     windows_add_to_map(dx, d2, B, H, W, C, ws);
 }
 

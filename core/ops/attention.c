@@ -64,8 +64,8 @@ void attention_forward(float *restrict out, float *restrict att, const float *re
 }
 
 /* For each (b, h, i): s_j = scale * q_i . k_j + bias_ij, p = softmax(s), out_i = sum_j p_j v_j. */
-void attention_forward_ref(float *out, float *att, const float *qkv, const float *bias,
-                           int B, int T, int C, int NH)
+void attention_forward_ref(float *out, float *att, const float *qkv, const float *bias, int B,
+                           int T, int C, int NH)
 {
     int hd = C / NH;
     size_t ld = 3 * (size_t)C, TT = (size_t)T * T;

@@ -37,8 +37,8 @@ static inline void conv_kw_run(int ow, int W, int K, int stride, int pad, int *k
 }
 
 /* col (B*OH*OW, K*K*IC) from inp (B, H, W, IC); padding reads as zero. */
-static void conv_im2col(float *restrict col, const float *restrict inp, int B, int H, int W,
-                        int IC, int K, int stride, int pad)
+static void conv_im2col(float *restrict col, const float *restrict inp, int B, int H, int W, int IC,
+                        int K, int stride, int pad)
 {
     int OH = conv_out(H, K, stride, pad), OW = conv_out(W, K, stride, pad);
     size_t kic = (size_t)K * IC;
@@ -109,8 +109,8 @@ void conv_forward(float *out, float *col, const float *inp, const float *weight,
 
 /* out[b, oh, ow, o] = bias[o] + sum over (kh, kw, ic) in the image of
  * inp[b, oh*stride - pad + kh, ow*stride - pad + kw, ic] * weight[o, kh, kw, ic]. */
-void conv_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
-                      int B, int H, int W, int IC, int OC, int K, int stride, int pad)
+void conv_forward_ref(float *out, const float *inp, const float *weight, const float *bias, int B,
+                      int H, int W, int IC, int OC, int K, int stride, int pad)
 {
     int OH = conv_out(H, K, stride, pad), OW = conv_out(W, K, stride, pad);
     for (int b = 0; b < B; b++)
@@ -139,8 +139,8 @@ void conv_forward_ref(float *out, const float *inp, const float *weight, const f
  * the sgemm), so the caller need not keep the forward's col alive; then col is overwritten with
  * the col gradient dout @ weight before it is scattered back into dinp. */
 void conv_backward(float *dinp, float *dweight, float *dbias, float *col, const float *dout,
-                   const float *inp, const float *weight,
-                   int B, int H, int W, int IC, int OC, int K, int stride, int pad)
+                   const float *inp, const float *weight, int B, int H, int W, int IC, int OC,
+                   int K, int stride, int pad)
 {
     int M = B * conv_out(H, K, stride, pad) * conv_out(W, K, stride, pad);
     int KKIC = K * K * IC;
@@ -163,8 +163,8 @@ void conv_backward(float *dinp, float *dweight, float *dbias, float *col, const 
 
 /* The forward's sum differentiated term by term, in the same loop order. */
 void conv_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,
-                       const float *inp, const float *weight,
-                       int B, int H, int W, int IC, int OC, int K, int stride, int pad)
+                       const float *inp, const float *weight, int B, int H, int W, int IC, int OC,
+                       int K, int stride, int pad)
 {
     int OH = conv_out(H, K, stride, pad), OW = conv_out(W, K, stride, pad);
     for (int b = 0; b < B; b++)

@@ -60,8 +60,8 @@ void dwconv_forward(float *restrict out, const float *restrict inp, const float 
 
 /* out[b, oh, ow, c] = bias[c] + sum over (kh, kw) in the image of
  * inp[b, oh*stride - pad + kh, ow*stride - pad + kw, c] * weight[c, kh, kw]. */
-void dwconv_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
-                        int B, int H, int W, int C, int K, int stride, int pad)
+void dwconv_forward_ref(float *out, const float *inp, const float *weight, const float *bias, int B,
+                        int H, int W, int C, int K, int stride, int pad)
 {
     int OH = dw_out(H, K, stride, pad), OW = dw_out(W, K, stride, pad);
     for (int b = 0; b < B; b++)

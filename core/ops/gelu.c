@@ -59,7 +59,8 @@ void gelu_backward(float *restrict dinp, const float *restrict dout, const float
     }
 }
 
-/* Overwrites instead of adding: no restrict, dinp may be dout (the MLP's backward runs in place). */
+/* Overwrites instead of adding: no restrict, dinp may be dout (the MLP's backward runs in place).
+ */
 void gelu_backward_set(float *dinp, const float *dout, const float *inp, size_t n)
 {
     OPS_OMP(parallel for schedule(static) num_threads(ops_threads_for(n)))

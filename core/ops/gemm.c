@@ -39,9 +39,8 @@ static void ops_wait_policy(int argc, char **argv, char **envp)
     if (argc > 0 && argv && argv[0])
         execve("/proc/self/exe", argv, env); /* on failure: carry on with libgomp's default */
 }
-__attribute__((section(".preinit_array"), used)) static void (*ops_preinit)(int, char **,
-                                                                           char **) =
-    ops_wait_policy;
+__attribute__((section(".preinit_array"),
+               used)) static void (*ops_preinit)(int, char **, char **) = ops_wait_policy;
 #endif
 
 /* OpenBLAS (0.3.21, AVX-512 targets) sends calls with M*N*K <= 100^3 to separate "small matrix"
@@ -71,8 +70,8 @@ void ops_sgemm_serial(int ta, int tb, int M, int N, int K, float alpha, const fl
         ops_sgemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
-                N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
+                K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 void ops_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
@@ -101,8 +100,8 @@ void ops_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
             size_t lo, hi;
             ops_split((size_t)M, ops_thread_id(), nt, GEMM_SPLIT_ROWS, &lo, &hi);
             if (hi > lo)
-                ops_sgemm_serial(ta, tb, (int)(hi - lo), N, K, alpha, ta ? A + lo : A + lo * lda, lda,
-                          B, ldb, beta, C + lo * ldc, ldc);
+                ops_sgemm_serial(ta, tb, (int)(hi - lo), N, K, alpha, ta ? A + lo : A + lo * lda,
+                                 lda, B, ldb, beta, C + lo * ldc, ldc);
         }
     }
     if (saved > 1)

@@ -90,8 +90,8 @@ void layernorm_forward_ref(float *out, float *mean, float *rstd, const float *in
  * and runs over all rows in order: the serial summation order at any thread count. */
 static void layernorm_backward_params(float *restrict dweight, float *restrict dbias,
                                       const float *restrict dout, const float *restrict inp,
-                                      const float *restrict mean, const float *restrict rstd,
-                                      int N, int C)
+                                      const float *restrict mean, const float *restrict rstd, int N,
+                                      int C)
 {
     int nt = ops_threads_for((size_t)N * C);
     nt = C < 32 * nt ? 1 : nt;

@@ -48,8 +48,8 @@ void matmul_forward_residual(float *out, const float *inp, const float *weight, 
 }
 
 /* (N, OC) = (N, C) (OC, C)^T: one dot product per output, accumulated in double. */
-void matmul_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
-                        int N, int C, int OC)
+void matmul_forward_ref(float *out, const float *inp, const float *weight, const float *bias, int N,
+                        int C, int OC)
 {
     for (int n = 0; n < N; n++) {
         for (int o = 0; o < OC; o++) {
@@ -95,8 +95,8 @@ static void matmul_backward_beta(float *restrict dinp, float *restrict dweight,
     }
 }
 
-void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                     const float *inp, const float *weight, int N, int C, int OC)
+void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                     const float *weight, int N, int C, int OC)
 {
     matmul_backward_beta(dinp, dweight, dbias, dout, inp, weight, N, C, OC, 1.0f);
 }

@@ -74,17 +74,17 @@ void ops_sgemm_serial(int ta, int tb, int M, int N, int K, float alpha, const fl
                       const float *B, int ldb, float beta, float *C, int ldc);
 
 /* ---- matmul.c: out (N, OC) = inp (N, C) @ weight^T + bias; weight (OC, C), bias (OC) or NULL */
-void matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
-                    int N, int C, int OC);
-void matmul_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
-                        int N, int C, int OC);
+void matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int N,
+                    int C, int OC);
+void matmul_forward_ref(float *out, const float *inp, const float *weight, const float *bias, int N,
+                        int C, int OC);
 /* out (N, OC) = res (N, OC) + matmul_forward(inp, weight, bias): a residual branch's last layer.
  * out may alias res. Twin: matmul_forward_ref, then add res. */
 void matmul_forward_residual(float *out, const float *inp, const float *weight, const float *bias,
                              const float *res, int N, int C, int OC);
 /* dinp (N, C), dweight (OC, C), dbias (OC); any may be NULL. */
-void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                     const float *inp, const float *weight, int N, int C, int OC);
+void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                     const float *weight, int N, int C, int OC);
 void matmul_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,
                          const float *inp, const float *weight, int N, int C, int OC);
 /* The same, but dinp is overwritten (=), not accumulated: a layer's input gradient then needs no
@@ -95,14 +95,14 @@ void matmul_backward_set(float *dinp, float *dweight, float *dbias, const float 
 /* ---- layernorm.c: per row of (N, C); mean, rstd (N) saved (may be NULL when no backward
  * follows); eps 1e-6 (timm ViT) */
 #define LAYERNORM_EPS 1e-6f
-void layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
-                       const float *weight, const float *bias, int N, int C);
+void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,
+                       const float *bias, int N, int C);
 void layernorm_forward_ref(float *out, float *mean, float *rstd, const float *inp,
                            const float *weight, const float *bias, int N, int C);
 /* weight/bias may be NULL (no affine: TinyMIM's feature target); then dweight/dbias are too. */
 void layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                        const float *inp, const float *weight, const float *mean,
-                        const float *rstd, int N, int C);
+                        const float *inp, const float *weight, const float *mean, const float *rstd,
+                        int N, int C);
 void layernorm_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,
                             const float *inp, const float *weight, const float *mean,
                             const float *rstd, int N, int C);
@@ -127,10 +127,10 @@ void log_softmax_forward(float *out, const float *inp, float scale, int N, int C
  * each; out (B, T, C); att (B, NH, T, T) the softmax probabilities, saved for backward and read
  * by relation distillation. bias (NH, T, T) is added to the scaled scores (TinyViT's attention
  * bias) or NULL. scale = hd^-0.5. */
-void attention_forward(float *out, float *att, const float *qkv, const float *bias,
-                       int B, int T, int C, int NH);
-void attention_forward_ref(float *out, float *att, const float *qkv, const float *bias,
-                           int B, int T, int C, int NH);
+void attention_forward(float *out, float *att, const float *qkv, const float *bias, int B, int T,
+                       int C, int NH);
+void attention_forward_ref(float *out, float *att, const float *qkv, const float *bias, int B,
+                           int T, int C, int NH);
 /* dqkv (B, T, 3C) or NULL; dbias (NH, T, T) or NULL; scratch: attention_scratch_floats(T)
  * floats (T*T), contents not kept. */
 size_t attention_scratch_floats(int T);
@@ -151,24 +151,23 @@ void attention_backward_ref(float *dqkv, float *dbias, const float *dout, const 
 size_t conv_col_floats(int B, int H, int W, int IC, int K, int stride, int pad);
 void conv_forward(float *out, float *col, const float *inp, const float *weight, const float *bias,
                   int B, int H, int W, int IC, int OC, int K, int stride, int pad);
-void conv_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
-                      int B, int H, int W, int IC, int OC, int K, int stride, int pad);
+void conv_forward_ref(float *out, const float *inp, const float *weight, const float *bias, int B,
+                      int H, int W, int IC, int OC, int K, int stride, int pad);
 void conv_backward(float *dinp, float *dweight, float *dbias, float *col, const float *dout,
-                   const float *inp, const float *weight,
-                   int B, int H, int W, int IC, int OC, int K, int stride, int pad);
+                   const float *inp, const float *weight, int B, int H, int W, int IC, int OC,
+                   int K, int stride, int pad);
 void conv_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,
-                       const float *inp, const float *weight,
-                       int B, int H, int W, int IC, int OC, int K, int stride, int pad);
+                       const float *inp, const float *weight, int B, int H, int W, int IC, int OC,
+                       int K, int stride, int pad);
 
 /* ---- dwconv.c: depthwise conv, NHWC; weight (C, K, K) as torch's (C, 1, K, K); bias (C)|NULL;
  * K <= 9; out (B, OH, OW, C) with OH as for conv */
-void dwconv_forward(float *out, const float *inp, const float *weight, const float *bias,
-                    int B, int H, int W, int C, int K, int stride, int pad);
-void dwconv_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
-                        int B, int H, int W, int C, int K, int stride, int pad);
-void dwconv_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                     const float *inp, const float *weight,
-                     int B, int H, int W, int C, int K, int stride, int pad);
+void dwconv_forward(float *out, const float *inp, const float *weight, const float *bias, int B,
+                    int H, int W, int C, int K, int stride, int pad);
+void dwconv_forward_ref(float *out, const float *inp, const float *weight, const float *bias, int B,
+                        int H, int W, int C, int K, int stride, int pad);
+void dwconv_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                     const float *weight, int B, int H, int W, int C, int K, int stride, int pad);
 
 /* ---- batchnorm.c: over (N, C) rows (N = B*H*W for NHWC). training: batch statistics, saved
  * mean/rstd (C), running stats updated with momentum (torch convention, eps 1e-5; either may be
@@ -176,12 +175,12 @@ void dwconv_backward(float *dinp, float *dweight, float *dbias, const float *dou
  * weight/bias (C) or NULL. */
 #define BATCHNORM_EPS 1e-5f
 void batchnorm_forward(float *out, float *mean, float *rstd, float *running_mean,
-                       float *running_var, const float *inp, const float *weight,
-                       const float *bias, int N, int C, float momentum, int training);
+                       float *running_var, const float *inp, const float *weight, const float *bias,
+                       int N, int C, float momentum, int training);
 /* Backward of the training-mode forward. */
 void batchnorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                        const float *inp, const float *weight, const float *mean,
-                        const float *rstd, int N, int C);
+                        const float *inp, const float *weight, const float *mean, const float *rstd,
+                        int N, int C);
 
 /* ---- pool.c: token mean (B, T, C) -> (B, C), and its backward */
 void meanpool_forward(float *out, const float *inp, int B, int T, int C);

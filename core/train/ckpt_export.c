@@ -73,8 +73,8 @@ static void layout_text(char *out, size_t cap, const struct layout *lay,
     if (*na)
         n += snprintf(out + n, cap - n, "blocks %s have no attention", na);
     if (*nh && n < (int)cap)
-        n += snprintf(out + n, cap - n, "%sMLP hidden %d in blocks %s (of %d)", n ? "; " : "",
-                      hid, nh, full);
+        n += snprintf(out + n, cap - n, "%sMLP hidden %d in blocks %s (of %d)", n ? "; " : "", hid,
+                      nh, full);
 }
 
 /* The model.* lines of x's resolved config with model.depth the blocks there are; malloc'd. */
@@ -145,9 +145,10 @@ static int teacher_model(struct model_cfg *m, const struct ckpt_tensors *c, cons
         if (strcmp(c->t[i].name, "head.weight") == 0 && c->t[i].ndim == 2)
             classes = c->t[i].shape[0], dim = c->t[i].shape[1];
     if (!rc && (tx->model.dim != dim || tx->model.classes != classes))
-        rc = kd_err_set(e, KD_ERR_MISMATCH, ckpt, 0, "its teacher %s now has dim %d and %d "
-                        "classes, the checkpoint %d and %d", teacher, tx->model.dim,
-                        tx->model.classes, dim, classes);
+        rc = kd_err_set(e, KD_ERR_MISMATCH, ckpt, 0,
+                        "its teacher %s now has dim %d and %d "
+                        "classes, the checkpoint %d and %d",
+                        teacher, tx->model.dim, tx->model.classes, dim, classes);
     if (rc)
         kd_err_fix(e, "a compressed model's shape is its teacher's: export from the kdlab folder "
                       "that made it, with its teacher config as it was");
@@ -221,7 +222,7 @@ static int write_export(const struct ckpt_tensors *c, struct experiment *x, cons
 {
     const struct model_cfg *cfg = &x->model;
     struct st_entry *t = calloc((size_t)c->n + 1, sizeof *t);
-    char (*names)[ST_NAME_MAX] = calloc((size_t)c->n + 1, ST_NAME_MAX);
+    char(*names)[ST_NAME_MAX] = calloc((size_t)c->n + 1, ST_NAME_MAX);
     char contents[512], strict[512], layout_s[1024];
     float *perm = NULL;
     int used[N_EXTRA] = {0}, rc = 0;
@@ -242,8 +243,8 @@ static int write_export(const struct ckpt_tensors *c, struct experiment *x, cons
     layout_meta(layout_s, sizeof layout_s, &lay);
     if (!rc && !(model = meta_config(x, lay.depth)))
         rc = kd_err_set(e, KD_ERR_NOMEM, ckpt, 0, "out of memory");
-    const char *mk[6] = {"format", WEIGHTS_META_CONFIG, "kdlab.kind", "kdlab.contents",
-                         "kdlab.strict", "kdlab.layout"};
+    const char *mk[6] = {"format",         WEIGHTS_META_CONFIG, "kdlab.kind",
+                         "kdlab.contents", "kdlab.strict",      "kdlab.layout"};
     const char *mv[6] = {"pt", model, info->kind, contents, strict, layout_s};
     if (!rc)
         rc = st_write(out, t, c->n, mk, mv, 6, e);
@@ -262,8 +263,10 @@ int ckpt_export_vit(const char *ckpt, const char *out, struct ckpt_export_info *
     struct experiment *x = malloc(sizeof *x);
     memset(info, 0, sizeof *info);
     memset(&c, 0, sizeof c);
-    int rc = x ? weights_model_cfg(x, ckpt, e) : kd_err_set(e, KD_ERR_NOMEM, ckpt, 0, "out of "
-                                                            "memory");
+    int rc = x ? weights_model_cfg(x, ckpt, e)
+               : kd_err_set(e, KD_ERR_NOMEM, ckpt, 0,
+                            "out of "
+                            "memory");
     if (!rc)
         rc = ckpt_read_tensors(ckpt, &c, e);
     if (!rc)
@@ -276,7 +279,8 @@ int ckpt_export_vit(const char *ckpt, const char *out, struct ckpt_export_info *
                            "tinyvit_distill, tinymim) and the ViTs of kinds mae, moco, seed, "
                            "dcvit and practise",
                            "a model.arch %s checkpoint of kind %s holds other tensors than its "
-                           "model", config_choice_name("model.arch", x->model.arch), info->kind);
+                           "model",
+                           config_choice_name("model.arch", x->model.arch), info->kind);
     if (!rc)
         rc = write_export(&c, x, ckpt, out, info, e);
     ckpt_tensors_free(&c);

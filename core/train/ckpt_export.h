@@ -14,12 +14,12 @@ struct kd_err;
 
 /* What was written, for the caller's summary and notices. */
 struct ckpt_export_info {
-    char kind[32];           /* the config's kind: "mae", "moco", ... */
+    char kind[32]; /* the config's kind: "mae", "moco", ... */
     int n_tensors;
     size_t n_values;
-    char extras[256];        /* "decoder.* (the MAE decoder)", ... or "" */
-    char compressed[256];    /* "blocks 1, 2 have no attention; MLP hidden 49 in blocks 1, 2"
-                              * or "": timm cannot load the file strictly */
+    char extras[256];     /* "decoder.* (the MAE decoder)", ... or "" */
+    char compressed[256]; /* "blocks 1, 2 have no attention; MLP hidden 49 in blocks 1, 2"
+                           * or "": timm cannot load the file strictly */
 };
 
 /* Every tensor of the ViT checkpoint ckpt into out (F32, atomically), encoder in timm names, the

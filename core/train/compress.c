@@ -156,10 +156,10 @@ int compress_read_layout(const char *path, struct vit_layout *lay, int *depth, s
     FILE *f = fopen(path, "r");
     memset(lay, 0, sizeof *lay);
     if (!f)
-        return kd_err_setfix(e, KD_ERR_IO, path, 0,
-                             file_remake_hint(path, "run the reused config first", hint,
-                                              sizeof hint),
-                             "cannot open the layout of a compressed model");
+        return kd_err_setfix(
+            e, KD_ERR_IO, path, 0,
+            file_remake_hint(path, "run the reused config first", hint, sizeof hint),
+            "cannot open the layout of a compressed model");
     int ok = fscanf(f, "%d", depth) == 1 && *depth > 0 && *depth <= VIT_MAX_DEPTH;
     for (int l = 0; ok && l < *depth; l++) {
         int attn, hidden;
@@ -169,10 +169,10 @@ int compress_read_layout(const char *path, struct vit_layout *lay, int *depth, s
     }
     fclose(f);
     if (!ok)
-        return kd_err_setfix(e, KD_ERR_FORMAT, path, 0,
-                             file_remake_hint(path, "delete it and run its config again", hint,
-                                              sizeof hint),
-                             "malformed layout file");
+        return kd_err_setfix(
+            e, KD_ERR_FORMAT, path, 0,
+            file_remake_hint(path, "delete it and run its config again", hint, sizeof hint),
+            "malformed layout file");
     return 0;
 }
 
@@ -193,8 +193,8 @@ int compress_write_synthetic(const char *path, const float *images, const int *t
     return atomic_commit(&af, e);
 }
 
-int compress_read_synthetic(const char *path, float **images, int **targets, int *n, int h,
-                            int w, int c, struct kd_err *e)
+int compress_read_synthetic(const char *path, float **images, int **targets, int *n, int h, int w,
+                            int c, struct kd_err *e)
 {
     char magic[8];
     int32_t hdr[4];
@@ -203,10 +203,10 @@ int compress_read_synthetic(const char *path, float **images, int **targets, int
     char hint[300];
     FILE *f = fopen(path, "rb");
     if (!f)
-        return kd_err_setfix(e, KD_ERR_IO, path, 0,
-                             file_remake_hint(path, "run the dcvit.synthetic config first", hint,
-                                              sizeof hint),
-                             "cannot open the synthetic metric set");
+        return kd_err_setfix(
+            e, KD_ERR_IO, path, 0,
+            file_remake_hint(path, "run the dcvit.synthetic config first", hint, sizeof hint),
+            "cannot open the synthetic metric set");
     int ok = fread(magic, 1, 8, f) == 8 && memcmp(magic, "KDSYN001", 8) == 0 &&
              fread(hdr, sizeof hdr, 1, f) == 1 && hdr[0] > 0 && hdr[1] == h && hdr[2] == w &&
              hdr[3] == c;
@@ -228,10 +228,10 @@ int compress_read_synthetic(const char *path, float **images, int **targets, int
         free(*targets);
         *images = NULL;
         *targets = NULL;
-        return kd_err_setfix(e, KD_ERR_FORMAT, path, 0,
-                             file_remake_hint(path, "delete it and run its config again", hint,
-                                              sizeof hint),
-                             "not a synthetic set of %dx%dx%d images", h, w, c);
+        return kd_err_setfix(
+            e, KD_ERR_FORMAT, path, 0,
+            file_remake_hint(path, "delete it and run its config again", hint, sizeof hint),
+            "not a synthetic set of %dx%dx%d images", h, w, c);
     }
     return 0;
 }
@@ -258,8 +258,8 @@ double compress_heldout_mse(struct vit *t, struct vit *m, const struct run *r)
     return r->n_test ? mse / ((double)r->n_test * TC) : 0;
 }
 
-void compress_row(struct run *r, struct vit *orig, struct vit *m, int stage, int block,
-                  int hidden, double score, double ft_loss, double orig_macs, int timed)
+void compress_row(struct run *r, struct vit *orig, struct vit *m, int stage, int block, int hidden,
+                  double score, double ft_loss, double orig_macs, int timed)
 {
     double acc = compress_test_acc(m, r), lat = NAN, lat_min = NAN;
     double heldout = compress_heldout_mse(orig, m, r);
@@ -268,14 +268,15 @@ void compress_row(struct run *r, struct vit *orig, struct vit *m, int stage, int
         compress_latency(m, B, r->x.dcvit.latency_runs, &lat, &lat_min);
     double macs = vit_macs(m);
     csv_row(&r->csv, "%d,%d,%d,%.6g,%.6g,%.6f,%zu,%.0f,%.6f,%.3f,%.3f,%.1f,%.6g", stage, block,
-            hidden, score, ft_loss, acc, vit_param_count(m), macs, macs / orig_macs, lat,
-            lat_min, now_seconds() - r->t_start, heldout);
+            hidden, score, ft_loss, acc, vit_param_count(m), macs, macs / orig_macs, lat, lat_min,
+            now_seconds() - r->t_start, heldout);
     char timing[64] = "";
     if (timed)
         snprintf(timing, sizeof timing, ", %.2f ms per batch of %d", lat, B);
     progress_printf("[%s] stage %d block %d hidden %d: test top-1 %.2f%%, %.2f MMACs (%.1f%%), "
-                    "feature MSE %.5f train / %.5f held out%s\n", r->out, stage, block, hidden,
-                    100 * acc, macs / 1e6, 100 * macs / orig_macs, ft_loss, heldout, timing);
+                    "feature MSE %.5f train / %.5f held out%s\n",
+                    r->out, stage, block, hidden, 100 * acc, macs / 1e6, 100 * macs / orig_macs,
+                    ft_loss, heldout, timing);
 }
 
 int compress_remeasure(struct run *r, struct vit *orig, const struct experiment *tx,
@@ -309,14 +310,12 @@ int compress_start(struct compress_run *c, int argc, char **argv)
         die(&e);
     const struct dcvit_cfg *d = &r->x.dcvit;
     int Bmax = r->x.optim.batch > d->latency_batch ? r->x.optim.batch : d->latency_batch;
-    if (compress_load_original(&c->t, &c->tx, r, Bmax, &e) ||
-        run_csv_open(r, COMPRESS_HEADER, &e))
+    if (compress_load_original(&c->t, &c->tx, r, Bmax, &e) || run_csv_open(r, COMPRESS_HEADER, &e))
         die(&e);
     c->cur = &c->t;
     if (!d->reuse[0])
         return 0;
-    if (compress_remeasure(r, &c->t, &c->tx, &e) || run_csv_write(r, 1, &e) ||
-        run_finish(r, &e))
+    if (compress_remeasure(r, &c->t, &c->tx, &e) || run_csv_write(r, 1, &e) || run_finish(r, &e))
         die(&e);
     return 1;
 }

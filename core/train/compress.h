@@ -52,11 +52,11 @@ void compress_latency(struct vit *m, int B, int runs, double *mean_ms, double *m
  * few shots; and when timed the latency with dcvit.latency_*, else NaN) and appends a row to
  * r->csv; orig_macs scales macs_ratio. heldout_mse is the last column, so that readers of the
  * earlier columns by position keep theirs. */
-#define COMPRESS_HEADER                                                                          \
-    "stage,block,hidden,score,ft_loss,test_acc,params,macs,macs_ratio,latency_ms,"             \
+#define COMPRESS_HEADER                                                                            \
+    "stage,block,hidden,score,ft_loss,test_acc,params,macs,macs_ratio,latency_ms,"                 \
     "latency_min_ms,seconds,heldout_mse"
-void compress_row(struct run *r, struct vit *orig, struct vit *m, int stage, int block,
-                  int hidden, double score, double ft_loss, double orig_macs, int timed);
+void compress_row(struct run *r, struct vit *orig, struct vit *m, int stage, int block, int hidden,
+                  double score, double ft_loss, double orig_macs, int timed);
 /* Mean squared difference of the final-norm tokens of orig and m over r's test subset. */
 double compress_heldout_mse(struct vit *orig, struct vit *m, const struct run *r);
 /* dcvit.reuse: rebuild the finished run of that config (same seed and scale) from its
@@ -76,8 +76,8 @@ int compress_read_layout(const char *path, struct vit_layout *lay, int *depth, s
  * images (n, h, w, c) normalized. Written atomically. read allocates *images and *targets. */
 int compress_write_synthetic(const char *path, const float *images, const int *targets, int n,
                              int h, int w, int c, struct kd_err *e);
-int compress_read_synthetic(const char *path, float **images, int **targets, int *n, int h,
-                            int w, int c, struct kd_err *e);
+int compress_read_synthetic(const char *path, float **images, int **targets, int *n, int h, int w,
+                            int c, struct kd_err *e);
 
 /* What both compression experiments keep: the run, the original model and the model after the
  * latest stage. Methods of loop_stages begin their context with it, so that compress_model and
@@ -85,9 +85,9 @@ int compress_read_synthetic(const char *path, float **images, int **targets, int
  * it). */
 struct compress_run {
     struct run r;
-    struct experiment tx;       /* the original's config */
-    struct vit t;               /* the original */
-    struct vit *cur;            /* the model after the latest stage: &t, or the method's */
+    struct experiment tx; /* the original's config */
+    struct vit t;         /* the original */
+    struct vit *cur;      /* the model after the latest stage: &t, or the method's */
 };
 
 /* The start both compression experiments share: the command line, config and data, the

@@ -14,10 +14,10 @@ struct finetune {
     const struct run *r;
     struct vit *s, *t;
     int steps;
-    uint32_t tag;               /* its batch stream */
+    uint32_t tag; /* its batch stream */
     struct augment_cfg aug;
-    float *tfeat, *dfeat;       /* (B, T, C): the original's tokens; the loss gradient */
-    double tail;                /* loss summed over the last tenth of the steps */
+    float *tfeat, *dfeat; /* (B, T, C): the original's tokens; the loss gradient */
+    double tail;          /* loss summed over the last tenth of the steps */
     int n_tail;
 };
 
@@ -36,8 +36,8 @@ static void finetune_order(void *ctx, int *order, int epoch)
     }
 }
 
-static void finetune_batch(void *ctx, float *images, int *labels, const int *idx, int B,
-                           int epoch, long step)
+static void finetune_batch(void *ctx, float *images, int *labels, const int *idx, int B, int epoch,
+                           long step)
 {
     struct finetune *F = ctx;
     const struct run *r = F->r;
@@ -46,8 +46,8 @@ static void finetune_batch(void *ctx, float *images, int *labels, const int *idx
 }
 
 /* MSE over every final-norm token, its weight ramping up over dcvit.loss_warmup steps. */
-static float finetune_step(void *ctx, const float *images, const int *labels, const int *idx,
-                           int B, int epoch, long step)
+static float finetune_step(void *ctx, const float *images, const int *labels, const int *idx, int B,
+                           int epoch, long step)
 {
     struct finetune *F = ctx;
     struct vit *s = F->s;
@@ -72,14 +72,28 @@ double compress_finetune(struct vit *s, struct vit *t, const struct run *r, int 
     size_t BTC = (size_t)x->optim.batch * s->T * s->C;
     if (steps <= 0)
         return 0;
-    struct finetune F = {r, s, t, steps, tag, run_augment_of(x), malloc(sizeof(float) * BTC),
-                         malloc(sizeof(float) * BTC), 0, 0};
+    struct finetune F = {r,
+                         s,
+                         t,
+                         steps,
+                         tag,
+                         run_augment_of(x),
+                         malloc(sizeof(float) * BTC),
+                         malloc(sizeof(float) * BTC),
+                         0,
+                         0};
     struct optim_cfg oc = x->optim;
     oc.epochs = 1;
     oc.warmup_epochs = 0;
-    struct loop_spec sp = {.ctx = &F, .sets = {&s->params}, .n_sets = 1, .n_trained = 1,
-                           .save = &s->params, .optim = &oc, .steps = steps,
-                           .order = finetune_order, .batch = finetune_batch,
+    struct loop_spec sp = {.ctx = &F,
+                           .sets = {&s->params},
+                           .n_sets = 1,
+                           .n_trained = 1,
+                           .save = &s->params,
+                           .optim = &oc,
+                           .steps = steps,
+                           .order = finetune_order,
+                           .batch = finetune_batch,
                            .step = finetune_step};
     struct loop L = {0};
     double mean;

@@ -33,9 +33,9 @@ void evaluate(struct net *n, const struct dataset *d, const int *idx, int count,
 struct fit_method {
     struct run *r;
     struct net *n;
-    const struct fit_hooks *h;  /* NULL: supervised */
-    float *dlogits;             /* (B, classes) */
-    long correct;               /* training samples classified right this epoch */
+    const struct fit_hooks *h; /* NULL: supervised */
+    float *dlogits;            /* (B, classes) */
+    long correct;              /* training samples classified right this epoch */
 };
 
 static void fit_batch(void *ctx, float *images, int *labels, const int *idx, int B, int epoch,
@@ -53,10 +53,9 @@ static float fit_step(void *ctx, const float *images, const int *labels, const i
     const struct experiment *x = &F->r->x;
     net_forward(n, images, B, 1, (uint64_t)x->run.seed, (int)step);
     memset(F->dlogits, 0, sizeof(float) * B * n->classes);
-    float loss = F->h && F->h->loss
-                     ? F->h->loss(F->h->ctx, n, F->dlogits, labels, idx, B, epoch)
-                     : ce_loss(F->dlogits, n->logits, labels, x->optim.label_smoothing, 1.0f, B,
-                               n->classes);
+    float loss = F->h && F->h->loss ? F->h->loss(F->h->ctx, n, F->dlogits, labels, idx, B, epoch)
+                                    : ce_loss(F->dlogits, n->logits, labels,
+                                              x->optim.label_smoothing, 1.0f, B, n->classes);
     if (!isfinite(loss))
         return loss;
     F->correct += ce_correct(n->logits, labels, B, n->classes);
@@ -65,8 +64,7 @@ static float fit_step(void *ctx, const float *images, const int *labels, const i
 }
 
 /* Training accuracy, then loss and accuracy on the test subset. */
-static int fit_epoch_end(void *ctx, int epoch, double loss, struct loop_row *row,
-                         struct kd_err *e)
+static int fit_epoch_end(void *ctx, int epoch, double loss, struct loop_row *row, struct kd_err *e)
 {
     struct fit_method *F = ctx;
     struct run *r = F->r;
@@ -86,11 +84,17 @@ int fit(struct run *r, struct net *n, const struct fit_hooks *h, struct kd_err *
     struct fit_method F = {r, n, h, malloc(sizeof(float) * r->x.optim.batch * n->classes), 0};
     if (!F.dlogits)
         return kd_err_set(e, KD_ERR_NOMEM, r->x.path, 0, "out of memory for the logits");
-    struct loop_spec sp = {
-        .ctx = &F, .sets = {n->params}, .n_sets = 1, .n_trained = 1, .save = n->params,
-        .net = n, .cols = ",train_acc,test_loss,test_acc", .tail_cols = h ? h->cols : NULL,
-        .batch = h && h->batch ? fit_batch : NULL, .step = fit_step,
-        .epoch_end = fit_epoch_end};
+    struct loop_spec sp = {.ctx = &F,
+                           .sets = {n->params},
+                           .n_sets = 1,
+                           .n_trained = 1,
+                           .save = n->params,
+                           .net = n,
+                           .cols = ",train_acc,test_loss,test_acc",
+                           .tail_cols = h ? h->cols : NULL,
+                           .batch = h && h->batch ? fit_batch : NULL,
+                           .step = fit_step,
+                           .epoch_end = fit_epoch_end};
     int rc = loop_train(r, &sp, e);
     free(F.dlogits);
     return rc;

@@ -20,7 +20,7 @@ struct fit_hooks {
      * (stored soft labels replay the augmentation their records name, so the student sees the
      * teacher's images). */
     void (*batch)(void *ctx, float *images, int *labels, const int *idx, int B, int epoch);
-    const char *cols;   /* ",name,...": more CSV columns after fit's */
+    const char *cols; /* ",name,...": more CSV columns after fit's */
     /* Their cells for `epoch` (",v,..."), after its steps. */
     void (*cells)(void *ctx, int epoch, char *out, size_t cap);
 };
@@ -32,7 +32,7 @@ struct fit_hooks {
 int fit(struct run *r, struct net *n, const struct fit_hooks *h, struct kd_err *e);
 
 /* Mean loss (plain CE) and accuracy of n over the samples idx[0..count-1] of d. */
-void evaluate(struct net *n, const struct dataset *d, const int *idx, int count,
-              double *loss, double *acc);
+void evaluate(struct net *n, const struct dataset *d, const int *idx, int count, double *loss,
+              double *acc);
 
 #endif

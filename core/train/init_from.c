@@ -6,8 +6,7 @@
 
 #include <stdio.h>
 
-int ref_ckpt_path(char *out, size_t cap, const char *config, const char *scale,
-                  struct kd_err *e)
+int ref_ckpt_path(char *out, size_t cap, const char *config, const char *scale, struct kd_err *e)
 {
     char stem[512];
     if (run_ref_stem(stem, sizeof stem, NULL, config, scale, -1, e))
@@ -21,13 +20,14 @@ int init_from_config(struct params *ps, const struct experiment *x, const char *
 {
     char path[600];
     struct ckpt_match mt;
-    if (ref_ckpt_path(path, sizeof path, ref, x->scale, e) ||
-        ckpt_load_matching(path, ps, &mt, e))
+    if (ref_ckpt_path(path, sizeof path, ref, x->scale, e) || ckpt_load_matching(path, ps, &mt, e))
         return e->code;
-    fprintf(stderr, "[%s] from %s: loaded %d tensors, skipped %d%s%s%s, kept %d as "
-            "initialized%s%s%s\n", x->path, path, mt.loaded, mt.skipped,
-            mt.skipped ? " (first '" : "", mt.first_skipped, mt.skipped ? "')" : "", mt.missing,
-            mt.missing ? " (first '" : "", mt.first_missing, mt.missing ? "')" : "");
+    fprintf(stderr,
+            "[%s] from %s: loaded %d tensors, skipped %d%s%s%s, kept %d as "
+            "initialized%s%s%s\n",
+            x->path, path, mt.loaded, mt.skipped, mt.skipped ? " (first '" : "", mt.first_skipped,
+            mt.skipped ? "')" : "", mt.missing, mt.missing ? " (first '" : "", mt.first_missing,
+            mt.missing ? "')" : "");
     if (mt.loaded == 0)
         return kd_err_setfix(e, KD_ERR_MISMATCH, x->path, 0,
                              "check that model.* matches the referenced config's",

@@ -13,8 +13,7 @@ struct kd_err;
 
 /* results/<scale>/<config path>-s<first seed of that config>.ckpt into out (the rule bin/plan
  * writes for a referenced config). Errors: the config does not load. */
-int ref_ckpt_path(char *out, size_t cap, const char *config, const char *scale,
-                  struct kd_err *e);
+int ref_ckpt_path(char *out, size_t cap, const char *config, const char *scale, struct kd_err *e);
 /* Load the checkpoint of config `ref` (at x's scale) into ps, matching by name and shape, and
  * print one line to stderr: tensors loaded, skipped, and parameters left as initialized.
  * require_all: a parameter of ps absent from the file is an error (a teacher); otherwise

@@ -72,8 +72,7 @@ double invert_l2(float *dx, const float *x, size_t n, float weight)
     return norm;
 }
 
-void invert_jitter(float *out, const float *in, int S, int ch, int dy, int dx, int flip,
-                         int back)
+void invert_jitter(float *out, const float *in, int S, int ch, int dy, int dx, int flip, int back)
 {
     for (int y = 0; y < S; y++)
         for (int x = 0; x < S; x++) {
@@ -100,9 +99,8 @@ static float invert_lr(const struct invert_cfg *c, int it)
 
 /* One Adam step of the images [a, a + B): returns summed stats into s. */
 static void invert_batch(struct vit *m, float *img, float *mom, float *vel, const int *targets,
-                         int a, int B, int it, const struct invert_cfg *c, uint64_t seed,
-                         float *xj, float *dxj, float *grad, float *dlogits,
-                         struct invert_stats *s)
+                         int a, int B, int it, const struct invert_cfg *c, uint64_t seed, float *xj,
+                         float *dxj, float *grad, float *dlogits, struct invert_stats *s)
 {
     int S = m->img, ch = m->in_ch, K = m->classes;
     size_t P = (size_t)S * S * ch;
@@ -169,8 +167,8 @@ int invert_run(struct vit *m, float *images, const int *targets, const struct in
         struct invert_stats s = {0};
         for (int a = 0; a < c->n; a += Bm) {
             int B = c->n - a < Bm ? c->n - a : Bm;
-            invert_batch(m, images, mom, vel, targets, a, B, it, c, seed, xj, dxj, grad,
-                         dlogits, &s);
+            invert_batch(m, images, mom, vel, targets, a, B, it, c, seed, xj, dxj, grad, dlogits,
+                         &s);
         }
         s.ce /= c->n, s.tv /= c->n, s.l2 /= c->n, s.acc /= c->n;
         s.loss = s.ce + c->tv * s.tv + c->l2 * s.l2;

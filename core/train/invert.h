@@ -25,8 +25,8 @@ struct invert_cfg {
 
 /* Per-iteration summary, mean over the images. */
 struct invert_stats {
-    double loss, ce, tv, l2;  /* weighted total and the three terms (unweighted) */
-    double acc;               /* fraction of images the model assigns their target */
+    double loss, ce, tv, l2; /* weighted total and the three terms (unweighted) */
+    double acc;              /* fraction of images the model assigns their target */
 };
 
 /* Targets for n images: rounds of a fresh random permutation of the K classes, so targets are
@@ -51,7 +51,6 @@ double invert_l2(float *dx, const float *x, size_t n, float weight);
 /* One (S, S, ch) image shifted cyclically and flipped: out[y][x] = in[(y - dy) mod S][sx] with
  * sx = (x - dx) mod S, mirrored (S - 1 - sx) when flip. back != 0 applies the adjoint instead,
  * ACCUMULATING into out (the gradient's way back to the unshifted image). */
-void invert_jitter(float *out, const float *in, int S, int ch, int dy, int dx, int flip,
-                   int back);
+void invert_jitter(float *out, const float *in, int S, int ch, int dy, int dx, int flip, int back);
 
 #endif

@@ -20,10 +20,9 @@ int loop_init(struct loop *L, const struct run *r, const struct loop_spec *sp, s
     L->steps = sp->steps ? sp->steps : r->n_train / L->B;
     params_view(&L->trained, (struct params **)sp->sets, sp->n_trained);
     if (!sp->steps && r->n_train < L->B)
-        return kd_err_setfix(e, KD_ERR_CONFIG, r->x.path, 0,
-                             "lower optim.batch or raise data.train_n",
-                             "optim.batch %d is larger than the %d training images", L->B,
-                             r->n_train);
+        return kd_err_setfix(
+            e, KD_ERR_CONFIG, r->x.path, 0, "lower optim.batch or raise data.train_n",
+            "optim.batch %d is larger than the %d training images", L->B, r->n_train);
     long n_order = L->steps * L->B > r->n_train ? L->steps * L->B : r->n_train;
     L->images = malloc(sizeof(float) * L->B * r->train.h * r->train.w * r->train.c);
     L->labels = malloc(sizeof(int) * L->B);

@@ -18,28 +18,28 @@ struct ckpt_info;
 
 /* What a method adds to an epoch's row and line: each cell preceded by a comma. */
 struct loop_row {
-    char cells[512];   /* its columns between the loss and lr (loop_spec.cols) */
-    char tail[512];    /* its columns after peak_mb (loop_spec.tail_cols) */
-    char note[256];    /* words for the epoch's line on stderr, after the loss */
+    char cells[512]; /* its columns between the loss and lr (loop_spec.cols) */
+    char tail[512];  /* its columns after peak_mb (loop_spec.tail_cols) */
+    char note[256];  /* words for the epoch's line on stderr, after the loss */
 };
 
 /* A method, as the loop sees it. Hooks left NULL take the defaults named; every draw a hook
  * makes must come from the seed, epoch, step and sample, never from a running generator, so that
  * a resumed run replays it. */
 struct loop_spec {
-    void *ctx;                          /* the method's, passed to every hook */
+    void *ctx; /* the method's, passed to every hook */
     /* What a resume point holds, in order: sets[0..n_trained-1] are trained (one optimizer each,
      * gradients zeroed before each step, clipped, updated); the rest are the method's state (an
      * EMA encoder, queues: slots over its buffers, see ssl.h), saved and reloaded only. */
     struct params *sets[LOOP_MAX_SETS];
     int n_sets, n_trained;
-    int clip_each;                      /* clip each trained set alone (MoCo, SEED), not all */
-    struct params *save;                /* the tensors of STEM.ckpt */
-    struct net *net;                    /* the classifier KD_TRACE traces, or NULL: no trace */
-    const struct optim_cfg *optim;      /* NULL: the run's optim section */
-    long steps;                         /* steps an epoch; 0: n_train / batch (whole batches) */
-    const char *loss_col;               /* name of the mean step loss; NULL: "train_loss" */
-    const char *cols, *tail_cols;       /* ",name,...": where loop_row's cells and tail go */
+    int clip_each;                 /* clip each trained set alone (MoCo, SEED), not all */
+    struct params *save;           /* the tensors of STEM.ckpt */
+    struct net *net;               /* the classifier KD_TRACE traces, or NULL: no trace */
+    const struct optim_cfg *optim; /* NULL: the run's optim section */
+    long steps;                    /* steps an epoch; 0: n_train / batch (whole batches) */
+    const char *loss_col;          /* name of the mean step loss; NULL: "train_loss" */
+    const char *cols, *tail_cols;  /* ",name,...": where loop_row's cells and tail go */
     /* The samples of `epoch`, steps * batch of them, into order; NULL: run_epoch_order. */
     void (*order)(void *ctx, int *order, int epoch);
     /* images (B, h, w, c) and labels of the samples idx at epoch and global step; NULL:
@@ -59,18 +59,18 @@ struct loop_spec {
 struct loop {
     const struct run *r;
     const struct loop_spec *sp;
-    struct optim_cfg cfg;               /* the schedule and optimizer */
-    struct optim opt[LOOP_MAX_SETS];    /* one per trained set */
-    struct optim *opts[LOOP_MAX_SETS];  /* per set: its optimizer or NULL (resume points) */
-    struct params trained;              /* view over the trained sets: clipping, NaN guard */
-    struct augment_cfg aug;             /* the run's, for the default batch */
-    float *images;                      /* (B, h, w, c) */
-    int *labels, *order;                /* (B); (max(n_train, steps * B)) */
-    long steps;                         /* steps an epoch */
+    struct optim_cfg cfg;              /* the schedule and optimizer */
+    struct optim opt[LOOP_MAX_SETS];   /* one per trained set */
+    struct optim *opts[LOOP_MAX_SETS]; /* per set: its optimizer or NULL (resume points) */
+    struct params trained;             /* view over the trained sets: clipping, NaN guard */
+    struct augment_cfg aug;            /* the run's, for the default batch */
+    float *images;                     /* (B, h, w, c) */
+    int *labels, *order;               /* (B); (max(n_train, steps * B)) */
+    long steps;                        /* steps an epoch */
     int B;
-    float lr;                           /* the last step's learning rate */
-    struct trace *trace;                /* NULL unless KD_TRACE is set (tests/test_twin.sh) */
-    int traced;                         /* the trace has all its steps: stop, write nothing */
+    float lr;            /* the last step's learning rate */
+    struct trace *trace; /* NULL unless KD_TRACE is set (tests/test_twin.sh) */
+    int traced;          /* the trace has all its steps: stop, write nothing */
 };
 
 /* Buffers and optimizers of sp over r's training data. Returns 0 or fills e (a batch larger than
@@ -93,8 +93,8 @@ int loop_train(struct run *r, const struct loop_spec *sp, struct kd_err *e);
  * every stage but the last holds the model of that stage (no optimizer). */
 struct loop_stages {
     void *ctx;
-    int last;                                 /* the last stage */
-    long (*steps_of)(void *ctx, int stage);   /* the steps stage counts on the bar */
+    int last;                               /* the last stage */
+    long (*steps_of)(void *ctx, int stage); /* the steps stage counts on the bar */
     /* Stage `stage`: its work and its rows. Returns 0 or fills e. */
     int (*stage)(void *ctx, int stage, struct kd_err *e);
     /* The parameters of the model after the latest stage: of a resume point, and of STEM.ckpt. */
@@ -112,7 +112,6 @@ int loop_stages(struct run *r, const struct loop_stages *st, struct kd_err *e);
 
 /* The end of every run: STEM.ckpt (save, with info), STEM.yaml and STEM.meta, then STEM.csv (what
  * Make waits for); then the resume point goes. Returns 0 or fills e. */
-int loop_finish(struct run *r, struct params *save, const struct ckpt_info *info,
-                struct kd_err *e);
+int loop_finish(struct run *r, struct params *save, const struct ckpt_info *info, struct kd_err *e);
 
 #endif

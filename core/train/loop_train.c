@@ -15,9 +15,8 @@
 static int loop_csv_open(struct run *r, const struct loop_spec *sp, struct kd_err *e)
 {
     char header[sizeof r->csv.header];
-    snprintf(header, sizeof header, "epoch,%s%s,%s%s",
-             sp->loss_col ? sp->loss_col : "train_loss", sp->cols ? sp->cols : "", LOOP_TIMING,
-             sp->tail_cols ? sp->tail_cols : "");
+    snprintf(header, sizeof header, "epoch,%s%s,%s%s", sp->loss_col ? sp->loss_col : "train_loss",
+             sp->cols ? sp->cols : "", LOOP_TIMING, sp->tail_cols ? sp->tail_cols : "");
     return run_csv_open(r, header, e);
 }
 
@@ -37,15 +36,14 @@ static int loop_train_epoch(struct loop *L, struct run *r, int epoch, struct kd_
         return e->code;
     csv_row(&r->csv, "%d,%.6f%s,%.6g,%.2f,%.1f,%.0f%s", epoch + 1, loss, row.cells, L->lr, secs,
             ips, peak_rss_mb(), row.tail);
-    progress_printf("[%s] epoch %d/%d loss %.4f%s %.0f img/s\n", r->out, epoch + 1,
-                    L->cfg.epochs, loss, row.note, ips);
+    progress_printf("[%s] epoch %d/%d loss %.4f%s %.0f img/s\n", r->out, epoch + 1, L->cfg.epochs,
+                    loss, row.note, ips);
     if (!resume_due(r, epoch + 1))
         return 0;
     return resume_save(r, sp->sets, L->opts, sp->n_sets, epoch + 1, L->opt[0].step, e);
 }
 
-int loop_finish(struct run *r, struct params *save, const struct ckpt_info *info,
-                struct kd_err *e)
+int loop_finish(struct run *r, struct params *save, const struct ckpt_info *info, struct kd_err *e)
 {
     int rc = ckpt_save(run_path(r, ".ckpt"), save, NULL, r->resolved, info, e);
     if (!rc)

@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void vit_fwd(void *impl, const float *images, int B, int training, uint64_t seed,
-                    int step)
+static void vit_fwd(void *impl, const float *images, int B, int training, uint64_t seed, int step)
 {
     vit_forward(impl, images, B, training, seed, step);
 }
@@ -65,8 +64,8 @@ static void tinyvit_destroy(void *impl)
     free(impl);
 }
 
-static int net_create_tinyvit(struct net *n, const struct model_cfg *cfg, int Bmax,
-                              uint64_t seed, struct kd_err *e)
+static int net_create_tinyvit(struct net *n, const struct model_cfg *cfg, int Bmax, uint64_t seed,
+                              struct kd_err *e)
 {
     struct tinyvit *m = calloc(1, sizeof *m);
     if (!m)

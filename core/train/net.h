@@ -10,14 +10,13 @@
 struct kd_err;
 
 struct net {
-    enum model_arch arch;       /* model.arch of the config it was built from */
-    void *impl;                 /* struct vit *, ... */
-    struct params *params;      /* the implementation's parameters */
-    float *logits;              /* (Bmax, classes), valid after net_forward */
+    enum model_arch arch;  /* model.arch of the config it was built from */
+    void *impl;            /* struct vit *, ... */
+    struct params *params; /* the implementation's parameters */
+    float *logits;         /* (Bmax, classes), valid after net_forward */
     int classes, Bmax;
-    double macs;                /* per image, forward */
-    void (*forward)(void *impl, const float *images, int B, int training, uint64_t seed,
-                    int step);
+    double macs; /* per image, forward */
+    void (*forward)(void *impl, const float *images, int B, int training, uint64_t seed, int step);
     void (*backward)(void *impl, const float *d_logits, int B);
     void (*destroy)(void *impl);
 };

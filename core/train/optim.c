@@ -30,7 +30,8 @@ static int layer_scales(struct optim *o, const struct params *ps, float decay, s
     if (depth == 0)
         return kd_err_setfix(e, KD_ERR_CONFIG, "", 0, "set optim.layer_decay: 1 for this model",
                              "optim.layer_decay needs a ViT's blocks.<i> parameters; this "
-                             "model has none (first: %s)", ps->n ? ps->p[0].name : "-");
+                             "model has none (first: %s)",
+                             ps->n ? ps->p[0].name : "-");
     o->lr_scale = malloc(sizeof(float) * (ps->n > 0 ? ps->n : 1));
     if (!o->lr_scale)
         return kd_err_set(e, KD_ERR_NOMEM, "", 0, "out of memory for layer-wise lr");
@@ -49,8 +50,7 @@ int optim_init(struct optim *o, struct params *ps, const struct optim_cfg *cfg, 
     o->m = arena_floats(&o->state, n);
     o->v = arena_floats(&o->state, n);
     /* 0 is what configs built in code (probes) leave: off, as 1 */
-    if (cfg->layer_decay > 0 && cfg->layer_decay < 1 &&
-        layer_scales(o, ps, cfg->layer_decay, e)) {
+    if (cfg->layer_decay > 0 && cfg->layer_decay < 1 && layer_scales(o, ps, cfg->layer_decay, e)) {
         optim_free(o);
         return e->code;
     }
@@ -107,8 +107,8 @@ void optim_step(struct optim *o, struct params *ps, float lr)
         float wd = p->decay ? c->weight_decay : 0.0f;
         float lr_p = o->lr_scale ? lr * o->lr_scale[i] : lr;
         if (adam)
-            adamw_update(*p->w, *p->g, o->m + off, o->v + off, p->n, lr_p, wd, c->beta1,
-                         c->beta2, c1, c2);
+            adamw_update(*p->w, *p->g, o->m + off, o->v + off, p->n, lr_p, wd, c->beta1, c->beta2,
+                         c1, c2);
         else
             sgd_update(*p->w, *p->g, o->m + off, p->n, lr_p, wd, c->momentum);
     }

@@ -13,16 +13,15 @@ struct kd_err;
 
 struct optim {
     struct optim_cfg cfg;
-    struct arena state;   /* moments, laid out like the parameter block */
-    float *m, *v;         /* AdamW first/second moments (v unused by SGD) */
-    long step;            /* updates done */
-    float *lr_scale;      /* (ps->n) per-parameter lr factor, or NULL: all 1 */
+    struct arena state; /* moments, laid out like the parameter block */
+    float *m, *v;       /* AdamW first/second moments (v unused by SGD) */
+    long step;          /* updates done */
+    float *lr_scale;    /* (ps->n) per-parameter lr factor, or NULL: all 1 */
 };
 
 /* Moments for ps, and the lr factors of cfg->layer_decay from the parameters' names. Returns 0,
  * KD_ERR_NOMEM, or KD_ERR_CONFIG when layer decay is on and ps has no "blocks.<i>." parameter. */
-int optim_init(struct optim *o, struct params *ps, const struct optim_cfg *cfg,
-               struct kd_err *e);
+int optim_init(struct optim *o, struct params *ps, const struct optim_cfg *cfg, struct kd_err *e);
 /* BEiT's layer id of a ViT parameter: 0 for patch_embed, cls_token, pos_embed and mask_token,
  * i + 1 for blocks.<i>., depth + 1 for everything else (final norm, head). */
 int optim_layer_id(const char *name, int depth);

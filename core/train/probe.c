@@ -117,8 +117,8 @@ static void standardize(float *tr, int ntr, float *te, int nte, int C)
 
 #define PROBE_BATCH 256
 
-double linear_probe(float *tr, const int *ytr, int ntr, float *te, const int *yte, int nte,
-                    int C, int classes, int epochs, float lr, uint64_t seed, struct kd_err *e)
+double linear_probe(float *tr, const int *ytr, int ntr, float *te, const int *yte, int nte, int C,
+                    int classes, int epochs, float lr, uint64_t seed, struct kd_err *e)
 {
     standardize(tr, ntr, te, nte, C);
     struct params ps;
@@ -131,9 +131,15 @@ double linear_probe(float *tr, const int *ytr, int ntr, float *te, const int *yt
     struct rng r;
     rng_init(&r, seed, RNG_STREAM_SSL_PROBE, 0, 0);
     linear_reset(&fc, &r);
-    struct optim_cfg oc = {.name = OPTIM_ADAMW, .lr = lr, .min_lr = 0, .weight_decay = 0,
-                           .beta1 = 0.9f, .beta2 = 0.999f, .epochs = epochs,
-                           .warmup_epochs = epochs > 5 ? 1 : 0, .batch = PROBE_BATCH};
+    struct optim_cfg oc = {.name = OPTIM_ADAMW,
+                           .lr = lr,
+                           .min_lr = 0,
+                           .weight_decay = 0,
+                           .beta1 = 0.9f,
+                           .beta2 = 0.999f,
+                           .epochs = epochs,
+                           .warmup_epochs = epochs > 5 ? 1 : 0,
+                           .batch = PROBE_BATCH};
     int *order = malloc(sizeof(int) * ntr), *y = malloc(sizeof(int) * PROBE_BATCH);
     float *xb = malloc(sizeof(float) * PROBE_BATCH * C);
     float *lg = malloc(sizeof(float) * PROBE_BATCH * classes);
@@ -148,8 +154,8 @@ double linear_probe(float *tr, const int *ytr, int ntr, float *te, const int *yt
         rng_init(&r, seed, RNG_STREAM_SSL_PROBE, (uint32_t)ep + 1, 0);
         rng_shuffle(&r, order, ntr);
         for (long s = 0; s < spe; s++) {
-            int B = (int)(ntr - s * PROBE_BATCH < PROBE_BATCH ? ntr - s * PROBE_BATCH
-                                                               : PROBE_BATCH);
+            int B =
+                (int)(ntr - s * PROBE_BATCH < PROBE_BATCH ? ntr - s * PROBE_BATCH : PROBE_BATCH);
             for (int i = 0; i < B; i++) {
                 int k = order[s * PROBE_BATCH + i];
                 memcpy(xb + (size_t)i * C, tr + (size_t)k * C, sizeof(float) * C);
@@ -186,8 +192,7 @@ static void copy_backbone(struct net *n, struct vit *src)
     }
 }
 
-double semi_finetune(struct run *r, struct vit *backbone, int percent, int epochs,
-                     struct kd_err *e)
+double semi_finetune(struct run *r, struct vit *backbone, int percent, int epochs, struct kd_err *e)
 {
     const struct experiment *x = &r->x;
     int per_class = (int)((long)r->train.n / r->train.classes * percent / 100);

@@ -23,8 +23,8 @@ double knn_top1(float *bank, const int *bank_labels, int nb, float *query, const
  * cosine over `epochs`, order from rng(seed, RNG_STREAM_SSL_PROBE)); returns test top-1.
  * Standardizes tr and te in place with the train mean and std (a BatchNorm without affine
  * parameters in front of the linear layer, as MAE's probe). */
-double linear_probe(float *tr, const int *ytr, int ntr, float *te, const int *yte, int nte,
-                    int C, int classes, int epochs, float lr, uint64_t seed, struct kd_err *e);
+double linear_probe(float *tr, const int *ytr, int ntr, float *te, const int *yte, int nte, int C,
+                    int classes, int epochs, float lr, uint64_t seed, struct kd_err *e);
 
 /* Fine-tune a copy of backbone (all layers, a fresh classifier) on `percent`% of each class of
  * r's whole train set (data.per_class semantics), with AdamW at seed.semi_lr and

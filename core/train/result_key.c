@@ -57,7 +57,8 @@ static int key_of(struct result_key *k, const struct experiment *x, const char *
         return kd_err_setfix(e, KD_ERR_CONFIG, x->path, 0,
                              "check its teacher / softlabels / init / dcvit keys",
                              "reads a chain of more than %d results: configs that read each "
-                             "other in a cycle?", KEY_DEPTH);
+                             "other in a cycle?",
+                             KEY_DEPTH);
     memset(k, 0, sizeof *k);
     k->numerics = kd_numerics();
     k->config = config_hash(x);
@@ -66,8 +67,8 @@ static int key_of(struct result_key *k, const struct experiment *x, const char *
              (unsigned long long)k->config);
     uint64_t h = fnv(0xcbf29ce484222325ull, line);
     for (int i = 0; i < k->n_refs; i++) {
-        if (ref_key(&k->ref_key[i], x, refs[i], scale, seed, k->ref_stem[i],
-                    sizeof k->ref_stem[i], depth, e))
+        if (ref_key(&k->ref_key[i], x, refs[i], scale, seed, k->ref_stem[i], sizeof k->ref_stem[i],
+                    depth, e))
             return e->code;
         snprintf(line, sizeof line, "reads %s %016llx\n", k->ref_stem[i],
                  (unsigned long long)k->ref_key[i]);
@@ -104,8 +105,8 @@ const char *result_key_mismatch(const struct result_key *had, const struct resul
     if (had->n_refs < 0)
         return "it records no key (made by an older kdlab)";
     if (had->numerics != now->numerics) {
-        snprintf(why, cap, "it was made by numerics version %d, the engine is at %d",
-                 had->numerics, now->numerics);
+        snprintf(why, cap, "it was made by numerics version %d, the engine is at %d", had->numerics,
+                 now->numerics);
         return why;
     }
     for (int i = 0; i < now->n_refs; i++)
@@ -119,8 +120,8 @@ const char *result_key_mismatch(const struct result_key *had, const struct resul
 
 int result_key_format(const struct result_key *k, char *buf, size_t cap)
 {
-    int n = snprintf(buf, cap, "numerics: %d\nkey: %016llx\n", k->numerics,
-                     (unsigned long long)k->key);
+    int n =
+        snprintf(buf, cap, "numerics: %d\nkey: %016llx\n", k->numerics, (unsigned long long)k->key);
     for (int i = 0; i < k->n_refs && n >= 0 && (size_t)n < cap; i++)
         n += snprintf(buf + n, cap - n, "reads: %s %016llx\n", k->ref_stem[i],
                       (unsigned long long)k->ref_key[i]);

@@ -13,12 +13,12 @@
 #include <stdint.h>
 
 struct result_key {
-    uint64_t key;                         /* the whole identity */
-    int numerics;                         /* kd_numerics() */
-    uint64_t config;                      /* config_hash() at this scale and seed */
+    uint64_t key;    /* the whole identity */
+    int numerics;    /* kd_numerics() */
+    uint64_t config; /* config_hash() at this scale and seed */
     int n_refs;
-    char ref_stem[CONFIG_MAX_REFS][600];  /* results/<scale>/<path>-s<seed> of each input */
-    uint64_t ref_key[CONFIG_MAX_REFS];    /* its key */
+    char ref_stem[CONFIG_MAX_REFS][600]; /* results/<scale>/<path>-s<seed> of each input */
+    uint64_t ref_key[CONFIG_MAX_REFS];   /* its key */
 };
 
 /* The key of x (loaded at scale) at seed, with the keys of its inputs (each loaded from its

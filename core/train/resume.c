@@ -14,8 +14,8 @@ int resume_due(const struct run *r, int done)
     return done < r->x.optim.epochs && every > 0 && done % every == 0;
 }
 
-int resume_save(struct run *r, struct params *const *sets, struct optim *const *opts,
-                int n_sets, int done, long step, struct kd_err *e)
+int resume_save(struct run *r, struct params *const *sets, struct optim *const *opts, int n_sets,
+                int done, long step, struct kd_err *e)
 {
     /* The rows first: a stop between the two files leaves rows past the checkpoint's epoch,
      * which resume_load drops; the other order would leave too few, which it must refuse. */
@@ -70,8 +70,8 @@ static int load_point(struct run *r, struct params *const *sets, struct optim *c
                       struct kd_err *e)
 {
     char header[sizeof r->csv.header];
-    int rc = ckpt_load_sets(run_path(r, ".part.ckpt"), sets, opts, n_sets, r->resolved, "", info,
-                            e);
+    int rc =
+        ckpt_load_sets(run_path(r, ".part.ckpt"), sets, opts, n_sets, r->resolved, "", info, e);
     if (rc == KD_ERR_FORMAT)
         return kd_err_fix(e, RESUME_FIX);
     if (rc)
@@ -91,8 +91,8 @@ static int load_point(struct run *r, struct params *const *sets, struct optim *c
     return 0;
 }
 
-int resume_load(struct run *r, struct params *const *sets, struct optim *const *opts,
-                int n_sets, int *done, struct kd_err *e)
+int resume_load(struct run *r, struct params *const *sets, struct optim *const *opts, int n_sets,
+                int *done, struct kd_err *e)
 {
     struct ckpt_info info;
     *done = 0;

@@ -15,15 +15,15 @@ struct optim;
 int resume_due(const struct run *r, int done);
 /* Write STEM.part.csv (r's rows), then STEM.part.ckpt: the sets with the moments of opts
  * (ckpt_save_sets) after `done` epochs and `step` optimizer steps. Returns 0 or fills e. */
-int resume_save(struct run *r, struct params *const *sets, struct optim *const *opts,
-                int n_sets, int done, long step, struct kd_err *e);
+int resume_save(struct run *r, struct params *const *sets, struct optim *const *opts, int n_sets,
+                int done, long step, struct kd_err *e);
 /* When STEM.part.ckpt exists, load it into the sets and opts (its config must equal r's
  * resolved one), keep the rows of STEM.part.csv up to its epoch in r->csv (opened with its
  * header already), say "resuming after epoch N" on stderr and set *done to N; otherwise set
  * *done to 0. A point older than a result r reads (config_refs_of: a teacher trained again
  * since) is removed instead, and *done is 0. Returns 0 or fills e naming the file and a fix. */
-int resume_load(struct run *r, struct params *const *sets, struct optim *const *opts,
-                int n_sets, int *done, struct kd_err *e);
+int resume_load(struct run *r, struct params *const *sets, struct optim *const *opts, int n_sets,
+                int *done, struct kd_err *e);
 /* Loops whose model depends on how far they got (DC-ViT's progressive compression; rows are
  * stages 0, 1, ..., a point after stage `done` is resume_save(r, &set, NULL, 1, done, 0, e)).
  * resume_peek_stage sets *done to the stage of a current STEM.part.ckpt, or -1 when there is

@@ -31,9 +31,12 @@ double peak_rss_mb(void)
 struct augment_cfg run_augment_of(const struct experiment *x)
 {
     const struct data_cfg *d = &x->data;
-    return (struct augment_cfg){.crop_pad = d->crop_pad, .flip = d->flip,
-                                .rrc_scale_min = d->rrc_scale_min, .randaug_n = d->randaug_n,
-                                .randaug_m = d->randaug_m, .randaug_mstd = d->randaug_mstd,
+    return (struct augment_cfg){.crop_pad = d->crop_pad,
+                                .flip = d->flip,
+                                .rrc_scale_min = d->rrc_scale_min,
+                                .randaug_n = d->randaug_n,
+                                .randaug_m = d->randaug_m,
+                                .randaug_mstd = d->randaug_mstd,
                                 .erase_prob = d->erase_prob};
 }
 
@@ -77,8 +80,8 @@ void run_stem_of(char *out, size_t cap, const char *config_path, const char *sca
  * (other bytes than [A-Za-z0-9._=-] as '_'), so that it never replaces the result a table
  * reads. run.seed is no override here: the stem names the seed, as Make's stems do. A long
  * suffix is cut and ends in a hash of the whole. */
-static void stem_overridden(char *out, size_t cap, const char *config, const char *scale,
-                            int seed, char **over, int n_over)
+static void stem_overridden(char *out, size_t cap, const char *config, const char *scale, int seed,
+                            char **over, int n_over)
 {
     char suffix[1024] = "";
     size_t n = 0;
@@ -112,14 +115,14 @@ int run_result_check(const char *stem, const char *config, const char *scale, in
     int rc = had && now ? 0 : kd_err_set(e, KD_ERR_NOMEM, config, 0, "out of memory");
     if (!rc && result_key_read(had, meta) != 0) {
         if (access(csv, F_OK) == 0) /* else not made yet: the reader names what is missing */
-            rc = kd_err_setfix(e, KD_ERR_MISMATCH, meta, 0, fix,
-                               "missing: what made %s is unknown", csv);
+            rc = kd_err_setfix(e, KD_ERR_MISMATCH, meta, 0, fix, "missing: what made %s is unknown",
+                               csv);
     } else if (!rc && !(rc = result_key_of_config(now, config, scale, seed, e))) {
         const char *bad = result_key_mismatch(had, now, why, sizeof why);
         if (bad)
             rc = kd_err_setfix(e, KD_ERR_MISMATCH, meta, 0, fix,
-                               "is not the result of %s at scale %s, seed %d: %s", config,
-                               scale, seed, bad);
+                               "is not the result of %s at scale %s, seed %d: %s", config, scale,
+                               seed, bad);
     }
     free(had);
     free(now);
@@ -238,8 +241,8 @@ int run_load_data(struct run *r, struct kd_err *e)
         return rc;
     r->train_idx = malloc(sizeof(int) * r->train.n);
     r->test_idx = malloc(sizeof(int) * r->test.n);
-    r->n_train = dataset_subset(&r->train, r->train_idx, d->train_n, d->per_class,
-                                (uint64_t)r->x.run.seed);
+    r->n_train =
+        dataset_subset(&r->train, r->train_idx, d->train_n, d->per_class, (uint64_t)r->x.run.seed);
     /* The test subset does not depend on the run's seed: every run is scored on the same set. */
     r->n_test = dataset_subset(&r->test, r->test_idx, d->test_n, 0, 0);
     return 0;
@@ -284,7 +287,7 @@ int run_finish(struct run *r, struct kd_err *e)
     int n = snprintf(extra, sizeof extra, "threads: %d\nblas_core: %s\nslurm_job: %s\n",
                      kd_threads(), kd_blas_corename(), job ? job : "none");
     result_key_format(r->key, extra + n, sizeof extra - n);
-    struct csv_meta m = {r->x.path, config_hash(&r->x), r->x.scale, r->x.run.seed,
+    struct csv_meta m = {r->x.path,     config_hash(&r->x),         r->x.scale, r->x.run.seed,
                          r->wall_start, now_seconds() - r->t_start, extra};
     return csv_write_meta(r->out, &m, e);
 }

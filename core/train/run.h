@@ -18,16 +18,16 @@
 
 struct run {
     struct experiment x;
-    const char *prog;        /* argv[0] */
-    char out[512];           /* output stem */
-    char *resolved;          /* resolved config text (malloc'd) */
-    struct result_key *key;  /* what it computes from what, for STEM.meta (malloc'd) */
+    const char *prog;       /* argv[0] */
+    char out[512];          /* output stem */
+    char *resolved;         /* resolved config text (malloc'd) */
+    struct result_key *key; /* what it computes from what, for STEM.meta (malloc'd) */
     struct dataset train, test;
     int *train_idx, n_train; /* the training subset */
     int *test_idx, n_test;
-    double t_start;          /* monotonic seconds at start */
-    time_t wall_start;       /* wall clock at start */
-    struct csv csv;          /* the result table (io/csv.h) */
+    double t_start;    /* monotonic seconds at start */
+    time_t wall_start; /* wall clock at start */
+    struct csv csv;    /* the result table (io/csv.h) */
 };
 
 /* Parse the command line and load the config, which must be of this program's kind (argv[0]).

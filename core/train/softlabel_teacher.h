@@ -12,9 +12,9 @@
 struct run;
 
 struct softlabel_teacher {
-    struct teacher base;     /* config, network with weights loaded, weights path */
-    uint64_t hash;           /* size << 32 ^ crc32 of the weights file: soft-label files
-                              * record it so that a student can tell which teacher made them */
+    struct teacher base; /* config, network with weights loaded, weights path */
+    uint64_t hash;       /* size << 32 ^ crc32 of the weights file: soft-label files
+                          * record it so that a student can tell which teacher made them */
 };
 
 /* Load r's teacher for batches up to Bmax (errors as teacher_load's). */

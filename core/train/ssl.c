@@ -167,7 +167,7 @@ void ssl_enc_register(struct ssl_enc *s, struct params *state, const char *prefi
 struct ssl_augment_cfg ssl_augment_of(const struct experiment *x)
 {
     const struct seed_cfg *c = &x->seed;
-    struct ssl_augment_cfg a = {c->crop_min, c->flip, c->jitter, c->jitter_p, c->blur_p,
-                                c->blur_sigma};
+    struct ssl_augment_cfg a = {c->crop_min, c->flip,   c->jitter,
+                                c->jitter_p, c->blur_p, c->blur_sigma};
     return a;
 }

@@ -13,16 +13,16 @@
 struct kd_err;
 
 struct ssl_enc {
-    struct vit vit;            /* backbone; vit.head (classes) stays unused */
-    struct params head_ps;     /* the projection head's parameters */
-    struct proj_head head;     /* Linear(C, C) - ReLU - Linear(C, D) on vit.pooled */
-    struct plan acts;          /* head activations and the buffers below */
-    struct params all;         /* view over both parameter sets, for checkpoints */
+    struct vit vit;        /* backbone; vit.head (classes) stays unused */
+    struct params head_ps; /* the projection head's parameters */
+    struct proj_head head; /* Linear(C, C) - ReLU - Linear(C, D) on vit.pooled */
+    struct plan acts;      /* head activations and the buffers below */
+    struct params all;     /* view over both parameter sets, for checkpoints */
     int D, Bmax;
-    float *zn, *norms;         /* (Bmax, D) unit embeddings, (Bmax) norms: after ssl_enc_forward */
-    float *dz;                 /* (Bmax, D) gradient w.r.t. head.z, filled by the losses */
-    float *d_pooled;           /* (Bmax, C) */
-    float *d_feat;             /* (Bmax, T, C) only row 0 of each sample is non-zero */
+    float *zn, *norms; /* (Bmax, D) unit embeddings, (Bmax) norms: after ssl_enc_forward */
+    float *dz;         /* (Bmax, D) gradient w.r.t. head.z, filled by the losses */
+    float *d_pooled;   /* (Bmax, C) */
+    float *d_feat;     /* (Bmax, T, C) only row 0 of each sample is non-zero */
 };
 
 /* Build a ViT of cfg with a projection head to D dims, for batches up to Bmax, initialized from
@@ -44,9 +44,9 @@ int ssl_enc_load(struct ssl_enc *s, const char *path, struct kd_err *e);
 /* A FIFO queue of K unit vectors of D floats, initialized to random unit vectors from
  * rng(seed, RNG_STREAM_SSL_QUEUE, tag, row) as MoCo's is. */
 struct emb_queue {
-    float *v;                  /* (K, D) */
-    float *pos;                /* (1) the next row to overwrite: a whole number kept as a float
-                                * (exact below 2^24) so that a checkpoint holds it as a tensor */
+    float *v;   /* (K, D) */
+    float *pos; /* (1) the next row to overwrite: a whole number kept as a float
+                 * (exact below 2^24) so that a checkpoint holds it as a tensor */
     int K, D;
 };
 int emb_queue_init(struct emb_queue *q, int K, int D, uint64_t seed, int tag, struct kd_err *e);
@@ -76,7 +76,7 @@ struct ssl_method {
     void *ctx;
     float (*step)(void *ctx, struct run *r, const float *view, const int *idx, int B, int epoch,
                   long step);
-    struct params *state;      /* NULL: the method keeps nothing across steps */
+    struct params *state; /* NULL: the method keeps nothing across steps */
 };
 
 /* Train s with method m for x.optim.epochs epochs (optimizers from r's optim config, one per

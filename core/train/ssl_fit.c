@@ -18,7 +18,7 @@ struct ssl_run {
     struct ssl_enc *s;
     const struct ssl_method *m;
     struct ssl_augment_cfg aug;
-    char cols[512];             /* the CSV columns between loss and lr */
+    char cols[512]; /* the CSV columns between loss and lr */
 };
 
 /* Features of the first nb train and nq test samples; *knn their kNN top-1, *probe_acc the
@@ -46,8 +46,8 @@ static int evaluate_features(struct run *r, struct ssl_enc *s, int nb, int nq, i
         } else {
             memcpy(cb, fb, sizeof(float) * (size_t)nb * C);
             memcpy(cq, fq, sizeof(float) * (size_t)nq * C);
-            *probe_acc = linear_probe(cb, yb, nb, cq, yq, nq, C, r->train.classes,
-                                      c->probe_epochs, c->probe_lr, (uint64_t)r->x.run.seed, e);
+            *probe_acc = linear_probe(cb, yb, nb, cq, yq, nq, C, r->train.classes, c->probe_epochs,
+                                      c->probe_lr, (uint64_t)r->x.run.seed, e);
             if (*probe_acc < 0)
                 rc = e->code;
         }
@@ -97,8 +97,7 @@ static int ssl_final_cells(struct ssl_run *S, struct loop_row *row, struct kd_er
 }
 
 /* Every epoch but the last: the kNN of a monitor subset, no probe, no fine-tunings. */
-static int ssl_epoch_end(void *ctx, int epoch, double loss, struct loop_row *row,
-                         struct kd_err *e)
+static int ssl_epoch_end(void *ctx, int epoch, double loss, struct loop_row *row, struct kd_err *e)
 {
     struct ssl_run *S = ctx;
     struct run *r = S->r;
@@ -123,9 +122,16 @@ int ssl_fit(struct run *r, struct ssl_enc *s, const struct ssl_method *m, struct
     for (int i = 0; i < r->x.seed.n_semi; i++)
         n += snprintf(S.cols + n, sizeof S.cols - n, ",semi_%d", r->x.seed.semi[i]);
     /* A resume point: s with its two optimizers, and the method's state without one. */
-    struct loop_spec sp = {
-        .ctx = &S, .sets = {&s->vit.params, &s->head_ps, m->state}, .n_sets = m->state ? 3 : 2,
-        .n_trained = 2, .clip_each = 1, .save = &s->all, .loss_col = "loss", .cols = S.cols,
-        .batch = ssl_view, .step = ssl_step, .epoch_end = ssl_epoch_end};
+    struct loop_spec sp = {.ctx = &S,
+                           .sets = {&s->vit.params, &s->head_ps, m->state},
+                           .n_sets = m->state ? 3 : 2,
+                           .n_trained = 2,
+                           .clip_each = 1,
+                           .save = &s->all,
+                           .loss_col = "loss",
+                           .cols = S.cols,
+                           .batch = ssl_view,
+                           .step = ssl_step,
+                           .epoch_end = ssl_epoch_end};
     return loop_train(r, &sp, e);
 }

@@ -13,9 +13,9 @@
 struct kd_err;
 
 struct teacher {
-    struct experiment x;     /* the teacher's config (model.* only when read from the file) */
-    struct net net;          /* the network, weights loaded; run it with training = 0 */
-    char weights[600];       /* the file the weights came from */
+    struct experiment x; /* the teacher's config (model.* only when read from the file) */
+    struct net net;      /* the network, weights loaded; run it with training = 0 */
+    char weights[600];   /* the file the weights came from */
 };
 
 /* Where x's teacher weights come from (see above), into out. Errors: neither `teacher:` nor

@@ -17,7 +17,7 @@
 struct torch_view {
     int ndim;
     int64_t shape[4];
-    int ch, P;          /* > 0: a patch embedding of in_ch ch and side P */
+    int ch, P; /* > 0: a patch embedding of in_ch ch and side P */
 };
 
 static void torch_view_of(struct torch_view *v, const struct net *n, const struct param *p)
@@ -70,8 +70,8 @@ static int check_match(struct net *n, const struct safetensors *st, struct kd_er
             return kd_err_setfix(e, KD_ERR_MISMATCH, st->path, 0,
                                  "the file holds another architecture: check model.* (strict "
                                  "loading, as load_state_dict(strict=True))",
-                                 "tensor '%s' is not a parameter of the %s model",
-                                 st->t[i].name, config_choice_name("model.arch", n->arch));
+                                 "tensor '%s' is not a parameter of the %s model", st->t[i].name,
+                                 config_choice_name("model.arch", n->arch));
     for (int i = 0; i < ps->n; i++) {
         const struct param *p = &ps->p[i];
         const struct st_tensor *t = st_find(st, p->name);
@@ -80,8 +80,8 @@ static int check_match(struct net *n, const struct safetensors *st, struct kd_er
         if (!t)
             return kd_err_setfix(e, KD_ERR_MISMATCH, st->path, 0,
                                  "export every parameter (model.state_dict()) of a model with "
-                                 "timm ViT names", "tensor '%s' of the model is missing",
-                                 p->name);
+                                 "timm ViT names",
+                                 "tensor '%s' of the model is missing", p->name);
         torch_view_of(&v, n, p);
         int same = t->ndim == v.ndim;
         for (int d = 0; same && d < v.ndim; d++)
@@ -169,8 +169,7 @@ static char *model_lines(const char *text)
     return out;
 }
 
-int net_weights_save(struct net *n, const char *path, const char *config_text,
-                     struct kd_err *e)
+int net_weights_save(struct net *n, const char *path, const char *config_text, struct kd_err *e)
 {
     struct params *ps = n->params;
     struct st_entry *t = calloc((size_t)ps->n, sizeof *t);
@@ -261,15 +260,16 @@ int weights_model_cfg(struct experiment *x, const char *path, struct kd_err *e)
             return kd_err_setfix(e, KD_ERR_FORMAT, path, 0,
                                  "give the config of its architecture (teacher: or --config)",
                                  "no '%s' in __metadata__: the file does not say which model "
-                                 "it holds", WEIGHTS_META_CONFIG);
+                                 "it holds",
+                                 WEIGHTS_META_CONFIG);
     }
     rc = model_cfg_from_text(x, text, path, e);
     free(text);
     return rc;
 }
 
-int net_create_from_weights(struct net *n, const char *path, const struct model_cfg *cfg,
-                            int Bmax, struct kd_err *e)
+int net_create_from_weights(struct net *n, const char *path, const struct model_cfg *cfg, int Bmax,
+                            struct kd_err *e)
 {
     struct experiment *x = NULL;
     if (!cfg) {

@@ -21,16 +21,15 @@ int net_weights_load(struct net *n, const char *path, struct kd_err *e);
 int net_weights_from_st(struct net *n, const struct safetensors *st, struct kd_err *e);
 /* Write n's parameters as F32 safetensors in torch layout at path (atomically). config_text,
  * when not NULL, is a resolved config whose model.* lines go to __metadata__. */
-int net_weights_save(struct net *n, const char *path, const char *config_text,
-                     struct kd_err *e);
+int net_weights_save(struct net *n, const char *path, const char *config_text, struct kd_err *e);
 /* The model config a weights file was made with: a checkpoint's stored config, or the
  * __metadata__ of a safetensors file written by net_weights_save. Every other key of x takes
  * its default. Errors: unreadable file, or a file that does not say (PyTorch's own exports:
  * fix: name the architecture with a config). */
 int weights_model_cfg(struct experiment *x, const char *path, struct kd_err *e);
 /* net_create for cfg (NULL: weights_model_cfg of path) and net_weights_load of path. */
-int net_create_from_weights(struct net *n, const char *path, const struct model_cfg *cfg,
-                            int Bmax, struct kd_err *e);
+int net_create_from_weights(struct net *n, const char *path, const struct model_cfg *cfg, int Bmax,
+                            struct kd_err *e);
 
 /* A ViT patch embedding, kdlab's (C, P*P*ch) in (py, px, ch) order <-> torch's Conv2d weight
  * (C, ch, P, P); to_torch selects the direction. */

@@ -13,7 +13,7 @@ struct fuzz_model {
     struct experiment x;
     struct net net;
     struct optim opt;
-    char *config;        /* resolved YAML (malloc'd) */
+    char *config; /* resolved YAML (malloc'd) */
 };
 
 /* Build it once; aborts on failure (a harness bug, not an input's). */
@@ -21,11 +21,10 @@ static __attribute__((unused)) struct fuzz_model *fuzz_model_get(void)
 {
     static struct fuzz_model m;
     static int ready;
-    static const char *keys[][2] = {{"model.img", "8"},   {"model.patch", "4"},
-                                    {"model.dim", "8"},   {"model.depth", "1"},
-                                    {"model.heads", "2"}, {"model.classes", "3"},
-                                    {"model.in_ch", "1"}, {"model.arch", "vit"},
-                                    {"optim.name", "adamw"}};
+    static const char *keys[][2] = {
+        {"model.img", "8"},   {"model.patch", "4"},  {"model.dim", "8"},
+        {"model.depth", "1"}, {"model.heads", "2"},  {"model.classes", "3"},
+        {"model.in_ch", "1"}, {"model.arch", "vit"}, {"optim.name", "adamw"}};
     if (ready)
         return &m;
     struct kd_err e;

@@ -48,8 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_write(back, sizeof back, "exp/back.yaml", resolved, len);
         if (config_load(&y, back, "smoke", 0, NULL, &e) != 0) {
             kd_err_print(&e);
-            fprintf(stderr, "fuzz_config: the resolved config does not load back:\n%s\n",
-                    resolved);
+            fprintf(stderr, "fuzz_config: the resolved config does not load back:\n%s\n", resolved);
             abort();
         }
         if (config_hash(&x) != config_hash(&y)) {

@@ -5,8 +5,7 @@
 #include "base/err.h"
 #include "io/csv.h"
 
-#define FUZZ_CSV_HEADER \
-    "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds,img_per_s,peak_mb"
+#define FUZZ_CSV_HEADER "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds,img_per_s,peak_mb"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -14,8 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         nl = size - 2;
     char lpath[512], ipath[512];
     fuzz_write(lpath, sizeof lpath, "idx/train-labels-idx1-ubyte.gz", data + 2, nl);
-    fuzz_write(ipath, sizeof ipath, "idx/train-images-idx3-ubyte.gz", data + 2 + nl,
-               size - 2 - nl);
+    fuzz_write(ipath, sizeof ipath, "idx/train-images-idx3-ubyte.gz", data + 2 + nl, size - 2 - nl);
     *strrchr(lpath, '/') = '\0';
     struct dataset d;
     struct kd_err e;

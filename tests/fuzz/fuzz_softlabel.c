@@ -32,8 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     const struct softlabel_info *in = &f.info;
-    struct softlabel_need need = {in->k, 1, in->samples, in->classes, in->crop_pad, in->flip, 0,
-                                  in->aug_hash};
+    struct softlabel_need need = {in->k,        1,        in->samples, in->classes,
+                                  in->crop_pad, in->flip, 0,           in->aug_hash};
     if (softlabel_check(&f, &need, "fuzz.yaml", &e) != 0)
         abort();
     uint16_t *idx = malloc(2 * in->k), *val = malloc(2 * in->k);

@@ -32,8 +32,8 @@ static __attribute__((unused)) const char *fuzz_dir(void)
     char *dir = fuzz_dir_path;
     if (!dir[0]) {
         struct stat st;
-        int shm = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) &&
-                  access("/dev/shm", W_OK) == 0;
+        int shm =
+            stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0;
         snprintf(dir, sizeof fuzz_dir_path, "%s/kdlab-fuzz.XXXXXX", shm ? "/dev/shm" : "/tmp");
         if (!mkdtemp(dir)) {
             perror("fuzz: mkdtemp");

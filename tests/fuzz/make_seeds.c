@@ -132,8 +132,15 @@ static void csv_seeds(const char *dir)
 
 static void softlabel_seeds(const char *dir)
 {
-    struct softlabel_info info = {.k = 2, .epochs = 2, .samples = 3, .classes = 4, .data_n = 5,
-                                  .crop_pad = 2, .flip = 1, .base_seed = 7, .teacher_hash = 9};
+    struct softlabel_info info = {.k = 2,
+                                  .epochs = 2,
+                                  .samples = 3,
+                                  .classes = 4,
+                                  .data_n = 5,
+                                  .crop_pad = 2,
+                                  .flip = 1,
+                                  .base_seed = 7,
+                                  .teacher_hash = 9};
     const int index[3] = {4, 0, 2};
     struct softlabel_writer w;
     struct kd_err e;
@@ -162,8 +169,7 @@ static void softlabel_seeds(const char *dir)
 static void safetensors_seeds(const char *dir)
 {
     static const float a[6] = {1, 2, 3, 4, 5, 6}, b[2] = {-1, 0.5f};
-    struct st_entry t[2] = {{"blocks.0.attn.qkv.weight", a, 2, {2, 3}},
-                            {"head.bias", b, 1, {2}}};
+    struct st_entry t[2] = {{"blocks.0.attn.qkv.weight", a, 2, {2, 3}}, {"head.bias", b, 1, {2}}};
     const char *mk[1] = {"format"}, *mv[1] = {"pt"};
     static uint8_t buf[4096];
     struct kd_err e;
