@@ -264,7 +264,7 @@ test: | deps ## unit tests, gradient checks, bad-input cases, Slurm, and a smoke
 	@echo "all tests passed"
 
 # Every C file as .clang-format (clang-format 14, Debian bookworm's) writes it.
-C_SOURCES = $(shell find core experiments tools tests -name '*.[ch]' | LC_ALL=C sort)
+C_SOURCES = $(sort $(shell find core experiments tools tests -name '*.[ch]'))
 format-check: ## fail on a C file that clang-format would change (fix: make format)
 	$(Q)out=$$(clang-format --dry-run -Werror $(C_SOURCES) 2>&1) || { printf '%s\n' "$$out" \
 	  | grep -m1 'error:' | sed 's/$$/ (fix: make format)/' >&2; exit 1; }
