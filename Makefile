@@ -206,13 +206,15 @@ report: $(REPORT_TARGETS:%=results/$(SCALE)/tables/%.md) ## results/SCALE/REPORT
 	$(Q)$(MAKE) --no-print-directory publish REPORT_TABLES="$(REPORT_TABLES)"
 # REPORT.md and CLAIMS.md from the tables there are, running nothing: what `git add results/full`
 # publishes as full-scale results come in.
+# PUBLISH_DIR: where the two files go (tests/test_published.sh writes them aside and compares).
+PUBLISH_DIR ?= results/$(SCALE)
 publish: bin/report bin/claims ## results/SCALE/REPORT.md and CLAIMS.md from the tables made so far (runs nothing)
-	@mkdir -p results/$(SCALE)
-	$(Q)bin/claims $(SCALE) configs/claims.tsv --markdown >results/$(SCALE)/CLAIMS.md.tmp && \
-	  mv results/$(SCALE)/CLAIMS.md.tmp results/$(SCALE)/CLAIMS.md
-	$(Q){ bin/report $(SCALE) --all $(REPORT_TARGETS) && cat results/$(SCALE)/CLAIMS.md; } \
-	  >results/$(SCALE)/REPORT.md.tmp && mv results/$(SCALE)/REPORT.md.tmp results/$(SCALE)/REPORT.md
-	@echo "  REPORT  results/$(SCALE)/REPORT.md, results/$(SCALE)/CLAIMS.md"
+	@mkdir -p $(PUBLISH_DIR)
+	$(Q)bin/claims $(SCALE) configs/claims.tsv --markdown >$(PUBLISH_DIR)/CLAIMS.md.tmp && \
+	  mv $(PUBLISH_DIR)/CLAIMS.md.tmp $(PUBLISH_DIR)/CLAIMS.md
+	$(Q){ bin/report $(SCALE) --all $(REPORT_TARGETS) && cat $(PUBLISH_DIR)/CLAIMS.md; } \
+	  >$(PUBLISH_DIR)/REPORT.md.tmp && mv $(PUBLISH_DIR)/REPORT.md.tmp $(PUBLISH_DIR)/REPORT.md
+	@echo "  REPORT  $(PUBLISH_DIR)/REPORT.md, $(PUBLISH_DIR)/CLAIMS.md"
 status: bin/status ## every result at SCALE: up to date, stale (and why) or missing
 	$(Q)bin/status $(SCALE) $(CONFIGS)
 claims: bin/claims ## check every claim of the papers against the results at SCALE
