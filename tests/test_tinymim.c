@@ -9,7 +9,7 @@
 #include "models/vit.h"
 #include "models/mae_decoder.h"
 #include "loss/loss.h"
-#include "io/ckpt.h"
+#include "train/ckpt_params.h"
 
 #include <stdlib.h>
 #include <string.h>

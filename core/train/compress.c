@@ -3,7 +3,7 @@
 #include "models/vit_compress.h"
 #include "train/model_spec.h"
 #include "loss/loss.h"
-#include "io/ckpt.h"
+#include "train/ckpt_params.h"
 #include "io/progress.h"
 #include "base/fsio.h"
 #include "base/rng.h"

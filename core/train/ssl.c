@@ -3,7 +3,7 @@
 #include "train/probe.h"
 #include "train/model_spec.h"
 #include "loss/loss_ssl.h"
-#include "io/ckpt.h"
+#include "train/ckpt_params.h"
 #include "base/err.h"
 #include "base/rng.h"
 
