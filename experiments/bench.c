@@ -91,31 +91,31 @@ static double sgemm_gflops(int n, int trials, int reps, int threads, double *cpu
     return best / 1e9;
 }
 
-static struct model_cfg model_of(struct shape s)
+static struct vit_spec model_of(struct shape s)
 {
-    return (struct model_cfg){.arch = ARCH_VIT,
-                              .img = 28,
-                              .in_ch = 1,
-                              .classes = 10,
-                              .patch = s.patch,
-                              .dim = s.dim,
-                              .depth = 6,
-                              .heads = s.heads,
-                              .mlp_ratio = 4,
-                              .drop_path = 0};
+    return (struct vit_spec){.img = 28,
+                             .in_ch = 1,
+                             .classes = 10,
+                             .patch = s.patch,
+                             .dim = s.dim,
+                             .depth = 6,
+                             .heads = s.heads,
+                             .mlp_ratio = 4,
+                             .drop_path = 0,
+                             .init = WEIGHT_INIT_TORCH};
 }
 
 /* The child: one kdlab measurement, printed as key=value lines. */
 static int kdlab_child(int steps, int B, struct shape sh)
 {
     struct kd_err e;
-    struct model_cfg cfg = model_of(sh);
+    struct vit_spec spec = model_of(sh);
     struct optim_cfg oc = {
         .name = OPTIM_ADAMW, .lr = 1e-4f, .weight_decay = 0.05f, .beta1 = 0.9f, .beta2 = 0.999f};
     double rss0 = peak_rss_mb();
     struct vit m;
     struct optim o;
-    if (vit_init(&m, &cfg, B, &e) || optim_init(&o, &m.params, &oc, &e))
+    if (vit_init(&m, &spec, B, &e) || optim_init(&o, &m.params, &oc, &e))
         die(&e);
     vit_reset(&m, 1);
     float *images = malloc(sizeof(float) * B * 28 * 28), *dlogits = malloc(sizeof(float) * B * 10);

@@ -13,6 +13,7 @@
 #include "kd.h"
 #include "models/vit_compress.h"
 #include "train/compress.h"
+#include "train/model_spec.h"
 #include "train/loop.h"
 #include "base/runtime.h"
 #include "io/progress.h"
@@ -55,8 +56,9 @@ static int build_compressed(struct vit *s, const struct vit *from, const struct 
                             int blk, int hidden, int Bmax, uint64_t seed, struct kd_err *e)
 {
     struct vit_layout lay;
+    struct vit_spec spec = model_spec_vit(mc);
     vit_compress_layout(&lay, from, &blk, 1, hidden);
-    if (vit_init_layout(s, mc, &lay, Bmax, e))
+    if (vit_init_layout(s, &spec, &lay, Bmax, e))
         return e->code;
     vit_compress_copy(s, from, NULL, seed);
     return 0;
@@ -236,11 +238,12 @@ static int dcvit_resume(void *ctx, int done, struct kd_err *e)
     if (done == 0)
         return 0;
     struct vit_layout lay;
+    struct vit_spec spec = model_spec_vit(&D->c.tx.model);
     struct vit *m = calloc(1, sizeof *m);
     if (!m)
         return kd_err_set(e, KD_ERR_NOMEM, r->x.path, 0, "out of memory");
     vit_compress_layout(&lay, t, D->chosen, done, D->st.hidden);
-    int rc = vit_init_layout(m, &D->c.tx.model, &lay, t->Bmax, e);
+    int rc = vit_init_layout(m, &spec, &lay, t->Bmax, e);
     dcvit_replace(D, m);
     return rc;
 }

@@ -7,6 +7,7 @@
 #include "kd.h"
 #include "models/vit.h"
 #include "models/mae_decoder.h"
+#include "train/model_spec.h"
 #include "loss/loss.h"
 #include "train/loop.h"
 #include "base/runtime.h"
@@ -52,7 +53,8 @@ static int mae_setup(struct mae *m, const struct experiment *x, struct kd_err *e
     int B = x->optim.batch;
     memset(m, 0, sizeof *m);
     m->x = x;
-    if (vit_init(&m->enc, &x->model, B, e))
+    struct vit_spec spec = model_spec_vit(&x->model);
+    if (vit_init(&m->enc, &spec, B, e))
         return e->code;
     vit_reset(&m->enc, (uint64_t)x->run.seed);
     if (mae_decoder_init(&m->dec, x->model.dim, t->decoder_dim, t->decoder_depth, t->decoder_heads,

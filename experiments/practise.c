@@ -12,6 +12,7 @@
 #include "kd.h"
 #include "models/vit_compress.h"
 #include "train/compress.h"
+#include "train/model_spec.h"
 #include "train/loop.h"
 #include "base/runtime.h"
 #include "io/progress.h"
@@ -28,9 +29,9 @@ static int build_dropped(struct vit *s, const struct vit *t, const struct model_
     for (int l = 0; l < t->depth; l++)
         if (!drop[l])
             map[n++] = l;
-    struct model_cfg c = *mc;
-    c.depth = n;
-    if (vit_init(s, &c, Bmax, e))
+    struct vit_spec spec = model_spec_vit(mc);
+    spec.depth = n;
+    if (vit_init(s, &spec, Bmax, e))
         return e->code;
     vit_compress_copy(s, t, map, 0);
     return 0;

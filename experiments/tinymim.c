@@ -16,6 +16,7 @@
 #include "loss/loss_table.h"
 #include "train/loop.h"
 #include "train/init_from.h"
+#include "train/model_spec.h"
 #include "base/runtime.h"
 
 #include <stdlib.h>
@@ -143,8 +144,10 @@ static int teacher_setup(struct distill *m, const struct experiment *x, int B, s
         return kd_err_setfix(e, KD_ERR_CONFIG, x->path, 0,
                              "set teacher: to an MAE config (configs/tinymim/mae/mae_s.yaml)",
                              "kind tinymim needs a teacher");
-    if (config_load(&tx, x->teacher, x->scale, 0, NULL, e) ||
-        vit_init(&m->teacher, &tx.model, B, e) ||
+    if (config_load(&tx, x->teacher, x->scale, 0, NULL, e))
+        return e->code;
+    struct vit_spec spec = model_spec_vit(&tx.model);
+    if (vit_init(&m->teacher, &spec, B, e) ||
         init_from_config(&m->teacher.params, x, x->teacher, 1, e))
         return e->code;
     m->L = x->tinymim.target_layer ? x->tinymim.target_layer : m->teacher.depth;
@@ -170,10 +173,11 @@ static int tm_setup(struct distill *m, const struct experiment *x, struct kd_err
     /* The student's last block takes the teacher's head count (loads into a normal block
      * later: same tensor shapes). */
     struct vit_layout lay;
+    struct vit_spec spec = model_spec_vit(&x->model);
     memset(&lay, 0, sizeof lay);
     if (x->model.depth <= VIT_MAX_DEPTH)
         lay.heads[x->model.depth - 1] = m->NH;
-    if (vit_init_layout(&m->student, &x->model, &lay, B, e)) {
+    if (vit_init_layout(&m->student, &spec, &lay, B, e)) {
         snprintf(e->file, sizeof e->file, "%s", x->path);
         return kd_err_fix(e, "the teacher's %d heads must divide model.dim", m->NH);
     }

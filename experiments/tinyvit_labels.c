@@ -55,65 +55,103 @@ static void label_batch(void *ctx, const float *images, int B, float *probs)
     progress_step(NAN, B);
 }
 
+/* One labels pass: the run, its teacher, the file being written and the batch buffers. */
+struct labels {
+    struct run r;
+    struct softlabel_teacher t;
+    struct softlabel_writer w;
+    struct softlabel_info info;
+    struct augment_cfg aug;
+    int B, E;      /* batch, epochs */
+    float *images; /* (B, h, w, c) */
+    float *probs;  /* (B, classes) */
+    size_t rec;    /* bytes of a record */
+    size_t file;   /* bytes of the finished file */
+};
+
+/* The run, its data and its teacher, which must know the data's classes; dies on error. */
+static void labels_setup(struct labels *L, int argc, char **argv)
+{
+    struct kd_err e;
+    struct run *r = &L->r;
+    if (run_start(r, argc, argv, &e) || run_load_data(r, &e))
+        die(&e);
+    L->B = r->x.optim.batch < 1024 ? r->x.optim.batch : 1024;
+    if (softlabel_teacher_load(&L->t, r, L->B, &e))
+        die(&e);
+    if (L->t.base.net.classes != r->x.model.classes || r->train.classes > L->t.base.net.classes) {
+        kd_err_setfix(&e, KD_ERR_CONFIG, r->x.path, 0, "use a teacher trained on this data set",
+                      "the teacher has %d classes, model.classes is %d", L->t.base.net.classes,
+                      r->x.model.classes);
+        die(&e);
+    }
+    L->E = r->x.tinyvit.epochs > 0 ? r->x.tinyvit.epochs : r->x.optim.epochs;
+    L->info = file_info(r, &L->t, L->E);
+    L->aug = run_augment_of(&r->x);
+}
+
+/* The file from its start, or after the `done` epochs a stopped run finished; dies on error. */
+static void labels_open(struct labels *L, int done)
+{
+    struct kd_err e;
+    struct run *r = &L->r;
+    if (done ? softlabel_writer_resume(&L->w, run_path(r, ".bin"), &L->info, r->train_idx,
+                                       (size_t)done * r->n_train, &e)
+             : softlabel_writer_open(&L->w, run_path(r, ".bin"), &L->info, r->train_idx, &e))
+        die(&e);
+    size_t img = (size_t)r->train.h * r->train.w * r->train.c;
+    L->images = malloc(sizeof(float) * L->B * img);
+    L->probs = malloc(sizeof(float) * L->B * L->t.base.net.classes);
+    L->rec = softlabel_record_bytes(L->info.k);
+    L->file = softlabel_file_bytes(&L->info);
+}
+
+/* Epoch `epoch`'s records, its CSV row and its progress line. */
+static void labels_epoch(struct labels *L, int epoch)
+{
+    struct run *r = &L->r;
+    double t0 = now_seconds();
+    struct softlabel_epoch_stats st;
+    softlabel_label_epoch(&L->w, &r->train, r->train_idx, r->n_train, epoch, &L->aug,
+                          (uint64_t)r->x.run.seed, L->B, L->images, L->probs, label_batch, &L->t,
+                          &st);
+    double secs = now_seconds() - t0;
+    csv_row(&r->csv, "%d,%d,%u,%zu,%zu,%zu,%.6f,%.6f,%.6f,%.3f,%.1f", epoch + 1, r->n_train,
+            L->info.k, L->rec * r->n_train, L->rec, L->file, st.topk_mass, st.top1_mass,
+            st.teacher_acc, secs, r->n_train / secs);
+    progress_printf("[%s] labels epoch %d/%d: %d records of %zu bytes, top-%u mass %.4f, "
+                    "top-1 mass %.4f, teacher acc %.4f, %.0f img/s\n",
+                    r->out, epoch + 1, L->E, r->n_train, L->rec, L->info.k, st.topk_mass,
+                    st.top1_mass, st.teacher_acc, r->n_train / secs);
+}
+
 int main(int argc, char **argv)
 {
     kd_runtime_setup(argc, argv);
     struct kd_err e;
-    struct run r;
-    struct softlabel_teacher t;
-    if (run_start(&r, argc, argv, &e) || run_load_data(&r, &e))
-        die(&e);
-    int B = r.x.optim.batch < 1024 ? r.x.optim.batch : 1024;
-    if (softlabel_teacher_load(&t, &r, B, &e))
-        die(&e);
-    if (t.base.net.classes != r.x.model.classes || r.train.classes > t.base.net.classes) {
-        kd_err_setfix(&e, KD_ERR_CONFIG, r.x.path, 0, "use a teacher trained on this data set",
-                      "the teacher has %d classes, model.classes is %d", t.base.net.classes,
-                      r.x.model.classes);
-        die(&e);
-    }
-    int E = r.x.tinyvit.epochs > 0 ? r.x.tinyvit.epochs : r.x.optim.epochs;
-    struct softlabel_info info = file_info(&r, &t, E);
-    struct augment_cfg aug = run_augment_of(&r.x);
-    struct softlabel_writer w;
+    struct labels L;
+    struct run *r = &L.r;
     int done;
-    if (run_csv_open(&r, LABELS_HEADER, &e) || resume_load(&r, NULL, NULL, 0, &done, &e))
+    labels_setup(&L, argc, argv);
+    if (run_csv_open(r, LABELS_HEADER, &e) || resume_load(r, NULL, NULL, 0, &done, &e))
         die(&e);
-    if (done ? softlabel_writer_resume(&w, run_path(&r, ".bin"), &info, r.train_idx,
-                                       (size_t)done * r.n_train, &e)
-             : softlabel_writer_open(&w, run_path(&r, ".bin"), &info, r.train_idx, &e))
-        die(&e);
-    size_t img = (size_t)r.train.h * r.train.w * r.train.c;
-    float *images = malloc(sizeof(float) * B * img);
-    float *probs = malloc(sizeof(float) * B * t.base.net.classes);
-    size_t rec = softlabel_record_bytes(info.k), file = softlabel_file_bytes(&info);
-    long spe = (r.n_train + B - 1) / B;
-    progress_begin(r.out, E * spe, done * spe, r.x.run.log_every);
-    for (int epoch = done; epoch < E; epoch++) {
-        double t0 = now_seconds();
-        struct softlabel_epoch_stats st;
-        softlabel_label_epoch(&w, &r.train, r.train_idx, r.n_train, epoch, &aug,
-                              (uint64_t)r.x.run.seed, B, images, probs, label_batch, &t, &st);
-        double secs = now_seconds() - t0;
-        csv_row(&r.csv, "%d,%d,%u,%zu,%zu,%zu,%.6f,%.6f,%.6f,%.3f,%.1f", epoch + 1, r.n_train,
-                info.k, rec * r.n_train, rec, file, st.topk_mass, st.top1_mass, st.teacher_acc,
-                secs, r.n_train / secs);
-        progress_printf("[%s] labels epoch %d/%d: %d records of %zu bytes, top-%u mass %.4f, "
-                        "top-1 mass %.4f, teacher acc %.4f, %.0f img/s\n",
-                        r.out, epoch + 1, E, r.n_train, rec, info.k, st.topk_mass, st.top1_mass,
-                        st.teacher_acc, r.n_train / secs);
-        int every = r.x.run.ckpt_every;
-        if (epoch + 1 < E && every > 0 && (epoch + 1) % every == 0 &&
-            resume_point(&r, &w, epoch + 1, &e))
+    labels_open(&L, done);
+    long spe = (r->n_train + L.B - 1) / L.B;
+    progress_begin(r->out, L.E * spe, done * spe, r->x.run.log_every);
+    for (int epoch = done; epoch < L.E; epoch++) {
+        labels_epoch(&L, epoch);
+        int every = r->x.run.ckpt_every;
+        if (epoch + 1 < L.E && every > 0 && (epoch + 1) % every == 0 &&
+            resume_point(r, &L.w, epoch + 1, &e))
             die(&e);
     }
     progress_end();
-    if (softlabel_writer_commit(&w, &e) || run_finish(&r, &e) || run_csv_write(&r, 1, &e))
+    if (softlabel_writer_commit(&L.w, &e) || run_finish(r, &e) || run_csv_write(r, 1, &e))
         die(&e);
-    resume_clear(&r);
-    free(images);
-    free(probs);
-    softlabel_teacher_free(&t);
-    run_free(&r);
+    resume_clear(r);
+    free(L.images);
+    free(L.probs);
+    softlabel_teacher_free(&L.t);
+    run_free(r);
     return 0;
 }

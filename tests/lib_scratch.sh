@@ -1,9 +1,11 @@
 # Sourced by the shell tests that run Make on a table of their own: a scratch copy of the tree
-# (Makefile, configs/, the numerics version; bin/ linked) holding a table `zz-points` whose
+# (Makefile and the files it includes, configs/, the numerics version; bin/ linked) holding a table `zz-points` whose
 # points are tiny ViT runs in configs/zz/.
 # scratch_tree DIR BIN: DIR becomes that copy, its bin/ a link to BIN.
 scratch_tree() {
-    cp -r Makefile fuzz.mk perf.mk configs "$1/" && ln -s "$2" "$1/bin"
+    cp -r Makefile configs "$1/" && ln -s "$2" "$1/bin"
+    mkdir -p "$1/tests/fuzz" "$1/tools" && cp tests/fuzz/fuzz.mk "$1/tests/fuzz/" &&
+        cp tools/perf.mk "$1/tools/"
     mkdir -p "$1/core/base" "$1/configs/zz" && cp core/base/numerics.h "$1/core/base/"
     printf 'zz-points\tkdlab\t-\t-\tconfigs/zz\ttest_acc\t-\tscratch table\ttest\t-\t-\n' \
         >>"$1/configs/catalogue.tsv"

@@ -1,11 +1,12 @@
 /* Checkpoints of several parameter sets (resume points): a round trip of two trained sets and a
  * frozen state list over outside buffers, the single-set wrappers writing the same bytes, and
  * the errors for a name used twice (on save and in a file), a set of another size and a
- * truncated file. */
+ * truncated file. Below them, io/ckpt.h's plain named buffers: a set's file is the file of its
+ * buffers, and buffers round-trip with and without moments. */
 #include "base/err.h"
 #include "base/fsio.h"
 #include "check.h"
-#include "io/ckpt.h"
+#include "train/ckpt_params.h"
 #include "train/optim.h"
 
 #include <stdlib.h>
@@ -143,6 +144,52 @@ static void test_single_set(void)
     params_free(&a.ps);
 }
 
+/* The file of a set with its optimizer is the file of its buffers written by hand; buffers
+ * without moments in a file with moments read back their values, and those with them both. */
+static void test_buffers(void)
+{
+    struct toy a;
+    struct optim o;
+    struct kd_err e;
+    toy_init(&a, "enc", 2, 1);
+    optim_fill(&o, &a.ps, 10);
+    struct ckpt_info info = {2, 9}, got = {0, 0};
+    size_t off_b = (size_t)(a.b - params_values(&a.ps));
+    struct ckpt_buf bufs[2] = {
+        {.name = "enc.w", .ndim = 2, .shape = {2, 3}, .n = 6, .w = a.w, .m = o.m, .v = o.v},
+        {.name = "enc.b",
+         .ndim = 1,
+         .shape = {3},
+         .n = 3,
+         .w = a.b,
+         .m = o.m + off_b,
+         .v = o.v + off_b}};
+    CHECK(ckpt_save(check_tmp("set2.ckpt"), &a.ps, &o, "x: 1\n", &info, &e) == 0, "save set");
+    CHECK(ckpt_write(check_tmp("bufs.ckpt"), bufs, 2, 1, "x: 1\n", &info, &e) == 0,
+          "write buffers: %s", e.msg);
+    CHECK(same_file(check_tmp("set2.ckpt"), check_tmp("bufs.ckpt")), "a set's file = its buffers'");
+    float w[6] = {0}, b[3] = {0}, m[3] = {0}, v[3] = {0};
+    struct ckpt_buf back[2] = {
+        {.name = "enc.b", .ndim = 1, .shape = {3}, .n = 3, .w = b, .m = m, .v = v},
+        {.name = "enc.w", .ndim = 2, .shape = {2, 3}, .n = 6, .w = w}};
+    CHECK(ckpt_read(check_tmp("bufs.ckpt"), back, 2, "x: 1\n", "", &got, &e) == 0, "read: %s",
+          e.msg);
+    CHECK(memcmp(w, a.w, sizeof w) == 0 && memcmp(b, a.b, sizeof b) == 0, "values by name");
+    CHECK(memcmp(m, o.m + off_b, sizeof m) == 0 && memcmp(v, o.v + off_b, sizeof v) == 0,
+          "moments where asked");
+    CHECK(got.epoch == 2 && got.step == 9, "epoch, step");
+    /* without moments: a buffer's m and v are not written, and a file without moments leaves
+     * them alone */
+    bufs[0].m = bufs[0].v = NULL;
+    memset(m, 0, sizeof m);
+    CHECK(ckpt_write(check_tmp("bare.ckpt"), bufs, 2, 0, "x: 1\n", &info, &e) == 0 &&
+              ckpt_read(check_tmp("bare.ckpt"), back, 2, NULL, "", NULL, &e) == 0 && m[0] == 0 &&
+              memcmp(b, a.b, sizeof b) == 0,
+          "no moments: %s", e.msg);
+    optim_free(&o);
+    params_free(&a.ps);
+}
+
 /* A name in two sets: refused on save (nothing written), and in a file (patched) on load. */
 static void test_duplicates(void)
 {
@@ -183,6 +230,7 @@ int main(void)
     check_tmpdir("test_ckpt");
     test_round_trip();
     test_single_set();
+    test_buffers();
     test_duplicates();
     return check_report("test_ckpt");
 }

@@ -254,7 +254,7 @@ static void test_enums(void)
     char buf[64];
     CHECK(load(&x, GOOD "empty.yaml", NULL, 0, NULL) == 0, "load");
     CHECK(x.data.set == DATA_FASHION_MNIST && x.model.arch == ARCH_VIT &&
-              x.model.weight_init == WEIGHT_INIT_TORCH && x.optim.name == OPTIM_ADAMW &&
+              x.model.weight_init == INIT_TORCH && x.optim.name == OPTIM_ADAMW &&
               x.optim.schedule == SCHEDULE_COSINE && x.dcvit.metric == METRIC_SYNTHETIC &&
               x.dcvit.practise_budget == BUDGET_PAPER && x.tinymim.relations == RELATIONS_QK_VV,
           "enum defaults");
@@ -265,7 +265,7 @@ static void test_enums(void)
     } set[] = {
         {"data.set", "folder", (const int *)&x.data.set, DATA_FOLDER},
         {"model.arch", "tinyvit", (const int *)&x.model.arch, ARCH_TINYVIT},
-        {"model.weight_init", "timm", (const int *)&x.model.weight_init, WEIGHT_INIT_TIMM},
+        {"model.weight_init", "timm", (const int *)&x.model.weight_init, INIT_TIMM},
         {"optim.name", "sgd", (const int *)&x.optim.name, OPTIM_SGD},
         {"optim.schedule", "step", (const int *)&x.optim.schedule, SCHEDULE_STEP},
         {"dcvit.metric", "real", (const int *)&x.dcvit.metric, METRIC_REAL},

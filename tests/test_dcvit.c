@@ -17,14 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct model_cfg small = {.img = 8,
-                                       .in_ch = 1,
-                                       .classes = 3,
-                                       .patch = 4,
-                                       .dim = 8,
-                                       .depth = 4,
-                                       .heads = 2,
-                                       .mlp_ratio = 4};
+static const struct vit_spec small = {.img = 8,
+                                      .in_ch = 1,
+                                      .classes = 3,
+                                      .patch = 4,
+                                      .dim = 8,
+                                      .depth = 4,
+                                      .heads = 2,
+                                      .mlp_ratio = 4};
 
 static void perturb(struct vit *m, uint64_t seed, float s)
 {
@@ -46,14 +46,14 @@ static void fill_normal(float *x, size_t n, uint64_t seed)
 /* vit_s as in configs/teachers/vit_s.yaml: T = 50, C = 128, hidden 512, depth 6. */
 static void test_macs(void)
 {
-    struct model_cfg c = {.img = 28,
-                          .in_ch = 1,
-                          .classes = 10,
-                          .patch = 4,
-                          .dim = 128,
-                          .depth = 6,
-                          .heads = 4,
-                          .mlp_ratio = 4};
+    struct vit_spec c = {.img = 28,
+                         .in_ch = 1,
+                         .classes = 10,
+                         .patch = 4,
+                         .dim = 128,
+                         .depth = 6,
+                         .heads = 4,
+                         .mlp_ratio = 4};
     struct vit m, k;
     struct kd_err e;
     struct vit_compress st;
@@ -137,7 +137,7 @@ static void test_copy(void)
     vit_forward(&m, images, B, 0, 0, 0);
     CHECK(check_close(m.logits, ref, B * 3, 1e-5, 1e-4) <= 1, "compressed = zeroed original");
     /* Dropping a block equals the original with that block's branches zeroed. */
-    struct model_cfg c3 = small;
+    struct vit_spec c3 = small;
     c3.depth = 3;
     int map[3] = {0, 1, 3};
     CHECK(vit_init(&d, &c3, B, &e) == 0, "dropped init");

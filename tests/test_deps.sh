@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Every external command the scripts run (tools/*.sh, tests/*.sh, .ci/run, the Makefile and
-# *.mk, read by tests/scan_commands.awk) is in tools/commands.tsv for that file, and every
-# package of the list is in tools/deps.sh's install set, so `make deps` installs what the
-# scripts call (a test that skipped for a missing `free` once passed unnoticed). The checker
-# first proves it fails: a copy of the tree where slurm-up.sh calls free again, the Makefile
+# Every external command the scripts run (tools/*.sh, tests/*.sh, .ci/run, the Makefile and the
+# files it includes, read by tests/scan_commands.awk) is in tools/commands.tsv for that file,
+# and every package of the list is in tools/deps.sh's install set, so `make deps` installs what
+# the scripts call (a test that skipped for a missing `free` once passed unnoticed). The checker
+# first proves it fails: a copy of the tree where slurm-up.sh calls free again, tools/perf.mk
 # calls convert, or the list lost flock; and need_commands stops a script with one line.
 set -uo pipefail
 # shellcheck source=tools/need.sh
@@ -18,7 +18,8 @@ ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "test_deps: FAIL: $*"; }
 
 scripts_of() {   # DIR: the files scanned, relative to DIR
-    (cd "$1" && for f in tools/*.sh tests/*.sh .ci/run Makefile *.mk; do
+    (cd "$1" && for f in tools/*.sh tests/*.sh .ci/run Makefile \
+        $(sed -n 's/^include \([^$ ]*\).*/\1/p' Makefile); do
         [ -f "$f" ] && echo "$f"
     done)
 }
@@ -83,11 +84,11 @@ fi
 # 3. the checker fails where it should, on a copy of the tree
 copy=$work/tree
 mkdir -p "$copy"
-cp -r tools tests .ci Makefile ./*.mk "$copy/"
+cp -r tools tests .ci Makefile "$copy/"
 printf 'mem=$(free -m | awk %s)\n' "'/^Mem:/ {print \$2}'" >>"$copy/tools/slurm-up.sh"
-printf 'thumbs:\n\t$(Q)convert plots/a.png -resize 50%% plots/a-small.png\n' >>"$copy/perf.mk"
+printf 'thumbs:\n\t$(Q)convert plots/a.png -resize 50%% plots/a-small.png\n' >>"$copy/tools/perf.mk"
 out=$(planted "$(unlisted "$copy")")
-want=$'perf.mk: convert\ntools/slurm-up.sh: free'
+want=$'tools/perf.mk: convert\ntools/slurm-up.sh: free'
 [ "$out" = "$want" ] && ok || bad "the planted free and convert: caught '$out', want '$want'"
 grep -v '^flock	' tools/commands.tsv >"$copy/tools/commands.tsv"
 out=$(planted "$(unlisted "$copy")")

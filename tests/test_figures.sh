@@ -16,7 +16,10 @@ ok() { pass=$((pass + 1)); }
 bad() { echo "test_figures: FAIL $*"; fail=$((fail + 1)); }
 
 t=kdlab-teachers
-ln -s "$root"/Makefile "$root"/fuzz.mk "$root"/perf.mk "$tmp"/
+mkdir -p "$tmp/tests/fuzz" "$tmp/tools"
+ln -s "$root"/Makefile "$tmp"/
+ln -s "$root"/tests/fuzz/fuzz.mk "$tmp"/tests/fuzz/
+ln -s "$root"/tools/perf.mk "$tmp"/tools/
 ln -s "$root/$bin" "$tmp/bin"
 mkdir -p "$tmp/configs/teachers" "$tmp/plots"
 ln -s "$root/configs/base" "$tmp/configs/base"

@@ -98,7 +98,7 @@ static double vit_loss(void *p)
 
 static void test_vit(void)
 {
-    struct model_cfg cfg = {.img = 8,
+    struct vit_spec spec = {.img = 8,
                             .in_ch = 2,
                             .classes = 3,
                             .patch = 4,
@@ -111,7 +111,7 @@ static void test_vit(void)
     struct kd_err e;
     struct rng r;
     enum { B = 3 };
-    CHECK(vit_init(&m, &cfg, B, &e) == 0, "vit_init");
+    CHECK(vit_init(&m, &spec, B, &e) == 0, "vit_init");
     vit_reset(&m, 5);
     rng_init(&r, 9, RNG_STREAM_OTHER, 0, 0);
     for (int i = 0; i < m.params.n; i++)

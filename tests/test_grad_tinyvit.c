@@ -6,6 +6,7 @@
 #include "check.h"
 #include "gradcheck.h"
 #include "models/tinyvit.h"
+#include "train/model_spec.h"
 #include "loss/loss.h"
 #include "ops/ops.h"
 
@@ -392,25 +393,24 @@ static double tv_loss(void *p)
 /* 12x12 -> stem 6x6 (MBConv) -> 3x3 (windows of 2: padded to 4x4) -> 2x2 (one window). */
 static void test_tinyvit(void)
 {
-    struct model_cfg cfg = {.arch = ARCH_TINYVIT,
-                            .img = 12,
-                            .in_ch = 1,
-                            .classes = 3,
-                            .mlp_ratio = 2,
-                            .drop_path = 0.3f,
-                            .stage_dims = {4, 8, 8},
-                            .n_stage_dims = 3,
-                            .stage_depths = {1, 1, 1},
-                            .n_stage_depths = 3,
-                            .stage_heads = {1, 2, 2},
-                            .n_stage_heads = 3,
-                            .windows = {1, 2, 2},
-                            .n_windows = 3};
+    struct tinyvit_spec spec = {.img = 12,
+                                .in_ch = 1,
+                                .classes = 3,
+                                .mlp_ratio = 2,
+                                .drop_path = 0.3f,
+                                .dims = {4, 8, 8},
+                                .n_dims = 3,
+                                .depths = {1, 1, 1},
+                                .n_depths = 3,
+                                .heads = {1, 2, 2},
+                                .n_heads = 3,
+                                .windows = {1, 2, 2},
+                                .n_windows = 3};
     enum { B = 6, S = 12 };
     struct tinyvit m;
     struct kd_err e;
     struct rng r;
-    CHECK(tinyvit_init(&m, &cfg, B, &e) == 0, "tinyvit_init");
+    CHECK(tinyvit_init(&m, &spec, B, &e) == 0, "tinyvit_init");
     tinyvit_reset(&m, 5);
     CHECK(m.side[0] == 6 && m.side[1] == 3 && m.side[2] == 2, "stage sides 6, 3, 2");
     /* MBConv's last BN starts at 0; at 1 its branch carries gradient well above float noise. */
@@ -454,11 +454,24 @@ static void test_config_errors(void)
                             .n_windows = 2};
     struct tinyvit m;
     struct kd_err e;
-    CHECK(tinyvit_init(&m, &cfg, 2, &e) == KD_ERR_CONFIG, "heads not dividing a width");
+    struct tinyvit_spec spec = model_spec_tinyvit(&cfg);
+    CHECK(tinyvit_init(&m, &spec, 2, &e) == KD_ERR_CONFIG, "heads not dividing a width");
     tinyvit_free(&m);
     cfg.stage_heads[1] = 2;
     cfg.n_windows = 1;
-    CHECK(tinyvit_init(&m, &cfg, 2, &e) == KD_ERR_CONFIG, "stage lists of unequal length");
+    spec = model_spec_tinyvit(&cfg);
+    CHECK(tinyvit_init(&m, &spec, 2, &e) == KD_ERR_CONFIG, "stage lists of unequal length");
+    tinyvit_free(&m);
+    /* more stages than the spec holds: the lengths pass through, so the model refuses them */
+    for (int i = 0; i < 8; i++) {
+        cfg.stage_dims[i] = cfg.stage_heads[i] = cfg.windows[i] = 8;
+        cfg.stage_depths[i] = 1;
+    }
+    cfg.n_stage_dims = cfg.n_stage_depths = cfg.n_stage_heads = cfg.n_windows = 8;
+    spec = model_spec_tinyvit(&cfg);
+    CHECK(spec.n_dims == 8 && tinyvit_init(&m, &spec, 2, &e) == KD_ERR_CONFIG &&
+              strstr(e.msg, "model.stage_dims has 8 entries"),
+          "8 stages refused");
     tinyvit_free(&m);
 }
 

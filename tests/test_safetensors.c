@@ -6,7 +6,7 @@
 #include "base/fsio.h"
 #include "check.h"
 #include "data/dataset.h"
-#include "io/ckpt.h"
+#include "train/ckpt_params.h"
 #include "io/safetensors.h"
 #include "train/net.h"
 #include "train/weights.h"

@@ -9,7 +9,7 @@
 #include "models/vit.h"
 #include "models/mae_decoder.h"
 #include "loss/loss.h"
-#include "io/ckpt.h"
+#include "train/ckpt_params.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -120,17 +120,17 @@ static void test_vector_losses(void)
 }
 
 /* A small ViT whose last block has 4 heads (TinyMIM's student layout). */
-static struct model_cfg small_cfg(void)
+static struct vit_spec small_cfg(void)
 {
-    return (struct model_cfg){.img = 8,
-                              .in_ch = 1,
-                              .classes = 3,
-                              .patch = 2,
-                              .dim = 8,
-                              .depth = 3,
-                              .heads = 2,
-                              .mlp_ratio = 2,
-                              .drop_path = 0.3f};
+    return (struct vit_spec){.img = 8,
+                             .in_ch = 1,
+                             .classes = 3,
+                             .patch = 2,
+                             .dim = 8,
+                             .depth = 3,
+                             .heads = 2,
+                             .mlp_ratio = 2,
+                             .drop_path = 0.3f};
 }
 
 struct vit_ctx {
@@ -157,7 +157,7 @@ static double vit_fn(void *p)
 static void test_vit_tokens(void)
 {
     enum { B = 2, NK = 5 };
-    struct model_cfg cfg = small_cfg();
+    struct vit_spec cfg = small_cfg();
     struct vit_layout lay = {.heads = {0, 0, 4}};
     struct vit m;
     struct kd_err e;
@@ -262,7 +262,7 @@ static void test_decoder(void)
  * in, decoder and head skipped, the head left as initialized. */
 static void test_load_matching(void)
 {
-    struct model_cfg cfg = small_cfg(), other = small_cfg();
+    struct vit_spec cfg = small_cfg(), other = small_cfg();
     other.classes = 5;
     struct vit a, b;
     struct mae_decoder d;

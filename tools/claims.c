@@ -284,6 +284,35 @@ static int test_valid(const char *test)
     return (k == 3 || k == 4) && (strcmp(op, ">") == 0 || strcmp(op, "<") == 0);
 }
 
+/* The columns of a claims line into col (id, table, statement, test): 0, 1 for a comment or a
+ * blank line, or -1 after printing path:lineno's error (not 4 columns, a test `check` does
+ * not know). */
+static int claim_columns(char *line, const char *path, int lineno, char *col[4])
+{
+    if (line[0] == '#' || line[0] == '\n')
+        return 1;
+    int n = 0;
+    for (char *t = strtok(line, "\t\r\n"); t && n < 4; t = strtok(NULL, "\t\r\n"))
+        col[n++] = t;
+    if (n != 4) {
+        fprintf(stderr,
+                "%s:%d: error: a claim needs 4 tab-separated columns (fix: id, "
+                "table, statement, test)\n",
+                path, lineno);
+        return -1;
+    }
+    if (!test_valid(col[3])) {
+        fprintf(stderr,
+                "%s:%d: error: test '%s' is not one the checker knows (fix: "
+                "'increasing [A B ...]', 'A best [B ...]', 'A > B [COLUMN]', "
+                "'A < B [COLUMN]' or "
+                "'A ~ B TOLERANCE')\n",
+                path, lineno, col[3]);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     kd_help_exit(argc, argv, "SCALE CLAIMS.tsv [--markdown]",
@@ -311,29 +340,12 @@ int main(int argc, char **argv)
     else
         printf("claims at scale %s (from results/%s/tables/*.csv)\n", argv[1], argv[1]);
     while (fgets(line, sizeof line, f)) {
-        lineno++;
         char *col[4];
-        if (line[0] == '#' || line[0] == '\n')
+        int rc = claim_columns(line, argv[2], ++lineno, col);
+        if (rc < 0)
+            return 1;
+        if (rc > 0)
             continue;
-        int n = 0;
-        for (char *t = strtok(line, "\t\r\n"); t && n < 4; t = strtok(NULL, "\t\r\n"))
-            col[n++] = t;
-        if (n != 4) {
-            fprintf(stderr,
-                    "%s:%d: error: a claim needs 4 tab-separated columns (fix: id, "
-                    "table, statement, test)\n",
-                    argv[2], lineno);
-            return 1;
-        }
-        if (!test_valid(col[3])) {
-            fprintf(stderr,
-                    "%s:%d: error: test '%s' is not one the checker knows (fix: "
-                    "'increasing [A B ...]', 'A best [B ...]', 'A > B [COLUMN]', "
-                    "'A < B [COLUMN]' or "
-                    "'A ~ B TOLERANCE')\n",
-                    argv[2], lineno, col[3]);
-            return 1;
-        }
         enum verdict v = check(argv[1], col[1], col[3], why, sizeof why);
         counts[v + 1]++;
         if (md)

@@ -257,82 +257,106 @@ static double shown(const char *metric, double v)
     return strstr(metric, "acc") ? 100 * v : v;
 }
 
-static int write_table(const char *scale, const struct catalogue_row *t, struct point *pts, int n,
-                       struct kd_err *e)
+/* The extra columns of a table (its catalogue line's 12th column names them). */
+struct extras {
+    int params, macs, cost;
+};
+
+/* A paper.csv that lists every point orders the table (its line is a point's rank); else the
+ * points' names do. */
+static void order_points(struct point *pts, int n)
 {
-    char path[512];
-    struct atomic_file csv, md;
-    int listed = 1; /* a paper.csv that lists every point orders the table; else names do */
+    int listed = 1;
     for (int i = 0; i < n; i++)
         listed &= pts[i].rank != INT_MAX;
     for (int i = 0; i < n && !listed; i++)
         pts[i].rank = 0;
     qsort(pts, n, sizeof *pts, cmp_point);
+}
+
+/* The markdown's heading: target and alias, the paper's table, what ours are (seeds, wall
+ * time), what the extra columns count, and the header row. */
+static void write_md_head(FILE *md, const char *scale, const struct catalogue_row *t,
+                          const struct point *pts, int n, struct extras x)
+{
+    double wall = 0;
+    int seeds = 0;
+    for (int i = 0; i < n; i++)
+        wall += pts[i].wall, seeds = pts[i].n > seeds ? pts[i].n : seeds;
+    fprintf(md, "### %s\n\n`make %s`", t->title, t->target);
+    if (strcmp(t->number, "-") != 0)
+        fprintf(md, " (alias `make %s-table%s`)", t->paper, t->number);
+    fprintf(md,
+            "; paper: %s, table %s (verified: %s; source: %s).\n"
+            "Scale `%s`; ours: %s of the last epoch%s, mean ± std over up to %d seed%s; "
+            "wall time %.1f min.\n",
+            t->paper, t->number, t->verified, t->source, scale, t->metric,
+            strstr(t->metric, "acc") ? " in %" : "", seeds, seeds == 1 ? "" : "s", wall / 60);
+    if (x.params || x.macs)
+        fprintf(md, "Parameters and MACs: of the final model (forward pass, one image).\n");
+    if (x.cost) {
+        fprintf(md,
+                "Cost: wall seconds of the point's run plus the runs under `%s/` it needs "
+                "(e.g. a labels pass, a pretraining); inputs from outside it are shared, "
+                "counted once and in no row:",
+                t->folder);
+        for (int i = 0; i < n_shared; i++)
+            fprintf(md, "%s `%s` (%.0f s)", i ? "," : "", shared[i].path, shared[i].wall);
+        fprintf(md, "%s.\n", n_shared ? "" : " none");
+    }
+    fprintf(md, "\n| point | setting | paper | ours |%s%s%s\n|---|---|---|---|%s%s%s\n",
+            x.params ? " params |" : "", x.macs ? " MACs |" : "", x.cost ? " cost (s) |" : "",
+            x.params ? "---|" : "", x.macs ? "---|" : "", x.cost ? "---|" : "");
+}
+
+/* Point p's row of the CSV and of the markdown (a comma in its title becomes ';'). */
+static void write_row(FILE *csv, FILE *md, const struct catalogue_row *t, struct point *p,
+                      struct extras x)
+{
+    double m, sd;
+    stats(p, &m, &sd);
+    for (char *c = (char *)p->title; *c; c++)
+        *c = *c == ',' ? ';' : *c;
+    fprintf(csv, "%s,\"%s\",%s,%d,%.6g,%.6g,%s,%.1f", p->name, p->title, p->x[0] ? p->x : "0", p->n,
+            shown(t->metric, m), shown(t->metric, sd), p->paper[0] ? p->paper : "NaN", p->wall);
+    fprintf(md, "| %s | %s | %s%s%s%s | %.2f ± %.2f (n=%d) |", p->name, p->title,
+            p->paper[0] ? p->paper : "-", p->paper_note[0] ? " (" : "", p->paper_note,
+            p->paper_note[0] ? ")" : "", shown(t->metric, m), shown(t->metric, sd), p->n);
+    if (x.params) {
+        fprintf(csv, ",%.0f", p->params);
+        fprintf(md, " %.3f M |", p->params / 1e6);
+    }
+    if (x.macs) {
+        fprintf(csv, ",%.0f", p->macs);
+        fprintf(md, " %.1f M |", p->macs / 1e6);
+    }
+    if (x.cost) {
+        fprintf(csv, ",%.1f", p->cost);
+        fprintf(md, " %.0f (own run %.0f) |", p->cost, p->wall);
+    }
+    fprintf(csv, "\n");
+    fprintf(md, "\n");
+}
+
+static int write_table(const char *scale, const struct catalogue_row *t, struct point *pts, int n,
+                       struct kd_err *e)
+{
+    char path[512];
+    struct atomic_file csv, md;
+    order_points(pts, n);
     snprintf(path, sizeof path, "results/%s/tables/%s.csv", scale, t->target);
     if (atomic_open(&csv, path, e))
         return e->code;
     snprintf(path, sizeof path, "results/%s/tables/%s.md", scale, t->target);
     if (atomic_open(&md, path, e))
         return e->code;
-    double wall = 0;
-    int seeds = 0;
+    struct extras x = {strstr(t->columns, "params") != NULL, strstr(t->columns, "macs") != NULL,
+                       strstr(t->columns, "cost") != NULL};
+    fprintf(csv.f, "point,title,x,n_seeds,mean,std,paper,wall_s%s%s%s\n", x.params ? ",params" : "",
+            x.macs ? ",macs" : "", x.cost ? ",cost_s" : "");
+    write_md_head(md.f, scale, t, pts, n, x);
     for (int i = 0; i < n; i++)
-        wall += pts[i].wall, seeds = pts[i].n > seeds ? pts[i].n : seeds;
-    int xp = strstr(t->columns, "params") != NULL, xm = strstr(t->columns, "macs") != NULL,
-        xc = strstr(t->columns, "cost") != NULL;
-    fprintf(csv.f, "point,title,x,n_seeds,mean,std,paper,wall_s%s%s%s\n", xp ? ",params" : "",
-            xm ? ",macs" : "", xc ? ",cost_s" : "");
-    fprintf(md.f, "### %s\n\n`make %s`", t->title, t->target);
-    if (strcmp(t->number, "-") != 0)
-        fprintf(md.f, " (alias `make %s-table%s`)", t->paper, t->number);
-    fprintf(md.f,
-            "; paper: %s, table %s (verified: %s; source: %s).\n"
-            "Scale `%s`; ours: %s of the last epoch%s, mean ± std over up to %d seed%s; "
-            "wall time %.1f min.\n",
-            t->paper, t->number, t->verified, t->source, scale, t->metric,
-            strstr(t->metric, "acc") ? " in %" : "", seeds, seeds == 1 ? "" : "s", wall / 60);
-    if (xp || xm)
-        fprintf(md.f, "Parameters and MACs: of the final model (forward pass, one image).\n");
-    if (xc) {
-        fprintf(md.f,
-                "Cost: wall seconds of the point's run plus the runs under `%s/` it needs "
-                "(e.g. a labels pass, a pretraining); inputs from outside it are shared, "
-                "counted once and in no row:",
-                t->folder);
-        for (int i = 0; i < n_shared; i++)
-            fprintf(md.f, "%s `%s` (%.0f s)", i ? "," : "", shared[i].path, shared[i].wall);
-        fprintf(md.f, "%s.\n", n_shared ? "" : " none");
-    }
-    fprintf(md.f, "\n| point | setting | paper | ours |%s%s%s\n|---|---|---|---|%s%s%s\n",
-            xp ? " params |" : "", xm ? " MACs |" : "", xc ? " cost (s) |" : "", xp ? "---|" : "",
-            xm ? "---|" : "", xc ? "---|" : "");
-    for (int i = 0; i < n; i++) {
-        const struct point *p = &pts[i];
-        double m, sd;
-        stats(p, &m, &sd);
-        for (char *c = (char *)p->title; *c; c++)
-            *c = *c == ',' ? ';' : *c;
-        fprintf(csv.f, "%s,\"%s\",%s,%d,%.6g,%.6g,%s,%.1f", p->name, p->title, p->x[0] ? p->x : "0",
-                p->n, shown(t->metric, m), shown(t->metric, sd), p->paper[0] ? p->paper : "NaN",
-                p->wall);
-        fprintf(md.f, "| %s | %s | %s%s%s%s | %.2f ± %.2f (n=%d) |", p->name, p->title,
-                p->paper[0] ? p->paper : "-", p->paper_note[0] ? " (" : "", p->paper_note,
-                p->paper_note[0] ? ")" : "", shown(t->metric, m), shown(t->metric, sd), p->n);
-        if (xp) {
-            fprintf(csv.f, ",%.0f", p->params);
-            fprintf(md.f, " %.3f M |", p->params / 1e6);
-        }
-        if (xm) {
-            fprintf(csv.f, ",%.0f", p->macs);
-            fprintf(md.f, " %.1f M |", p->macs / 1e6);
-        }
-        if (xc) {
-            fprintf(csv.f, ",%.1f", p->cost);
-            fprintf(md.f, " %.0f (own run %.0f) |", p->cost, p->wall);
-        }
-        fprintf(csv.f, "\n");
-        fprintf(md.f, "\n");
-    }
+        write_row(csv.f, md.f, t, &pts[i], x);
     snprintf(path, sizeof path, "plots/%s.gp", t->target);
     if (access(path, R_OK) == 0) /* gnuplot draws it next, beside this scale's tables */
         fprintf(md.f, "\n![%s at scale %s](../figures/%s.png)\n", t->target, scale, t->target);

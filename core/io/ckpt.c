@@ -3,10 +3,8 @@
  *   u32 config_len, config bytes
  *   n_tensors x { u16 name_len, name, u8 ndim, u32 shape[ndim], f32 values[n] [, m[n], v[n]] }
  *   u32 crc32 of all bytes before it
- * Several parameter sets are written one after the other, as one list of uniquely named
- * tensors. */
+ * The buffers are written in the order given, each name once. */
 #include "io/ckpt.h"
-#include "train/optim.h"
 #include "base/err.h"
 #include "base/fsio.h"
 
@@ -33,19 +31,17 @@ static void put_u32(struct writer *w, uint32_t v)
     put(w, &v, 4);
 }
 
-/* The first tensor name that two entries of sets share, or NULL: names key the records. */
-static const char *duplicate_name(struct params *const *sets, int n_sets)
+/* The first name that two of bufs share, or NULL: names key the records. */
+static const char *duplicate_name(const struct ckpt_buf *bufs, int n)
 {
-    for (int a = 0; a < n_sets; a++)
-        for (int i = 0; i < sets[a]->n; i++)
-            for (int b = a; b < n_sets; b++)
-                for (int j = b == a ? i + 1 : 0; j < sets[b]->n; j++)
-                    if (strcmp(sets[a]->p[i].name, sets[b]->p[j].name) == 0)
-                        return sets[a]->p[i].name;
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (strcmp(bufs[i].name, bufs[j].name) == 0)
+                return bufs[i].name;
     return NULL;
 }
 
-/* n zero floats: the moments of a set without an optimizer in a file that has moments. */
+/* n zero floats: the moments of a buffer without them in a file that has moments. */
 static void put_zeros(struct writer *w, size_t n)
 {
     static const float zeros[1024];
@@ -53,39 +49,35 @@ static void put_zeros(struct writer *w, size_t n)
         put(w, zeros, (n - at < 1024 ? n - at : 1024) * sizeof(float));
 }
 
-static void put_tensor(struct writer *w, struct params *ps, const struct param *p,
-                       const struct optim *o, int has_moments)
+static void put_tensor(struct writer *w, const struct ckpt_buf *b, int has_moments)
 {
-    uint16_t nl = (uint16_t)strlen(p->name);
-    uint8_t nd = (uint8_t)p->ndim;
+    uint16_t nl = (uint16_t)strlen(b->name);
+    uint8_t nd = (uint8_t)b->ndim;
     put(w, &nl, 2);
-    put(w, p->name, nl);
+    put(w, b->name, nl);
     put(w, &nd, 1);
-    for (int d = 0; d < p->ndim; d++)
-        put_u32(w, (uint32_t)p->shape[d]);
-    put(w, *p->w, p->n * sizeof(float));
-    if (o) {
-        size_t off = (size_t)(*p->w - params_values(ps));
-        put(w, o->m + off, p->n * sizeof(float));
-        put(w, o->v + off, p->n * sizeof(float));
-    } else if (has_moments) {
-        put_zeros(w, 2 * p->n);
+    for (int d = 0; d < b->ndim; d++)
+        put_u32(w, (uint32_t)b->shape[d]);
+    put(w, b->w, b->n * sizeof(float));
+    if (!has_moments)
+        return;
+    if (b->m && b->v) {
+        put(w, b->m, b->n * sizeof(float));
+        put(w, b->v, b->n * sizeof(float));
+    } else {
+        put_zeros(w, 2 * b->n);
     }
 }
 
-int ckpt_save_sets(const char *path, struct params *const *sets, struct optim *const *opts,
-                   int n_sets, const char *config_text, const struct ckpt_info *info,
-                   struct kd_err *e)
+int ckpt_write(const char *path, const struct ckpt_buf *bufs, int n, int has_moments,
+               const char *config_text, const struct ckpt_info *info, struct kd_err *e)
 {
-    const char *dup = duplicate_name(sets, n_sets);
+    const char *dup = duplicate_name(bufs, n);
     if (dup)
         return kd_err_set(e, KD_ERR_FORMAT, path, 0,
-                          "tensor name '%s' is used twice (names must be unique across sets)", dup);
-    uint32_t n_tensors = 0, has_moments = 0;
-    for (int s = 0; s < n_sets; s++) {
-        n_tensors += (uint32_t)sets[s]->n;
-        has_moments |= opts && opts[s];
-    }
+                          "tensor name '%s' is used twice (names must be unique in a checkpoint)",
+                          dup);
+    uint32_t n_tensors = (uint32_t)n, moments = has_moments != 0;
     struct atomic_file af;
     if (atomic_open(&af, path, e))
         return e->code;
@@ -94,26 +86,17 @@ int ckpt_save_sets(const char *path, struct params *const *sets, struct optim *c
     put(&w, CKPT_MAGIC, 8);
     put_u32(&w, CKPT_VERSION);
     put_u32(&w, n_tensors);
-    put_u32(&w, has_moments);
+    put_u32(&w, moments);
     put(&w, &epoch, 8);
     put(&w, &step, 8);
     uint32_t clen = (uint32_t)strlen(config_text);
     put_u32(&w, clen);
     put(&w, config_text, clen);
-    for (int s = 0; s < n_sets; s++)
-        for (int i = 0; i < sets[s]->n; i++)
-            put_tensor(&w, sets[s], &sets[s]->p[i], opts ? opts[s] : NULL, (int)has_moments);
+    for (int i = 0; i < n; i++)
+        put_tensor(&w, &bufs[i], (int)moments);
     uint32_t crc = (uint32_t)w.crc;
     fwrite(&crc, 1, 4, af.f);
     return atomic_commit(&af, e);
-}
-
-int ckpt_save(const char *path, struct params *ps, const struct optim *o, const char *config_text,
-              const struct ckpt_info *info, struct kd_err *e)
-{
-    /* ckpt_save_sets only reads the moments: the cast fits the shared signature. */
-    struct optim *opt = (struct optim *)o;
-    return ckpt_save_sets(path, &ps, &opt, 1, config_text, info, e);
 }
 
 struct reader {
@@ -170,92 +153,82 @@ static int config_diff(const char *a, const char *b, const char *prefix, char *k
 }
 
 /* One tensor record's name and shape; returns 0, or -1 when the bytes run out or are absurd. */
-static int get_header(struct reader *r, char name[256], uint8_t *nd, uint32_t shape[8])
+static int get_header(struct reader *r, char name[256], uint8_t *nd, uint32_t shape[CKPT_MAX_DIMS])
 {
     uint16_t nl;
-    if (get(r, &nl, 2) || nl >= 256 || get(r, name, nl) || get(r, nd, 1) || *nd > 8)
+    if (get(r, &nl, 2) || nl >= 256 || get(r, name, nl) || get(r, nd, 1) || *nd > CKPT_MAX_DIMS)
         return -1;
     name[nl] = '\0';
     return get(r, shape, 4u * *nd);
 }
 
-/* The parameter named name in sets (its set in *set and its index over all sets in *at), or
- * NULL. */
-static struct param *find_in_sets(struct params *const *sets, int n_sets, const char *name,
-                                  int *set, int *at)
+/* The first of bufs named name, or NULL. */
+static struct ckpt_buf *find_buf(struct ckpt_buf *bufs, int n, const char *name)
 {
-    *at = 0;
-    for (*set = 0; *set < n_sets; (*set)++) {
-        struct param *p = params_find(sets[*set], name);
-        if (p) {
-            *at += (int)(p - sets[*set]->p);
-            return p;
-        }
-        *at += sets[*set]->n;
-    }
+    for (int i = 0; i < n; i++)
+        if (strcmp(bufs[i].name, name) == 0)
+            return &bufs[i];
     return NULL;
 }
 
-/* Values (and moments into opts[set] when given) of every record; seen has one flag per
- * parameter over all sets (zeroed), so that a name twice in the file is refused. */
-static int load_records(struct reader *r, const char *path, struct params *const *sets,
-                        struct optim *const *opts, int n_sets, uint32_t n_tensors, int has_moments,
-                        char *seen, struct kd_err *e)
+/* 1 when a record's shape (nd dims) is b's. */
+static int same_shape(const struct ckpt_buf *b, uint8_t nd, const uint32_t *shape)
+{
+    int same = nd == b->ndim;
+    for (int d = 0; same && d < nd; d++)
+        same = (int)shape[d] == b->shape[d];
+    return same;
+}
+
+/* Values (and moments into a buffer's m and v when it has them) of every record; seen has one
+ * flag per buffer (zeroed), so that a name twice in the file is refused. */
+static int load_records(struct reader *r, const char *path, struct ckpt_buf *bufs, int n,
+                        uint32_t n_tensors, int has_moments, char *seen, struct kd_err *e)
 {
     for (uint32_t i = 0; i < n_tensors; i++) {
         char name[256];
         uint8_t nd;
-        uint32_t shape[8];
-        int set, at;
+        uint32_t shape[CKPT_MAX_DIMS];
         if (get_header(r, name, &nd, shape))
             return kd_err_set(e, KD_ERR_FORMAT, path, 0, "corrupt tensor header #%u", i);
-        struct param *p = find_in_sets(sets, n_sets, name, &set, &at);
-        if (!p)
+        struct ckpt_buf *b = find_buf(bufs, n, name);
+        if (!b)
             return kd_err_setfix(e, KD_ERR_MISMATCH, path, 0,
                                  "the checkpoint was made for another architecture",
                                  "tensor '%s' is not in the model", name);
-        if (seen[at]++)
+        if (seen[b - bufs]++)
             return kd_err_set(e, KD_ERR_FORMAT, path, 0, "tensor '%s' appears twice", name);
-        int same = nd == p->ndim;
-        for (int d = 0; same && d < nd; d++)
-            same = (int)shape[d] == p->shape[d];
-        if (!same)
+        if (!same_shape(b, nd, shape))
             return kd_err_setfix(e, KD_ERR_MISMATCH, path, 0,
                                  "check model.dim, model.depth, model.heads and model.patch",
                                  "tensor '%s' has another shape than the model's", name);
-        size_t bytes = p->n * sizeof(float);
-        if (get(r, *p->w, bytes))
+        size_t bytes = b->n * sizeof(float);
+        if (get(r, b->w, bytes))
             return kd_err_set(e, KD_ERR_FORMAT, path, 0, "truncated in tensor '%s'", name);
         if (!has_moments)
             continue;
         const void *m = take(r, bytes), *v = take(r, bytes);
         if (!m || !v)
             return kd_err_set(e, KD_ERR_FORMAT, path, 0, "truncated in tensor '%s'", name);
-        struct optim *o = opts ? opts[set] : NULL;
-        if (o) {
-            size_t off = (size_t)(*p->w - params_values(sets[set]));
-            memcpy(o->m + off, m, bytes);
-            memcpy(o->v + off, v, bytes);
+        if (b->m && b->v) {
+            memcpy(b->m, m, bytes);
+            memcpy(b->v, v, bytes);
         }
     }
     return 0;
 }
 
-static int load_tensors(struct reader *r, const char *path, struct params *const *sets,
-                        struct optim *const *opts, int n_sets, uint32_t n_tensors, int has_moments,
-                        struct kd_err *e)
+static int load_tensors(struct reader *r, const char *path, struct ckpt_buf *bufs, int n,
+                        uint32_t n_tensors, int has_moments, struct kd_err *e)
 {
-    int total = 0;
-    for (int s = 0; s < n_sets; s++)
-        total += sets[s]->n;
-    if ((int)n_tensors != total)
+    if ((int)n_tensors != n)
         return kd_err_setfix(e, KD_ERR_MISMATCH, path, 0,
                              "this checkpoint was made for another model; check model.*",
-                             "holds %u tensors, the model has %d", n_tensors, total);
-    char *seen = calloc(total ? total : 1, 1);
+                             "holds %u tensors, the model has %d", n_tensors, n);
+    char *seen = calloc(n ? n : 1, 1);
     if (!seen)
         return kd_err_set(e, KD_ERR_NOMEM, path, 0, "out of memory");
-    int rc = load_records(r, path, sets, opts, n_sets, n_tensors, has_moments, seen, e);
+    int rc = load_records(r, path, bufs, n, n_tensors, has_moments, seen, e);
     free(seen);
     return rc;
 }
@@ -304,9 +277,8 @@ static int ckpt_open(struct ckpt_file *f, const char *path, const char *missing_
     return 0;
 }
 
-int ckpt_load_sets(const char *path, struct params *const *sets, struct optim *const *opts,
-                   int n_sets, const char *expect_config, const char *key_prefix,
-                   struct ckpt_info *info, struct kd_err *e)
+int ckpt_read(const char *path, struct ckpt_buf *bufs, int n, const char *expect_config,
+              const char *key_prefix, struct ckpt_info *info, struct kd_err *e)
 {
     struct ckpt_file f;
     int rc = ckpt_open(&f, path, "train it first (make teachers), or check the path", e);
@@ -320,22 +292,13 @@ int ckpt_load_sets(const char *path, struct params *const *sets, struct optim *c
                                "was made with another value of '%s' than this config", key);
     }
     if (!rc)
-        rc = load_tensors(&f.r, path, sets, opts, n_sets, f.n_tensors, (int)f.has_moments, e);
+        rc = load_tensors(&f.r, path, bufs, n, f.n_tensors, (int)f.has_moments, e);
     if (!rc && info) {
         info->epoch = f.epoch;
         info->step = f.step;
     }
-    for (int s = 0; !rc && opts && s < n_sets; s++)
-        if (opts[s])
-            opts[s]->step = f.step;
     free(f.buf);
     return rc;
-}
-
-int ckpt_load(const char *path, struct params *ps, struct optim *o, const char *expect_config,
-              const char *key_prefix, struct ckpt_info *info, struct kd_err *e)
-{
-    return ckpt_load_sets(path, &ps, &o, 1, expect_config, key_prefix, info, e);
 }
 
 int ckpt_read_config(const char *path, char **text, struct kd_err *e)
@@ -361,15 +324,15 @@ int ckpt_read_info(const char *path, struct ckpt_info *info, struct kd_err *e)
     return rc;
 }
 
-/* Tensor records after the config section, matched by name and shape (see ckpt_load_matching). */
-static int match_tensors(struct reader *r, const char *path, struct params *ps, uint32_t n,
-                         int has_moments, struct ckpt_match *mt, struct kd_err *e)
+/* Tensor records after the config section, matched by name and shape (see ckpt_read_matching). */
+static int match_tensors(struct reader *r, const char *path, struct ckpt_buf *bufs, int n_bufs,
+                         uint32_t n, int has_moments, struct ckpt_match *mt, struct kd_err *e)
 {
-    char *seen = calloc(ps->n ? ps->n : 1, 1);
+    char *seen = calloc(n_bufs ? n_bufs : 1, 1);
     for (uint32_t i = 0; i < n; i++) {
         uint8_t nd;
         char name[256];
-        uint32_t shape[8];
+        uint32_t shape[CKPT_MAX_DIMS];
         if (get_header(r, name, &nd, shape)) {
             free(seen);
             return kd_err_set(e, KD_ERR_FORMAT, path, 0, "corrupt tensor header #%u", i);
@@ -382,34 +345,32 @@ static int match_tensors(struct reader *r, const char *path, struct params *ps, 
             free(seen);
             return kd_err_set(e, KD_ERR_FORMAT, path, 0, "truncated in tensor '%s'", name);
         }
-        struct param *p = params_find(ps, name);
-        int same = p && nd == p->ndim;
-        for (int d = 0; same && d < nd; d++)
-            same = (int)shape[d] == p->shape[d];
-        if (!same) {
+        struct ckpt_buf *b = find_buf(bufs, n_bufs, name);
+        if (!b || !same_shape(b, nd, shape)) {
             if (mt->skipped++ == 0)
                 snprintf(mt->first_skipped, sizeof mt->first_skipped, "%s", name);
             continue;
         }
-        memcpy(*p->w, v, p->n * sizeof(float));
-        seen[p - ps->p] = 1;
+        memcpy(b->w, v, b->n * sizeof(float));
+        seen[b - bufs] = 1;
         mt->loaded++;
     }
-    for (int i = 0; i < ps->n; i++)
+    for (int i = 0; i < n_bufs; i++)
         if (!seen[i] && mt->missing++ == 0)
-            snprintf(mt->first_missing, sizeof mt->first_missing, "%s", ps->p[i].name);
+            snprintf(mt->first_missing, sizeof mt->first_missing, "%s", bufs[i].name);
     free(seen);
     return 0;
 }
 
-int ckpt_load_matching(const char *path, struct params *ps, struct ckpt_match *mt, struct kd_err *e)
+int ckpt_read_matching(const char *path, struct ckpt_buf *bufs, int n, struct ckpt_match *mt,
+                       struct kd_err *e)
 {
     struct ckpt_file f;
     memset(mt, 0, sizeof *mt);
     int rc =
         ckpt_open(&f, path, "run the config that makes it first (make does), or check the path", e);
     if (!rc)
-        rc = match_tensors(&f.r, path, ps, f.n_tensors, (int)f.has_moments, mt, e);
+        rc = match_tensors(&f.r, path, bufs, n, f.n_tensors, (int)f.has_moments, mt, e);
     free(f.buf);
     return rc;
 }
@@ -430,7 +391,7 @@ static int read_all_records(struct ckpt_file *f, const char *path, struct ckpt_t
     for (uint32_t i = 0; i < f->n_tensors; i++) {
         struct ckpt_tensor *t = &c->t[i];
         uint8_t nd;
-        uint32_t shape[8];
+        uint32_t shape[CKPT_MAX_DIMS];
         if (get_header(&f->r, t->name, &nd, shape))
             return kd_err_set(e, KD_ERR_FORMAT, path, 0, "corrupt tensor header #%u", i);
         t->ndim = nd;

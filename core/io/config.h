@@ -13,8 +13,6 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "nn/params.h" /* enum weight_init */
-
 struct kd_err;
 
 #define CFG_STR 256    /* max length of string values */
@@ -25,6 +23,7 @@ struct kd_err;
  * in its schema row, so each enum lists its values in that order. */
 enum data_set { DATA_FASHION_MNIST, DATA_FOLDER };   /* data.set: fashion-mnist|folder */
 enum model_arch { ARCH_VIT, ARCH_TINYVIT };          /* model.arch: vit|tinyvit */
+enum model_init { INIT_TORCH, INIT_TIMM };           /* model.weight_init: torch|timm */
 enum optim_name { OPTIM_ADAMW, OPTIM_SGD };          /* optim.name: adamw|sgd */
 enum lr_schedule { SCHEDULE_COSINE, SCHEDULE_STEP }; /* optim.schedule: cosine|step */
 
@@ -52,17 +51,17 @@ struct data_cfg {
 };
 
 struct model_cfg {
-    enum model_arch arch;         /* network family */
-    int img;                      /* input side, pixels */
-    int in_ch;                    /* input channels */
-    int classes;                  /* output classes */
-    int patch;                    /* ViT patch side */
-    int dim;                      /* ViT width */
-    int depth;                    /* ViT blocks */
-    int heads;                    /* ViT heads */
-    float mlp_ratio;              /* hidden = mlp_ratio * dim */
-    float drop_path;              /* stochastic depth rate (linear over depth) */
-    enum weight_init weight_init; /* initial weights: torch or timm (nn/params.h) */
+    enum model_arch arch;        /* network family */
+    int img;                     /* input side, pixels */
+    int in_ch;                   /* input channels */
+    int classes;                 /* output classes */
+    int patch;                   /* ViT patch side */
+    int dim;                     /* ViT width */
+    int depth;                   /* ViT blocks */
+    int heads;                   /* ViT heads */
+    float mlp_ratio;             /* hidden = mlp_ratio * dim */
+    float drop_path;             /* stochastic depth rate (linear over depth) */
+    enum model_init weight_init; /* initial weights: PyTorch's defaults or timm's */
     /* TinyViT: one entry per stage; stage 1 is MBConv, later stages window-attention blocks */
     int stage_dims[CFG_LIST]; /* widths */
     int n_stage_dims;

@@ -99,27 +99,10 @@ static int parse_dtype(const cJSON *j)
     return -1;
 }
 
-/* One header entry into t: dtype, shape, offsets and their size agreement. */
-static int parse_entry(struct st_tensor *t, const cJSON *j, const char *path, size_t data_len,
-                       struct kd_err *e)
+/* t's shape and numel from js: a list of at most ST_MAX_DIMS whole sizes. */
+static int parse_shape(struct st_tensor *t, const cJSON *js, const char *path, struct kd_err *e)
 {
     const char *nm = t->name;
-    if (!cJSON_IsObject(j))
-        return bad(e, path, "tensor '%s': header entry is not an object%s", nm, "");
-    int n_fields = 0;
-    for (const cJSON *c = j->child; c; c = c->next)
-        n_fields++;
-    const cJSON *jd = cJSON_GetObjectItemCaseSensitive(j, "dtype");
-    const cJSON *js = cJSON_GetObjectItemCaseSensitive(j, "shape");
-    const cJSON *jo = cJSON_GetObjectItemCaseSensitive(j, "data_offsets");
-    if (!jd || !js || !jo || n_fields != 3)
-        return bad(e, path,
-                   "tensor '%s': entry must have exactly dtype, shape and "
-                   "data_offsets%s",
-                   nm, "");
-    if ((t->dtype = parse_dtype(jd)) < 0)
-        return bad(e, path, "tensor '%s': unknown dtype %s", nm,
-                   cJSON_IsString(jd) ? jd->valuestring : "(not a string)");
     if (!cJSON_IsArray(js) || cJSON_GetArraySize(js) > ST_MAX_DIMS)
         return bad(e, path, "tensor '%s': shape is not a list of at most 8 sizes%s", nm, "");
     t->ndim = 0;
@@ -133,6 +116,15 @@ static int parse_entry(struct st_tensor *t, const cJSON *j, const char *path, si
                        nm, "");
         t->shape[t->ndim++] = v;
     }
+    return 0;
+}
+
+/* t's byte range from jo, [begin, end]: as many bytes as its shape and dtype need, inside the
+ * data section's data_len. */
+static int parse_offsets(struct st_tensor *t, const cJSON *jo, const char *path, size_t data_len,
+                         struct kd_err *e)
+{
+    const char *nm = t->name;
     int64_t b = -1, en = -1;
     if (cJSON_IsArray(jo) && cJSON_GetArraySize(jo) == 2) {
         b = json_index(jo->child);
@@ -161,6 +153,31 @@ static int parse_entry(struct st_tensor *t, const cJSON *j, const char *path, si
     t->begin = (size_t)b;
     t->end = (size_t)en;
     return 0;
+}
+
+/* One header entry into t: exactly dtype, shape and offsets, which agree in size. */
+static int parse_entry(struct st_tensor *t, const cJSON *j, const char *path, size_t data_len,
+                       struct kd_err *e)
+{
+    const char *nm = t->name;
+    if (!cJSON_IsObject(j))
+        return bad(e, path, "tensor '%s': header entry is not an object%s", nm, "");
+    int n_fields = 0;
+    for (const cJSON *c = j->child; c; c = c->next)
+        n_fields++;
+    const cJSON *jd = cJSON_GetObjectItemCaseSensitive(j, "dtype");
+    const cJSON *js = cJSON_GetObjectItemCaseSensitive(j, "shape");
+    const cJSON *jo = cJSON_GetObjectItemCaseSensitive(j, "data_offsets");
+    if (!jd || !js || !jo || n_fields != 3)
+        return bad(e, path,
+                   "tensor '%s': entry must have exactly dtype, shape and "
+                   "data_offsets%s",
+                   nm, "");
+    if ((t->dtype = parse_dtype(jd)) < 0)
+        return bad(e, path, "tensor '%s': unknown dtype %s", nm,
+                   cJSON_IsString(jd) ? jd->valuestring : "(not a string)");
+    int rc = parse_shape(t, js, path, e);
+    return rc ? rc : parse_offsets(t, jo, path, data_len, e);
 }
 
 static int cmp_name(const void *a, const void *b)

@@ -1,5 +1,6 @@
 /* The projection MLP: wiring of two linear layers around a ReLU. */
 #include "models/heads.h"
+#include "ops/ops.h"
 
 #include <string.h>
 #include <stdio.h>

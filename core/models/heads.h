@@ -1,15 +1,10 @@
 /* Heads that sit on a backbone's pooled feature: the projection MLP of MoCo-v2 and SEED,
- * Linear(in, hid) - ReLU - Linear(hid, out), and the ReLU op it needs. */
+ * Linear(in, hid) - ReLU - Linear(hid, out). */
 #ifndef KD_HEADS_H
 #define KD_HEADS_H
 
 #include <stddef.h>
 #include "nn/nn.h"
-
-/* ops/relu.c: out (n) = max(inp, 0) (out may alias inp); backward accumulates
- * dinp += dout where inp > 0 (the derivative at 0 is taken as 0, as torch does). */
-void relu_forward(float *out, const float *inp, size_t n);
-void relu_backward(float *dinp, const float *dout, const float *inp, size_t n);
 
 struct proj_head {
     int in, hid, out; /* widths */

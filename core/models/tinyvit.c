@@ -8,35 +8,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int tinyvit_check(const struct model_cfg *c, struct kd_err *e)
+static int tinyvit_check(const struct tinyvit_spec *c, struct kd_err *e)
 {
-    int n = c->n_stage_dims;
+    int n = c->n_dims;
     if (n < 1 || n > TINYVIT_MAX_STAGES)
         return kd_err_setfix(e, KD_ERR_CONFIG, "", 0, "give 1 to 6 stages (TinyViT has 4)",
                              "model.stage_dims has %d entries", n);
-    if (c->n_stage_depths != n || c->n_stage_heads != n || c->n_windows != n)
+    if (c->n_depths != n || c->n_heads != n || c->n_windows != n)
         return kd_err_setfix(e, KD_ERR_CONFIG, "", 0,
                              "give model.stage_dims, stage_depths, stage_heads and windows one "
                              "entry per stage each",
                              "TinyViT stage lists differ in length: dims %d, depths %d, heads "
                              "%d, windows %d",
-                             n, c->n_stage_depths, c->n_stage_heads, c->n_windows);
-    if (c->stage_dims[0] < 2)
+                             n, c->n_depths, c->n_heads, c->n_windows);
+    if (c->dims[0] < 2)
         return kd_err_setfix(e, KD_ERR_CONFIG, "", 0, "use a stage-1 width of 2 or more",
-                             "model.stage_dims[0] = %d is too narrow for the stem",
-                             c->stage_dims[0]);
+                             "model.stage_dims[0] = %d is too narrow for the stem", c->dims[0]);
     for (int i = 1; i < n; i++)
-        if (c->stage_dims[i] % c->stage_heads[i] != 0)
+        if (c->dims[i] % c->heads[i] != 0)
             return kd_err_setfix(e, KD_ERR_CONFIG, "", 0,
                                  "pick a head count that divides the stage width",
                                  "stage %d: model.stage_heads %d does not divide "
                                  "model.stage_dims %d",
-                                 i + 1, c->stage_heads[i], c->stage_dims[i]);
+                                 i + 1, c->heads[i], c->dims[i]);
     return 0;
 }
 
 /* Shapes, units and parameter registration, in TinyViT's module order. */
-static int tinyvit_register(struct tinyvit *m, const struct model_cfg *c)
+static int tinyvit_register(struct tinyvit *m, const struct tinyvit_spec *c)
 {
     struct params *ps = &m->params;
     int total = 0, n_blocks = 0, u = 0, g = 0;
@@ -51,7 +50,7 @@ static int tinyvit_register(struct tinyvit *m, const struct model_cfg *c)
     if (!m->mb || !m->blocks || !m->units)
         return -1;
     params_begin(ps);
-    ps->init = c->weight_init;
+    ps->init = c->init;
     int C0 = m->dims[0];
     conv_bn_init(&m->stem0, ps, "patch_embed.seq.0", m->in_ch, C0 / 2, 3, 2, 0, 1.0f);
     conv_bn_init(&m->stem1, ps, "patch_embed.seq.2", C0 / 2, C0, 3, m->img >= 112 ? 2 : 1, 0, 1.0f);
@@ -151,24 +150,24 @@ static void tinyvit_plan(struct tinyvit *m)
     plan_add(pl, &m->d_pooled_n, (size_t)B * CL);
 }
 
-int tinyvit_init(struct tinyvit *m, const struct model_cfg *cfg, int Bmax, struct kd_err *e)
+int tinyvit_init(struct tinyvit *m, const struct tinyvit_spec *spec, int Bmax, struct kd_err *e)
 {
     memset(m, 0, sizeof *m);
-    int rc = tinyvit_check(cfg, e);
+    int rc = tinyvit_check(spec, e);
     if (rc)
         return rc;
-    m->img = cfg->img;
-    m->in_ch = cfg->in_ch;
-    m->classes = cfg->classes;
+    m->img = spec->img;
+    m->in_ch = spec->in_ch;
+    m->classes = spec->classes;
     m->Bmax = Bmax;
-    m->stages = cfg->n_stage_dims;
+    m->stages = spec->n_dims;
     for (int i = 0; i < m->stages; i++) {
-        m->dims[i] = cfg->stage_dims[i];
-        m->depths[i] = cfg->stage_depths[i];
-        m->heads[i] = cfg->stage_heads[i];
-        m->windows[i] = cfg->windows[i];
+        m->dims[i] = spec->dims[i];
+        m->depths[i] = spec->depths[i];
+        m->heads[i] = spec->heads[i];
+        m->windows[i] = spec->windows[i];
     }
-    if (tinyvit_register(m, cfg))
+    if (tinyvit_register(m, spec))
         return kd_err_set(e, KD_ERR_NOMEM, "", 0, "out of memory");
     m->x = calloc(m->n_units + 1, sizeof *m->x);
     m->mba = calloc(m->depths[0], sizeof *m->mba);

@@ -11,11 +11,25 @@
 #define KD_TINYVIT_H
 
 #include "nn/tinyvit_layers.h"
-#include "io/config.h"
 
 struct kd_err;
 
 #define TINYVIT_MAX_STAGES 6
+
+/* The shape of a TinyViT (a config's model.* keys; train/model_spec.h fills it from one): one
+ * entry per stage in each list, stage 1 of MBConv blocks, later stages of window-attention
+ * blocks. Each list's length is kept as given, so that tinyvit_init can refuse unequal ones. */
+struct tinyvit_spec {
+    int img, in_ch, classes;                  /* input side (pixels), input channels, outputs */
+    int n_dims, n_depths, n_heads, n_windows; /* entries given in each list below */
+    int dims[TINYVIT_MAX_STAGES];             /* widths */
+    int depths[TINYVIT_MAX_STAGES];           /* blocks per stage */
+    int heads[TINYVIT_MAX_STAGES];            /* attention heads (stage 1's entry unused) */
+    int windows[TINYVIT_MAX_STAGES];          /* window side, tokens (stage 1's entry unused) */
+    float mlp_ratio;                          /* MLP hidden units = mlp_ratio * width */
+    float drop_path;                          /* stochastic depth rate of the last block */
+    enum weight_init init;                    /* initial weights of its layers (nn/params.h) */
+};
 
 enum tinyvit_unit_kind { TV_MBCONV, TV_BLOCK, TV_MERGE };
 
@@ -63,10 +77,10 @@ struct tinyvit {
     float *d_pooled, *d_pooled_n; /* (B, C_last) */
 };
 
-/* Build the model of cfg (model.stage_dims/depths/heads/windows, mlp_ratio, drop_path, img,
- * in_ch, classes) for batches up to Bmax; parameters are zero until tinyvit_reset. Returns 0 or
- * KD_ERR_CONFIG (lists of unequal length, heads not dividing a width, ...) / KD_ERR_NOMEM. */
-int tinyvit_init(struct tinyvit *m, const struct model_cfg *cfg, int Bmax, struct kd_err *e);
+/* Build the model of spec for batches up to Bmax; parameters are zero until tinyvit_reset.
+ * Returns 0 or KD_ERR_CONFIG (1 to TINYVIT_MAX_STAGES stages, lists of unequal length, heads
+ * not dividing a width, ...; named by their model.* keys) / KD_ERR_NOMEM. */
+int tinyvit_init(struct tinyvit *m, const struct tinyvit_spec *spec, int Bmax, struct kd_err *e);
 void tinyvit_free(struct tinyvit *m);
 /* Initial values from rng(seed, INIT): TinyViT's (trunc normal 0.02 linears, torch default
  * convs, BN weight 1 except MBConv's last, zero attention biases). */

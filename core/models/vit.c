@@ -7,24 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void vit_register(struct vit *m, const struct model_cfg *cfg, const struct vit_layout *lay)
+static void vit_register(struct vit *m, const struct vit_spec *spec, const struct vit_layout *lay)
 {
     struct params *ps = &m->params;
     params_begin(ps);
-    ps->init = cfg->weight_init;
+    ps->init = spec->init;
     linear_init(&m->patch_embed, ps, "patch_embed.proj", m->PPC, m->C, 1);
     /* timm's patch embedding is an nn.Conv2d, which its init leaves at PyTorch's default */
     m->patch_embed.init = WEIGHT_INIT_TORCH;
     params_add(ps, &m->cls, &m->gcls, 0, "", "cls_token", 1, 1, m->C, 0);
     params_add(ps, &m->pos, &m->gpos, 0, "", "pos_embed", 1, m->T, m->C, 0);
-    int hidden = (int)(cfg->mlp_ratio * m->C + 0.5f);
+    int hidden = (int)(spec->mlp_ratio * m->C + 0.5f);
     for (int l = 0; l < m->depth; l++) {
         char name[32];
         snprintf(name, sizeof name, "blocks.%d", l);
         /* timm: drop-path rate grows linearly from 0 to drop_path over the depth. */
-        float dp = m->depth > 1 ? cfg->drop_path * l / (m->depth - 1) : cfg->drop_path;
+        float dp = m->depth > 1 ? spec->drop_path * l / (m->depth - 1) : spec->drop_path;
         int h = lay && lay->hidden[l] ? lay->hidden[l] : hidden;
-        int nh = lay && lay->heads[l] ? lay->heads[l] : cfg->heads;
+        int nh = lay && lay->heads[l] ? lay->heads[l] : spec->heads;
         block_init(&m->blocks[l], ps, name, m->C, nh, h, !(lay && lay->no_attn[l]), dp);
     }
     norm_init(&m->norm, ps, "norm", m->C);
@@ -56,50 +56,50 @@ static void vit_plan(struct vit *m)
     plan_add(pl, &m->d_pooled, B * m->C);
 }
 
-int vit_init(struct vit *m, const struct model_cfg *cfg, int Bmax, struct kd_err *e)
+int vit_init(struct vit *m, const struct vit_spec *spec, int Bmax, struct kd_err *e)
 {
-    return vit_init_layout(m, cfg, NULL, Bmax, e);
+    return vit_init_layout(m, spec, NULL, Bmax, e);
 }
 
-int vit_init_layout(struct vit *m, const struct model_cfg *cfg, const struct vit_layout *layout,
+int vit_init_layout(struct vit *m, const struct vit_spec *spec, const struct vit_layout *layout,
                     int Bmax, struct kd_err *e)
 {
     memset(m, 0, sizeof *m);
-    if (cfg->img % cfg->patch != 0) {
+    if (spec->img % spec->patch != 0) {
         kd_err_set(e, KD_ERR_CONFIG, "", 0, "model.patch %d does not divide model.img %d",
-                   cfg->patch, cfg->img);
+                   spec->patch, spec->img);
         return kd_err_fix(e, "pick a patch size that divides the image");
     }
-    if (cfg->dim % cfg->heads != 0) {
+    if (spec->dim % spec->heads != 0) {
         kd_err_set(e, KD_ERR_CONFIG, "", 0, "model.heads %d does not divide model.dim %d",
-                   cfg->heads, cfg->dim);
+                   spec->heads, spec->dim);
         return kd_err_fix(e, "pick a head count that divides the width");
     }
-    for (int l = 0; layout && l < cfg->depth && l < VIT_MAX_DEPTH; l++)
-        if (layout->heads[l] && cfg->dim % layout->heads[l] != 0)
+    for (int l = 0; layout && l < spec->depth && l < VIT_MAX_DEPTH; l++)
+        if (layout->heads[l] && spec->dim % layout->heads[l] != 0)
             return kd_err_setfix(e, KD_ERR_CONFIG, "", 0, "pick a head count that divides it",
                                  "block %d: %d heads do not divide model.dim %d", l,
-                                 layout->heads[l], cfg->dim);
-    if (cfg->depth > VIT_MAX_DEPTH)
+                                 layout->heads[l], spec->dim);
+    if (spec->depth > VIT_MAX_DEPTH)
         return kd_err_setfix(e, KD_ERR_CONFIG, "", 0, "use at most 64 blocks",
-                             "model.depth %d is too deep", cfg->depth);
-    m->img = cfg->img;
-    m->in_ch = cfg->in_ch;
-    m->patch = cfg->patch;
-    m->grid = cfg->img / cfg->patch;
+                             "model.depth %d is too deep", spec->depth);
+    m->img = spec->img;
+    m->in_ch = spec->in_ch;
+    m->patch = spec->patch;
+    m->grid = spec->img / spec->patch;
     m->NP = m->grid * m->grid;
-    m->PPC = cfg->patch * cfg->patch * cfg->in_ch;
+    m->PPC = spec->patch * spec->patch * spec->in_ch;
     m->T = m->NP + 1;
-    m->C = cfg->dim;
-    m->depth = cfg->depth;
-    m->classes = cfg->classes;
+    m->C = spec->dim;
+    m->depth = spec->depth;
+    m->classes = spec->classes;
     m->Bmax = Bmax;
     m->blocks = calloc(m->depth, sizeof *m->blocks);
     m->ba = calloc(m->depth, sizeof *m->ba);
     m->resid = calloc(m->depth + 1, sizeof *m->resid);
     if (!m->blocks || !m->ba || !m->resid)
         return kd_err_set(e, KD_ERR_NOMEM, "", 0, "out of memory");
-    vit_register(m, cfg, layout);
+    vit_register(m, spec, layout);
     int rc = params_alloc(&m->params, e);
     if (rc)
         return rc;

@@ -5,9 +5,17 @@
 #define KD_VIT_H
 
 #include "nn/nn.h"
-#include "io/config.h"
 
 struct kd_err;
+
+/* The shape of a ViT (a config's model.* keys; train/model_spec.h fills it from one). */
+struct vit_spec {
+    int img, in_ch, classes;      /* input side (pixels), input channels, outputs */
+    int patch, dim, depth, heads; /* patch side, width, blocks, attention heads */
+    float mlp_ratio;              /* MLP hidden units = mlp_ratio * dim */
+    float drop_path;              /* stochastic depth rate of the last block (linear over depth) */
+    enum weight_init init;        /* initial weights of its layers (nn/params.h) */
+};
 
 struct vit {
     int img, in_ch, patch;    /* input side, channels, patch side */
@@ -39,7 +47,7 @@ struct vit {
 
 /* Per-block shape, for models whose blocks differ: DC-ViT's compressed blocks (no attention,
  * fewer hidden units) and TinyMIM's student whose last block has the teacher's head count.
- * A zero entry means "as model_cfg says". */
+ * A zero entry means "as the spec says". */
 #define VIT_MAX_DEPTH 64
 struct vit_layout {
     int no_attn[VIT_MAX_DEPTH]; /* 1: the block has no attention branch */
@@ -47,10 +55,11 @@ struct vit_layout {
     int heads[VIT_MAX_DEPTH];   /* attention heads */
 };
 
-/* Build the model of cfg for batches up to Bmax; parameters are zero until vit_reset.
- * layout may be NULL (every block as cfg says). */
-int vit_init(struct vit *m, const struct model_cfg *cfg, int Bmax, struct kd_err *e);
-int vit_init_layout(struct vit *m, const struct model_cfg *cfg, const struct vit_layout *layout,
+/* Build the model of spec for batches up to Bmax; parameters are zero until vit_reset.
+ * layout may be NULL (every block as spec says). Returns 0, KD_ERR_CONFIG (a patch or a head
+ * count that does not divide, too many blocks; named by their model.* keys) or KD_ERR_NOMEM. */
+int vit_init(struct vit *m, const struct vit_spec *spec, int Bmax, struct kd_err *e);
+int vit_init_layout(struct vit *m, const struct vit_spec *spec, const struct vit_layout *layout,
                     int Bmax, struct kd_err *e);
 void vit_free(struct vit *m);
 /* timm-style initial values from rng(seed, INIT). */

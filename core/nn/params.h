@@ -19,8 +19,8 @@ struct param {
     int frozen; /* 1: the optimizer skips it (e.g. a frozen classifier) */
 };
 
-/* How layers registered into a params set draw their initial weights (model.weight_init: its
- * schema choices torch|timm in this order). */
+/* How layers registered into a params set draw their initial weights (a config's
+ * model.weight_init picks one: train/model_spec.c). */
 enum weight_init {
     WEIGHT_INIT_TORCH = 0, /* PyTorch's nn.Linear/nn.Conv2d default: U(+-1/sqrt(fan_in)) */
     WEIGHT_INIT_TIMM = 1,  /* timm/DeiT/TinyViT: Linear weights trunc normal 0.02, zero bias */

@@ -3,13 +3,9 @@
  * weight's (kh, kw, ic) order, so weight (OC, KH, KW, IC) is used as an (OC, K*K*IC) matrix.
  * A 1x1, stride 1, unpadded conv needs no im2col: the image already is that matrix. */
 #include "ops.h"
+#include "conv_taps.h"
 
 #include <string.h>
-
-static inline int conv_out(int n, int K, int stride, int pad)
-{
-    return (n + 2 * pad - K) / stride + 1;
-}
 
 static inline int conv_is_direct(int K, int stride, int pad)
 {
@@ -23,19 +19,6 @@ size_t conv_col_floats(int B, int H, int W, int IC, int K, int stride, int pad)
     return (size_t)B * conv_out(H, K, stride, pad) * conv_out(W, K, stride, pad) * K * K * IC;
 }
 
-/* For output pixel (oh, ow) and kernel row kh, the valid kw form one run [kw0, kw1) whose input
- * pixels are adjacent in memory, so each run is a single memcpy (or add, for col2im). */
-static inline void conv_kw_run(int ow, int W, int K, int stride, int pad, int *kw0, int *kw1)
-{
-    int iw0 = ow * stride - pad;
-    *kw0 = iw0 < 0 ? -iw0 : 0;
-    if (*kw0 > K)
-        *kw0 = K;
-    *kw1 = W - iw0 < K ? W - iw0 : K;
-    if (*kw1 < *kw0)
-        *kw1 = *kw0;
-}
-
 /* col (B*OH*OW, K*K*IC) from inp (B, H, W, IC); padding reads as zero. */
 static void conv_im2col(float *restrict col, const float *restrict inp, int B, int H, int W, int IC,
                         int K, int stride, int pad)
@@ -47,7 +30,7 @@ static void conv_im2col(float *restrict col, const float *restrict inp, int B, i
             for (int ow = 0; ow < OW; ow++) {
                 float *row = col + (((size_t)b * OH + oh) * OW + ow) * K * kic;
                 int kw0, kw1;
-                conv_kw_run(ow, W, K, stride, pad, &kw0, &kw1);
+                conv_run(ow, W, K, stride, pad, &kw0, &kw1);
                 for (int kh = 0; kh < K; kh++) {
                     float *dst = row + kh * kic;
                     int ih = oh * stride - pad + kh;
@@ -77,7 +60,7 @@ static void conv_col2im_add(float *restrict dinp, const float *restrict col, int
             for (int ow = 0; ow < OW; ow++) {
                 const float *row = col + (((size_t)b * OH + oh) * OW + ow) * K * kic;
                 int kw0, kw1;
-                conv_kw_run(ow, W, K, stride, pad, &kw0, &kw1);
+                conv_run(ow, W, K, stride, pad, &kw0, &kw1);
                 for (int kh = 0; kh < K; kh++) {
                     int ih = oh * stride - pad + kh;
                     if (ih < 0 || ih >= H)
@@ -118,12 +101,11 @@ void conv_forward_ref(float *out, const float *inp, const float *weight, const f
             for (int ow = 0; ow < OW; ow++)
                 for (int o = 0; o < OC; o++) {
                     double s = bias ? bias[o] : 0.0;
-                    for (int kh = 0; kh < K; kh++) {
+                    struct conv_taps t = conv_taps_at(oh, ow, H, W, K, stride, pad);
+                    for (int kh = t.kh0; kh < t.kh1; kh++) {
                         int ih = oh * stride - pad + kh;
-                        for (int kw = 0; kw < K && ih >= 0 && ih < H; kw++) {
+                        for (int kw = t.kw0; kw < t.kw1; kw++) {
                             int iw = ow * stride - pad + kw;
-                            if (iw < 0 || iw >= W)
-                                continue;
                             const float *x = inp + (((size_t)b * H + ih) * W + iw) * IC;
                             const float *w = weight + (((size_t)o * K + kh) * K + kw) * IC;
                             for (int ic = 0; ic < IC; ic++)
@@ -174,12 +156,11 @@ void conv_backward_ref(float *dinp, float *dweight, float *dbias, const float *d
                     float d = dout[(((size_t)b * OH + oh) * OW + ow) * OC + o];
                     if (dbias)
                         dbias[o] += d;
-                    for (int kh = 0; kh < K; kh++) {
+                    struct conv_taps t = conv_taps_at(oh, ow, H, W, K, stride, pad);
+                    for (int kh = t.kh0; kh < t.kh1; kh++) {
                         int ih = oh * stride - pad + kh;
-                        for (int kw = 0; kw < K && ih >= 0 && ih < H; kw++) {
+                        for (int kw = t.kw0; kw < t.kw1; kw++) {
                             int iw = ow * stride - pad + kw;
-                            if (iw < 0 || iw >= W)
-                                continue;
                             size_t xi = (((size_t)b * H + ih) * W + iw) * IC;
                             size_t wi = (((size_t)o * K + kh) * K + kw) * IC;
                             for (int ic = 0; ic < IC; ic++) {

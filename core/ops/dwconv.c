@@ -3,17 +3,13 @@
  * block's weights transposed to (K*K, DW_CB) on the stack: every inner loop is then a unit-stride
  * multiply-add that vectorizes, and no scratch is needed from the caller. */
 #include "ops.h"
+#include "conv_taps.h"
 #include "base/err.h"
 
 #include <string.h>
 
 #define DW_CB 32    /* channels per block */
 #define DW_MAXKK 81 /* K up to 9 */
-
-static inline int dw_out(int n, int K, int stride, int pad)
-{
-    return (n + 2 * pad - K) / stride + 1;
-}
 
 /* wt (K*K, cb) = weight[c0 .. c0+cb) (C, K*K) transposed. */
 static void dw_load(float (*wt)[DW_CB], const float *weight, int c0, int cb, int KK)
@@ -28,7 +24,7 @@ void dwconv_forward(float *restrict out, const float *restrict inp, const float 
                     const float *restrict bias, int B, int H, int W, int C, int K, int stride,
                     int pad)
 {
-    int OH = dw_out(H, K, stride, pad), OW = dw_out(W, K, stride, pad), KK = K * K;
+    int OH = conv_out(H, K, stride, pad), OW = conv_out(W, K, stride, pad), KK = K * K;
     float wt[DW_MAXKK][DW_CB];
     KD_ASSERT(KK <= DW_MAXKK);
     for (int c0 = 0; c0 < C; c0 += DW_CB) {
@@ -40,12 +36,11 @@ void dwconv_forward(float *restrict out, const float *restrict inp, const float 
                     float acc[DW_CB];
                     for (int c = 0; c < cb; c++)
                         acc[c] = bias ? bias[c0 + c] : 0.0f;
-                    for (int kh = 0; kh < K; kh++) {
+                    struct conv_taps t = conv_taps_at(oh, ow, H, W, K, stride, pad);
+                    for (int kh = t.kh0; kh < t.kh1; kh++) {
                         int ih = oh * stride - pad + kh;
-                        for (int kw = 0; kw < K && ih >= 0 && ih < H; kw++) {
+                        for (int kw = t.kw0; kw < t.kw1; kw++) {
                             int iw = ow * stride - pad + kw;
-                            if (iw < 0 || iw >= W)
-                                continue;
                             const float *x = inp + (((size_t)b * H + ih) * W + iw) * C + c0;
                             const float *w = wt[kh * K + kw];
                             for (int c = 0; c < cb; c++)
@@ -63,7 +58,7 @@ void dwconv_forward(float *restrict out, const float *restrict inp, const float 
 void dwconv_forward_ref(float *out, const float *inp, const float *weight, const float *bias, int B,
                         int H, int W, int C, int K, int stride, int pad)
 {
-    int OH = dw_out(H, K, stride, pad), OW = dw_out(W, K, stride, pad);
+    int OH = conv_out(H, K, stride, pad), OW = conv_out(W, K, stride, pad);
     for (int b = 0; b < B; b++)
         for (int oh = 0; oh < OH; oh++)
             for (int ow = 0; ow < OW; ow++)
@@ -87,7 +82,7 @@ void dwconv_backward(float *restrict dinp, float *restrict dweight, float *restr
                      const float *restrict weight, int B, int H, int W, int C, int K, int stride,
                      int pad)
 {
-    int OH = dw_out(H, K, stride, pad), OW = dw_out(W, K, stride, pad), KK = K * K;
+    int OH = conv_out(H, K, stride, pad), OW = conv_out(W, K, stride, pad), KK = K * K;
     float wt[DW_MAXKK][DW_CB], dwt[DW_MAXKK][DW_CB];
     KD_ASSERT(KK <= DW_MAXKK);
     for (int c0 = 0; c0 < C; c0 += DW_CB) {
@@ -101,12 +96,11 @@ void dwconv_backward(float *restrict dinp, float *restrict dweight, float *restr
                     if (dbias)
                         for (int c = 0; c < cb; c++)
                             dbias[c0 + c] += d[c];
-                    for (int kh = 0; kh < K; kh++) {
+                    struct conv_taps t = conv_taps_at(oh, ow, H, W, K, stride, pad);
+                    for (int kh = t.kh0; kh < t.kh1; kh++) {
                         int ih = oh * stride - pad + kh;
-                        for (int kw = 0; kw < K && ih >= 0 && ih < H; kw++) {
+                        for (int kw = t.kw0; kw < t.kw1; kw++) {
                             int iw = ow * stride - pad + kw;
-                            if (iw < 0 || iw >= W)
-                                continue;
                             size_t xi = (((size_t)b * H + ih) * W + iw) * C + c0;
                             int k = kh * K + kw;
                             if (dinp)

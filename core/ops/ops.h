@@ -113,6 +113,12 @@ void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
 /* dinp (n) = dout * GELU'(inp), overwritten; dinp may alias dout (in place, no zeroing). */
 void gelu_backward_set(float *dinp, const float *dout, const float *inp, size_t n);
 
+/* ---- relu.c: out (n) = max(inp, 0) (out may alias inp); backward accumulates
+ * dinp += dout where inp > 0 (the derivative at 0 is taken as 0, as torch does); for the SSL
+ * projection heads (models/heads.c) */
+void relu_forward(float *out, const float *inp, size_t n);
+void relu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+
 /* ---- softmax.c: row-wise over (N, C), max-subtracted; scale multiplies inp first; the forwards
  * allow out == inp (in place) */
 void softmax_forward(float *out, const float *inp, float scale, int N, int C);

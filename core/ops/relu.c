@@ -1,5 +1,5 @@
-/* ReLU, for the SSL projection heads (declared in models/heads.h: the only user). */
-#include "models/heads.h"
+/* ReLU, for the SSL projection heads (models/heads.c: the only user). */
+#include "ops.h"
 
 void relu_forward(float *out, const float *inp, size_t n)
 {

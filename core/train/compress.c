@@ -1,8 +1,9 @@
 /* Few-shot compression helpers: the original, scores, latency, results (see compress.h). */
 #include "train/compress.h"
 #include "models/vit_compress.h"
+#include "train/model_spec.h"
 #include "loss/loss.h"
-#include "io/ckpt.h"
+#include "train/ckpt_params.h"
 #include "io/progress.h"
 #include "base/fsio.h"
 #include "base/rng.h"
@@ -27,7 +28,8 @@ int compress_load_original(struct vit *m, struct experiment *tx, const struct ru
         return kd_err_setfix(e, KD_ERR_CONFIG, r->x.teacher, 0, "compress a model.arch: vit",
                              "model.arch '%s' cannot be compressed",
                              config_choice_name("model.arch", tx->model.arch));
-    int rc = vit_init(m, &tx->model, Bmax, e);
+    struct vit_spec spec = model_spec_vit(&tx->model);
+    int rc = vit_init(m, &spec, Bmax, e);
     if (!rc)
         rc = ckpt_load(path, &m->params, NULL, NULL, "", NULL, e);
     return rc;
@@ -284,15 +286,15 @@ int compress_remeasure(struct run *r, struct vit *orig, const struct experiment 
 {
     char stem[600], path[700];
     struct vit_layout lay;
-    struct model_cfg mc = tx->model;
+    struct vit_spec spec = model_spec_vit(&tx->model);
     struct vit m;
     if (run_ref_stem(stem, sizeof stem, NULL, r->x.dcvit.reuse, r->x.scale, r->x.run.seed, e))
         return e->code;
     snprintf(path, sizeof path, "%s.layout", stem);
-    if (compress_read_layout(path, &lay, &mc.depth, e))
+    if (compress_read_layout(path, &lay, &spec.depth, e))
         return e->code;
     int Bmax = r->x.dcvit.latency_batch > 64 ? r->x.dcvit.latency_batch : 64;
-    int rc = vit_init_layout(&m, &mc, &lay, Bmax, e);
+    int rc = vit_init_layout(&m, &spec, &lay, Bmax, e);
     snprintf(path, sizeof path, "%s.ckpt", stem);
     if (!rc)
         rc = ckpt_load(path, &m.params, NULL, NULL, "", NULL, e);

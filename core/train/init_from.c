@@ -1,7 +1,7 @@
 /* Initialization from another config's checkpoint (see init_from.h). */
 #include "train/init_from.h"
 #include "train/run.h"
-#include "io/ckpt.h"
+#include "train/ckpt_params.h"
 #include "base/err.h"
 
 #include <stdio.h>

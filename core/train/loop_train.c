@@ -3,7 +3,7 @@
 #include "train/loop.h"
 #include "train/resume.h"
 #include "train/trace.h"
-#include "io/ckpt.h"
+#include "train/ckpt_params.h"
 #include "io/progress.h"
 
 #include <stdio.h>

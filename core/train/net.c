@@ -2,6 +2,7 @@
 #include "train/net.h"
 #include "models/vit.h"
 #include "models/tinyvit.h"
+#include "train/model_spec.h"
 #include "base/err.h"
 
 #include <stdlib.h>
@@ -29,7 +30,8 @@ static int net_create_vit(struct net *n, const struct model_cfg *cfg, int Bmax, 
     struct vit *m = calloc(1, sizeof *m);
     if (!m)
         return kd_err_set(e, KD_ERR_NOMEM, "", 0, "out of memory");
-    int rc = vit_init(m, cfg, Bmax, e);
+    struct vit_spec spec = model_spec_vit(cfg);
+    int rc = vit_init(m, &spec, Bmax, e);
     if (rc) {
         vit_free(m);
         free(m);
@@ -70,7 +72,8 @@ static int net_create_tinyvit(struct net *n, const struct model_cfg *cfg, int Bm
     struct tinyvit *m = calloc(1, sizeof *m);
     if (!m)
         return kd_err_set(e, KD_ERR_NOMEM, "", 0, "out of memory");
-    int rc = tinyvit_init(m, cfg, Bmax, e);
+    struct tinyvit_spec spec = model_spec_tinyvit(cfg);
+    int rc = tinyvit_init(m, &spec, Bmax, e);
     if (rc) {
         tinyvit_free(m);
         free(m);

@@ -117,6 +117,34 @@ static void standardize(float *tr, int ntr, float *te, int nte, int C)
 
 #define PROBE_BATCH 256
 
+/* The probe's AdamW: no weight decay, cosine to 0 after a warmup epoch when there are more
+ * than 5. */
+static struct optim_cfg probe_optim(float lr, int epochs)
+{
+    return (struct optim_cfg){.name = OPTIM_ADAMW,
+                              .lr = lr,
+                              .min_lr = 0,
+                              .weight_decay = 0,
+                              .beta1 = 0.9f,
+                              .beta2 = 0.999f,
+                              .epochs = epochs,
+                              .warmup_epochs = epochs > 5 ? 1 : 0,
+                              .batch = PROBE_BATCH};
+}
+
+/* Top-1 hits of fc over te (nte, C) with labels yte; lg holds (PROBE_BATCH, classes). */
+static long probe_correct(struct linear *fc, float *lg, const float *te, const int *yte, int nte,
+                          int C, int classes)
+{
+    long correct = 0;
+    for (int at = 0; at < nte; at += PROBE_BATCH) {
+        int B = nte - at < PROBE_BATCH ? nte - at : PROBE_BATCH;
+        linear_forward(fc, lg, te + (size_t)at * C, B);
+        correct += ce_correct(lg, yte + at, B, classes);
+    }
+    return correct;
+}
+
 double linear_probe(float *tr, const int *ytr, int ntr, float *te, const int *yte, int nte, int C,
                     int classes, int epochs, float lr, uint64_t seed, struct kd_err *e)
 {
@@ -131,15 +159,7 @@ double linear_probe(float *tr, const int *ytr, int ntr, float *te, const int *yt
     struct rng r;
     rng_init(&r, seed, RNG_STREAM_SSL_PROBE, 0, 0);
     linear_reset(&fc, &r);
-    struct optim_cfg oc = {.name = OPTIM_ADAMW,
-                           .lr = lr,
-                           .min_lr = 0,
-                           .weight_decay = 0,
-                           .beta1 = 0.9f,
-                           .beta2 = 0.999f,
-                           .epochs = epochs,
-                           .warmup_epochs = epochs > 5 ? 1 : 0,
-                           .batch = PROBE_BATCH};
+    struct optim_cfg oc = probe_optim(lr, epochs);
     int *order = malloc(sizeof(int) * ntr), *y = malloc(sizeof(int) * PROBE_BATCH);
     float *xb = malloc(sizeof(float) * PROBE_BATCH * C);
     float *lg = malloc(sizeof(float) * PROBE_BATCH * classes);
@@ -169,12 +189,7 @@ double linear_probe(float *tr, const int *ytr, int ntr, float *te, const int *yt
             optim_step(&opt, &ps, lr_at(&oc, ep * spe + s, spe));
         }
     }
-    long correct = 0;
-    for (int at = 0; at < nte; at += PROBE_BATCH) {
-        int B = nte - at < PROBE_BATCH ? nte - at : PROBE_BATCH;
-        linear_forward(&fc, lg, te + (size_t)at * C, B);
-        correct += ce_correct(lg, yte + at, B, classes);
-    }
+    long correct = probe_correct(&fc, lg, te, yte, nte, C, classes);
     optim_free(&opt);
     params_free(&ps);
     free(order), free(y), free(xb), free(lg), free(dl);
@@ -192,14 +207,9 @@ static void copy_backbone(struct net *n, struct vit *src)
     }
 }
 
-double semi_finetune(struct run *r, struct vit *backbone, int percent, int epochs, struct kd_err *e)
+/* The optimizer of semi-supervised fine-tuning over n_lab labelled images for `epochs`. */
+static struct optim_cfg semi_optim(const struct experiment *x, int epochs, int n_lab)
 {
-    const struct experiment *x = &r->x;
-    int per_class = (int)((long)r->train.n / r->train.classes * percent / 100);
-    per_class = per_class > 0 ? per_class : 1;
-    int *idx = malloc(sizeof(int) * r->train.n);
-    KD_ASSERT(idx);
-    int n_lab = dataset_subset(&r->train, idx, 0, per_class, (uint64_t)x->run.seed);
     struct optim_cfg oc = x->optim;
     /* Its own AdamW whatever pretrained the backbone: an SGD lr would not suit it. */
     oc.name = OPTIM_ADAMW;
@@ -209,6 +219,18 @@ double semi_finetune(struct run *r, struct vit *backbone, int percent, int epoch
     oc.epochs = epochs;
     oc.warmup_epochs = epochs > 2 ? 1 : 0;
     oc.batch = oc.batch < n_lab ? oc.batch : n_lab;
+    return oc;
+}
+
+double semi_finetune(struct run *r, struct vit *backbone, int percent, int epochs, struct kd_err *e)
+{
+    const struct experiment *x = &r->x;
+    int per_class = (int)((long)r->train.n / r->train.classes * percent / 100);
+    per_class = per_class > 0 ? per_class : 1;
+    int *idx = malloc(sizeof(int) * r->train.n);
+    KD_ASSERT(idx);
+    int n_lab = dataset_subset(&r->train, idx, 0, per_class, (uint64_t)x->run.seed);
+    struct optim_cfg oc = semi_optim(x, epochs, n_lab);
     struct net n;
     if (net_create(&n, &x->model, oc.batch, (uint64_t)x->run.seed, e)) {
         free(idx);

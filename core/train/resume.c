@@ -1,6 +1,6 @@
 /* Resume points of the one loop and the teacher pass (see resume.h). */
 #include "train/resume.h"
-#include "io/ckpt.h"
+#include "train/ckpt_params.h"
 
 #include <stdio.h>
 #include <sys/stat.h>

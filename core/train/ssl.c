@@ -1,8 +1,9 @@
 /* SSL encoders and queues (see ssl.h). */
 #include "train/ssl.h"
 #include "train/probe.h"
+#include "train/model_spec.h"
 #include "loss/loss_ssl.h"
-#include "io/ckpt.h"
+#include "train/ckpt_params.h"
 #include "base/err.h"
 #include "base/rng.h"
 
@@ -15,7 +16,8 @@ int ssl_enc_init(struct ssl_enc *s, const struct model_cfg *cfg, int D, int Bmax
                  struct kd_err *e)
 {
     memset(s, 0, sizeof *s);
-    int rc = vit_init(&s->vit, cfg, Bmax, e);
+    struct vit_spec spec = model_spec_vit(cfg);
+    int rc = vit_init(&s->vit, &spec, Bmax, e);
     if (rc)
         return rc;
     vit_reset(&s->vit, seed);
@@ -23,7 +25,7 @@ int ssl_enc_init(struct ssl_enc *s, const struct model_cfg *cfg, int D, int Bmax
     s->D = D;
     s->Bmax = Bmax;
     params_begin(&s->head_ps);
-    s->head_ps.init = cfg->weight_init;
+    s->head_ps.init = spec.init;
     proj_head_init(&s->head, &s->head_ps, "proj", C, C, D);
     if ((rc = params_alloc(&s->head_ps, e)))
         return rc;

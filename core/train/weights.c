@@ -3,7 +3,7 @@
  * over patch pixels in (py, px, ch) order, torch's Conv2d weight is (C, in_ch, P, P). */
 #include "train/weights.h"
 #include "io/safetensors.h"
-#include "io/ckpt.h"
+#include "train/ckpt_params.h"
 #include "io/config.h"
 #include "io/config_schema.h"
 #include "models/vit.h"

@@ -5,7 +5,7 @@
 #include "fuzz_util.h"
 #include "fuzz_ckpt.h"
 
-#include "io/ckpt.h"
+#include "train/ckpt_params.h"
 
 #include <zlib.h>
 

@@ -8,7 +8,7 @@
 #include "data/png.h"
 #include "data/softlabel.h"
 #include "io/safetensors.h"
-#include "io/ckpt.h"
+#include "train/ckpt_params.h"
 
 #include <zlib.h>
 
