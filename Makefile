@@ -149,7 +149,7 @@ $(PLAN): bin/plan $(CATALOGUE) $(CONFIGS) $(BASE_CONFIGS) $(CONFIG_LIST)
 # The plan needs the built core, so only goals that run experiments read it; demo and test
 # install the dependencies first and then call make again for their experiments.
 NOPLAN_GOALS := all help list deps clean demo test smoke unit-tests skipped asan bench fuzz export \
-                status publish
+                status publish format format-check
 include tests/fuzz/fuzz.mk  # make fuzz: libFuzzer harnesses (adds its goals to NOPLAN_GOALS)
 include tools/perf.mk       # make bench-scaling: the scaling figure (adds its goal to NOPLAN_GOALS)
 ifneq ($(filter-out $(NOPLAN_GOALS),$(or $(MAKECMDGOALS),all)),)
