@@ -43,6 +43,23 @@ CI=true bash tests/skipped.sh "$work/na.txt" >/dev/null 2>&1
 rc=$?
 check "CI=true and only a check that did not apply: exit 0 (got $rc)" '[ "$rc" = 0 ]'
 
+# a reason of several lines (munged's warnings, then slurm-up's error) stays one record, and
+# the Slurm tests keep slurm-up's error line alone
+g=$work/multi.txt
+printf '%s\n' '. tests/skip.sh' 'skip_record slurm "$(printf "w: one\nw:\ttwo\nlast")"' \
+    >"$work/test_multi.sh"
+KD_SKIPPED=$g bash "$work/test_multi.sh" >/dev/null
+check "a reason of three lines is one record ($(cat "$g"))" \
+    '[ "$(cat "$g")" = "$(printf "test_multi\tslurm\tw: one; w: two; last")" ]'
+. tests/skip.sh
+err=$(printf '%s\n' 'munged: Warning: Failed to lookup origin "vm"' \
+    'slurm-up: error: slurmd did not start: No filesystem mounted on /sys/fs/cgroup (see x)')
+out=$(last_error_line "$err" "slurm-up: error: ")
+check "last_error_line keeps slurm-up's error ($out)" \
+    '[ "$out" = "slurmd did not start: No filesystem mounted on /sys/fs/cgroup (see x)" ]'
+out=$(last_error_line "no prefix here" "slurm-up: error: ")
+check "last_error_line without the prefix: all of it ($out)" '[ "$out" = "no prefix here" ]'
+
 # the Makefile's hook: make skipped lists the file and fails under CI=true
 out=$(make -s --no-print-directory skipped SKIPPED="$f" CI=true 2>&1)
 rc=$?

@@ -44,7 +44,7 @@ flock -w 180 9 || skip "another test_slurm held the lock for 180 s"
 was_up=0
 [ -s /run/slurmctld.pid ] && kill -0 "$(cat /run/slurmctld.pid)" 2>/dev/null && was_up=1
 if ! err=$("$here/tools/slurm-up.sh" 2>&1 >/dev/null); then
-    skip "${err#slurm-up: error: }"
+    skip "$(last_error_line "$err" "slurm-up: error: ")"
 fi
 
 work=$(mktemp -d /tmp/kdlab-test-slurm.XXXXXX)

@@ -22,7 +22,7 @@ exec 9>/run/lock/kdlab-test-slurm.lock
 flock -w 180 9 || skip "another Slurm test held the lock for 180 s"
 was_up=0
 [ -s /run/slurmctld.pid ] && kill -0 "$(cat /run/slurmctld.pid)" 2>/dev/null && was_up=1
-err=$(tools/slurm-up.sh 2>&1 >/dev/null) || skip "${err#slurm-up: error: }"
+err=$(tools/slurm-up.sh 2>&1 >/dev/null) || skip "$(last_error_line "$err" "slurm-up: error: ")"
 [ "$was_up" = 1 ] || trap 'tools/slurm-down.sh >/dev/null' EXIT
 
 stem=results/smoke/teachers/vit_t-s0

@@ -116,12 +116,14 @@ declare -A mark=([slurmctld]=$(log_lines "$logdir/slurmctld.log")
 # stale ones first: a missing file then means "not yet", an existing one with no process "died".
 if ! pid_alive /run/slurmctld.pid; then
     rm -f /run/slurmctld.pid
-    slurmctld -c || die "slurmctld did not start (see $logdir/slurmctld.log)"
+    slurmctld -c || die "slurmctld did not start: $(last_error "$logdir/slurmctld.log" "${mark[slurmctld]}")" \
+        "(see $logdir/slurmctld.log)"
     touch "$state/slurmctld"
 fi
 if ! pid_alive /run/slurmd.pid; then
     rm -f /run/slurmd.pid
-    slurmd || die "slurmd did not start (see $logdir/slurmd.log)"
+    slurmd || die "slurmd did not start: $(last_error "$logdir/slurmd.log" "${mark[slurmd]}")" \
+        "(see $logdir/slurmd.log)"
     touch "$state/slurmd"
 fi
 
