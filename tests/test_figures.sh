@@ -87,6 +87,12 @@ for sc in quick smoke; do
     done
 done
 
+# make demo's last table: smoke here beside quick "as published", each cell as the tables print
+# it (two decimals), the paper's value beside
+beside=$(cd "$tmp" && "$tmp/bin/report" smoke --beside quick "$t" 2>&1)
+[[ $beside == *"| d16 | "*"| 70.5 | "[0-9]*.[0-9][0-9]" ± "[0-9]*.[0-9][0-9]" (n=1) | "[0-9]*.[0-9][0-9]" ± "*"(n=1) |"* ]] &&
+    ok || bad "report --beside does not show d16 at both scales: $beside"
+
 while IFS=$'\t' read -r target _ _ verified folder _; do
     [ "$verified" = yes ] || continue
     csv=$root/$folder/paper.csv

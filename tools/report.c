@@ -392,8 +392,8 @@ static void summary_cell(char *out, size_t cap, const struct csv_table *t, const
     snprintf(out, cap, "-");
     for (int r = 0; t && r < t->n_rows; r++)
         if (strcmp(cell(t, r, "point"), point) == 0 && strcmp(cell(t, r, "mean"), "NaN") != 0)
-            snprintf(out, cap, "%s ± %s (n=%s)", cell(t, r, "mean"), cell(t, r, "std"),
-                     cell(t, r, "n_seeds"));
+            snprintf(out, cap, "%.2f ± %.2f (n=%s)", strtod(cell(t, r, "mean"), NULL),
+                     strtod(cell(t, r, "std"), NULL), cell(t, r, "n_seeds"));
 }
 
 /* Table `target` made at scale beside its published result at `other` (results/<other>/tables/
