@@ -66,5 +66,12 @@ expect "a.yaml edited, t's checkpoint gone" "a t " "$(runs)"
     --out results/smoke/zz/c-s0 >/dev/null 2>&1)
 expect "c run by hand over its result" "c " "$(runs)"
 
+# a stopped run: no CSV yet, a resume point with two epoch rows; make status says so
+z=$S/results/smoke/zz/c-s0
+rm -f "$z.csv" "$z.meta" && : >"$z.part.ckpt" && printf 'epoch,loss\n1,2.0\n2,1.5\n' >"$z.part.csv"
+out=$(make -C "$S" --no-print-directory SCALE=smoke status 2>&1)
+grep -q '^missing .*zz/c-s0 (resume point after 2 epochs: make resumes it)$' <<<"$out" &&
+    grep -q ' missing (1 with a resume point)$' <<<"$out" && ok || bad "make status, c stopped: $out"
+
 echo "test_fresh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
