@@ -49,7 +49,7 @@ static void test_defaults(void)
           "adamw defaults");
     CHECK(x.optim.epochs == 5 && x.optim.warmup_epochs == 1 && x.optim.batch == 128,
           "sched (quick's presets: %d epochs)", x.optim.epochs);
-    CHECK(x.data.train_n == 10000 && x.data.test_n == 2000, "quick's data size: %d",
+    CHECK(x.data.train_n == 20000 && x.data.test_n == 2000, "quick's data size: %d",
           x.data.train_n);
     CHECK(x.optim.clip_grad == 5.0f && x.optim.label_smoothing == 0.1f, "clip, smoothing");
     CHECK(x.data.set == DATA_FASHION_MNIST && x.data.crop_pad == 2 && x.data.flip == 1,

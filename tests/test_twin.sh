@@ -35,10 +35,12 @@ for cfg in teachers/vit_s teachers/vit_t; do
     done
 done
 
-# quick scale: 10,000 images, batch 128 -> 78 steps an epoch; 100 steps cross an epoch boundary
+# ViT-s at its full-scale shape (patch 4) on 10,000 images, batch 128 -> 78 steps an epoch; 100
+# steps cross an epoch boundary
 mkdir -p "$W/trace"
 if KD_TRACE="$W/trace" KD_TRACE_STEPS=$STEPS $BIN/train configs/teachers/vit_s.yaml --scale quick \
-        --out "$W/run" optim.epochs=10 model.drop_path=0.1 >"$W/log" 2>&1; then
+        --out "$W/run" model.patch=4 data.train_n=10000 optim.epochs=10 model.drop_path=0.1 \
+        >"$W/log" 2>&1; then
     if $PY tests/twin.py steps "$W/trace" --lr 1e-3 --min-lr 1e-5 --wd 0.05 --clip 5 \
             --smoothing 0.1 --warmup-steps 78 --total-steps 780 >"$W/out" 2>&1; then ok
     else bad "steps: $(tail -4 "$W/out")"; fi

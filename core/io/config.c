@@ -28,7 +28,7 @@ static const char *scale_names[] = {"smoke", "quick", "full"};
 static const char *const scale_presets[3][6] = {
     {"data.train_n=2000", "data.test_n=1000", "optim.epochs=1", "optim.warmup_epochs=0",
      "run.seeds=[0]", NULL},
-    {"data.train_n=10000", "data.test_n=2000", "optim.epochs=5", NULL},
+    {"data.train_n=20000", "data.test_n=2000", "optim.epochs=5", NULL},
     {"data.train_n=0", "data.test_n=0", NULL},
 };
 
