@@ -69,7 +69,7 @@ EOF
     check "torch teacher" $PY $TV train "$W/teacher.safetensors" --n 2000 --epochs 1
     cat "$W/out"
     check "kdlab logits of the torch teacher" $BIN/predict "$W/teacher.safetensors" "$W/x.f32" \
-        "$W/kt.f32" --config configs/teachers/vit_t.yaml
+        "$W/kt.f32" --config configs/teachers/vit_t.yaml --scale full
     check "torch logits of its teacher" $PY $TV logits "$W/teacher.safetensors" "$W/x.f32" "$W/tt.f32"
     close "torch-trained teacher in kdlab" "$W/tt.f32" "$W/kt.f32" 1e-4
     if [ -x $BIN/tinyvit_distill ]; then

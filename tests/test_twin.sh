@@ -29,7 +29,8 @@ fi
 
 for cfg in teachers/vit_s teachers/vit_t; do
     for seed in 0 1; do
-        if $BIN/export --config configs/$cfg.yaml --seed $seed "$W/init.safetensors" 2>"$W/err" &&
+        if $BIN/export --config configs/$cfg.yaml --scale full --seed $seed "$W/init.safetensors" \
+            2>"$W/err" &&
             $PY tests/twin.py weights "$W/init.safetensors" >"$W/out" 2>&1; then ok
         else bad "$cfg seed $seed initial weights: $(tail -4 "$W/out" "$W/err")"; fi
     done

@@ -5,7 +5,8 @@
  * through ckpt_export_vit: the encoder in the same names, decoder.* and head_proj.* beside it,
  * compressed blocks as they are, and a notice when timm cannot load the file strictly.
  *   bin/export CKPT OUT.safetensors
- *   bin/export --config CFG.yaml [--seed N] OUT.safetensors   (initial weights: tests)
+ *   bin/export --config CFG.yaml [--scale S] [--seed N] OUT.safetensors   (initial weights at
+ *       scale S, quick by default: tests)
  * Also converts back: bin/export IN.safetensors OUT.safetensors re-writes a kdlab export. */
 #include "kd.h"
 #include "train/net.h"
@@ -19,7 +20,7 @@ static int usage(const char *prog)
 {
     fprintf(stderr,
             "usage: %s CKPT OUT.safetensors\n"
-            "       %s --config CFG.yaml [--seed N] OUT.safetensors\n"
+            "       %s --config CFG.yaml [--scale S] [--seed N] OUT.safetensors\n"
             "e.g.   make export CKPT=results/quick/teachers/vit_s-s0.ckpt "
             "OUT=vit_s.safetensors\n",
             prog, prog);
@@ -58,9 +59,10 @@ static int export_other(const char *in, const char *out)
 int main(int argc, char **argv)
 {
     struct kd_err e;
-    const char *config = NULL, *in = NULL, *out = NULL;
+    const char *config = NULL, *scale = "quick", *in = NULL, *out = NULL;
     int seed = 0;
-    kd_help_exit(argc, argv, "CKPT OUT.safetensors | --config CFG.yaml [--seed N] OUT.safetensors",
+    kd_help_exit(argc, argv,
+                 "CKPT OUT.safetensors | --config CFG.yaml [--scale S] [--seed N] OUT.safetensors",
                  "Writes a checkpoint's weights as safetensors under timm's ViT names\n"
                  "(e.g. make export CKPT=results/quick/teachers/vit_s-s0.ckpt "
                  "OUT=vit_s.safetensors).\n");
@@ -69,6 +71,8 @@ int main(int argc, char **argv)
             config = argv[++i];
         else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
             seed = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--scale") == 0 && i + 1 < argc)
+            scale = argv[++i];
         else if (argv[i][0] == '-')
             return usage(argv[0]);
         else if (!in && !config)
@@ -86,7 +90,7 @@ int main(int argc, char **argv)
     size_t cap = 1 << 16;
     if (!x || !(text = calloc(cap, 1)))
         return 1;
-    int rc = config ? config_load(x, config, "quick", 0, NULL, &e) : weights_model_cfg(x, in, &e);
+    int rc = config ? config_load(x, config, scale, 0, NULL, &e) : weights_model_cfg(x, in, &e);
     if (rc)
         die(&e);
     FILE *f = fmemopen(text, cap - 1, "w");

@@ -129,31 +129,51 @@ static void stored_value(char *out, size_t cap, const char *text, const char *ke
     }
 }
 
+/* The checkpoint's width, classes and patch-embedding size (-1 where a tensor is missing). */
+static void ckpt_widths(const struct ckpt_tensors *c, int *dim, int *classes, int *patch_in)
+{
+    *dim = *classes = *patch_in = -1;
+    for (int i = 0; i < c->n; i++) {
+        const struct ckpt_tensor *t = &c->t[i];
+        if (strcmp(t->name, "head.weight") == 0 && t->ndim == 2)
+            *classes = t->shape[0], *dim = t->shape[1];
+        if (strcmp(t->name, "patch_embed.proj.weight") == 0 && t->ndim == 2)
+            *patch_in = t->shape[1];
+    }
+}
+
 /* DC-ViT and PRACTISE compress their teacher: the model is the teacher config's (the run's own
- * model.* lines are the defaults), checked against the checkpoint's widths. */
+ * model.* lines are the defaults), at the scale whose shape is the checkpoint's (a config's shape
+ * may differ by scale: the ViTs' patch at quick, the MoCo teachers' width at smoke). */
 static int teacher_model(struct model_cfg *m, const struct ckpt_tensors *c, const char *ckpt,
                          struct kd_err *e)
 {
+    static const char *const scales[] = {"full", "quick", "smoke"};
     char teacher[512];
     struct experiment *tx = malloc(sizeof *tx);
     stored_value(teacher, sizeof teacher, c->config, "teacher");
     if (!tx)
         return kd_err_set(e, KD_ERR_NOMEM, ckpt, 0, "out of memory");
-    int rc = config_load(tx, teacher, "quick", 0, NULL, e);
-    int dim = -1, classes = -1;
-    for (int i = 0; i < c->n; i++)
-        if (strcmp(c->t[i].name, "head.weight") == 0 && c->t[i].ndim == 2)
-            classes = c->t[i].shape[0], dim = c->t[i].shape[1];
-    if (!rc && (tx->model.dim != dim || tx->model.classes != classes))
+    int dim, classes, patch_in, rc = 0;
+    ckpt_widths(c, &dim, &classes, &patch_in);
+    for (int s = 0; s < 3; s++) {
+        if ((rc = config_load(tx, teacher, scales[s], 0, NULL, e)))
+            break;
+        const struct model_cfg *t = &tx->model;
+        if (t->dim == dim && t->classes == classes &&
+            (patch_in < 0 || t->patch * t->patch * t->in_ch == patch_in)) {
+            *m = tx->model;
+            free(tx);
+            return 0;
+        }
+    }
+    if (!rc)
         rc = kd_err_set(e, KD_ERR_MISMATCH, ckpt, 0,
-                        "its teacher %s now has dim %d and %d "
-                        "classes, the checkpoint %d and %d",
-                        teacher, tx->model.dim, tx->model.classes, dim, classes);
-    if (rc)
-        kd_err_fix(e, "a compressed model's shape is its teacher's: export from the kdlab folder "
-                      "that made it, with its teacher config as it was");
-    else
-        *m = tx->model;
+                        "its teacher %s has at no scale the checkpoint's dim %d, %d classes "
+                        "and patch of %d values",
+                        teacher, dim, classes, patch_in);
+    kd_err_fix(e, "a compressed model's shape is its teacher's: export from the kdlab folder "
+                  "that made it, with its teacher config as it was");
     free(tx);
     return rc;
 }
