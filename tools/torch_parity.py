@@ -18,37 +18,27 @@ generator, so the runs share kdlab's distribution, not its draws (tests/test_twi
 draw for draw).
 """
 import argparse
-import math
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 import torch_vit as tv  # noqa: E402
-from twin import lr_at, param_groups  # noqa: E402
+from twin import lr_at, param_groups, vit_forward  # noqa: E402
 
 torch = tv.torch
 F = tv.F
 BATCH = 128
 
 
-def block_forward(blk, x, drop):
-    """timm's Block with per-sample stochastic depth of rate drop (training only)."""
-    def scale():
-        keep = torch.rand(x.shape[0], 1, 1) >= drop
-        return keep.float() / (1 - drop)
-    if drop == 0:
-        x = x + blk.attn(blk.norm1(x))
-        return x + blk.mlp(blk.norm2(x))
-    x = x + scale() * blk.attn(blk.norm1(x))
-    return x + scale() * blk.mlp(blk.norm2(x))
-
-
-def forward(model, x, drops):
-    x = model.patch_embed(x)
-    x = torch.cat([model.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + model.pos_embed
-    for blk, d in zip(model.blocks, drops):
-        x = block_forward(blk, x, d)
-    return model.head(model.norm(x)[:, 0])
+def drop_scales(drops, B):
+    """Per-sample stochastic depth as twin.vit_forward takes it, (depth, 2, B): keep / (1 - rate)
+    for the attention and MLP branch of each block, drawn in block order (none at rate 0)."""
+    scales = torch.ones(len(drops), 2, B)
+    for i, d in enumerate(drops):
+        for branch in range(2):
+            if d > 0:
+                scales[i, branch] = (torch.rand(B) >= d).float() / (1 - d)
+    return scales
 
 
 def augment(x):
@@ -57,13 +47,12 @@ def augment(x):
     B = x.shape[0]
     black = (0 - 0.2860) / 0.3530
     padded = F.pad(x, (2, 2, 2, 2), value=black)
-    out = torch.empty_like(x)
     dx, dy = torch.randint(0, 5, (B,)), torch.randint(0, 5, (B,))
     flip = torch.rand(B) < 0.5
-    for i in range(B):
-        img = padded[i, :, dy[i]:dy[i] + 28, dx[i]:dx[i] + 28]
-        out[i] = img.flip(-1) if flip[i] else img
-    return out
+    span = torch.arange(28)
+    rows = dy[:, None] + span
+    cols = torch.where(flip[:, None], dx[:, None] + span.flip(0), dx[:, None] + span)
+    return padded[torch.arange(B)[:, None, None], 0, rows[:, :, None], cols[:, None, :]][:, None]
 
 
 def test_accuracy(model, xt, yt):
@@ -106,8 +95,9 @@ def main():
                 idx = perm[i * BATCH:(i + 1) * BATCH]
                 for g in opt.param_groups:
                     g["lr"] = lr_at(step, sched)
-                loss = F.cross_entropy(forward(model, augment(x[idx]), drops), y[idx],
-                                       label_smoothing=0.1)
+                xb = augment(x[idx])
+                logits = vit_forward(model, xb, drop_scales(drops, BATCH))
+                loss = F.cross_entropy(logits, y[idx], label_smoothing=0.1)
                 opt.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
