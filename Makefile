@@ -129,10 +129,11 @@ endef
 
 # $(call write_if_changed,FILE,WORDS): FILE holds WORDS one a line, and its date changes only
 # when they do; a rule on FORCE that calls it runs every time but remakes its dependents only
-# then. A YAML deleted makes no remaining file newer: these lists are what changes.
+# then. A YAML deleted makes no remaining file newer: these lists are what changes. The temporary
+# file is per process: two makes started together (one per core) must not share it.
 define write_if_changed
 	@mkdir -p $(dir $1)
-	$(Q)printf '%s\n' $2 >$1.tmp && if cmp -s $1.tmp $1; then rm -f $1.tmp; else mv $1.tmp $1; fi
+	$(Q)t=$1.tmp.$$$$; printf '%s\n' $2 >$$t && if cmp -s $$t $1; then rm -f $$t; else mv $$t $1; fi
 endef
 .PHONY: FORCE
 FORCE:
@@ -144,7 +145,7 @@ $(CONFIG_LIST): FORCE
 
 $(PLAN): bin/plan $(CATALOGUE) $(CONFIGS) $(BASE_CONFIGS) $(CONFIG_LIST)
 	@mkdir -p $(dir $@)
-	$(Q)bin/plan $(SCALE) $(CATALOGUE) $(CONFIGS) > $@.tmp && mv $@.tmp $@
+	$(Q)bin/plan $(SCALE) $(CATALOGUE) $(CONFIGS) > $@.tmp.$$$$ && mv $@.tmp.$$$$ $@
 
 # The plan needs the built core, so only goals that run experiments read it; demo and test
 # install the dependencies first and then call make again for their experiments.
