@@ -58,6 +58,11 @@ int main(int argc, char **argv)
     const char *src = kd_blas_core_source();
     CHECK(!strcmp(src, "env") || !strcmp(src, "switched") || !strcmp(src, "detected"),
           "core source '%s'", src);
-    printf("test_runtime: blas core %s (%s), %d threads\n", core, src, kd_threads());
+    /* the .meta's cpu line: this machine's name with its family and model numbers */
+    const char *cpu = kd_cpu_name();
+    CHECK(strcmp(cpu, "unknown") != 0 && strstr(cpu, "(family ") && strstr(cpu, ", model ") &&
+              !strstr(cpu, "model name") && !strchr(cpu, '\n'),
+          "cpu name '%s'", cpu);
+    printf("test_runtime: %s, blas core %s (%s), %d threads\n", cpu, core, src, kd_threads());
     return check_report("test_runtime");
 }

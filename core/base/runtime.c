@@ -124,7 +124,16 @@ static void runtime_select_core(char **argv)
         return;
     }
     if (env_core) {
+        /* A preset is the user's choice and is kept; but a family without AVX-512 on a CPU
+         * that has it runs every GEMM at about half speed (Haswell's kernels on Zen 5), so say
+         * so once a run. */
         runtime_core_source = "env";
+        if (cpu_has_avx512() && kd_coretype_should_switch(NULL, NULL, 1, env_core))
+            fprintf(stderr,
+                    "kdlab: notice: OPENBLAS_CORETYPE=%s is kept, but this CPU has AVX-512, "
+                    "whose SkylakeX kernels are about twice as fast (fix: unset "
+                    "OPENBLAS_CORETYPE and kdlab chooses)\n",
+                    env_core);
         return;
     }
     if (!argv || !argv[0] ||
@@ -161,6 +170,47 @@ const char *kd_blas_corename(void)
 {
     const char *name = openblas_get_corename();
     return name ? name : "unknown";
+}
+
+/* The value of the first "key<blanks>: value" line of /proc/cpuinfo into out ("" if none). */
+static void cpuinfo_field(const char *key, char *out, size_t size)
+{
+    char line[512];
+    size_t klen = strlen(key);
+    out[0] = 0;
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, key, klen) != 0)
+            continue;
+        const char *v = line + klen + strspn(line + klen, " \t");
+        if (*v != ':')   /* "model" must not take the "model name" line */
+            continue;
+        for (v++; *v == ' ' || *v == '\t'; v++)
+            ;
+        snprintf(out, size, "%.*s", (int)strcspn(v, "\n"), v);
+        break;
+    }
+    fclose(f);
+}
+
+const char *kd_cpu_name(void)
+{
+    static char name[256];
+    if (!name[0]) {
+        char model[160], family[32], number[32];
+        cpuinfo_field("model name", model, sizeof model);
+        cpuinfo_field("cpu family", family, sizeof family);
+        cpuinfo_field("model", number, sizeof number);
+        if (!model[0])
+            snprintf(name, sizeof name, "unknown");
+        else if (family[0] && number[0])
+            snprintf(name, sizeof name, "%s (family %s, model %s)", model, family, number);
+        else
+            snprintf(name, sizeof name, "%s", model);
+    }
+    return name;
 }
 
 const char *kd_blas_core_source(void)

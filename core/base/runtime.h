@@ -19,6 +19,11 @@ int kd_threads(void);
 /* OpenBLAS kernel family in use, e.g. "SkylakeX", "Cooperlake", "Haswell". */
 const char *kd_blas_corename(void);
 
+/* The CPU as /proc/cpuinfo names it, with its family and model numbers, e.g. "AMD EPYC (family
+ * 26, model 2)": run times recorded in a result's .meta are only comparable on the same kind.
+ * "unknown" when /proc/cpuinfo cannot be read. */
+const char *kd_cpu_name(void);
+
 /* How the kernels were chosen: "env" (OPENBLAS_CORETYPE set by the user), "switched"
  * (setup re-exec'd with SkylakeX) or "detected" (OpenBLAS's own detection). */
 const char *kd_blas_core_source(void);

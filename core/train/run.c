@@ -284,8 +284,8 @@ int run_finish(struct run *r, struct kd_err *e)
     fputs(r->resolved, af.f);
     if (atomic_commit(&af, e))
         return e->code;
-    int n = snprintf(extra, sizeof extra, "threads: %d\nblas_core: %s\nslurm_job: %s\n",
-                     kd_threads(), kd_blas_corename(), job ? job : "none");
+    int n = snprintf(extra, sizeof extra, "threads: %d\ncpu: %s\nblas_core: %s\nslurm_job: %s\n",
+                     kd_threads(), kd_cpu_name(), kd_blas_corename(), job ? job : "none");
     result_key_format(r->key, extra + n, sizeof extra - n);
     struct csv_meta m = {r->x.path,     config_hash(&r->x),         r->x.scale, r->x.run.seed,
                          r->wall_start, now_seconds() - r->t_start, extra};
