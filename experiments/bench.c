@@ -1,8 +1,10 @@
 /* bench: training and inference throughput of the reference ViT (dim 192, depth 6, 3 heads,
  * patch 4, 28x28x1, batch 128, AdamW) in kdlab and in PyTorch, with this machine's sgemm rate,
  * all measured in this one run under the same OpenBLAS, and printed as ratios. PyTorch runs
- * twice, plainly and with --malloc-tune (see tools/bench_torch.py); ratios are against the
- * faster of the two. Each measurement runs in a fresh process so that peak memory is its own.
+ * three times, plainly, with --malloc-tune, and with --malloc-tune --autocast (bf16 mixed
+ * precision, what a PyTorch user turns on where the CPU has bf16 units; see
+ * tools/bench_torch.py); ratios are against the fastest of the three by training img/s, and
+ * the autocast run's bf16 matmul rate is printed as the bf16 path's limit. Each measurement runs in a fresh process so that peak memory is its own.
  * CPU time per image is printed too: on a machine shared with other jobs it moves much less than
  * wall-clock rates do. The load average at the start and end is printed beside the table.
  *   bin/bench [--steps N] [--threads "1 2"] [--no-torch]       -> stdout, results/bench.csv
@@ -28,6 +30,7 @@
 struct sample {
     double train_ips, infer_ips, rss_mb;
     double cpu_ms, infer_cpu_ms; /* process CPU time per trained / inferred image */
+    double bf16_gflops;          /* the autocast run's bf16 matmul 1024^3 rate, else 0 */
     int ok;
 };
 
@@ -175,6 +178,8 @@ static struct sample parse(FILE *p, double *macs)
                 s.cpu_ms = atof(val);
             else if (!strcmp(key, "infer_cpu_ms"))
                 s.infer_cpu_ms = atof(val);
+            else if (!strcmp(key, "bf16_matmul_gflops"))
+                s.bf16_gflops = atof(val);
             else if (!strcmp(key, "macs") && macs)
                 *macs = atof(val);
         }
@@ -201,14 +206,19 @@ static struct sample run_kdlab(int threads, int steps, struct shape sh, double *
     return measure(cmd, macs);
 }
 
-static struct sample run_torch(int threads, int steps, int warmup, struct shape sh, int malloc_tune)
+/* PyTorch's ways of running the reference ViT, by the flags of tools/bench_torch.py. */
+enum { TORCH_PLAIN, TORCH_MALLOC_TUNE, TORCH_BF16, TORCH_WAYS };
+static const char *const torch_names[TORCH_WAYS] = {"pytorch", "pytorch-mt", "pytorch-bf16"};
+static const char *const torch_flags[TORCH_WAYS] = {"", " --malloc-tune",
+                                                    " --malloc-tune --autocast"};
+
+static struct sample run_torch(int threads, int steps, int warmup, struct shape sh, int way)
 {
     char cmd[512];
     snprintf(cmd, sizeof cmd,
              TORCH_PYTHON " tools/bench_torch.py --threads %d --steps %d "
                           "--warmup %d --patch %d --dim %d --heads %d%s 2>/dev/null",
-             threads, steps, warmup, sh.patch, sh.dim, sh.heads,
-             malloc_tune ? " --malloc-tune" : "");
+             threads, steps, warmup, sh.patch, sh.dim, sh.heads, torch_flags[way]);
     return measure(cmd, NULL);
 }
 
@@ -219,11 +229,11 @@ static void print_row(FILE *csv, const char *name, int threads, double gf, doubl
     double tgf = s->train_ips * 6 * macs / 1e9;
     double cgf = s->cpu_ms > 0 ? 6 * macs / s->cpu_ms / 1e6 : 0;
     if (!s->ok) {
-        printf("%-10s %3d  (not available%s)\n", name, threads,
+        printf("%-12s %3d  (not available%s)\n", name, threads,
                strncmp(name, "pytorch", 7) ? "" : ": apt-get install python3-torch");
         return;
     }
-    printf("%-10s %3d %8.1f %8.1f %6.0f %8.1f %7.1f %5.0f%% %7.2f %7.2f %7.1f %5.0f%%\n", name,
+    printf("%-12s %3d %8.1f %8.1f %6.0f %8.1f %7.1f %5.0f%% %7.2f %7.2f %7.1f %5.0f%%\n", name,
            threads, s->train_ips, s->infer_ips, s->rss_mb, gf, tgf, 100 * tgf / gf, s->cpu_ms,
            s->infer_cpu_ms, cgf, 100 * cgf / gf_cpu);
     fprintf(csv, "%s,%d,%s,%.1f,%.2f,%.2f,%.1f,%.3f,%.1f,%.3f,%.3f,%.1f,%.1f,%.3f,%.2f\n", name,
@@ -240,9 +250,9 @@ static int bench_table(int steps, int torch, const char *threads)
     printf("kdlab bench: reference ViT (dim 192, depth 6, 3 heads, patch 4, batch 128, AdamW)\n"
            "OpenBLAS kernels: %s (%s); load average at start %.2f on %ld cores\n\n",
            kd_blas_corename(), kd_blas_core_source(), load_avg(), sysconf(_SC_NPROCESSORS_ONLN));
-    printf("%-10s %3s %8s %8s %6s | %8s %7s %6s | %7s %7s %7s %6s\n", "", "", "", "", "", "wall",
+    printf("%-12s %3s %8s %8s %6s | %8s %7s %6s | %7s %7s %7s %6s\n", "", "", "", "", "", "wall",
            "clock:", "", "CPU", "time:", "", "");
-    printf("%-10s %3s %8s %8s %6s | %8s %7s %6s | %7s %7s %7s %6s\n", "engine", "thr", "train/s",
+    printf("%-12s %3s %8s %8s %6s | %8s %7s %6s | %7s %7s %7s %6s\n", "engine", "thr", "train/s",
            "infer/s", "MB", "sgemm GF", "train GF", "of", "ms/img", "inf ms", "GF/cpu-s", "of");
     struct atomic_file af;
     struct kd_err e;
@@ -255,29 +265,40 @@ static int bench_table(int steps, int torch, const char *threads)
         double macs = 0, gf_cpu = 0;
         openblas_set_num_threads(counts[c]);
         double gf = sgemm_gflops(1024, 5, 4, counts[c], &gf_cpu);
-        struct sample k = run_kdlab(counts[c], steps, ref, &macs), t[2];
+        struct sample k = run_kdlab(counts[c], steps, ref, &macs), t[TORCH_WAYS];
         memset(t, 0, sizeof t);
         print_row(af.f, "kdlab", counts[c], gf, gf_cpu, macs, &k);
-        for (int mt = 0; torch && mt < 2; mt++) {
-            t[mt] = run_torch(counts[c], steps, 3, ref, mt);
-            print_row(af.f, mt ? "pytorch-mt" : "pytorch", counts[c], gf, gf_cpu, macs, &t[mt]);
+        int best = -1;
+        for (int w = 0; torch && w < TORCH_WAYS; w++) {
+            t[w] = run_torch(counts[c], steps, 3, ref, w);
+            print_row(af.f, torch_names[w], counts[c], gf, gf_cpu, macs, &t[w]);
+            if (t[w].ok && (best < 0 || t[w].train_ips > t[best].train_ips))
+                best = w;
         }
-        int best = t[1].ok && (!t[0].ok || t[1].train_ips > t[0].train_ips);
-        if (torch && t[best].ok && k.ok)
-            printf("%-10s %3d %7.2fx %7.2fx %5.2fx | %27s | %6.2fx %6.2fx   (vs %s)\n", "ratio",
+        if (t[TORCH_BF16].ok && t[TORCH_BF16].bf16_gflops > 0) {
+            double bgf = t[TORCH_BF16].train_ips * 6 * macs / 1e9;
+            printf("%-12s %3d  bf16 matmul 1024^3 (oneDNN, through torch) %.1f GF; "
+                   "pytorch-bf16 trains at %.1f GF, %.0f%% of it\n",
+                   "bf16 limit", counts[c], t[TORCH_BF16].bf16_gflops, bgf,
+                   100 * bgf / t[TORCH_BF16].bf16_gflops);
+        }
+        if (best >= 0 && k.ok)
+            printf("%-12s %3d %7.2fx %7.2fx %5.2fx | %27s | %6.2fx %6.2fx   (vs %s)\n", "ratio",
                    counts[c], k.train_ips / t[best].train_ips, k.infer_ips / t[best].infer_ips,
                    k.rss_mb / t[best].rss_mb, "", t[best].cpu_ms / k.cpu_ms,
-                   t[best].infer_cpu_ms / k.infer_cpu_ms, best ? "pytorch-mt" : "pytorch");
+                   t[best].infer_cpu_ms / k.infer_cpu_ms, torch_names[best]);
     }
     if (atomic_commit(&af, &e))
         die(&e);
     printf("\nload average at end %.2f.\n"
-           "ratio: kdlab / PyTorch's faster run (by training img/s) at the same thread count for\n"
+           "ratio: kdlab / PyTorch's fastest run (by training img/s) at the same thread count for\n"
            "img/s and memory (MB: peak RSS growth, lower is better); PyTorch / kdlab for CPU ms.\n"
            "train GF: counted FLOPs (6 x MACs) per wall second; 'of' = of sgemm 1024^3 at the\n"
            "same threads. GF/cpu-s: the same FLOPs per CPU-second (all threads), 'of' = of\n"
            "sgemm's FLOPs per CPU-second: steady under load, where wall-clock columns are not.\n"
-           "pytorch-mt = tools/bench_torch.py --malloc-tune. results/bench.csv holds these rows.\n",
+           "pytorch-mt = tools/bench_torch.py --malloc-tune; pytorch-bf16 adds --autocast (bf16\n"
+           "mixed precision: its GF columns count the same FLOPs against sgemm's fp32 rate).\n"
+           "results/bench.csv holds these rows.\n",
            load_avg());
     return 0;
 }
@@ -304,7 +325,7 @@ static int bench_scaling(int steps)
         double macs = 0;
         struct sample s[2];
         s[0] = run_kdlab(th, steps, sh, &macs);
-        s[1] = run_torch(th, steps, 1, sh, 1);
+        s[1] = run_torch(th, steps, 1, sh, TORCH_MALLOC_TUNE);
         const char *names[2] = {"kdlab", "pytorch-mt"};
         for (int j = 0; j < 2; j++) {
             if (!s[j].ok)

@@ -8,6 +8,9 @@ embedding (49 tokens) + CLS token + learned position embedding (50 tokens), dim 
 blocks (LayerNorm eps 1e-6, qkv Linear with bias, proj, exact GELU MLP), final LayerNorm,
 linear head on the CLS token, 10 classes; no dropout or drop-path.
 Training step = forward + cross-entropy + backward + AdamW step on a fixed random batch.
+With --autocast, forward and loss run under torch.autocast("cpu", dtype=torch.bfloat16), the one
+line a PyTorch user adds for the CPU's bf16 units (oneDNN's AVX512-BF16 or AMX kernels), and
+the rate of a bf16 matmul of 1024^3 (oneDNN's, through torch) is printed as that path's limit.
 
 Output (stdout): one `key=value` pair per line, keys in this order, values without spaces:
     impl=torch                 always "torch"
@@ -15,6 +18,7 @@ Output (stdout): one `key=value` pair per line, keys in this order, values witho
     blas_core=Cooperlake       openblas_get_corename() of the OpenBLAS torch calls
     threads=N                  torch.set_num_threads and openblas_set_num_threads value
     malloc_tune=0|1            whether --malloc-tune was given
+    precision=fp32|bf16        bf16 with --autocast
     batch=128
     params=N                   trainable parameter count
     warmup=N  steps=N          untimed and timed iterations (train and inference each)
@@ -26,6 +30,7 @@ Output (stdout): one `key=value` pair per line, keys in this order, values witho
     rss_base_mb=F              peak RSS after importing torch, before the model (MB)
     rss_growth_mb=F            peak RSS at the end minus rss_base_mb (MB)
     final_loss=F               last training loss (finite, as a sanity check)
+    bf16_matmul_gflops=F       with --autocast: best of 5 bf16 1024^3 matmuls, GFLOP/s
 Parse with e.g. sscanf(line, "%63[^=]=%63s", key, value); unknown keys are to be ignored.
 Diagnostics (torch parallel/BLAS info) go to stderr.
 """
@@ -49,6 +54,8 @@ p.add_argument("--heads", type=int, default=3, help="attention heads (default 3)
 p.add_argument("--malloc-tune", action="store_true",
                help="keep freed memory in the heap (mallopt) instead of unmapping it; on "
                     "sandboxed kernels (gVisor) torch's mmap/munmap churn costs ~15%% of a step")
+p.add_argument("--autocast", action="store_true",
+               help="forward and loss under torch.autocast('cpu', dtype=torch.bfloat16)")
 args = p.parse_args()
 if args.threads < 1 or args.steps < 1 or args.warmup < 0 or args.batch < 1:
     p.error("--threads, --steps and --batch must be >= 1, --warmup >= 0")
@@ -80,6 +87,19 @@ def malloc_tune():
     libc = ctypes.CDLL(None)
     libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)  # glibc's largest allowed threshold
     libc.mallopt(M_TRIM_THRESHOLD, ctypes.c_int(2**31 - 1))
+
+
+def bf16_matmul_gflops(n=1024, trials=5):
+    """The bf16 path's limit: torch's bf16 matmul (oneDNN on x86), best of `trials`."""
+    a = torch.randn(n, n).to(torch.bfloat16)
+    b = torch.randn(n, n).to(torch.bfloat16)
+    a @ b
+    best = float("inf")
+    for _ in range(trials):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2.0 * n ** 3 / best / 1e9
 
 
 def maxrss_mb():
@@ -153,9 +173,15 @@ def main():
     x = torch.randn(args.batch, 1, 28, 28)
     y = torch.randint(0, 10, (args.batch,))
 
+    # bf16 operands for the matmuls and convolutions, fp32 weights and optimizer (autocast's
+    # mixed precision); a no-op context without --autocast
+    def precision():
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.autocast)
+
     def train_step():
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x), y)
+        with precision():
+            loss = F.cross_entropy(model(x), y)
         loss.backward()
         opt.step()
         return loss.item()
@@ -170,7 +196,7 @@ def main():
     train_cpu = time.process_time() - c0
 
     model.eval()
-    with torch.no_grad():
+    with torch.no_grad(), precision():
         for _ in range(args.warmup):
             model(x)
         t0, c0 = time.perf_counter(), time.process_time()
@@ -188,6 +214,7 @@ def main():
         "blas_core": blas_core,
         "threads": args.threads,
         "malloc_tune": int(args.malloc_tune),
+        "precision": "bf16" if args.autocast else "fp32",
         "batch": args.batch,
         "params": sum(p.numel() for p in model.parameters()),
         "warmup": args.warmup,
@@ -200,6 +227,8 @@ def main():
         "rss_growth_mb": f"{maxrss_mb() - rss_base:.1f}",
         "final_loss": f"{loss:.4f}",
     }
+    if args.autocast:
+        out["bf16_matmul_gflops"] = f"{bf16_matmul_gflops():.1f}"
     for k, v in out.items():
         print(f"{k}={v}")
 
