@@ -3,7 +3,8 @@
 # built binaries, but a catalogue of one tiny table: two ViTs of a few seconds each, smaller at
 # quick than at smoke) the table is drawn at quick, then at smoke: each figure lands under its
 # scale's results/<scale>/figures/, names its scale, seeds and revision, shows the paper's value
-# the folder's paper.csv gives, and each scale's REPORT.md links its own figure; drawing smoke
+# the folder's paper.csv gives, and each scale's REPORT.md links its own figure; the table's wall
+# time names the CPU its runs' .meta record (or that they differ); drawing smoke
 # leaves the quick figure's bytes alone and plots/ gets no image. Last, every table the real
 # catalogue marks verified has a paper value on every line of its paper.csv.
 set -uo pipefail
@@ -86,6 +87,16 @@ for sc in quick smoke; do
         grep -qF "$want" "$svg" 2>/dev/null && ok || bad "$sc figure does not say '$want'"
     done
 done
+
+# a table's time says where it was measured: the CPU its runs' .meta name, or that they differ
+cpu=$(sed -n 's/^cpu: //p' "$tmp/results/quick/teachers/d16-s0.meta")
+[ -n "$cpu" ] && grep -qF "min on $cpu." "$tmp/results/quick/tables/$t.md" && ok ||
+    bad "quick table does not say its runs' CPU '$cpu': $(grep 'wall time' "$tmp/results/quick/tables/$t.md")"
+sed -i 's/^cpu: .*/cpu: Another CPU (family 1, model 2)/' "$tmp/results/smoke/teachers/d32-s0.meta"
+(cd "$tmp" && bin/report smoke "$t" results/smoke/teachers/d16-s0.csv \
+    results/smoke/teachers/d32-s0.csv >/dev/null 2>&1)
+grep -qF "min on several CPUs" "$tmp/results/smoke/tables/$t.md" && ok ||
+    bad "runs on two CPUs not said: $(grep 'wall time' "$tmp/results/smoke/tables/$t.md")"
 
 # make demo's last table: smoke here beside quick "as published", each cell as the tables print
 # it (two decimals), the paper's value beside

@@ -33,10 +33,24 @@ struct point {
     double v[MAX_SEEDS]; /* metric of each seed's last row */
     int n;
     double wall; /* seconds over all seeds */
+    char cpu[160]; /* the CPU its runs' .meta name, MIXED_CPUS when they differ, "" if none */
     char paper[64], paper_note[256];
     int rank;                  /* its line in the folder's paper.csv, or INT_MAX */
     double params, macs, cost; /* extra columns (NaN when not asked for or not known) */
 };
+
+/* What a point or table says of its runs' CPUs when they name different ones. */
+#define MIXED_CPUS "several CPUs (each run's .meta names its own)"
+
+/* Fold one run's CPU ("" when its .meta names none: an older run) into what a point or table
+ * says of its runs' CPUs. */
+static void merge_cpu(char *dst, size_t size, const char *cpu, int first)
+{
+    if (first)
+        snprintf(dst, size, "%s", cpu);
+    else if (strcmp(dst, cpu) != 0)
+        snprintf(dst, size, "%s", MIXED_CPUS);
+}
 
 /* Inputs from outside a table's folder (the shared teacher): in no row's cost, stated once. */
 #define MAX_SHARED 8
@@ -126,7 +140,7 @@ static int add_result(struct point *pts, int n, const char *csv, const struct ca
         paper_lookup(t->folder, p);
         n++;
     }
-    char side[600], wall[64] = "0";
+    char side[600], wall[64] = "0", cpu[160] = "";
     snprintf(side, sizeof side, "%.*s.yaml", (int)(strlen(csv) - 4), csv);
     kv_lookup(side, "title", p->title, sizeof p->title);
     if (strcmp(t->x_key, "-") != 0)
@@ -134,6 +148,8 @@ static int add_result(struct point *pts, int n, const char *csv, const struct ca
     snprintf(side, sizeof side, "%.*s.meta", (int)(strlen(csv) - 4), csv);
     kv_lookup(side, "wall_seconds", wall, sizeof wall);
     p->wall += atof(wall);
+    kv_lookup(side, "cpu", cpu, sizeof cpu);
+    merge_cpu(p->cpu, sizeof p->cpu, cpu, p->n == 0);
     if (p->n < MAX_SEEDS)
         p->v[p->n++] = csv_last(csv, t->metric);
     return n;
@@ -281,17 +297,21 @@ static void write_md_head(FILE *md, const char *scale, const struct catalogue_ro
 {
     double wall = 0;
     int seeds = 0;
-    for (int i = 0; i < n; i++)
+    char cpu[160] = "";
+    for (int i = 0; i < n; i++) {
         wall += pts[i].wall, seeds = pts[i].n > seeds ? pts[i].n : seeds;
+        merge_cpu(cpu, sizeof cpu, pts[i].cpu, i == 0);
+    }
     fprintf(md, "### %s\n\n`make %s`", t->title, t->target);
     if (strcmp(t->number, "-") != 0)
         fprintf(md, " (alias `make %s-table%s`)", t->paper, t->number);
     fprintf(md,
             "; paper: %s, table %s (verified: %s; source: %s).\n"
             "Scale `%s`; ours: %s of the last epoch%s, mean ± std over up to %d seed%s; "
-            "wall time %.1f min.\n",
+            "wall time %.1f min%s%s.\n",
             t->paper, t->number, t->verified, t->source, scale, t->metric,
-            strstr(t->metric, "acc") ? " in %" : "", seeds, seeds == 1 ? "" : "s", wall / 60);
+            strstr(t->metric, "acc") ? " in %" : "", seeds, seeds == 1 ? "" : "s", wall / 60,
+            cpu[0] ? " on " : "", cpu);
     if (x.params || x.macs)
         fprintf(md, "Parameters and MACs: of the final model (forward pass, one image).\n");
     if (x.cost) {
