@@ -250,6 +250,8 @@ static int bench_table(int steps, int torch, const char *threads)
     printf("kdlab bench: reference ViT (dim 192, depth 6, 3 heads, patch 4, batch 128, AdamW)\n"
            "OpenBLAS kernels: %s (%s); load average at start %.2f on %ld cores\n\n",
            kd_blas_corename(), kd_blas_core_source(), load_avg(), sysconf(_SC_NPROCESSORS_ONLN));
+    if (kd_blas_advice())
+        printf("notice: %s\n\n", kd_blas_advice());
     printf("%-12s %3s %8s %8s %6s | %8s %7s %6s | %7s %7s %7s %6s\n", "", "", "", "", "", "wall",
            "clock:", "", "CPU", "time:", "", "");
     printf("%-12s %3s %8s %8s %6s | %8s %7s %6s | %7s %7s %7s %6s\n", "engine", "thr", "train/s",

@@ -113,6 +113,9 @@ static int usable_cores(void)
     return n > 0 ? (int)n : 1;
 }
 
+/* Why this run is slower than it could be, or "" (see kd_blas_advice). */
+static char runtime_advice[256];
+
 static void runtime_select_core(char **argv)
 {
     const char *env_core = getenv("OPENBLAS_CORETYPE");
@@ -129,11 +132,11 @@ static void runtime_select_core(char **argv)
          * so once a run. */
         runtime_core_source = "env";
         if (cpu_has_avx512() && kd_coretype_should_switch(NULL, NULL, 1, env_core))
-            fprintf(stderr,
-                    "kdlab: notice: OPENBLAS_CORETYPE=%s is kept, but this CPU has AVX-512, "
-                    "whose SkylakeX kernels are about twice as fast (fix: unset "
-                    "OPENBLAS_CORETYPE and kdlab chooses)\n",
-                    env_core);
+            snprintf(runtime_advice, sizeof runtime_advice,
+                     "OPENBLAS_CORETYPE=%s is kept, but this CPU has AVX-512, whose SkylakeX "
+                     "kernels are about twice as fast (fix: unset OPENBLAS_CORETYPE and kdlab "
+                     "chooses)",
+                     env_core);
         return;
     }
     if (!argv || !argv[0] ||
@@ -211,6 +214,11 @@ const char *kd_cpu_name(void)
             snprintf(name, sizeof name, "%s", model);
     }
     return name;
+}
+
+const char *kd_blas_advice(void)
+{
+    return runtime_advice[0] ? runtime_advice : NULL;
 }
 
 const char *kd_blas_core_source(void)

@@ -24,6 +24,13 @@ const char *kd_blas_corename(void);
  * "unknown" when /proc/cpuinfo cannot be read. */
 const char *kd_cpu_name(void);
 
+/* Set by kd_runtime_setup when the kernels are slower than this CPU allows and the user chose
+ * them: a preset OPENBLAS_CORETYPE of a family without AVX-512 on a CPU that has it (kept, as
+ * the user's choice). A sentence with its fix, printed when a run has written its result
+ * (run_finish) and by bin/bench, so that the error of a failed run stays one line; NULL
+ * otherwise. */
+const char *kd_blas_advice(void);
+
 /* How the kernels were chosen: "env" (OPENBLAS_CORETYPE set by the user), "switched"
  * (setup re-exec'd with SkylakeX) or "detected" (OpenBLAS's own detection). */
 const char *kd_blas_core_source(void);

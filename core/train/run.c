@@ -289,7 +289,12 @@ int run_finish(struct run *r, struct kd_err *e)
     result_key_format(r->key, extra + n, sizeof extra - n);
     struct csv_meta m = {r->x.path,     config_hash(&r->x),         r->x.scale, r->x.run.seed,
                          r->wall_start, now_seconds() - r->t_start, extra};
-    return csv_write_meta(r->out, &m, e);
+    if (csv_write_meta(r->out, &m, e))
+        return e->code;
+    /* said once the result is written, so that an error stays the one line of a failed run */
+    if (kd_blas_advice())
+        fprintf(stderr, "kdlab: notice: %s\n", kd_blas_advice());
+    return 0;
 }
 
 void run_free(struct run *r)
