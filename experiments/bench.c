@@ -4,12 +4,12 @@
  * three times, plainly, with --malloc-tune, and with --malloc-tune --autocast (bf16 mixed
  * precision, what a PyTorch user turns on where the CPU has bf16 units; see
  * tools/bench_torch.py); ratios are against the fastest of the three by training img/s, and
- * the autocast run's bf16 matmul rate is printed as the bf16 path's limit. Each measurement runs in a fresh process so that peak memory is its own.
- * CPU time per image is printed too: on a machine shared with other jobs it moves much less than
- * wall-clock rates do. The load average at the start and end is printed beside the table.
- *   bin/bench [--steps N] [--threads "1 2"] [--no-torch]       -> stdout, results/bench.csv
- *   bin/bench --scaling [--steps N]     img/s against tokens (patch 7, 4, 2) and width (96,
- *                                       192, 384) at kd_threads() -> results/bench-scaling.csv */
+ * the autocast run's bf16 matmul rate is printed as the bf16 path's limit. Each measurement
+ * runs in a fresh process so that peak memory is its own. CPU time per image is printed too: on
+ * a machine shared with other jobs it moves much less than wall-clock rates do. The load average at
+ * the start and end is printed beside the table. bin/bench [--steps N] [--threads "1 2"]
+ * [--no-torch]       -> stdout, results/bench.csv bin/bench --scaling [--steps N]     img/s against
+ * tokens (patch 7, 4, 2) and width (96, 192, 384) at kd_threads() -> results/bench-scaling.csv */
 #include "kd.h"
 #include "base/runtime.h"
 #include "models/vit.h"

@@ -32,7 +32,7 @@ struct point {
     char x[64];          /* value of the catalogue's x key, or "" */
     double v[MAX_SEEDS]; /* metric of each seed's last row */
     int n;
-    double wall; /* seconds over all seeds */
+    double wall;   /* seconds over all seeds */
     char cpu[160]; /* the CPU its runs' .meta name, MIXED_CPUS when they differ, "" if none */
     char paper[64], paper_note[256];
     int rank;                  /* its line in the folder's paper.csv, or INT_MAX */

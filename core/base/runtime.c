@@ -188,7 +188,7 @@ static void cpuinfo_field(const char *key, char *out, size_t size)
         if (strncmp(line, key, klen) != 0)
             continue;
         const char *v = line + klen + strspn(line + klen, " \t");
-        if (*v != ':')   /* "model" must not take the "model name" line */
+        if (*v != ':') /* "model" must not take the "model name" line */
             continue;
         for (v++; *v == ' ' || *v == '\t'; v++)
             ;
