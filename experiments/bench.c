@@ -6,10 +6,11 @@
  * tools/bench_torch.py); ratios are against the fastest of the three by training img/s, and
  * the autocast run's bf16 matmul rate is printed as the bf16 path's limit. Each measurement
  * runs in a fresh process so that peak memory is its own. CPU time per image is printed too: on
- * a machine shared with other jobs it moves much less than wall-clock rates do. The load average at
- * the start and end is printed beside the table. bin/bench [--steps N] [--threads "1 2"]
- * [--no-torch]       -> stdout, results/bench.csv bin/bench --scaling [--steps N]     img/s against
- * tokens (patch 7, 4, 2) and width (96, 192, 384) at kd_threads() -> results/bench-scaling.csv */
+ * a machine shared with other jobs it moves much less than wall-clock rates do. The load
+ * average at the start and end is printed beside the table.
+ *   bin/bench [--steps N] [--threads "1 2"] [--no-torch]       -> stdout, results/bench.csv
+ *   bin/bench --scaling [--steps N]     img/s against tokens (patch 7, 4, 2) and width (96,
+ *                                       192, 384) at kd_threads() -> results/bench-scaling.csv */
 #include "kd.h"
 #include "base/runtime.h"
 #include "models/vit.h"
