@@ -242,12 +242,43 @@ static void print_row(FILE *csv, const char *name, int threads, double gf, doubl
             s->cpu_ms, s->infer_cpu_ms, gf_cpu, cgf, cgf / gf_cpu, load_avg());
 }
 
+/* The table's rows at one thread count: sgemm's rate, kdlab, PyTorch's ways, the bf16 limit
+ * and kdlab's ratio to PyTorch's fastest way. */
+static void bench_threads(FILE *csv, int threads, int steps, int torch)
+{
+    struct shape ref = {4, 192, 3};
+    double macs = 0, gf_cpu = 0;
+    openblas_set_num_threads(threads);
+    double gf = sgemm_gflops(1024, 5, 4, threads, &gf_cpu);
+    struct sample k = run_kdlab(threads, steps, ref, &macs), t[TORCH_WAYS];
+    memset(t, 0, sizeof t);
+    print_row(csv, "kdlab", threads, gf, gf_cpu, macs, &k);
+    int best = -1;
+    for (int w = 0; torch && w < TORCH_WAYS; w++) {
+        t[w] = run_torch(threads, steps, 3, ref, w);
+        print_row(csv, torch_names[w], threads, gf, gf_cpu, macs, &t[w]);
+        if (t[w].ok && (best < 0 || t[w].train_ips > t[best].train_ips))
+            best = w;
+    }
+    if (t[TORCH_BF16].ok && t[TORCH_BF16].bf16_gflops > 0) {
+        double bgf = t[TORCH_BF16].train_ips * 6 * macs / 1e9;
+        printf("%-12s %3d  bf16 matmul 1024^3 (oneDNN, through torch) %.1f GF; "
+               "pytorch-bf16 trains at %.1f GF, %.0f%% of it\n",
+               "bf16 limit", threads, t[TORCH_BF16].bf16_gflops, bgf,
+               100 * bgf / t[TORCH_BF16].bf16_gflops);
+    }
+    if (best >= 0 && k.ok)
+        printf("%-12s %3d %7.2fx %7.2fx %5.2fx | %27s | %6.2fx %6.2fx   (vs %s)\n", "ratio",
+               threads, k.train_ips / t[best].train_ips, k.infer_ips / t[best].infer_ips,
+               k.rss_mb / t[best].rss_mb, "", t[best].cpu_ms / k.cpu_ms,
+               t[best].infer_cpu_ms / k.infer_cpu_ms, torch_names[best]);
+}
+
 static int bench_table(int steps, int torch, const char *threads)
 {
     int counts[2] = {1, kd_threads()}, n_counts = kd_threads() > 1 ? 2 : 1;
     if (threads)
         n_counts = sscanf(threads, "%d %d", &counts[0], &counts[1]);
-    struct shape ref = {4, 192, 3};
     printf("kdlab bench: reference ViT (dim 192, depth 6, 3 heads, patch 4, batch 128, AdamW)\n"
            "OpenBLAS kernels: %s (%s); load average at start %.2f on %ld cores\n\n",
            kd_blas_corename(), kd_blas_core_source(), load_avg(), sysconf(_SC_NPROCESSORS_ONLN));
@@ -264,33 +295,8 @@ static int bench_table(int steps, int torch, const char *threads)
     fprintf(af.f, "engine,threads,blas_core,sgemm_gflops,train_img_s,infer_img_s,train_gflops,"
                   "sgemm_fraction,peak_mb,train_cpu_ms_per_img,infer_cpu_ms_per_img,"
                   "sgemm_gflops_per_cpu_s,train_gflops_per_cpu_s,cpu_sgemm_fraction,load\n");
-    for (int c = 0; c < n_counts; c++) {
-        double macs = 0, gf_cpu = 0;
-        openblas_set_num_threads(counts[c]);
-        double gf = sgemm_gflops(1024, 5, 4, counts[c], &gf_cpu);
-        struct sample k = run_kdlab(counts[c], steps, ref, &macs), t[TORCH_WAYS];
-        memset(t, 0, sizeof t);
-        print_row(af.f, "kdlab", counts[c], gf, gf_cpu, macs, &k);
-        int best = -1;
-        for (int w = 0; torch && w < TORCH_WAYS; w++) {
-            t[w] = run_torch(counts[c], steps, 3, ref, w);
-            print_row(af.f, torch_names[w], counts[c], gf, gf_cpu, macs, &t[w]);
-            if (t[w].ok && (best < 0 || t[w].train_ips > t[best].train_ips))
-                best = w;
-        }
-        if (t[TORCH_BF16].ok && t[TORCH_BF16].bf16_gflops > 0) {
-            double bgf = t[TORCH_BF16].train_ips * 6 * macs / 1e9;
-            printf("%-12s %3d  bf16 matmul 1024^3 (oneDNN, through torch) %.1f GF; "
-                   "pytorch-bf16 trains at %.1f GF, %.0f%% of it\n",
-                   "bf16 limit", counts[c], t[TORCH_BF16].bf16_gflops, bgf,
-                   100 * bgf / t[TORCH_BF16].bf16_gflops);
-        }
-        if (best >= 0 && k.ok)
-            printf("%-12s %3d %7.2fx %7.2fx %5.2fx | %27s | %6.2fx %6.2fx   (vs %s)\n", "ratio",
-                   counts[c], k.train_ips / t[best].train_ips, k.infer_ips / t[best].infer_ips,
-                   k.rss_mb / t[best].rss_mb, "", t[best].cpu_ms / k.cpu_ms,
-                   t[best].infer_cpu_ms / k.infer_cpu_ms, torch_names[best]);
-    }
+    for (int c = 0; c < n_counts; c++)
+        bench_threads(af.f, counts[c], steps, torch);
     if (atomic_commit(&af, &e))
         die(&e);
     printf("\nload average at end %.2f.\n"
