@@ -52,7 +52,15 @@ TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 .PHONY: all
 all: $(EXP_BIN) $(TOOL_BIN) $(TEST_BIN) ## build the core, every experiment and every test
 
-$(BUILD)/%.o: %.c
+# the compiler and its flags, one a line: every object is rebuilt when they change (a flag edited
+# above, OPT=-O0, CC=clang), not only when its source does. '+': under make -n too, which would
+# otherwise take the stamp for new and list every object.
+FLAGS_STAMP := $(BUILD)/compile-flags
+$(FLAGS_STAMP): FORCE
+	+@mkdir -p $(dir $@); t=$@.tmp.$$$$; printf '%s\n' $(CC) $(CFLAGS) >$$t && \
+	  if cmp -s $$t $@; then rm -f $$t; else mv $$t $@; fi
+
+$(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
