@@ -160,6 +160,33 @@ static void test_queue_sim_threads(int B, int K, int D)
     free(dzn);
 }
 
+/* TinyViT's local convolution and MBConv's batch norms: threads split blocks of channels. */
+static void test_conv_threads(int B, int H, int W, int C, int K)
+{
+    size_t n = (size_t)B * H * W * C, nw = (size_t)C * K * K, N = (size_t)B * H * W;
+    float *x = frand(n, 1), *w = frand(nw, 0.3f), *b = frand(C, 1), *d = frand(n, 1);
+    float *y = frand(n, 1), *y0 = fcopy(y, n), *dx = frand(n, 1), *dx0 = fcopy(dx, n);
+    float *dw = frand(nw, 1), *dw0 = fcopy(dw, nw), *dbn = frand(C, 1), *dbn0 = fcopy(dbn, C);
+    float *mean = malloc(sizeof(float) * C), *rstd = malloc(sizeof(float) * C);
+    float *rm = frand(C, 1), *rm0 = fcopy(rm, C), *rv = frand(C, 1);
+    SAME_AT_ALL_THREADS("dwconv forward", y, y0, n,
+                        dwconv_forward(y, x, w, b, B, H, W, C, K, 1, K / 2));
+    SAME_AT_ALL_THREADS("dwconv dinp", dx, dx0, n,
+                        dwconv_backward(dx, NULL, NULL, d, x, w, B, H, W, C, K, 1, K / 2));
+    SAME_AT_ALL_THREADS("dwconv dweight", dw, dw0, nw,
+                        dwconv_backward(NULL, dw, NULL, d, x, w, B, H, W, C, K, 1, K / 2));
+    SAME_AT_ALL_THREADS("batchnorm forward", y, y0, n,
+                        batchnorm_forward(y, mean, rstd, NULL, NULL, x, b, w, (int)N, C, 0.1f, 1));
+    SAME_AT_ALL_THREADS("batchnorm running mean", rm, rm0, C,
+                        batchnorm_forward(y, mean, rstd, rm, rv, x, b, w, (int)N, C, 0.1f, 1));
+    SAME_AT_ALL_THREADS("batchnorm dinp", dx, dx0, n,
+                        batchnorm_backward(dx, NULL, NULL, d, x, b, mean, rstd, (int)N, C));
+    SAME_AT_ALL_THREADS("batchnorm dweight", dbn, dbn0, C,
+                        batchnorm_backward(NULL, dbn, NULL, d, x, b, mean, rstd, (int)N, C));
+    free(x), free(w), free(b), free(d), free(y), free(y0), free(dx), free(dx0), free(dw), free(dw0);
+    free(dbn), free(dbn0), free(mean), free(rstd), free(rm), free(rm0), free(rv);
+}
+
 int main(void)
 {
     rng_init(&R, 99, RNG_STREAM_OTHER, 0, 0);
@@ -182,6 +209,8 @@ int main(void)
     test_rowwise_threads(1001, 37);
     test_attention_threads(128, 50, 192, 3, 0);
     test_attention_threads(16, 49, 96, 3, 1); /* TinyViT windows with their attention bias */
+    test_conv_threads(64, 14, 14, 64, 3);     /* TinyViT-5M/2's first stage */
+    test_conv_threads(32, 7, 7, 101, 5);      /* odd channels: a partial last block */
     test_queue_sim_threads(128, 4096, 128);
     test_queue_sim_threads(64, 4096, 128);
     openblas_set_num_threads(saved);

@@ -1,12 +1,22 @@
 /* Batch normalization over the rows of (N, C) (N = B*H*W for NHWC), as torch.nn.BatchNorm:
  * the biased batch variance normalizes, the unbiased one enters running_var, and
  * running = (1 - momentum) * running + momentum * batch. Per-channel sums over N (up to ~10^5
- * rows) are kept in double, in blocks of BN_CB channels on the stack, so no scratch is needed. */
+ * rows) are kept in double, in blocks of BN_CB channels on the stack, so no scratch is needed.
+ * Blocks are independent (a channel's sums run over its rows in order, whatever the block), so
+ * threads split them: the same bits at any thread count and block size. */
 #include "ops.h"
+#include "parallel.h"
 
 #include <math.h>
 
-#define BN_CB 64 /* channels per block */
+#define BN_CB 32 /* channels per block */
+
+/* Threads for (N, C): at most one a block of channels. */
+static int bn_threads(int N, int C)
+{
+    int blocks = (C + BN_CB - 1) / BN_CB, t = ops_threads_for((size_t)N * C);
+    return t < blocks ? t : blocks;
+}
 
 /* Batch mean and biased variance of channels [c0, c0 + cb), two passes for accuracy. */
 static void bn_stats(double *restrict m, double *restrict v, const float *restrict inp, int N,
@@ -37,6 +47,7 @@ void batchnorm_forward(float *restrict out, float *restrict mean, float *restric
                        const float *restrict inp, const float *restrict weight,
                        const float *restrict bias, int N, int C, float momentum, int training)
 {
+    OPS_OMP(parallel for schedule(static) num_threads(bn_threads(N, C)))
     for (int c0 = 0; c0 < C; c0 += BN_CB) {
         int cb = C - c0 < BN_CB ? C - c0 : BN_CB;
         float *m = mean + c0, *s = rstd + c0;
@@ -82,6 +93,7 @@ void batchnorm_backward(float *restrict dinp, float *restrict dweight, float *re
                         const float *restrict weight, const float *restrict mean,
                         const float *restrict rstd, int N, int C)
 {
+    OPS_OMP(parallel for schedule(static) num_threads(bn_threads(N, C)))
     for (int c0 = 0; c0 < C; c0 += BN_CB) {
         int cb = C - c0 < BN_CB ? C - c0 : BN_CB;
         const float *m = mean + c0, *s = rstd + c0;

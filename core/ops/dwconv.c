@@ -1,9 +1,11 @@
 /* Depthwise 2-D convolution over NHWC images (TinyViT's local conv, ConvNeXt-style teachers).
  * Channels are the contiguous axis, so kernels run over blocks of DW_CB channels with the
  * block's weights transposed to (K*K, DW_CB) on the stack: every inner loop is then a unit-stride
- * multiply-add that vectorizes, and no scratch is needed from the caller. */
+ * multiply-add that vectorizes, and no scratch is needed from the caller. Blocks are independent
+ * (each writes its own channels), so threads split them: the same bits at any thread count. */
 #include "ops.h"
 #include "conv_taps.h"
+#include "parallel.h"
 #include "base/err.h"
 
 #include <string.h>
@@ -19,16 +21,24 @@ static void dw_load(float (*wt)[DW_CB], const float *weight, int c0, int cb, int
             wt[k][c] = weight[(size_t)(c0 + c) * KK + k];
 }
 
+/* Threads for an image batch of (B, H, W, C): at most one a block of channels. */
+static int dw_threads(int B, int H, int W, int C)
+{
+    int blocks = (C + DW_CB - 1) / DW_CB, t = ops_threads_for((size_t)B * H * W * C);
+    return t < blocks ? t : blocks;
+}
+
 /* out (B, OH, OW, C), inp (B, H, W, C), weight (C, K, K), bias (C) or NULL. */
 void dwconv_forward(float *restrict out, const float *restrict inp, const float *restrict weight,
                     const float *restrict bias, int B, int H, int W, int C, int K, int stride,
                     int pad)
 {
     int OH = conv_out(H, K, stride, pad), OW = conv_out(W, K, stride, pad), KK = K * K;
-    float wt[DW_MAXKK][DW_CB];
     KD_ASSERT(KK <= DW_MAXKK);
+    OPS_OMP(parallel for schedule(static) num_threads(dw_threads(B, H, W, C)))
     for (int c0 = 0; c0 < C; c0 += DW_CB) {
         int cb = C - c0 < DW_CB ? C - c0 : DW_CB;
+        float wt[DW_MAXKK][DW_CB];
         dw_load(wt, weight, c0, cb, KK);
         for (int b = 0; b < B; b++)
             for (int oh = 0; oh < OH; oh++)
@@ -83,10 +93,11 @@ void dwconv_backward(float *restrict dinp, float *restrict dweight, float *restr
                      int pad)
 {
     int OH = conv_out(H, K, stride, pad), OW = conv_out(W, K, stride, pad), KK = K * K;
-    float wt[DW_MAXKK][DW_CB], dwt[DW_MAXKK][DW_CB];
     KD_ASSERT(KK <= DW_MAXKK);
+    OPS_OMP(parallel for schedule(static) num_threads(dw_threads(B, H, W, C)))
     for (int c0 = 0; c0 < C; c0 += DW_CB) {
         int cb = C - c0 < DW_CB ? C - c0 : DW_CB;
+        float wt[DW_MAXKK][DW_CB], dwt[DW_MAXKK][DW_CB];
         dw_load(wt, weight, c0, cb, KK);
         memset(dwt, 0, sizeof(dwt));
         for (int b = 0; b < B; b++)
