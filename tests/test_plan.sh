@@ -9,9 +9,17 @@ set -uo pipefail
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { echo "test_plan: FAIL $*"; fail=$((fail + 1)); }
-# -B: plan as on a fresh clone, where nothing is made yet (a published result is up to date and
-# would drop out of the plan)
-runs() { make -n -B --no-print-directory "$@" 2>&1 | sed -n 's/.*RUN [0-9?]*\/[0-9?]* //p' | tr -d '"' | sort; }
+marker=$(mktemp) fresh=$(mktemp -d) scratch=$(mktemp -d)
+trap 'rm -f "$marker"; rm -rf "$fresh" "$scratch"' EXIT
+# shellcheck source=tests/lib_scratch.sh
+. tests/lib_scratch.sh
+# The plans are read in a scratch copy of the tree with no results, as a fresh clone before its
+# first run: here a published result (results/full/teachers/vit_s-s0) is up to date and drops out.
+scratch_tree "$fresh" "$PWD/bin"
+runs() {
+    make -n -C "$fresh" --no-print-directory "$@" 2>&1 | sed -n 's/.*RUN [0-9?]*\/[0-9?]* //p' |
+        tr -d '"' | sort
+}
 
 points=$(ls configs/dcvit/macs/*.yaml | wc -l)
 all=$(runs SCALE=full dcvit-macs)
@@ -34,8 +42,7 @@ n_two=$(grep -c '^results/full/dcvit/macs/' <<<"$two")
 
 stem=results/smoke/teachers/vit_t-s0
 make -s --no-print-directory SCALE=smoke "$stem.csv" >/dev/null 2>&1
-marker=$(mktemp)
-trap 'rm -f "$marker"' EXIT
+touch "$marker"
 sleep 1
 out=$(make --no-print-directory SCALE=smoke rerun CONFIG=configs/teachers/vit_t.yaml 2>&1)
 [ "$stem.csv" -nt "$marker" ] && ok || bad "rerun did not run $stem again: $out"
@@ -46,10 +53,6 @@ make --no-print-directory rerun CONFIG=configs/teachers/nope.yaml >/dev/null 2>&
 
 # A table follows its folder: in a scratch copy of the tree (Makefile, configs/, bin/ linked) a
 # two-point table is made, one point's YAML deleted, and the table made again without it.
-scratch=$(mktemp -d)
-trap 'rm -f "$marker"; rm -rf "$scratch"' EXIT
-# shellcheck source=tests/lib_scratch.sh
-. tests/lib_scratch.sh
 scratch_tree "$scratch" "$PWD/bin"
 for p in a b; do scratch_point "$scratch" "$p"; done
 md=$scratch/results/smoke/tables/zz-points.md
