@@ -59,6 +59,26 @@ static void test_defaults(void)
     CHECK(strcmp(x.path, GOOD "empty.yaml") == 0, "path recorded");
 }
 
+/* The presets in config.c are configs/base/data_fmnist.yaml's scale block written again (for
+ * a config with no base): the two agree at every scale. */
+static void test_presets_match_base(void)
+{
+    static const char *const scales[] = {"smoke", "quick", "full"};
+    for (int i = 0; i < 3; i++) {
+        struct experiment bare, based;
+        CHECK(load(&bare, GOOD "empty.yaml", scales[i], 0, NULL) == 0 &&
+                  load(&based, "configs/base/data_fmnist.yaml", scales[i], 0, NULL) == 0,
+              "%s: both load", scales[i]);
+        CHECK(bare.data.train_n == based.data.train_n && bare.data.test_n == based.data.test_n &&
+                  bare.optim.epochs == based.optim.epochs &&
+                  bare.optim.warmup_epochs == based.optim.warmup_epochs &&
+                  bare.run.n_seeds == based.run.n_seeds,
+              "%s: config.c's presets are data_fmnist.yaml's (%d vs %d images, %d vs %d epochs)",
+              scales[i], bare.data.train_n, based.data.train_n, bare.optim.epochs,
+              based.optim.epochs);
+    }
+}
+
 /* Every scale's presets reach a config that names no base; a base's block and the file's own
  * keys still beat them. */
 static void test_presets(void)
@@ -582,6 +602,7 @@ int main(void)
     check_tmpdir("test_config");
     test_defaults();
     test_presets();
+    test_presets_match_base();
     test_chain();
     test_scale();
     test_syntax_variants();
