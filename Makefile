@@ -207,8 +207,28 @@ rerun: ## CONFIG=configs/<...>.yaml: run that experiment again from the start (S
 	$(Q)$(MAKE) --no-print-directory $(RERUN_CSVS)
 	@echo "  then    make $(strip $(RERUN_TABLES)) SCALE=$(SCALE)  (redraws its table)"
 
-.PHONY: tables teachers results report publish claims list status
+.PHONY: tables campaign teachers results report publish claims list status
 tables: $(TABLES) report ## run every table of the catalogue at SCALE
+
+# The campaign (`make -j2 -k campaign SCALE=full`): every table of the catalogue in the order a
+# reader learns most per hour: the teacher zoo and SEED's MoCo-v2 teachers, then one table per
+# claim family with the headline claims first, then the rest, the survey last. Run it again after
+# a stop: what is made is kept, and a stopped run goes on from its resume point. SEEDS=0 first
+# gives every table a first point sooner.
+CAMPAIGN := kdlab-teachers seed-teachers tinyvit-scratch tinyvit-teacher tinyvit-topk \
+            seed-students tinymim-targets dcvit-macs dcvit-macs-deep tinyvit-gt tinyvit-cost \
+            tinyvit-arch seed-table4 seed-table3 seed-table5 seed-teacher seed-queue \
+            tinymim-relations tinymim-layer tinymim-droppath tinymim-sequential dcvit-latency \
+            dcvit-metric dcvit-samples kdlab-survey
+ifneq ($(filter campaign,$(MAKECMDGOALS)),)
+ifneq ($(sort $(CAMPAIGN)),$(sort $(TABLES)))
+$(error Makefile: CAMPAIGN and $(CATALOGUE) name different tables: only in CAMPAIGN: \
+  $(or $(filter-out $(TABLES),$(CAMPAIGN)),none); only in the catalogue: \
+  $(or $(filter-out $(CAMPAIGN),$(TABLES)),none) (fix: give CAMPAIGN every table once))
+endif
+endif
+campaign: $(CAMPAIGN) ## every table at SCALE in the campaign's order (CAMPAIGN), then publish
+	$(Q)$(MAKE) --no-print-directory publish
 teachers: $(filter results/$(SCALE)/teachers/%,$(ALL_RESULTS)) ## train the teacher zoo at SCALE
 results: $(ALL_RESULTS) ## run every experiment at SCALE
 # REPORT_TABLES may name tables by their aliases (tinymim-table10); the report wants targets.
