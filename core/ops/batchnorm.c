@@ -11,13 +11,6 @@
 
 #define BN_CB 32 /* channels per block */
 
-/* Threads for (N, C): at most one a block of channels. */
-static int bn_threads(int N, int C)
-{
-    int blocks = (C + BN_CB - 1) / BN_CB, t = ops_threads_for((size_t)N * C);
-    return t < blocks ? t : blocks;
-}
-
 /* Batch mean and biased variance of channels [c0, c0 + cb), two passes for accuracy. */
 static void bn_stats(double *restrict m, double *restrict v, const float *restrict inp, int N,
                      int C, int c0, int cb)
@@ -47,7 +40,8 @@ void batchnorm_forward(float *restrict out, float *restrict mean, float *restric
                        const float *restrict inp, const float *restrict weight,
                        const float *restrict bias, int N, int C, float momentum, int training)
 {
-    OPS_OMP(parallel for schedule(static) num_threads(bn_threads(N, C)))
+    OPS_OMP(parallel for schedule(static)
+                num_threads(ops_threads_for_parts((size_t)N * C, (C + BN_CB - 1) / BN_CB)))
     for (int c0 = 0; c0 < C; c0 += BN_CB) {
         int cb = C - c0 < BN_CB ? C - c0 : BN_CB;
         float *m = mean + c0, *s = rstd + c0;
@@ -93,7 +87,8 @@ void batchnorm_backward(float *restrict dinp, float *restrict dweight, float *re
                         const float *restrict weight, const float *restrict mean,
                         const float *restrict rstd, int N, int C)
 {
-    OPS_OMP(parallel for schedule(static) num_threads(bn_threads(N, C)))
+    OPS_OMP(parallel for schedule(static)
+                num_threads(ops_threads_for_parts((size_t)N * C, (C + BN_CB - 1) / BN_CB)))
     for (int c0 = 0; c0 < C; c0 += BN_CB) {
         int cb = C - c0 < BN_CB ? C - c0 : BN_CB;
         const float *m = mean + c0, *s = rstd + c0;

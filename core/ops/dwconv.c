@@ -21,13 +21,6 @@ static void dw_load(float (*wt)[DW_CB], const float *weight, int c0, int cb, int
             wt[k][c] = weight[(size_t)(c0 + c) * KK + k];
 }
 
-/* Threads for an image batch of (B, H, W, C): at most one a block of channels. */
-static int dw_threads(int B, int H, int W, int C)
-{
-    int blocks = (C + DW_CB - 1) / DW_CB, t = ops_threads_for((size_t)B * H * W * C);
-    return t < blocks ? t : blocks;
-}
-
 /* out (B, OH, OW, C), inp (B, H, W, C), weight (C, K, K), bias (C) or NULL. */
 void dwconv_forward(float *restrict out, const float *restrict inp, const float *restrict weight,
                     const float *restrict bias, int B, int H, int W, int C, int K, int stride,
@@ -35,7 +28,8 @@ void dwconv_forward(float *restrict out, const float *restrict inp, const float 
 {
     int OH = conv_out(H, K, stride, pad), OW = conv_out(W, K, stride, pad), KK = K * K;
     KD_ASSERT(KK <= DW_MAXKK);
-    OPS_OMP(parallel for schedule(static) num_threads(dw_threads(B, H, W, C)))
+    OPS_OMP(parallel for schedule(static)
+                num_threads(ops_threads_for_parts((size_t)B * H * W * C, (C + DW_CB - 1) / DW_CB)))
     for (int c0 = 0; c0 < C; c0 += DW_CB) {
         int cb = C - c0 < DW_CB ? C - c0 : DW_CB;
         float wt[DW_MAXKK][DW_CB];
@@ -94,7 +88,8 @@ void dwconv_backward(float *restrict dinp, float *restrict dweight, float *restr
 {
     int OH = conv_out(H, K, stride, pad), OW = conv_out(W, K, stride, pad), KK = K * K;
     KD_ASSERT(KK <= DW_MAXKK);
-    OPS_OMP(parallel for schedule(static) num_threads(dw_threads(B, H, W, C)))
+    OPS_OMP(parallel for schedule(static)
+                num_threads(ops_threads_for_parts((size_t)B * H * W * C, (C + DW_CB - 1) / DW_CB)))
     for (int c0 = 0; c0 < C; c0 += DW_CB) {
         int cb = C - c0 < DW_CB ? C - c0 : DW_CB;
         float wt[DW_MAXKK][DW_CB], dwt[DW_MAXKK][DW_CB];

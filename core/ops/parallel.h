@@ -48,6 +48,14 @@ static inline int ops_threads_for(size_t n)
     return n < OPS_PAR_MIN ? 1 : ops_threads();
 }
 
+/* The same for work over n floats in `parts` independent pieces (blocks of channels): at most
+ * one thread a piece. */
+static inline int ops_threads_for_parts(size_t n, int parts)
+{
+    int t = ops_threads_for(n);
+    return t < parts ? t : parts;
+}
+
 static inline int ops_thread_id(void)
 {
 #ifdef _OPENMP
