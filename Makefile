@@ -57,8 +57,7 @@ all: $(EXP_BIN) $(TOOL_BIN) $(TEST_BIN) ## build the core, every experiment and 
 # otherwise take the stamp for new and list every object.
 FLAGS_STAMP := $(BUILD)/compile-flags
 $(FLAGS_STAMP): FORCE
-	+@mkdir -p $(dir $@); t=$@.tmp.$$$$; printf '%s\n' $(CC) $(CFLAGS) >$$t && \
-	  if cmp -s $$t $@; then rm -f $$t; else mv $$t $@; fi
+	+$(call write_if_changed,$@,$(CC) $(CFLAGS))
 
 $(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
@@ -142,10 +141,11 @@ endef
 # $(call write_if_changed,FILE,WORDS): FILE holds WORDS one a line, and its date changes only
 # when they do; a rule on FORCE that calls it runs every time but remakes its dependents only
 # then. A YAML deleted makes no remaining file newer: these lists are what changes. The temporary
-# file is per process: two makes started together (one per core) must not share it.
+# file is per process: two makes started together (one per core) must not share it. One recipe
+# line, so that a caller may prefix it ('+').
 define write_if_changed
-	@mkdir -p $(dir $1)
-	$(Q)t=$1.tmp.$$$$; printf '%s\n' $2 >$$t && if cmp -s $$t $1; then rm -f $$t; else mv $$t $1; fi
+	$(Q)mkdir -p $(dir $1) && t=$1.tmp.$$$$ && printf '%s\n' $2 >$$t && \
+	  if cmp -s $$t $1; then rm -f $$t; else mv $$t $1; fi
 endef
 .PHONY: FORCE
 FORCE:
