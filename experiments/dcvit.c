@@ -42,7 +42,7 @@ static float *metric_images(const struct run *r, int *n, struct kd_err *e)
                       "dcvit.metric is synthetic but no dcvit.synthetic config is named");
         return NULL;
     }
-    if (run_ref_stem(stem, sizeof stem, NULL, d->synthetic, r->x.scale, -1, e))
+    if (run_ref_stem(stem, sizeof stem, NULL, &r->x, d->synthetic, e))
         return NULL;
     snprintf(path, sizeof path, "%s.syn", stem);
     if (compress_read_synthetic(path, &images, &targets, n, r->train.h, r->train.w, r->train.c, e))

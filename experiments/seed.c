@@ -121,7 +121,7 @@ static int load_teacher(struct seed *S, const struct experiment *x, int Bmax, st
                              "kind: train ViT",
                              "teacher %s is kind '%s' with proj_dim %d (this run: %d)", x->teacher,
                              tx.kind, tx.seed.proj_dim, x->seed.proj_dim);
-    if (run_ref_stem(stem, sizeof stem, NULL, x->teacher, x->scale, -1, e))
+    if (run_ref_stem(stem, sizeof stem, NULL, x, x->teacher, e))
         return e->code;
     char ckpt[640];
     snprintf(ckpt, sizeof ckpt, "%s.ckpt", stem);

@@ -135,7 +135,7 @@ static int open_labels(struct distill *D, struct kd_err *e)
     struct run *r = D->r;
     struct experiment lx;
     char stem[512], path[600];
-    if (run_ref_stem(stem, sizeof stem, &lx, r->x.tinyvit.softlabels, r->x.scale, -1, e) ||
+    if (run_ref_stem(stem, sizeof stem, &lx, &r->x, r->x.tinyvit.softlabels, e) ||
         same_augment(&r->x, &lx, e))
         return e->code;
     snprintf(path, sizeof path, "%s.bin", stem);

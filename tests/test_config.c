@@ -121,6 +121,22 @@ static void test_chain(void)
     CHECK(x.run.n_seeds == 3 && x.run.seeds[2] == 3, "list value from base");
 }
 
+/* A run reads an input at its own seed when the input runs that seed too, else at the input's
+ * first: fine-tuning seed s starts from pretraining seed s; one teacher serves every seed. */
+static void test_paired_seed(void)
+{
+    struct experiment x;
+    char *over[] = {"run.seeds=[0, 1, 2]"};
+    CHECK(load(&x, GOOD "scale_child.yaml", "quick", 1, over) == 0, "three seeds");
+    CHECK(config_paired_seed(&x, 0) == 0 && config_paired_seed(&x, 2) == 2,
+          "a seed the input runs is read at that seed");
+    CHECK(config_paired_seed(&x, 5) == 0, "another seed reads the input's first");
+    char *one[] = {"run.seeds=[3]"};
+    CHECK(load(&x, GOOD "scale_child.yaml", "quick", 1, one) == 0, "one seed");
+    CHECK(config_paired_seed(&x, 0) == 3 && config_paired_seed(&x, 1) == 3,
+          "a one-seed teacher serves every seed: %d", config_paired_seed(&x, 1));
+}
+
 static void test_scale(void)
 {
     struct experiment x;
@@ -604,6 +620,7 @@ int main(void)
     test_presets();
     test_presets_match_base();
     test_chain();
+    test_paired_seed();
     test_scale();
     test_syntax_variants();
     test_round_trip();

@@ -40,6 +40,19 @@ n_two=$(grep -c '^results/full/dcvit/macs/' <<<"$two")
 [ "$(runs SCALE=full tinymim-table10)" = "$(runs SCALE=full tinymim-layer)" ] && ok ||
     bad "tinymim-table10 and tinymim-layer plan different runs"
 
+# Seeds pair along a chain: fine-tuning seed 1 reads pretraining seed 1, DC-ViT's seed 3 its
+# synthetic set 3; a one-seed teacher serves every student seed.
+plan=$(ls "$fresh"/build/plan-full-n*.mk)
+reads() { grep -m1 "^results/full/$1.csv:" "$plan" | grep -q " results/full/$2.csv"; }
+reads tinymim/targets/relation-s1 tinymim/distill/relation-s1 && ok ||
+    bad "fine-tuning seed 1 does not read pretraining seed 1"
+reads tinymim/distill/relation-s2 tinymim/mae/mae_s-s0 && ok ||
+    bad "pretraining seed 2 does not read the MAE teacher's one seed"
+reads seed/students/seed_t-s2 seed/teachers/moco_s-s0 && ok ||
+    bad "SEED student seed 2 does not read the MoCo-v2 teacher's one seed"
+reads dcvit/macs/dcvit_r1-s3 dcvit/synthetic-s3 && ok ||
+    bad "DC-ViT seed 3 does not read synthetic set 3"
+
 # The campaign runs every table of the catalogue; a table it leaves out (the scratch tree's
 # catalogue has one more, zz-points) stops it before it starts, naming the table.
 make -n --no-print-directory SCALE=full campaign >/dev/null 2>&1 && ok ||

@@ -685,6 +685,14 @@ int config_first_seed(const struct experiment *x)
     return x->run.n_seeds > 0 ? x->run.seeds[0] : x->run.seed;
 }
 
+int config_paired_seed(const struct experiment *ref, int seed)
+{
+    for (int i = 0; i < ref->run.n_seeds; i++)
+        if (ref->run.seeds[i] == seed)
+            return seed;
+    return config_first_seed(ref);
+}
+
 int config_refs_of(const struct experiment *x, const char **out)
 {
     int n = 0;

@@ -129,9 +129,12 @@ int config_refs_of(const struct experiment *x, const char **out);
  * is given, that kind is prog's own; else KD_ERR_CONFIG (no kind) or KD_ERR_USAGE (another
  * program's config) naming x->path and the program to use. */
 int config_check_kind(const struct experiment *x, const char *prog, struct kd_err *e);
-/* The seed whose result a run reading x's result reads (a teacher's checkpoint, soft labels):
- * the first of run.seeds, else run.seed. */
+/* x's first seed: the first of run.seeds, else run.seed. */
 int config_first_seed(const struct experiment *x);
+/* The seed of input ref that a run at `seed` reads: that same seed when ref runs it too, so a
+ * chain (pretraining, then fine-tuning) stays paired seed by seed and the seeds' spread holds
+ * the whole chain's noise; else ref's first seed (a teacher trained once serves every seed). */
+int config_paired_seed(const struct experiment *ref, int seed);
 /* Every key with its resolved value, as YAML that config_load reads back to the same struct. */
 int config_write_resolved(const struct experiment *x, FILE *f);
 /* FNV-1a over the resolved YAML but the keys that change no computation (title, run.seeds,

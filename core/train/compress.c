@@ -21,7 +21,7 @@ int compress_load_original(struct vit *m, struct experiment *tx, const struct ru
         return kd_err_setfix(e, KD_ERR_CONFIG, r->x.path, 0,
                              "add e.g. `teacher: configs/teachers/vit_s.yaml`",
                              "no `teacher:` key: the trained model to compress");
-    if (run_ref_stem(stem, sizeof stem, tx, r->x.teacher, r->x.scale, -1, e))
+    if (run_ref_stem(stem, sizeof stem, tx, &r->x, r->x.teacher, e))
         return e->code;
     snprintf(path, sizeof path, "%s.ckpt", stem);
     if (tx->model.arch != ARCH_VIT)
@@ -288,7 +288,7 @@ int compress_remeasure(struct run *r, struct vit *orig, const struct experiment 
     struct vit_layout lay;
     struct vit_spec spec = model_spec_vit(&tx->model);
     struct vit m;
-    if (run_ref_stem(stem, sizeof stem, NULL, r->x.dcvit.reuse, r->x.scale, r->x.run.seed, e))
+    if (run_ref_stem(stem, sizeof stem, NULL, &r->x, r->x.dcvit.reuse, e))
         return e->code;
     snprintf(path, sizeof path, "%s.layout", stem);
     if (compress_read_layout(path, &lay, &spec.depth, e))

@@ -6,10 +6,11 @@
 
 #include <stdio.h>
 
-int ref_ckpt_path(char *out, size_t cap, const char *config, const char *scale, struct kd_err *e)
+int ref_ckpt_path(char *out, size_t cap, const struct experiment *reader, const char *config,
+                  struct kd_err *e)
 {
     char stem[512];
-    if (run_ref_stem(stem, sizeof stem, NULL, config, scale, -1, e))
+    if (run_ref_stem(stem, sizeof stem, NULL, reader, config, e))
         return e->code;
     snprintf(out, cap, "%s.ckpt", stem);
     return 0;
@@ -20,7 +21,7 @@ int init_from_config(struct params *ps, const struct experiment *x, const char *
 {
     char path[600];
     struct ckpt_match mt;
-    if (ref_ckpt_path(path, sizeof path, ref, x->scale, e) || ckpt_load_matching(path, ps, &mt, e))
+    if (ref_ckpt_path(path, sizeof path, x, ref, e) || ckpt_load_matching(path, ps, &mt, e))
         return e->code;
     fprintf(stderr,
             "[%s] from %s: loaded %d tensors, skipped %d%s%s%s, kept %d as "

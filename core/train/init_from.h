@@ -11,9 +11,11 @@
 
 struct kd_err;
 
-/* results/<scale>/<config path>-s<first seed of that config>.ckpt into out (the rule bin/plan
- * writes for a referenced config). Errors: the config does not load. */
-int ref_ckpt_path(char *out, size_t cap, const char *config, const char *scale, struct kd_err *e);
+/* results/<scale>/<config path>-s<seed>.ckpt into out, at the seed reader reads it
+ * (run_ref_stem, the rule bin/plan writes for a referenced config). Errors: the config does not
+ * load, or that result is not config's. */
+int ref_ckpt_path(char *out, size_t cap, const struct experiment *reader, const char *config,
+                  struct kd_err *e);
 /* Load the checkpoint of config `ref` (at x's scale) into ps, matching by name and shape, and
  * print one line to stderr: tensors loaded, skipped, and parameters left as initialized.
  * require_all: a parameter of ps absent from the file is an error (a teacher); otherwise

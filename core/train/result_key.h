@@ -29,8 +29,9 @@ int result_key_of(struct result_key *k, const struct experiment *x, const char *
 int result_key_of_config(struct result_key *k, const char *path, const char *scale, int seed,
                          struct kd_err *e);
 
-/* The seed at which x reads its input ref (one of config_refs_of): DC-ViT's `reuse` at x's own
- * seed (the compressed model of the same seed), any other input at its first seed. */
+/* The seed at which x, run at `seed`, reads its input ref (one of config_refs_of, loaded in r):
+ * DC-ViT's `reuse` at x's own seed (the compressed model of the same seed), any other input at
+ * config_paired_seed. */
 int result_ref_seed(const struct experiment *x, const char *ref, const struct experiment *r,
                     int seed);
 

@@ -1,6 +1,7 @@
 /* Resume points of the one loop and the teacher pass (see resume.h). */
 #include "train/resume.h"
 #include "train/ckpt_params.h"
+#include "train/result_key.h"
 
 #include <stdio.h>
 #include <sys/stat.h>
@@ -39,7 +40,8 @@ static const char *input_remade_since(const struct run *r, time_t part)
         char stem[600];
         if (config_load(&ref, refs[i], r->x.scale, 0, NULL, &ignored))
             continue; /* the run itself reports a broken reference */
-        run_stem_of(stem, sizeof stem, refs[i], r->x.scale, config_first_seed(&ref));
+        run_stem_of(stem, sizeof stem, refs[i], r->x.scale,
+                    result_ref_seed(&r->x, refs[i], &ref, r->x.run.seed));
         snprintf(path, sizeof path, "%s.csv", stem);
         if (stat(path, &st) == 0 && st.st_mtime > part)
             return path;

@@ -129,15 +129,15 @@ int run_result_check(const char *stem, const char *config, const char *scale, in
     return rc;
 }
 
-int run_ref_stem(char *out, size_t cap, struct experiment *ref, const char *config,
-                 const char *scale, int seed, struct kd_err *e)
+int run_ref_stem(char *out, size_t cap, struct experiment *ref, const struct experiment *reader,
+                 const char *config, struct kd_err *e)
 {
     struct experiment *x = ref ? ref : malloc(sizeof *x);
     if (!x)
         return kd_err_set(e, KD_ERR_NOMEM, config, 0, "out of memory");
+    const char *scale = reader->scale[0] ? reader->scale : "quick";
     int rc = config_load(x, config, scale, 0, NULL, e);
-    if (!rc && seed < 0)
-        seed = config_first_seed(x);
+    int seed = rc ? 0 : result_ref_seed(reader, config, x, reader->run.seed);
     if (x != ref)
         free(x);
     if (rc)

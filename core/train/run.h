@@ -47,11 +47,11 @@ void run_stem_of(char *out, size_t cap, const char *config_path, const char *sca
 int run_result_check(const char *stem, const char *config, const char *scale, int seed,
                      struct kd_err *e);
 /* What every reader of another run's result (teacher checkpoint, soft labels, init, DC-ViT's
- * references) goes through: loads config at scale into ref (NULL: not kept), writes its stem
- * at seed (< 0: its first seed, config_first_seed) into out, and run_result_check's it.
- * Returns 0 or the error of either. */
-int run_ref_stem(char *out, size_t cap, struct experiment *ref, const char *config,
-                 const char *scale, int seed, struct kd_err *e);
+ * references) goes through: loads config at the reader's scale into ref (NULL: not kept),
+ * writes its stem at the seed the reader reads (result_ref_seed) into out, and
+ * run_result_check's it. Returns 0 or the error of either. */
+int run_ref_stem(char *out, size_t cap, struct experiment *ref, const struct experiment *reader,
+                 const char *config, struct kd_err *e);
 
 /* Result table: open it with its header (run_csv_open), add rows with csv_row(&r->csv, ...),
  * write STEM.part.csv after each epoch (run_csv_write(r, 0)) and STEM.csv at the end

@@ -29,8 +29,7 @@ int teacher_weights_path(char *out, size_t cap, const struct experiment *x, stru
         return kd_err_set(e, KD_ERR_NOMEM, x->path, 0, "out of memory");
     char stem[600];
     int rc = teacher_config(t, x, e);
-    const char *scale = x->scale[0] ? x->scale : "quick";
-    rc = rc ? rc : run_ref_stem(stem, sizeof stem, t, x->teacher, scale, -1, e);
+    rc = rc ? rc : run_ref_stem(stem, sizeof stem, t, x, x->teacher, e);
     if (!rc)
         snprintf(out, cap, "%s.ckpt", stem);
     free(t);
