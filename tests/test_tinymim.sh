@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # TinyMIM end to end at a tiny size: MAE teacher -> relation distillation -> fine-tune from
-# `init:`, run twice with one seed (byte-identical checkpoints and loss columns), and the
-# one-line errors for a missing teacher, a too-deep target layer and a missing checkpoint.
+# `init:`, run twice with one seed (byte-identical checkpoints and loss columns), seeds paired
+# along the chain, and the one-line errors for a missing teacher, a too-deep target layer and a
+# missing checkpoint.
 set -uo pipefail
 # shellcheck source=tools/need.sh
 . "$(dirname "$0")/../tools/need.sh" && need_commands
@@ -40,6 +41,17 @@ ok cmp -s "$dir/a.csv" "$dir/b.csv"
 KD_THREADS=1 "$bin/train" configs/ft.yaml "${small[@]}" 2>"$dir/ft.err"
 ok grep -q "loaded [1-9][0-9]* tensors" "$dir/ft.err"
 ok test -s results/smoke/ft-s0.csv
+# Seeds pair along the chain: with pretraining at two seeds, fine-tuning seed 1 starts from
+# pretraining seed 1 (missing first: a one-line error naming it), which reads the MAE's one seed.
+printf 'run:\n  seeds: [0, 1]\n' >>configs/tinymim/distill/relation.yaml
+"$bin/train" configs/ft.yaml "${small[@]}" run.seed=1 2>"$dir/p1" >/dev/null
+ok grep -q "relation-s1.*(fix: " "$dir/p1"
+KD_THREADS=1 "$bin/tinymim" configs/tinymim/distill/relation.yaml "${small[@]}" run.seed=1 \
+    2>"$dir/p2" >/dev/null
+ok test -s results/smoke/tinymim/distill/relation-s1.ckpt
+KD_THREADS=1 "$bin/train" configs/ft.yaml "${small[@]}" run.seed=1 2>"$dir/p3" >/dev/null
+ok grep -q "from results/smoke/tinymim/distill/relation-s1.ckpt" "$dir/p3"
+ok grep -q "reads: results/smoke/tinymim/distill/relation-s1 " results/smoke/ft-s1.meta
 "$bin/tinymim" configs/tinymim/distill/relation.yaml "${small[@]}" teacher= \
     2>"$dir/e1" >/dev/null
 ok grep -q "needs a teacher" "$dir/e1"
