@@ -2,7 +2,7 @@
  * patch 4, 28x28x1, batch 128, AdamW) in kdlab and in PyTorch, with this machine's sgemm rate,
  * all measured in this one run under the same OpenBLAS, and printed as ratios. PyTorch runs
  * three times, plainly, with --malloc-tune, and with --malloc-tune --autocast (bf16 mixed
- * precision, what a PyTorch user turns on where the CPU has bf16 units; see
+ * precision, what a PyTorch user turns on where the CPU has bf16 units, and only there; see
  * tools/bench_torch.py); ratios are against the fastest of the three by training img/s, and
  * the autocast run's bf16 matmul rate is printed as the bf16 path's limit. Each measurement
  * runs in a fresh process so that peak memory is its own. CPU time per image is printed too: on
@@ -213,6 +213,19 @@ static const char *const torch_names[TORCH_WAYS] = {"pytorch", "pytorch-mt", "py
 static const char *const torch_flags[TORCH_WAYS] = {"", " --malloc-tune",
                                                     " --malloc-tune --autocast"};
 
+/* 1 when the CPU has bf16 units (AVX512-BF16 or AMX-BF16). Only there is autocast's bf16 the
+ * fastest way a PyTorch user has; elsewhere oneDNN emulates bf16, one step takes minutes (a Zen 3:
+ * over 8 minutes for 13 steps at one thread) and nobody would choose it. */
+static int cpu_has_bf16(void)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16");
+#else
+    return 0;
+#endif
+}
+
 static struct sample run_torch(int threads, int steps, int warmup, struct shape sh, int way)
 {
     char cmd[512];
@@ -255,6 +268,11 @@ static void bench_threads(FILE *csv, int threads, int steps, int torch)
     print_row(csv, "kdlab", threads, gf, gf_cpu, macs, &k);
     int best = -1;
     for (int w = 0; torch && w < TORCH_WAYS; w++) {
+        if (w == TORCH_BF16 && !cpu_has_bf16()) {
+            printf("%-12s %3d  (skipped: this CPU has no bf16 units, AVX512-BF16 or AMX)\n",
+                   torch_names[w], threads);
+            continue;
+        }
         t[w] = run_torch(threads, steps, 3, ref, w);
         print_row(csv, torch_names[w], threads, gf, gf_cpu, macs, &t[w]);
         if (t[w].ok && (best < 0 || t[w].train_ips > t[best].train_ips))
