@@ -20,7 +20,8 @@ static uint64_t fnv(uint64_t h, const char *s)
 int result_ref_seed(const struct experiment *x, const char *ref, const struct experiment *r,
                     int seed)
 {
-    return x->dcvit.reuse[0] && strcmp(ref, x->dcvit.reuse) == 0 ? seed : config_paired_seed(r, seed);
+    return x->dcvit.reuse[0] && strcmp(ref, x->dcvit.reuse) == 0 ? seed
+                                                                 : config_paired_seed(r, seed);
 }
 
 static int key_of(struct result_key *k, const struct experiment *x, const char *scale, int seed,
