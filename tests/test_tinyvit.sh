@@ -4,15 +4,14 @@
 # stored file decoded beside it. Its CSV must show
 # every online image bit-identical to the one rebuilt from the record's seed (replay_mismatch 0)
 # and dense labels within one half-float step (label_maxdiff); when the labels are identical the
-# stored-mode student trains exactly as the online one, and bad input gives one-line errors.
+# stored-mode student trains exactly as the online one (within 1e-3 when BLAS blocking moved a
+# label by one half-float step), and bad input gives one-line errors.
 # The configs augment as TinyViT does (RandAugment and random erasing, configs/base/
 # tinyvit_data.yaml), so the replay check covers them; a student augmenting otherwise than its
 # labels pass, or a file made under other augmentation, is refused.
 set -uo pipefail
 # shellcheck source=tools/need.sh
 . "$(dirname "$0")/../tools/need.sh" && need_commands
-# shellcheck source=tests/skip.sh
-. "$(dirname "$0")/skip.sh"
 root=$(pwd)
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
@@ -64,7 +63,12 @@ if [ "$diff" = 0 ]; then
     ok "stored and online students train identically" \
         "cmp -s <(cut -d, -f1-5 on.csv) <(cut -d, -f1-5 st.csv)"
 else
-    skip_record - "stored = online training: the labels differ by $diff, not 0"
+    # labels one half-float step apart move the losses and accuracies by far less than 1e-3; a
+    # stored mode that read the wrong record or sample would not
+    ok "stored and online students train alike with labels $diff apart" \
+        "paste -d, <(cut -d, -f1-5 on.csv) <(cut -d, -f1-5 st.csv) | awk -F, 'NR > 1 {
+           for (i = 1; i <= 5; i++) { d = \$i - \$(i + 5); if (d > 1e-3 || d < -1e-3) bad = 1 } }
+           END {exit bad || NR != 4}'"
 fi
 ok "both label times and their ratio" "[ -n \"$(col on.csv online_over_stored_s | head -1)\" ]"
 err=$("$root/bin/tinyvit_distill" "${student[@]}" tinyvit.topk=4 --out bad 2>&1)
