@@ -1,15 +1,16 @@
 /* Batch normalization over the rows of (N, C) (N = B*H*W for NHWC), as torch.nn.BatchNorm:
  * the biased batch variance normalizes, the unbiased one enters running_var, and
  * running = (1 - momentum) * running + momentum * batch. Per-channel sums over N (up to ~10^5
- * rows) are kept in double, in blocks of BN_CB channels on the stack, so no scratch is needed.
- * Blocks are independent (a channel's sums run over its rows in order, whatever the block), so
- * threads split them: the same bits at any thread count and block size. */
+ * rows) are kept in double, in blocks of channels on the stack (one a thread, up to BN_MAX_CB:
+ * ops_channel_block), so no scratch is needed. Blocks are independent (a channel's sums run over
+ * its rows in order, whatever the block), so threads split them: the same bits at any thread
+ * count and block size. */
 #include "ops.h"
 #include "parallel.h"
 
 #include <math.h>
 
-#define BN_CB 32 /* channels per block */
+#define BN_MAX_CB 512 /* channels per block at most: 14 KiB of stack */
 
 /* Batch mean and biased variance of channels [c0, c0 + cb), two passes for accuracy. */
 static void bn_stats(double *restrict m, double *restrict v, const float *restrict inp, int N,
@@ -40,13 +41,14 @@ void batchnorm_forward(float *restrict out, float *restrict mean, float *restric
                        const float *restrict inp, const float *restrict weight,
                        const float *restrict bias, int N, int C, float momentum, int training)
 {
+    int block = ops_channel_block(C, (size_t)N * C, BN_MAX_CB);
     OPS_OMP(parallel for schedule(static)
-                num_threads(ops_threads_for_parts((size_t)N * C, (C + BN_CB - 1) / BN_CB)))
-    for (int c0 = 0; c0 < C; c0 += BN_CB) {
-        int cb = C - c0 < BN_CB ? C - c0 : BN_CB;
+                num_threads(ops_threads_for_parts((size_t)N * C, (C + block - 1) / block)))
+    for (int c0 = 0; c0 < C; c0 += block) {
+        int cb = C - c0 < block ? C - c0 : block;
         float *m = mean + c0, *s = rstd + c0;
         if (training) {
-            double bm[BN_CB], bv[BN_CB];
+            double bm[BN_MAX_CB], bv[BN_MAX_CB];
             bn_stats(bm, bv, inp, N, C, c0, cb);
             for (int c = 0; c < cb; c++) {
                 m[c] = (float)bm[c];
@@ -65,7 +67,7 @@ void batchnorm_forward(float *restrict out, float *restrict mean, float *restric
             }
         }
         /* Fold the affine into one scale and shift per channel: out = x * a + t. */
-        float a[BN_CB], t[BN_CB];
+        float a[BN_MAX_CB], t[BN_MAX_CB];
         for (int c = 0; c < cb; c++) {
             a[c] = s[c] * (weight ? weight[c0 + c] : 1.0f);
             t[c] = (bias ? bias[c0 + c] : 0.0f) - m[c] * a[c];
@@ -87,12 +89,15 @@ void batchnorm_backward(float *restrict dinp, float *restrict dweight, float *re
                         const float *restrict weight, const float *restrict mean,
                         const float *restrict rstd, int N, int C)
 {
+    int block = ops_channel_block(C, (size_t)N * C, BN_MAX_CB);
     OPS_OMP(parallel for schedule(static)
-                num_threads(ops_threads_for_parts((size_t)N * C, (C + BN_CB - 1) / BN_CB)))
-    for (int c0 = 0; c0 < C; c0 += BN_CB) {
-        int cb = C - c0 < BN_CB ? C - c0 : BN_CB;
+                num_threads(ops_threads_for_parts((size_t)N * C, (C + block - 1) / block)))
+    for (int c0 = 0; c0 < C; c0 += block) {
+        int cb = C - c0 < block ? C - c0 : block;
         const float *m = mean + c0, *s = rstd + c0;
-        double sd[BN_CB] = {0}, sdx[BN_CB] = {0};
+        double sd[BN_MAX_CB], sdx[BN_MAX_CB];
+        for (int c = 0; c < cb; c++)
+            sd[c] = sdx[c] = 0;
         for (int n = 0; n < N; n++) {
             const float *x = inp + (size_t)n * C + c0;
             const float *d = dout + (size_t)n * C + c0;
@@ -109,7 +114,7 @@ void batchnorm_backward(float *restrict dinp, float *restrict dweight, float *re
         }
         if (!dinp)
             continue;
-        float k[BN_CB], mdo[BN_CB], mdx[BN_CB];
+        float k[BN_MAX_CB], mdo[BN_MAX_CB], mdx[BN_MAX_CB];
         for (int c = 0; c < cb; c++) {
             k[c] = s[c] * (weight ? weight[c0 + c] : 1.0f);
             mdo[c] = (float)(sd[c] / N);

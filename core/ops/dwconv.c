@@ -1,8 +1,9 @@
 /* Depthwise 2-D convolution over NHWC images (TinyViT's local conv, ConvNeXt-style teachers).
- * Channels are the contiguous axis, so kernels run over blocks of DW_CB channels with the
- * block's weights transposed to (K*K, DW_CB) on the stack: every inner loop is then a unit-stride
- * multiply-add that vectorizes, and no scratch is needed from the caller. Blocks are independent
- * (each writes its own channels), so threads split them: the same bits at any thread count. */
+ * Channels are the contiguous axis, so kernels run over blocks of channels (one a thread, up to
+ * DW_MAX_CB: ops_channel_block) with the block's weights transposed to (K*K, block) on the stack:
+ * every inner loop is then a unit-stride multiply-add that vectorizes, and no scratch is needed
+ * from the caller. Blocks are independent (each writes its own channels, and every sum keeps its
+ * order of pixels and taps), so threads split them: the same bits at any thread count. */
 #include "ops.h"
 #include "conv_taps.h"
 #include "parallel.h"
@@ -10,11 +11,11 @@
 
 #include <string.h>
 
-#define DW_CB 32    /* channels per block */
-#define DW_MAXKK 81 /* K up to 9 */
+#define DW_MAX_CB 128 /* channels per block at most: 81 KiB of stack in the backward */
+#define DW_MAXKK 81   /* K up to 9 */
 
 /* wt (K*K, cb) = weight[c0 .. c0+cb) (C, K*K) transposed. */
-static void dw_load(float (*wt)[DW_CB], const float *weight, int c0, int cb, int KK)
+static void dw_load(float (*wt)[DW_MAX_CB], const float *weight, int c0, int cb, int KK)
 {
     for (int c = 0; c < cb; c++)
         for (int k = 0; k < KK; k++)
@@ -28,16 +29,18 @@ void dwconv_forward(float *restrict out, const float *restrict inp, const float 
 {
     int OH = conv_out(H, K, stride, pad), OW = conv_out(W, K, stride, pad), KK = K * K;
     KD_ASSERT(KK <= DW_MAXKK);
+    size_t n = (size_t)B * H * W * C;
+    int block = ops_channel_block(C, n, DW_MAX_CB);
     OPS_OMP(parallel for schedule(static)
-                num_threads(ops_threads_for_parts((size_t)B * H * W * C, (C + DW_CB - 1) / DW_CB)))
-    for (int c0 = 0; c0 < C; c0 += DW_CB) {
-        int cb = C - c0 < DW_CB ? C - c0 : DW_CB;
-        float wt[DW_MAXKK][DW_CB];
+                num_threads(ops_threads_for_parts(n, (C + block - 1) / block)))
+    for (int c0 = 0; c0 < C; c0 += block) {
+        int cb = C - c0 < block ? C - c0 : block;
+        float wt[DW_MAXKK][DW_MAX_CB];
         dw_load(wt, weight, c0, cb, KK);
         for (int b = 0; b < B; b++)
             for (int oh = 0; oh < OH; oh++)
                 for (int ow = 0; ow < OW; ow++) {
-                    float acc[DW_CB];
+                    float acc[DW_MAX_CB];
                     for (int c = 0; c < cb; c++)
                         acc[c] = bias ? bias[c0 + c] : 0.0f;
                     struct conv_taps t = conv_taps_at(oh, ow, H, W, K, stride, pad);
@@ -80,7 +83,7 @@ void dwconv_forward_ref(float *out, const float *inp, const float *weight, const
 }
 
 /* dinp (B, H, W, C), dweight (C, K, K), dbias (C) accumulate; any may be NULL. The block's
- * weight gradient is summed on the stack in (K*K, DW_CB) order and added once at the end. */
+ * weight gradient is summed on the stack in (K*K, block) order and added once at the end. */
 void dwconv_backward(float *restrict dinp, float *restrict dweight, float *restrict dbias,
                      const float *restrict dout, const float *restrict inp,
                      const float *restrict weight, int B, int H, int W, int C, int K, int stride,
@@ -88,13 +91,16 @@ void dwconv_backward(float *restrict dinp, float *restrict dweight, float *restr
 {
     int OH = conv_out(H, K, stride, pad), OW = conv_out(W, K, stride, pad), KK = K * K;
     KD_ASSERT(KK <= DW_MAXKK);
+    size_t n = (size_t)B * H * W * C;
+    int block = ops_channel_block(C, n, DW_MAX_CB);
     OPS_OMP(parallel for schedule(static)
-                num_threads(ops_threads_for_parts((size_t)B * H * W * C, (C + DW_CB - 1) / DW_CB)))
-    for (int c0 = 0; c0 < C; c0 += DW_CB) {
-        int cb = C - c0 < DW_CB ? C - c0 : DW_CB;
-        float wt[DW_MAXKK][DW_CB], dwt[DW_MAXKK][DW_CB];
+                num_threads(ops_threads_for_parts(n, (C + block - 1) / block)))
+    for (int c0 = 0; c0 < C; c0 += block) {
+        int cb = C - c0 < block ? C - c0 : block;
+        float wt[DW_MAXKK][DW_MAX_CB], dwt[DW_MAXKK][DW_MAX_CB];
         dw_load(wt, weight, c0, cb, KK);
-        memset(dwt, 0, sizeof(dwt));
+        for (int k = 0; k < KK; k++)
+            memset(dwt[k], 0, sizeof(float) * cb);
         for (int b = 0; b < B; b++)
             for (int oh = 0; oh < OH; oh++)
                 for (int ow = 0; ow < OW; ow++) {

@@ -56,6 +56,17 @@ static inline int ops_threads_for_parts(size_t n, int parts)
     return t < parts ? t : parts;
 }
 
+/* Channels per block for kernels over NHWC rows that split channels among threads (batchnorm,
+ * depthwise conv): one block a thread, so that each walks whole rows of its channels in memory
+ * order (blocks narrower than a row stride through memory and run several times slower), at
+ * most `cap` (what the kernel keeps on its stack) and a multiple of 8 floats. n: floats touched. */
+static inline int ops_channel_block(int C, size_t n, int cap)
+{
+    int t = ops_threads_for(n), cb = (C + t - 1) / t;
+    cb = (cb + 7) / 8 * 8;
+    return cb < cap ? cb : cap;
+}
+
 static inline int ops_thread_id(void)
 {
 #ifdef _OPENMP
