@@ -123,6 +123,22 @@ kill_resume train 3 "$bin/train" configs/teachers/vit_t.yaml --scale smoke data.
     data.test_n=128 optim.epochs=4 optim.batch=32 run.ckpt_every=1 model.dim=32 model.depth=2 \
     model.drop_path=0.1
 
+# A resume point made by another numerics version is not resumed: its STEM.part.meta records the
+# key, and the run says why it starts over (KD_NUMERICS pretends the bump).
+bump=("$bin/train" configs/teachers/vit_t.yaml --scale smoke data.train_n=384 data.test_n=128
+      optim.epochs=4 optim.batch=32 run.ckpt_every=1 model.dim=32 model.depth=2)
+if kill_one "$dir/bump" 0 1000 "${bump[@]}"; then
+    [ -s "$dir/bump.part.meta" ] && ok || bad "bump: no STEM.part.meta beside the resume point"
+    KD_NUMERICS=99 "${bump[@]}" --out "$dir/bump" 2>"$dir/bump2.log" ||
+        bad "bump: run failed: $(tail -n1 "$dir/bump2.log")"
+    grep -q 'stale (it was made by numerics version [0-9]*, the engine is at 99): starting over' \
+        "$dir/bump2.log" && ok || bad "bump: no 'starting over' message: $(head -n1 "$dir/bump2.log")"
+    grep -q 'resuming after' "$dir/bump2.log" && bad "bump: resumed another numerics' point" || ok
+    grep -qx 'numerics: 99' "$dir/bump.meta" && ok || bad "bump: .meta does not record numerics 99"
+else
+    skip_record - "numerics bump: the run ended before its kill, no resume point to drop"
+fi
+
 # The teachers of tinymim and seed are found by config path, so the rest runs in a scratch copy
 # of configs/ with a tiny MAE and MoCo teacher trained first.
 mkdir -p "$dir/configs/tinymim/mae" "$dir/configs/tinymim/distill" "$dir/configs/seed/teachers" \

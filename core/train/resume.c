@@ -2,6 +2,7 @@
 #include "train/resume.h"
 #include "train/ckpt_params.h"
 #include "train/result_key.h"
+#include "base/fsio.h"
 
 #include <stdio.h>
 #include <sys/stat.h>
@@ -15,12 +16,27 @@ int resume_due(const struct run *r, int done)
     return done < r->x.optim.epochs && every > 0 && done % every == 0;
 }
 
+/* STEM.part.meta: the run's key (train/result_key.h), which is the same at every point of one
+ * run, so its order against the other two files does not matter. */
+static int point_key_save(const struct run *r, struct kd_err *e)
+{
+    struct atomic_file af;
+    char text[64 + CONFIG_MAX_REFS * 640];
+    int n =
+        snprintf(text, sizeof text, "config_hash: %016llx\n", (unsigned long long)r->key->config);
+    result_key_format(r->key, text + n, sizeof text - n);
+    if (atomic_open(&af, run_path(r, ".part.meta"), e))
+        return e->code;
+    fputs(text, af.f);
+    return atomic_commit(&af, e);
+}
+
 int resume_save(struct run *r, struct params *const *sets, struct optim *const *opts, int n_sets,
                 int done, long step, struct kd_err *e)
 {
     /* The rows first: a stop between the two files leaves rows past the checkpoint's epoch,
      * which resume_load drops; the other order would leave too few, which it must refuse. */
-    if (run_csv_write(r, 0, e))
+    if (run_csv_write(r, 0, e) || point_key_save(r, e))
         return e->code;
     struct ckpt_info info = {done, step};
     return ckpt_save_sets(run_path(r, ".part.ckpt"), sets, opts, n_sets, r->resolved, &info, e);
@@ -49,13 +65,31 @@ static const char *input_remade_since(const struct run *r, time_t part)
     return NULL;
 }
 
-/* 1 when STEM.part.ckpt exists and no result r reads was made again since (a stale point is
- * removed, saying so). */
+/* Why the point's STEM.part.meta says it was made by another computation than r's (another
+ * numerics version, an input with another key), or NULL. A point without one (written before
+ * points recorded their key) is judged by its inputs' dates alone. */
+static const char *point_key_stale(const struct run *r, char *why, size_t cap)
+{
+    static struct result_key had;
+    if (result_key_read(&had, run_path(r, ".part.meta")) != 0)
+        return NULL;
+    return result_key_mismatch(&had, r->key, why, cap);
+}
+
+/* 1 when STEM.part.ckpt exists, was made by the computation r runs and no result r reads was
+ * made again since (a stale point is removed, saying so). */
 static int point_is_current(const struct run *r)
 {
     struct stat st;
+    char why[700];
     if (stat(run_path(r, ".part.ckpt"), &st) != 0)
         return 0;
+    const char *stale = point_key_stale(r, why, sizeof why);
+    if (stale) {
+        fprintf(stderr, "[%s] the resume point is stale (%s): starting over\n", r->out, stale);
+        resume_clear(r);
+        return 0;
+    }
     const char *remade = input_remade_since(r, st.st_mtime);
     if (!remade)
         return 1;
@@ -136,4 +170,5 @@ void resume_clear(const struct run *r)
 {
     unlink(run_path(r, ".part.ckpt"));
     unlink(run_path(r, ".part.csv"));
+    unlink(run_path(r, ".part.meta"));
 }

@@ -1,8 +1,11 @@
 /* Resume points of the one loop (loop.h: the epochs of loop_train, the stages of loop_stages)
  * and of TinyViT's teacher pass. Every run.ckpt_every epochs but the last (every stage but the
- * last), STEM.part.csv (the rows so far) and STEM.part.ckpt (every parameter set the loop
- * carries, with its optimizer moments) are written; the same command run again continues after
- * that point and ends with the bytes of a run that was never stopped. */
+ * last), STEM.part.csv (the rows so far), STEM.part.meta (the run's key: numerics version,
+ * config, inputs' keys) and STEM.part.ckpt (every parameter set the loop carries, with its
+ * optimizer moments) are written; the same command run again continues after that point and
+ * ends with the bytes of a run that was never stopped. A point made by another computation (a
+ * numerics bump, an input with another key or made again since) is dropped, and the run starts
+ * over. */
 #ifndef KD_RESUME_H
 #define KD_RESUME_H
 
@@ -13,15 +16,16 @@ struct optim;
 
 /* 1 when a resume point follows the epoch that makes `done` epochs completed. */
 int resume_due(const struct run *r, int done);
-/* Write STEM.part.csv (r's rows), then STEM.part.ckpt: the sets with the moments of opts
- * (ckpt_save_sets) after `done` epochs and `step` optimizer steps. Returns 0 or fills e. */
+/* Write STEM.part.csv (r's rows), STEM.part.meta, then STEM.part.ckpt: the sets with the moments of
+ * opts (ckpt_save_sets) after `done` epochs and `step` optimizer steps. Returns 0 or fills e. */
 int resume_save(struct run *r, struct params *const *sets, struct optim *const *opts, int n_sets,
                 int done, long step, struct kd_err *e);
 /* When STEM.part.ckpt exists, load it into the sets and opts (its config must equal r's
  * resolved one), keep the rows of STEM.part.csv up to its epoch in r->csv (opened with its
  * header already), say "resuming after epoch N" on stderr and set *done to N; otherwise set
- * *done to 0. A point older than a result r reads (config_refs_of: a teacher trained again
- * since) is removed instead, and *done is 0. Returns 0 or fills e naming the file and a fix. */
+ * *done to 0. A point made by another computation (its STEM.part.meta records another key) or
+ * older than a result r reads (config_refs_of: a teacher trained again since) is removed
+ * instead, and *done is 0. Returns 0 or fills e naming the file and a fix. */
 int resume_load(struct run *r, struct params *const *sets, struct optim *const *opts, int n_sets,
                 int *done, struct kd_err *e);
 /* Loops whose model depends on how far they got (DC-ViT's progressive compression; rows are
@@ -32,7 +36,7 @@ int resume_load(struct run *r, struct params *const *sets, struct optim *const *
  * or fill e naming the file and a fix. */
 int resume_peek_stage(struct run *r, int *done, struct kd_err *e);
 int resume_load_stage(struct run *r, struct params *set, int done, struct kd_err *e);
-/* Remove STEM.part.ckpt and STEM.part.csv, once the results are written. */
+/* Remove STEM.part.ckpt, .part.csv and .part.meta, once the results are written. */
 void resume_clear(const struct run *r);
 
 #endif
