@@ -52,6 +52,11 @@ n=$(KD_NUMERICS=2 make -C "$S" --no-print-directory SCALE=smoke status 2>&1 |
 [ "$n" -eq 4 ] && ok || bad "KD_NUMERICS=2 make status: $n of 4 results stale by numerics"
 out=$(make -C "$S" --no-print-directory SCALE=smoke status 2>&1)
 [ "$(grep -c '^up to date .*zz/' <<<"$out")" -eq 4 ] && ok || bad "make status: $out"
+# the hours each result took, from its .meta (not part of the key), and their sum
+sed -i 's/^wall_seconds: .*/wall_seconds: 7200/' "$S/results/smoke/zz/c-s0.meta"
+out=$(make -C "$S" --no-print-directory SCALE=smoke status 2>&1)
+grep -q '^up to date .*zz/c-s0 (2.0 h)$' <<<"$out" &&
+    grep -q '^smoke: 4 up to date (2.0 h measured), ' <<<"$out" && ok || bad "make status hours: $out"
 
 # a fresh clone: results without checkpoints. Nothing runs for the table; an edited reader
 # makes its input's checkpoint again first.

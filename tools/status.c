@@ -1,6 +1,8 @@
 /* status: every result the configs make at a scale, by content: up to date (its .meta records
- * the key its configs give now), stale and why, or missing, with the epochs a resume point holds
- * when a run was stopped (make resumes it from there while its config is unchanged).
+ * the key its configs give now, and the wall time it took), stale and why, or missing, with the
+ * epochs a resume point holds when a run was stopped (make resumes it from there while its config
+ * is unchanged); then each folder's count and measured hours, what `make list`'s estimates are
+ * corrected from.
  *   bin/status SCALE CONFIG.yaml...   (make status SCALE=full) */
 #include "kd.h"
 #include "train/result_key.h"
@@ -12,7 +14,57 @@
 
 struct tally {
     int fresh, stale, missing, resumable;
+    double seconds; /* wall time of the up-to-date results, from their .meta */
 };
+
+#define MAX_FOLDERS 64
+
+/* A tally per config folder (configs/tinyvit/scratch), in the order first seen. */
+struct folders {
+    int n;
+    char name[MAX_FOLDERS][300];
+    struct tally t[MAX_FOLDERS];
+};
+
+static struct tally *folder_tally(struct folders *fs, const char *config)
+{
+    char name[300];
+    snprintf(name, sizeof name, "%s", config);
+    char *slash = strrchr(name, '/');
+    if (slash)
+        *slash = '\0';
+    for (int i = 0; i < fs->n; i++)
+        if (strcmp(fs->name[i], name) == 0)
+            return &fs->t[i];
+    if (fs->n == MAX_FOLDERS)
+        return NULL;
+    snprintf(fs->name[fs->n], sizeof fs->name[0], "%s", name);
+    memset(&fs->t[fs->n], 0, sizeof fs->t[0]);
+    return &fs->t[fs->n++];
+}
+
+/* The wall_seconds a .meta records, or 0. */
+static double meta_seconds(const char *meta)
+{
+    char line[800];
+    double s = 0;
+    FILE *f = fopen(meta, "r");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "wall_seconds: %lf", &s) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return s;
+}
+
+static void tally_add(struct tally *to, const struct tally *t)
+{
+    to->fresh += t->fresh;
+    to->stale += t->stale;
+    to->missing += t->missing;
+    to->resumable += t->resumable;
+    to->seconds += t->seconds;
+}
 
 /* Epoch rows in STEM.part.csv when STEM.part.ckpt is here (a stopped run), else -1. */
 static int resume_epochs(const char *stem)
@@ -60,15 +112,18 @@ static void status_seed(const char *path, const char *scale, int seed, struct ta
         printf("stale       %s: %s\n", stem, bad);
         return;
     }
+    double secs = meta_seconds(file);
     t->fresh++;
-    printf("up to date  %s\n", stem);
+    t->seconds += secs;
+    printf("up to date  %s (%.1f h)\n", stem, secs / 3600);
 }
 
 int main(int argc, char **argv)
 {
     struct kd_err e;
     static struct experiment x;
-    struct tally t = {0, 0, 0, 0};
+    static struct folders fs;
+    struct tally t = {0};
     kd_help_exit(argc, argv, "SCALE CONFIG.yaml...",
                  "Lists every result of the configs at SCALE: up to date, stale (and why) or "
                  "missing.\n");
@@ -80,10 +135,18 @@ int main(int argc, char **argv)
         if (config_load(&x, argv[i], argv[1], 0, NULL, &e))
             die(&e);
         int n = x.run.n_seeds > 0 ? x.run.n_seeds : 1;
+        struct tally one = {0}, *folder = folder_tally(&fs, argv[i]);
         for (int s = 0; s < n; s++)
-            status_seed(argv[i], argv[1], x.run.n_seeds > 0 ? x.run.seeds[s] : x.run.seed, &t, &e);
+            status_seed(argv[i], argv[1], x.run.n_seeds > 0 ? x.run.seeds[s] : x.run.seed, &one,
+                        &e);
+        tally_add(&t, &one);
+        if (folder)
+            tally_add(folder, &one);
     }
-    printf("%s: %d up to date, %d stale, %d missing (%d with a resume point)\n", argv[1], t.fresh,
-           t.stale, t.missing, t.resumable);
+    for (int i = 0; fs.n > 1 && i < fs.n; i++)
+        printf("%-32s %3d of %3d up to date, %6.1f h measured\n", fs.name[i], fs.t[i].fresh,
+               fs.t[i].fresh + fs.t[i].stale + fs.t[i].missing, fs.t[i].seconds / 3600);
+    printf("%s: %d up to date (%.1f h measured), %d stale, %d missing (%d with a resume point)\n",
+           argv[1], t.fresh, t.seconds / 3600, t.stale, t.missing, t.resumable);
     return 0;
 }
