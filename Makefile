@@ -161,8 +161,8 @@ $(PLAN): bin/plan $(CATALOGUE) $(CONFIGS) $(BASE_CONFIGS) $(CONFIG_LIST)
 
 # The plan needs the built core, so only goals that run experiments read it; demo and test
 # install the dependencies first and then call make again for their experiments.
-NOPLAN_GOALS := all help list deps clean demo test smoke unit-tests skipped asan bench fuzz export \
-                status publish format format-check
+NOPLAN_GOALS := all help list deps clean demo test smoke unit-tests skipped asan bench \
+                bench-tinyvit fuzz export status publish format format-check
 include tests/fuzz/fuzz.mk  # make fuzz: libFuzzer harnesses (adds its goals to NOPLAN_GOALS)
 include tools/perf.mk       # make bench-scaling: the scaling figure (adds its goal to NOPLAN_GOALS)
 ifneq ($(filter-out $(NOPLAN_GOALS),$(or $(MAKECMDGOALS),all)),)
@@ -260,7 +260,8 @@ list: ## every table: paper, target, number, verified, title, time at each scale
 # ---------------------------------------------------------------------------------------------
 # Setup, tests, benchmarks.
 
-.PHONY: deps demo test unit-tests skipped smoke asan bench clean help format format-check
+.PHONY: deps demo test unit-tests skipped smoke asan bench bench-tinyvit clean help format \
+        format-check
 DEMO_TABLES ?= tinyvit-gt seed-table4 tinymim-table10 dcvit-metric
 demo: | deps ## the main job: one table per paper at SCALE (quick), figures, report, claims
 	$(Q)$(MAKE) --no-print-directory all
@@ -314,6 +315,9 @@ asan: ## the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
 
 bench: bin/bench ## training/inference img/s of the reference ViT: kdlab vs PyTorch, with sgemm
 	$(Q)bin/bench
+
+bench-tinyvit: bin/bench ## the same for the hybrid TinyViT teacher (bin/bench --arch tinyvit)
+	$(Q)bin/bench --arch tinyvit
 
 .PHONY: export
 export: bin/export ## CKPT=<run>.ckpt OUT=<file>.safetensors: weights for PyTorch (timm ViT names)

@@ -10,10 +10,16 @@
  * average at the start and end is printed beside the table.
  *   bin/bench [--steps N] [--threads "1 2"] [--no-torch]       -> stdout, results/bench.csv
  *   bin/bench --scaling [--steps N]     img/s against tokens (patch 7, 4, 2) and width (96,
- *                                       192, 384) at kd_threads() -> results/bench-scaling.csv */
+ *                                       192, 384) at kd_threads() -> results/bench-scaling.csv
+ *   bin/bench --arch tinyvit [...]      the table for the zoo's hybrid teacher (TINYVIT_CONFIG,
+ *                                       built as bin/train builds it; PyTorch gets its stage
+ *                                       lists), with both sides' parameter counts
+ *                                       -> results/bench-tinyvit.csv */
 #include "kd.h"
 #include "base/runtime.h"
 #include "models/vit.h"
+#include "train/model_spec.h"
+#include "train/net.h"
 #include "train/optim.h"
 #include "train/run.h"
 #include "loss/loss.h"
@@ -27,17 +33,22 @@
 #include <unistd.h>
 
 #define TORCH_PYTHON "/usr/bin/python3" /* Debian's python3-torch is installed for it */
+/* --arch tinyvit times this config's model: the hybrid teacher of the zoo */
+#define TINYVIT_CONFIG "configs/teachers/hybrid/tinyvit_5m.yaml"
 
 struct sample {
     double train_ips, infer_ips, rss_mb;
     double cpu_ms, infer_cpu_ms; /* process CPU time per trained / inferred image */
     double bf16_gflops;          /* the autocast run's bf16 matmul 1024^3 rate, else 0 */
+    double params;               /* trainable parameters the run reported, else 0 */
     int ok;
 };
 
-/* A model shape: the reference is {4, 192, 3}. */
+/* A model: the ViT of patch, dim and heads (the reference is {4, 192, 3}), or, where tinyvit
+ * is set, TINYVIT_CONFIG's model (patch, dim and heads unused). */
 struct shape {
     int patch, dim, heads;
+    const struct tinyvit_spec *tinyvit;
 };
 
 static double cpu_seconds(void)
@@ -109,57 +120,157 @@ static struct vit_spec model_of(struct shape s)
                              .init = WEIGHT_INIT_TORCH};
 }
 
-/* The child: one kdlab measurement, printed as key=value lines. */
-static int kdlab_child(int steps, int B, struct shape sh)
+static void vit_fwd(void *impl, const float *images, int B, int training, uint64_t seed, int step)
 {
-    struct kd_err e;
+    vit_forward(impl, images, B, training, seed, step);
+}
+
+static void vit_bwd(void *impl, const float *d_logits, int B)
+{
+    vit_backward(impl, d_logits, NULL, B);
+}
+
+/* The ViT of sh behind struct net, as core/train/net.c wraps one, so that one timing loop serves
+ * both models. Not freed: the child exits. */
+static int vit_net(struct net *n, struct shape sh, int B, struct kd_err *e)
+{
     struct vit_spec spec = model_of(sh);
-    struct optim_cfg oc = {
-        .name = OPTIM_ADAMW, .lr = 1e-4f, .weight_decay = 0.05f, .beta1 = 0.9f, .beta2 = 0.999f};
-    double rss0 = peak_rss_mb();
-    struct vit m;
-    struct optim o;
-    if (vit_init(&m, &spec, B, &e) || optim_init(&o, &m.params, &oc, &e))
+    struct vit *m = calloc(1, sizeof *m);
+    if (!m)
+        return kd_err_set(e, KD_ERR_NOMEM, "", 0, "out of memory");
+    int rc = vit_init(m, &spec, B, e);
+    if (rc)
+        return rc;
+    vit_reset(m, 1);
+    *n = (struct net){.arch = ARCH_VIT,
+                      .impl = m,
+                      .params = &m->params,
+                      .logits = m->logits,
+                      .classes = spec.classes,
+                      .Bmax = B,
+                      .macs = vit_macs(m),
+                      .forward = vit_fwd,
+                      .backward = vit_bwd};
+    return 0;
+}
+
+/* TINYVIT_CONFIG's model keys, loaded once; dies unless it is a TinyViT of the 28x28x1 images and
+ * 10 classes the children feed. */
+static const struct model_cfg *tinyvit_config(void)
+{
+    static struct experiment x; /* kilobytes of paths: not on the stack */
+    struct kd_err e;
+    if (!x.path[0] && config_load(&x, TINYVIT_CONFIG, NULL, 0, NULL, &e))
         die(&e);
-    vit_reset(&m, 1);
-    float *images = malloc(sizeof(float) * B * 28 * 28), *dlogits = malloc(sizeof(float) * B * 10);
-    int *labels = malloc(sizeof(int) * B);
+    const struct model_cfg *m = &x.model;
+    if (m->arch != ARCH_TINYVIT || m->img != 28 || m->in_ch != 1 || m->classes != 10) {
+        kd_err_set(&e, KD_ERR_CONFIG, TINYVIT_CONFIG, 0,
+                   "bench --arch tinyvit needs model.arch tinyvit, img 28, in_ch 1, classes 10");
+        die(&e);
+    }
+    return m;
+}
+
+/* Floats the optimizer updates: what torch counts as parameters (the BN running statistics,
+ * frozen parameters here, are buffers there). */
+static double trainable(const struct params *ps)
+{
+    double n = 0;
+    for (int i = 0; i < ps->n; i++)
+        n += ps->p[i].frozen ? 0 : (double)ps->p[i].n;
+    return n;
+}
+
+/* A child's fixed batch: normal images, labels 0..9 in turn. */
+struct batch {
+    int B;
+    float *images, *dlogits;
+    int *labels;
+};
+
+static struct batch batch_make(int B)
+{
+    struct batch b = {B, malloc(sizeof(float) * B * 28 * 28), malloc(sizeof(float) * B * 10),
+                      malloc(sizeof(int) * B)};
     struct rng r;
     rng_init(&r, 1, RNG_STREAM_OTHER, 0, 0);
     for (int i = 0; i < B * 28 * 28; i++)
-        images[i] = rng_normal(&r);
+        b.images[i] = rng_normal(&r);
     for (int i = 0; i < B; i++)
-        labels[i] = i % 10;
+        b.labels[i] = i % 10;
+    return b;
+}
+
+/* Training img/s over `steps` steps after two untimed ones; *cpu_ms gets the CPU ms per image,
+ * *loss the last step's loss. */
+static double time_train(struct net *n, struct optim *o, const struct batch *b, int steps,
+                         double *cpu_ms, float *loss)
+{
+    int B = b->B;
     double t0 = 0, c0 = 0;
+    for (int s = -2; s < steps; s++) {
+        if (s == 0)
+            t0 = now_seconds(), c0 = cpu_seconds();
+        net_forward(n, b->images, B, 1, 1, s);
+        memset(b->dlogits, 0, sizeof(float) * B * 10);
+        *loss = ce_loss(b->dlogits, n->logits, b->labels, 0, 1, B, 10);
+        params_zero_grad(n->params);
+        net_backward(n, b->dlogits, B);
+        optim_step(o, n->params, 1e-4f);
+        progress_step(*loss, B);
+    }
+    double ips = steps * B / (now_seconds() - t0);
+    *cpu_ms = 1e3 * (cpu_seconds() - c0) / (steps * B);
+    return ips;
+}
+
+/* Inference img/s, as time_train. */
+static double time_infer(struct net *n, const struct batch *b, int steps, double *cpu_ms)
+{
+    double t0 = 0, c0 = 0;
+    for (int s = -2; s < steps; s++) {
+        if (s == 0)
+            t0 = now_seconds(), c0 = cpu_seconds();
+        net_forward(n, b->images, b->B, 0, 0, 0);
+        progress_step(NAN, b->B);
+    }
+    double ips = steps * b->B / (now_seconds() - t0);
+    *cpu_ms = 1e3 * (cpu_seconds() - c0) / (steps * b->B);
+    return ips;
+}
+
+/* The child: one kdlab measurement of sh, printed as key=value lines. */
+static int kdlab_child(int steps, int B, struct shape sh)
+{
+    struct kd_err e;
+    struct optim_cfg oc = {
+        .name = OPTIM_ADAMW, .lr = 1e-4f, .weight_decay = 0.05f, .beta1 = 0.9f, .beta2 = 0.999f};
+    double rss0 = peak_rss_mb(), cpu_ms, infer_cpu_ms;
+    struct net n;
+    struct optim o;
+    int rc = sh.tinyvit ? net_create(&n, tinyvit_config(), B, 1, &e) : vit_net(&n, sh, B, &e);
+    if (rc || optim_init(&o, n.params, &oc, &e))
+        die(&e);
+    struct batch b = batch_make(B);
     char label[64];
-    snprintf(label, sizeof label, "bench kdlab x%d patch %d dim %d", kd_threads(), sh.patch,
-             sh.dim);
+    if (sh.tinyvit)
+        snprintf(label, sizeof label, "bench kdlab x%d tinyvit", kd_threads());
+    else
+        snprintf(label, sizeof label, "bench kdlab x%d patch %d dim %d", kd_threads(), sh.patch,
+                 sh.dim);
     progress_begin(label, 2L * (steps + 2), 0, 0);
-    for (int s = -2; s < steps; s++) {
-        if (s == 0)
-            t0 = now_seconds(), c0 = cpu_seconds();
-        vit_forward(&m, images, B, 1, 1, s);
-        memset(dlogits, 0, sizeof(float) * B * 10);
-        float loss = ce_loss(dlogits, m.logits, labels, 0, 1, B, 10);
-        params_zero_grad(&m.params);
-        vit_backward(&m, dlogits, NULL, B);
-        optim_step(&o, &m.params, 1e-4f);
-        progress_step(loss, B);
-    }
-    double train = steps * B / (now_seconds() - t0);
-    double cpu_ms = 1e3 * (cpu_seconds() - c0) / (steps * B);
-    for (int s = -2; s < steps; s++) {
-        if (s == 0)
-            t0 = now_seconds(), c0 = cpu_seconds();
-        vit_forward(&m, images, B, 0, 0, 0);
-        progress_step(NAN, B);
-    }
+    float loss = NAN;
+    double train = time_train(&n, &o, &b, steps, &cpu_ms, &loss);
+    double infer = time_infer(&n, &b, steps, &infer_cpu_ms);
     progress_end();
-    double infer = steps * B / (now_seconds() - t0);
-    double infer_cpu_ms = 1e3 * (cpu_seconds() - c0) / (steps * B);
+    if (!isfinite(loss)) {
+        fprintf(stderr, "bench: kdlab's training loss is %g\n", loss);
+        return 1;
+    }
     printf("train_img_s=%.2f\ninfer_img_s=%.2f\nrss_growth_mb=%.1f\ntrain_cpu_ms=%.3f\n"
-           "infer_cpu_ms=%.3f\nmacs=%.0f\n",
-           train, infer, peak_rss_mb() - rss0, cpu_ms, infer_cpu_ms, vit_macs(&m));
+           "infer_cpu_ms=%.3f\nmacs=%.0f\nparams=%.0f\nfinal_loss=%.4f\n",
+           train, infer, peak_rss_mb() - rss0, cpu_ms, infer_cpu_ms, n.macs, trainable(n.params),
+           loss);
     return 0;
 }
 
@@ -181,6 +292,8 @@ static struct sample parse(FILE *p, double *macs)
                 s.infer_cpu_ms = atof(val);
             else if (!strcmp(key, "bf16_matmul_gflops"))
                 s.bf16_gflops = atof(val);
+            else if (!strcmp(key, "params"))
+                s.params = atof(val);
             else if (!strcmp(key, "macs") && macs)
                 *macs = atof(val);
         }
@@ -202,8 +315,12 @@ static struct sample measure(const char *cmd, double *macs)
 static struct sample run_kdlab(int threads, int steps, struct shape sh, double *macs)
 {
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "KD_THREADS=%d /proc/%d/exe --child %d %d %d %d", threads,
-             (int)getpid(), steps, sh.patch, sh.dim, sh.heads);
+    if (sh.tinyvit)
+        snprintf(cmd, sizeof cmd, "KD_THREADS=%d /proc/%d/exe --child-tinyvit %d", threads,
+                 (int)getpid(), steps);
+    else
+        snprintf(cmd, sizeof cmd, "KD_THREADS=%d /proc/%d/exe --child %d %d %d %d", threads,
+                 (int)getpid(), steps, sh.patch, sh.dim, sh.heads);
     return measure(cmd, macs);
 }
 
@@ -226,13 +343,42 @@ static int cpu_has_bf16(void)
 #endif
 }
 
+/* "32,64,80,160": list's n entries, into buf (cap bytes). */
+static const char *join_ints(char *buf, size_t cap, const int *list, int n)
+{
+    size_t at = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && at < cap; i++)
+        at += snprintf(buf + at, cap - at, "%s%d", i ? "," : "", list[i]);
+    return buf;
+}
+
+/* tools/bench_torch.py's flags for sh's model. */
+static void torch_model_flags(char *buf, size_t cap, struct shape sh)
+{
+    const struct tinyvit_spec *t = sh.tinyvit;
+    char l[4][64];
+    if (!t) {
+        snprintf(buf, cap, "--patch %d --dim %d --heads %d", sh.patch, sh.dim, sh.heads);
+        return;
+    }
+    snprintf(buf, cap,
+             "--arch tinyvit --stage-dims %s --stage-depths %s --stage-heads %s --windows %s "
+             "--mlp-ratio %g",
+             join_ints(l[0], sizeof l[0], t->dims, t->n_dims),
+             join_ints(l[1], sizeof l[1], t->depths, t->n_depths),
+             join_ints(l[2], sizeof l[2], t->heads, t->n_heads),
+             join_ints(l[3], sizeof l[3], t->windows, t->n_windows), t->mlp_ratio);
+}
+
 static struct sample run_torch(int threads, int steps, int warmup, struct shape sh, int way)
 {
-    char cmd[512];
+    char cmd[768], model[384];
+    torch_model_flags(model, sizeof model, sh);
     snprintf(cmd, sizeof cmd,
-             TORCH_PYTHON " tools/bench_torch.py --threads %d --steps %d "
-                          "--warmup %d --patch %d --dim %d --heads %d%s 2>/dev/null",
-             threads, steps, warmup, sh.patch, sh.dim, sh.heads, torch_flags[way]);
+             TORCH_PYTHON " tools/bench_torch.py --threads %d --steps %d --warmup %d %s%s "
+                          "2>/dev/null",
+             threads, steps, warmup, model, torch_flags[way]);
     return measure(cmd, NULL);
 }
 
@@ -256,10 +402,11 @@ static void print_row(FILE *csv, const char *name, int threads, double gf, doubl
 }
 
 /* The table's rows at one thread count: sgemm's rate, kdlab, PyTorch's ways, the bf16 limit
- * and kdlab's ratio to PyTorch's fastest way. */
-static void bench_threads(FILE *csv, int threads, int steps, int torch)
+ * and kdlab's ratio to PyTorch's fastest way. params gets the parameter counts kdlab and
+ * PyTorch's fastest way reported (0: not run). */
+static void bench_threads(FILE *csv, struct shape ref, int threads, int steps, int torch,
+                          double params[2])
 {
-    struct shape ref = {4, 192, 3};
     double macs = 0, gf_cpu = 0;
     openblas_set_num_threads(threads);
     double gf = sgemm_gflops(1024, 5, 4, threads, &gf_cpu);
@@ -290,16 +437,47 @@ static void bench_threads(FILE *csv, int threads, int steps, int torch)
                threads, k.train_ips / t[best].train_ips, k.infer_ips / t[best].infer_ips,
                k.rss_mb / t[best].rss_mb, "", t[best].cpu_ms / k.cpu_ms,
                t[best].infer_cpu_ms / k.infer_cpu_ms, torch_names[best]);
+    params[0] = k.params;
+    params[1] = best >= 0 ? t[best].params : 0;
 }
 
-static int bench_table(int steps, int torch, const char *threads)
+/* The table's first lines: the model, the kernels and the load. */
+static void print_heading(struct shape sh)
+{
+    const struct tinyvit_spec *t = sh.tinyvit;
+    char l[4][64];
+    if (t)
+        printf("kdlab bench: hybrid TinyViT of %s (batch 128, AdamW):\n"
+               "stage dims %s, depths %s, heads %s, windows %s, mlp ratio %g\n",
+               TINYVIT_CONFIG, join_ints(l[0], sizeof l[0], t->dims, t->n_dims),
+               join_ints(l[1], sizeof l[1], t->depths, t->n_depths),
+               join_ints(l[2], sizeof l[2], t->heads, t->n_heads),
+               join_ints(l[3], sizeof l[3], t->windows, t->n_windows), t->mlp_ratio);
+    else
+        printf("kdlab bench: reference ViT (dim 192, depth 6, 3 heads, patch 4, batch 128, "
+               "AdamW)\n");
+    printf("OpenBLAS kernels: %s (%s); load average at start %.2f on %ld cores\n\n",
+           kd_blas_corename(), kd_blas_core_source(), load_avg(), sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+/* Both sides' parameter counts, which say that they built the same network. */
+static void print_params(const double params[2])
+{
+    printf("\nparameters (trainable): kdlab %.0f", params[0]);
+    if (params[1] > 0)
+        printf(", PyTorch %.0f: %s", params[1],
+               params[0] == params[1] ? "equal" : "UNEQUAL, the two are not the same network");
+    printf("\n");
+}
+
+static int bench_table(struct shape sh, int steps, int torch, const char *threads)
 {
     int counts[2] = {1, kd_threads()}, n_counts = kd_threads() > 1 ? 2 : 1;
+    const char *path = sh.tinyvit ? "results/bench-tinyvit.csv" : "results/bench.csv";
+    double params[2] = {0, 0};
     if (threads)
         n_counts = sscanf(threads, "%d %d", &counts[0], &counts[1]);
-    printf("kdlab bench: reference ViT (dim 192, depth 6, 3 heads, patch 4, batch 128, AdamW)\n"
-           "OpenBLAS kernels: %s (%s); load average at start %.2f on %ld cores\n\n",
-           kd_blas_corename(), kd_blas_core_source(), load_avg(), sysconf(_SC_NPROCESSORS_ONLN));
+    print_heading(sh);
     if (kd_blas_advice())
         printf("notice: %s\n\n", kd_blas_advice());
     printf("%-12s %3s %8s %8s %6s | %8s %7s %6s | %7s %7s %7s %6s\n", "", "", "", "", "", "wall",
@@ -308,15 +486,17 @@ static int bench_table(int steps, int torch, const char *threads)
            "infer/s", "MB", "sgemm GF", "train GF", "of", "ms/img", "inf ms", "GF/cpu-s", "of");
     struct atomic_file af;
     struct kd_err e;
-    if (atomic_open(&af, "results/bench.csv", &e))
+    if (atomic_open(&af, path, &e))
         die(&e);
     fprintf(af.f, "engine,threads,blas_core,sgemm_gflops,train_img_s,infer_img_s,train_gflops,"
                   "sgemm_fraction,peak_mb,train_cpu_ms_per_img,infer_cpu_ms_per_img,"
                   "sgemm_gflops_per_cpu_s,train_gflops_per_cpu_s,cpu_sgemm_fraction,load\n");
     for (int c = 0; c < n_counts; c++)
-        bench_threads(af.f, counts[c], steps, torch);
+        bench_threads(af.f, sh, counts[c], steps, torch, params);
     if (atomic_commit(&af, &e))
         die(&e);
+    if (sh.tinyvit)
+        print_params(params);
     printf("\nload average at end %.2f.\n"
            "ratio: kdlab / PyTorch's fastest run (by training img/s) at the same thread count for\n"
            "img/s and memory (MB: peak RSS growth, lower is better); PyTorch / kdlab for CPU ms.\n"
@@ -325,8 +505,8 @@ static int bench_table(int steps, int torch, const char *threads)
            "sgemm's FLOPs per CPU-second: steady under load, where wall-clock columns are not.\n"
            "pytorch-mt = tools/bench_torch.py --malloc-tune; pytorch-bf16 adds --autocast (bf16\n"
            "mixed precision: its GF columns count the same FLOPs against sgemm's fp32 rate).\n"
-           "results/bench.csv holds these rows.\n",
-           load_avg());
+           "%s holds these rows.\n",
+           load_avg(), path);
     return 0;
 }
 
@@ -335,8 +515,11 @@ static int bench_table(int steps, int torch, const char *threads)
  * warm-up step: patch 2 and width 384 take minutes per run on a shared machine. */
 static int bench_scaling(int steps)
 {
-    static const struct shape pts[] = {
-        {7, 192, 3}, {4, 192, 3}, {2, 192, 3}, {4, 96, 3}, {4, 384, 6}};
+    static const struct shape pts[] = {{7, 192, 3, NULL},
+                                       {4, 192, 3, NULL},
+                                       {2, 192, 3, NULL},
+                                       {4, 96, 3, NULL},
+                                       {4, 384, 6, NULL}};
     int th = kd_threads();
     struct atomic_file af;
     struct kd_err e;
@@ -371,32 +554,59 @@ static int bench_scaling(int steps)
     return 0;
 }
 
+#define USAGE "[--arch vit|tinyvit] [--steps N] [--threads \"1 2\"] [--no-torch] [--scaling]"
+
+static int usage(int rc)
+{
+    fprintf(stderr, "usage: bin/bench " USAGE "  (see experiments/bench.c)\n");
+    return rc;
+}
+
+/* The model of --arch: the reference ViT, or TINYVIT_CONFIG's, whose spec goes to *spec. */
+static struct shape shape_of(int tinyvit, struct tinyvit_spec *spec)
+{
+    struct shape ref = {4, 192, 3, NULL};
+    if (tinyvit) {
+        *spec = model_spec_tinyvit(tinyvit_config());
+        ref.tinyvit = spec;
+    }
+    return ref;
+}
+
 int main(int argc, char **argv)
 {
     kd_runtime_setup(argc, argv);
     int steps = 10, torch = 1, scaling = 0;
-    const char *threads = NULL;
-    kd_help_exit(argc, argv, "[--steps N] [--threads \"1 2\"] [--no-torch] [--scaling]",
-                 "Times a training step and inference of the reference ViT in kdlab and PyTorch\n"
-                 "(make bench; experiments/bench.c).\n");
+    const char *threads = NULL, *arch = "vit";
+    struct tinyvit_spec spec;
+    kd_help_exit(argc, argv, USAGE,
+                 "Times a training step and inference of the reference ViT (or, with --arch\n"
+                 "tinyvit, of the hybrid TinyViT teacher) in kdlab and PyTorch\n"
+                 "(make bench, make bench-tinyvit; experiments/bench.c).\n");
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--child") && i + 4 < argc)
             return kdlab_child(
                 atoi(argv[i + 1]), 128,
-                (struct shape){atoi(argv[i + 2]), atoi(argv[i + 3]), atoi(argv[i + 4])});
+                (struct shape){atoi(argv[i + 2]), atoi(argv[i + 3]), atoi(argv[i + 4]), NULL});
+        if (!strcmp(argv[i], "--child-tinyvit") && i + 1 < argc)
+            return kdlab_child(atoi(argv[i + 1]), 128, shape_of(1, &spec));
         if (!strcmp(argv[i], "--steps") && i + 1 < argc)
             steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = argv[++i];
+        else if (!strcmp(argv[i], "--arch") && i + 1 < argc)
+            arch = argv[++i];
         else if (!strcmp(argv[i], "--no-torch"))
             torch = 0;
         else if (!strcmp(argv[i], "--scaling"))
             scaling = 1;
-        else {
-            fprintf(stderr, "usage: bin/bench [--steps N] [--threads \"1 2\"] [--no-torch] "
-                            "[--scaling]  (see experiments/bench.c)\n");
-            return strcmp(argv[i], "--help") ? 2 : 0;
-        }
+        else
+            return usage(strcmp(argv[i], "--help") ? 2 : 0);
     }
-    return scaling ? bench_scaling(steps) : bench_table(steps, torch, threads);
+    int tinyvit = !strcmp(arch, "tinyvit");
+    if ((!tinyvit && strcmp(arch, "vit")) || (tinyvit && scaling))
+        return usage(2);
+    if (scaling)
+        return bench_scaling(steps);
+    return bench_table(shape_of(tinyvit, &spec), steps, torch, threads);
 }
