@@ -139,6 +139,20 @@ else
     skip_record - "numerics bump: the run ended before its kill, no resume point to drop"
 fi
 
+# A resumed run's .meta gives the wall time of the whole run: the time before its resume point
+# (STEM.part.meta records it) plus the stretch that finished it.
+if kill_one "$dir/wall" 0 1000 "${bump[@]}"; then
+    before=$(awk '/^wall_seconds:/ {print $2}' "$dir/wall.part.meta")
+    t0=$(date +%s.%N)
+    "${bump[@]}" --out "$dir/wall" 2>"$dir/wall2.log" || bad "wall: $(tail -n1 "$dir/wall2.log")"
+    last=$(awk -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN {print t1 - t0}')
+    total=$(awk '/^wall_seconds:/ {print $2}' "$dir/wall.meta")
+    awk -v b="$before" -v l="$last" -v t="$total" 'BEGIN {exit !(b > 0 && t >= b + l - 0.2)}' &&
+        ok || bad "wall: .meta says $total s, the run took $before s to its point and $last s after"
+else
+    skip_record - "wall time: the run ended before its kill, nothing to resume"
+fi
+
 # The teachers of tinymim and seed are found by config path, so the rest runs in a scratch copy
 # of configs/ with a tiny MAE and MoCo teacher trained first.
 mkdir -p "$dir/configs/tinymim/mae" "$dir/configs/tinymim/distill" "$dir/configs/seed/teachers" \

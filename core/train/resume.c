@@ -17,13 +17,14 @@ int resume_due(const struct run *r, int done)
 }
 
 /* STEM.part.meta: the run's key (train/result_key.h), which is the same at every point of one
- * run, so its order against the other two files does not matter. */
+ * run, so its order against the other two files does not matter, and the wall seconds the run
+ * has taken so far (over every stretch it ran in), which a resumed run goes on counting. */
 static int point_key_save(const struct run *r, struct kd_err *e)
 {
     struct atomic_file af;
-    char text[64 + CONFIG_MAX_REFS * 640];
-    int n =
-        snprintf(text, sizeof text, "config_hash: %016llx\n", (unsigned long long)r->key->config);
+    char text[128 + CONFIG_MAX_REFS * 640];
+    int n = snprintf(text, sizeof text, "config_hash: %016llx\nwall_seconds: %.1f\n",
+                     (unsigned long long)r->key->config, now_seconds() - r->t_start);
     result_key_format(r->key, text + n, sizeof text - n);
     if (atomic_open(&af, run_path(r, ".part.meta"), e))
         return e->code;
@@ -98,6 +99,20 @@ static int point_is_current(const struct run *r)
     return 0;
 }
 
+/* The wall seconds STEM.part.meta records, or 0 (no such file, a point from before it). */
+static double point_seconds(const struct run *r)
+{
+    char line[800];
+    double s = 0;
+    FILE *f = fopen(run_path(r, ".part.meta"), "r");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "wall_seconds: %lf", &s) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return s;
+}
+
 /* Load the point into the sets and opts (filling info), then keep the rows of STEM.part.csv
  * whose first column is at most last_key, which must be expect_rows rows (both < 0: the
  * point's epoch, for loops whose rows are epochs 1, 2, ...). */
@@ -124,6 +139,8 @@ static int load_point(struct run *r, struct params *const *sets, struct optim *c
     if (rows != expect_rows)
         return kd_err_setfix(e, KD_ERR_FORMAT, run_path(r, ".part.csv"), 0, RESUME_FIX,
                              "holds %d rows where the checkpoint needs %d", rows, expect_rows);
+    /* the time before the point counts: STEM.meta's wall_seconds is the whole run's */
+    r->t_start -= point_seconds(r);
     return 0;
 }
 

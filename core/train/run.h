@@ -25,7 +25,7 @@ struct run {
     struct dataset train, test;
     int *train_idx, n_train; /* the training subset */
     int *test_idx, n_test;
-    double t_start;    /* monotonic seconds at start */
+    double t_start;    /* monotonic seconds at start (a resumed run's: less its time before) */
     time_t wall_start; /* wall clock at start */
     struct csv csv;    /* the result table (io/csv.h) */
 };
