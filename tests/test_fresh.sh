@@ -58,6 +58,18 @@ out=$(make -C "$S" --no-print-directory SCALE=smoke status 2>&1)
 grep -q '^up to date .*zz/c-s0 (2.0 h)$' <<<"$out" &&
     grep -q '^smoke: 4 up to date (2.0 h measured), ' <<<"$out" && ok || bad "make status hours: $out"
 
+# a CSV edited by hand after its run wrote it (its .meta's csv_hash): make status calls it stale
+# and the table refuses it in one line naming the file and the fix
+cp "$S/results/smoke/zz/c-s0.csv" "$S/c.keep"
+sed -i '$ s/,[0-9.]*$/,0.999999/' "$S/results/smoke/zz/c-s0.csv"
+out=$(make -C "$S" --no-print-directory SCALE=smoke status 2>&1)
+grep -q '^stale .*zz/c-s0: changed since its run wrote it' <<<"$out" && ok ||
+    bad "make status, c-s0.csv edited: $out"
+out=$(KD_THREADS=1 make -C "$S" --no-print-directory SCALE=smoke zz-points 2>&1)
+grep -q 'c-s0.csv: error: changed since its run wrote it.*fix: make rerun CONFIG=configs/zz/c.yaml' \
+    <<<"$out" && ok || bad "table from an edited c-s0.csv: $out"
+cp "$S/c.keep" "$S/results/smoke/zz/c-s0.csv"
+
 # a fresh clone: results without checkpoints. Nothing runs for the table; an edited reader
 # makes its input's checkpoint again first.
 rm "$S"/results/smoke/zz/*.ckpt

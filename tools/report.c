@@ -12,6 +12,7 @@
 #include "kd.h"
 #include "io/catalogue.h"
 #include "io/csv.h"
+#include "base/fsio.h"
 #include "train/run.h"
 #include "train/net.h"
 
@@ -72,27 +73,6 @@ static double csv_last(const char *path, const char *col)
     return v;
 }
 
-/* Value of "key: value" in a YAML-like file (resolved config, .meta), unquoted, into out. */
-static int kv_lookup(const char *path, const char *key, char *out, size_t cap)
-{
-    FILE *f = fopen(path, "r");
-    char line[1024];
-    size_t kn = strlen(key);
-    int found = 0;
-    while (f && !found && fgets(line, sizeof line, f)) {
-        if (strncmp(line, key, kn) != 0 || line[kn] != ':')
-            continue;
-        char *v = line + kn + 1;
-        v += strspn(v, " \"");
-        v[strcspn(v, "\"\r\n")] = '\0';
-        snprintf(out, cap, "%s", v);
-        found = 1;
-    }
-    if (f)
-        fclose(f);
-    return found;
-}
-
 static void paper_lookup(const char *folder, struct point *p)
 {
     char path[600], line[1024];
@@ -142,13 +122,13 @@ static int add_result(struct point *pts, int n, const char *csv, const struct ca
     }
     char side[600], wall[64] = "0", cpu[160] = "";
     snprintf(side, sizeof side, "%.*s.yaml", (int)(strlen(csv) - 4), csv);
-    kv_lookup(side, "title", p->title, sizeof p->title);
+    file_value(side, "title", p->title, sizeof p->title);
     if (strcmp(t->x_key, "-") != 0)
-        kv_lookup(side, t->x_key, p->x, sizeof p->x);
+        file_value(side, t->x_key, p->x, sizeof p->x);
     snprintf(side, sizeof side, "%.*s.meta", (int)(strlen(csv) - 4), csv);
-    kv_lookup(side, "wall_seconds", wall, sizeof wall);
+    file_value(side, "wall_seconds", wall, sizeof wall);
     p->wall += atof(wall);
-    kv_lookup(side, "cpu", cpu, sizeof cpu);
+    file_value(side, "cpu", cpu, sizeof cpu);
     merge_cpu(p->cpu, sizeof p->cpu, cpu, p->n == 0);
     if (p->n < MAX_SEEDS)
         p->v[p->n++] = csv_last(csv, t->metric);
@@ -182,7 +162,7 @@ static double config_wall(const char *path, const char *scale)
         return NAN;
     run_stem_of(stem, sizeof stem, path, scale, config_first_seed(&x));
     snprintf(side, sizeof side, "%s.meta", stem);
-    return kv_lookup(side, "wall_seconds", wall, sizeof wall) ? atof(wall) : NAN;
+    return file_value(side, "wall_seconds", wall, sizeof wall) ? atof(wall) : NAN;
 }
 
 /* Wall seconds of the runs that config `path` needs, recursively, and that live under the

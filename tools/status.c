@@ -7,8 +7,10 @@
 #include "kd.h"
 #include "train/result_key.h"
 #include "train/run.h"
+#include "base/fsio.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -46,15 +48,8 @@ static struct tally *folder_tally(struct folders *fs, const char *config)
 /* The wall_seconds a .meta records, or 0. */
 static double meta_seconds(const char *meta)
 {
-    char line[800];
-    double s = 0;
-    FILE *f = fopen(meta, "r");
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "wall_seconds: %lf", &s) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return s;
+    char v[64];
+    return file_value(meta, "wall_seconds", v, sizeof v) ? atof(v) : 0;
 }
 
 static void tally_add(struct tally *to, const struct tally *t)
@@ -107,6 +102,7 @@ static void status_seed(const char *path, const char *scale, int seed, struct ta
         return;
     }
     const char *bad = result_key_mismatch(&had, &now, why, sizeof why);
+    bad = bad ? bad : run_csv_changed(stem);
     if (bad) {
         t->stale++;
         printf("stale       %s: %s\n", stem, bad);

@@ -122,3 +122,42 @@ const char *file_remake_hint(const char *path, const char *otherwise, char *out,
              (int)(rel - 1 - scale), scale);
     return out;
 }
+
+uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+    for (const unsigned char *b = p, *end = b + n; b < end; b++)
+        h = (h ^ *b) * 0x100000001b3ull;
+    return h;
+}
+
+int file_fnv1a(const char *path, uint64_t *h)
+{
+    char *buf;
+    size_t len;
+    struct kd_err ignored;
+    if (file_read_all(path, &buf, &len, &ignored))
+        return -1;
+    *h = fnv1a(FNV1A_INIT, buf, len);
+    free(buf);
+    return 0;
+}
+
+int file_value(const char *path, const char *key, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    size_t kn = strlen(key);
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f)) {
+        if (strncmp(line, key, kn) != 0 || line[kn] != ':')
+            continue;
+        char *v = line + kn + 1;
+        v += strspn(v, " \"");
+        v[strcspn(v, "\"\r\n")] = '\0';
+        snprintf(out, cap, "%s", v);
+        found = 1;
+    }
+    if (f)
+        fclose(f);
+    return found;
+}

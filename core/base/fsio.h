@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct kd_err;
 
@@ -25,6 +26,15 @@ void atomic_abort(struct atomic_file *af);
 int mkdir_parents(const char *path);
 /* Read a whole file into a malloc'd buffer (NUL-terminated). Returns 0 or KD_ERR_IO. */
 int file_read_all(const char *path, char **out, size_t *len, struct kd_err *e);
+/* The value of the first line "key: value" of a YAML-like file (a resolved config, a .meta),
+ * without quotes, into out. Returns 1, or 0 when there is no such line or file. */
+int file_value(const char *path, const char *key, char *out, size_t cap);
+/* FNV-1a (64 bits) of n bytes at p, going on from h (FNV1A_INIT to begin): the hashes of result
+ * keys and of the CSVs a .meta vouches for. */
+#define FNV1A_INIT 0xcbf29ce484222325ull
+uint64_t fnv1a(uint64_t h, const void *p, size_t n);
+/* FNV-1a of the file at path into *h. Returns 0, or -1 when it cannot be read. */
+int file_fnv1a(const char *path, uint64_t *h);
 /* The hint that makes path again. For a result of a config, results/<scale>/<path under
  * configs/>-s<seed>.<ext> (not a .part.* resume point), "make rerun CONFIG=configs/<...>.yaml
  * SCALE=<scale>" into out: Make does not remake a lost or broken file whose CSV exists, so

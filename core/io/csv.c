@@ -159,6 +159,13 @@ int csv_write(const struct csv *c, const char *to, struct kd_err *e)
     return atomic_commit(&af, e);
 }
 
+uint64_t csv_hash(const struct csv *c)
+{
+    uint64_t h = fnv1a(FNV1A_INIT, c->header, strlen(c->header));
+    h = fnv1a(h, "\n", 1);
+    return c->len ? fnv1a(h, c->rows, c->len) : h;
+}
+
 void csv_free(struct csv *c)
 {
     free(c->rows);

@@ -34,6 +34,8 @@ int csv_resume(struct csv *c, const char *path, const char *header, const char *
 void csv_row(struct csv *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Write header and rows atomically to `to` (NULL: c->path). Returns 0 or KD_ERR_IO. */
 int csv_write(const struct csv *c, const char *to, struct kd_err *e);
+/* FNV-1a of the bytes csv_write writes: what a .meta records as csv_hash. */
+uint64_t csv_hash(const struct csv *c);
 void csv_free(struct csv *c);
 /* s as one CSV field: as is, or in double quotes with "" when it holds , " or a newline. */
 void csv_quote(char *out, size_t cap, const char *s);

@@ -3,6 +3,7 @@
 #include "train/result_key.h"
 #include "train/run.h"
 #include "base/numerics.h"
+#include "base/fsio.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +13,7 @@
 
 static uint64_t fnv(uint64_t h, const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        h = (h ^ *p) * 0x100000001b3ull;
-    return h;
+    return fnv1a(h, s, strlen(s));
 }
 
 int result_ref_seed(const struct experiment *x, const char *ref, const struct experiment *r,
@@ -66,7 +65,7 @@ static int key_of(struct result_key *k, const struct experiment *x, const char *
     k->n_refs = config_refs_of(x, refs);
     snprintf(line, sizeof line, "numerics %d\nconfig %016llx\n", k->numerics,
              (unsigned long long)k->config);
-    uint64_t h = fnv(0xcbf29ce484222325ull, line);
+    uint64_t h = fnv(FNV1A_INIT, line);
     for (int i = 0; i < k->n_refs; i++) {
         if (ref_key(&k->ref_key[i], x, refs[i], scale, seed, k->ref_stem[i], sizeof k->ref_stem[i],
                     depth, e))

@@ -102,15 +102,8 @@ static int point_is_current(const struct run *r)
 /* The wall seconds STEM.part.meta records, or 0 (no such file, a point from before it). */
 static double point_seconds(const struct run *r)
 {
-    char line[800];
-    double s = 0;
-    FILE *f = fopen(run_path(r, ".part.meta"), "r");
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "wall_seconds: %lf", &s) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return s;
+    char v[64];
+    return file_value(run_path(r, ".part.meta"), "wall_seconds", v, sizeof v) ? atof(v) : 0;
 }
 
 /* Load the point into the sets and opts (filling info), then keep the rows of STEM.part.csv

@@ -104,6 +104,22 @@ static void stem_overridden(char *out, size_t cap, const char *config, const cha
         snprintf(out + m, cap - m, "%s-s%d", suffix, seed);
 }
 
+const char *run_csv_changed(const char *stem)
+{
+    char path[640], want[32], have[32];
+    uint64_t h;
+    snprintf(path, sizeof path, "%s.meta", stem);
+    if (!file_value(path, "csv_hash", want, sizeof want))
+        return NULL;
+    snprintf(path, sizeof path, "%s.csv", stem);
+    if (file_fnv1a(path, &h) != 0)
+        return NULL;
+    snprintf(have, sizeof have, "%016llx", (unsigned long long)h);
+    if (strcmp(have, want) == 0)
+        return NULL;
+    return "changed since its run wrote it (its .meta records another csv_hash): edited by hand?";
+}
+
 int run_result_check(const char *stem, const char *config, const char *scale, int seed,
                      struct kd_err *e)
 {
@@ -119,10 +135,13 @@ int run_result_check(const char *stem, const char *config, const char *scale, in
                                csv);
     } else if (!rc && !(rc = result_key_of_config(now, config, scale, seed, e))) {
         const char *bad = result_key_mismatch(had, now, why, sizeof why);
+        const char *edited = bad ? NULL : run_csv_changed(stem);
         if (bad)
             rc = kd_err_setfix(e, KD_ERR_MISMATCH, meta, 0, fix,
                                "is not the result of %s at scale %s, seed %d: %s", config, scale,
                                seed, bad);
+        else if (edited)
+            rc = kd_err_setfix(e, KD_ERR_MISMATCH, csv, 0, fix, "%s", edited);
     }
     free(had);
     free(now);
@@ -284,8 +303,10 @@ int run_finish(struct run *r, struct kd_err *e)
     fputs(r->resolved, af.f);
     if (atomic_commit(&af, e))
         return e->code;
-    int n = snprintf(extra, sizeof extra, "threads: %d\ncpu: %s\nblas_core: %s\nslurm_job: %s\n",
-                     kd_threads(), kd_cpu_name(), kd_blas_corename(), job ? job : "none");
+    int n = snprintf(extra, sizeof extra,
+                     "threads: %d\ncpu: %s\nblas_core: %s\nslurm_job: %s\ncsv_hash: %016llx\n",
+                     kd_threads(), kd_cpu_name(), kd_blas_corename(), job ? job : "none",
+                     (unsigned long long)csv_hash(&r->csv));
     result_key_format(r->key, extra + n, sizeof extra - n);
     struct csv_meta m = {r->x.path,     config_hash(&r->x),         r->x.scale, r->x.run.seed,
                          r->wall_start, now_seconds() - r->t_start, extra};

@@ -40,12 +40,16 @@ const char *run_path(const struct run *r, const char *suffix);
 /* Output stem of another config (a teacher): results/<scale>/<path>-s<seed of that config>. */
 void run_stem_of(char *out, size_t cap, const char *config_path, const char *scale, int seed);
 /* 0 when the result at stem is what config computes now at scale with run.seed = seed (the key
- * in STEM.meta: train/result_key.h), or when it is not made yet (no STEM.csv, no STEM.meta).
- * Else KD_ERR_MISMATCH naming STEM.meta, why, and the fix `make rerun CONFIG=... SCALE=...`: a
- * run with overrides written to a table's stem, a YAML changed since, a result it read made
- * again since, or another numerics version, is never read silently. */
+ * in STEM.meta: train/result_key.h) and STEM.csv is the file its run wrote, or when it is not
+ * made yet (no STEM.csv, no STEM.meta). Else KD_ERR_MISMATCH naming STEM.meta (or STEM.csv),
+ * why, and the fix `make rerun CONFIG=... SCALE=...`: a run with overrides written to a table's
+ * stem, a YAML changed since, a result it read made again since, another numerics version, or a
+ * CSV edited by hand, is never read silently. */
 int run_result_check(const char *stem, const char *config, const char *scale, int seed,
                      struct kd_err *e);
+/* Why STEM.csv is not the file its run wrote (the csv_hash STEM.meta records differs), or NULL:
+ * the same bytes, no CSV, or a .meta from before kdlab recorded csv_hash. */
+const char *run_csv_changed(const char *stem);
 /* What every reader of another run's result (teacher checkpoint, soft labels, init, DC-ViT's
  * references) goes through: loads config at the reader's scale into ref (NULL: not kept),
  * writes its stem at the seed the reader reads (result_ref_seed) into out, and
