@@ -225,6 +225,12 @@ rm "$teacher.ckpt"
 try teachergone "teacher checkpoint deleted, its CSV kept" "$teacher.ckpt" \
     "make rerun CONFIG=configs/teachers/nols/vit_t.yaml SCALE=smoke" "$dir/gone" -- \
     "${labels[@]}" --out "$dir/gone"
+# a checkpoint with neither CSV nor .meta (put there by hand, or left by a run whose other files
+# are gone): what made it is unknown, so it is not read
+"$abin/train" $tcfg --scale smoke --out "$teacher" run.seed=0 2>/dev/null
+rm "$teacher.csv" "$teacher.meta"
+try teacherstray "teacher checkpoint without its CSV and .meta" "$teacher.meta" \
+    "what made $teacher.ckpt is unknown" "$dir/stray" -- "${labels[@]}" --out "$dir/stray"
 cd "$root"
 
 # --- every program answers --help with its usage on stdout and exit 0

@@ -86,16 +86,22 @@ printf 'x' | dd of=results/smoke/tinyvit/labels/vit_t_k10-s0.bin bs=1 seek=200 c
 err=$("$root/bin/tinyvit_distill" "${student[@]}" --out bad 2>&1)
 ok "corrupted file refused ($err)" "[[ \"\$err\" == *checksum* ]]"
 # made with other keys, the labels are refused by their .meta's config hash; with the .meta of
-# a run as configured put beside them (a stray file), by the file's own augmentation hash
+# a run as configured put beside them, by that .meta's CSV hash; with that run's CSV too (a
+# stray .bin), by the file's own augmentation hash
 meta=$(mktemp /tmp/kd_tinyvit_meta.XXXXXX)
 cp results/smoke/tinyvit/labels/vit_t_k10-s0.meta "$meta"
+cp results/smoke/tinyvit/labels/vit_t_k10-s0.csv "$meta.csv"
 rm -f results/smoke/tinyvit/labels/vit_t_k10-s0.*
 "$root/bin/tinyvit_labels" "$labels" "${common[@]}" tinyvit.topk=3 optim.epochs=2 \
     data.randaug_n=0 data.erase_prob=0 --out results/smoke/tinyvit/labels/vit_t_k10-s0 2>/dev/null
 err=$("$root/bin/tinyvit_distill" "${student[@]}" --out bad 2>&1)
 ok "a file made with other keys refused by its config hash ($err)" \
     "[[ \"\$err\" == *vit_t_k10-s0.meta*config_hash*make\ rerun* ]]"
-cp "$meta" results/smoke/tinyvit/labels/vit_t_k10-s0.meta && rm -f "$meta"
+cp "$meta" results/smoke/tinyvit/labels/vit_t_k10-s0.meta
+err=$("$root/bin/tinyvit_distill" "${student[@]}" --out bad 2>&1)
+ok "a CSV that its .meta does not vouch for refused ($err)" \
+    "[[ \"\$err\" == *vit_t_k10-s0.csv*changed\ since\ its\ run\ wrote\ it*make\ rerun* ]]"
+cp "$meta.csv" results/smoke/tinyvit/labels/vit_t_k10-s0.csv && rm -f "$meta" "$meta.csv"
 err=$("$root/bin/tinyvit_distill" "${student[@]}" --out bad 2>&1)
 ok "a file made without the config's augmentation refused ($err)" \
     "[[ \"\$err\" == *vit_t_k10-s0.bin*without\ strong\ augmentation* ]]"

@@ -120,6 +120,20 @@ const char *run_csv_changed(const char *stem)
     return "changed since its run wrote it (its .meta records another csv_hash): edited by hand?";
 }
 
+/* A file of stem that readers read (a checkpoint, soft labels, synthetic images: the artifacts
+ * of tools/plan.c) or its CSV, whichever is here first; NULL when none is. */
+static const char *result_file_here(const char *stem)
+{
+    static const char *const exts[] = {".csv", ".ckpt", ".bin", ".syn"};
+    static char path[640];
+    for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
+        snprintf(path, sizeof path, "%s%s", stem, exts[i]);
+        if (access(path, F_OK) == 0)
+            return path;
+    }
+    return NULL;
+}
+
 int run_result_check(const char *stem, const char *config, const char *scale, int seed,
                      struct kd_err *e)
 {
@@ -130,9 +144,12 @@ int run_result_check(const char *stem, const char *config, const char *scale, in
     struct result_key *had = malloc(sizeof *had), *now = malloc(sizeof *now);
     int rc = had && now ? 0 : kd_err_set(e, KD_ERR_NOMEM, config, 0, "out of memory");
     if (!rc && result_key_read(had, meta) != 0) {
-        if (access(csv, F_OK) == 0) /* else not made yet: the reader names what is missing */
+        /* a checkpoint put in place by hand, or left by a run whose CSV and .meta are gone, is
+         * not read; with no file at all the result is not made yet: the reader names it */
+        const char *here = result_file_here(stem);
+        if (here)
             rc = kd_err_setfix(e, KD_ERR_MISMATCH, meta, 0, fix, "missing: what made %s is unknown",
-                               csv);
+                               here);
     } else if (!rc && !(rc = result_key_of_config(now, config, scale, seed, e))) {
         const char *bad = result_key_mismatch(had, now, why, sizeof why);
         const char *edited = bad ? NULL : run_csv_changed(stem);

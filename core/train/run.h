@@ -41,10 +41,11 @@ const char *run_path(const struct run *r, const char *suffix);
 void run_stem_of(char *out, size_t cap, const char *config_path, const char *scale, int seed);
 /* 0 when the result at stem is what config computes now at scale with run.seed = seed (the key
  * in STEM.meta: train/result_key.h) and STEM.csv is the file its run wrote, or when it is not
- * made yet (no STEM.csv, no STEM.meta). Else KD_ERR_MISMATCH naming STEM.meta (or STEM.csv),
- * why, and the fix `make rerun CONFIG=... SCALE=...`: a run with overrides written to a table's
- * stem, a YAML changed since, a result it read made again since, another numerics version, or a
- * CSV edited by hand, is never read silently. */
+ * made yet (no STEM.meta and no file of it: .csv, .ckpt, .bin, .syn). Else KD_ERR_MISMATCH
+ * naming STEM.meta (or STEM.csv), why, and the fix `make rerun CONFIG=... SCALE=...`: a run
+ * with overrides written to a table's stem, a YAML changed since, a result it read made again
+ * since, another numerics version, a CSV edited by hand or a checkpoint without its .meta, is
+ * never read silently. */
 int run_result_check(const char *stem, const char *config, const char *scale, int seed,
                      struct kd_err *e);
 /* Why STEM.csv is not the file its run wrote (the csv_hash STEM.meta records differs), or NULL:
