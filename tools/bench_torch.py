@@ -7,18 +7,14 @@ embedding (49 tokens) + CLS token + learned position embedding (50 tokens), dim 
 3 heads (--patch, --dim and --heads change these for the scaling figure), MLP ratio 4, pre-norm
 blocks (LayerNorm eps 1e-6, qkv Linear with bias, proj, exact GELU MLP), final LayerNorm,
 linear head on the CLS token, 10 classes; no dropout or drop-path.
-With --arch tinyvit, the hybrid TinyViT of core/models/tinyvit.c instead, written as TinyViT's
-own PyTorch code is (microsoft/Cream TinyViT/models/tiny_vit.py: NCHW convolutions, (B, L, C)
-tokens in the attention stages); its defaults are configs/base/tinyvit.yaml's, and the C bench
-passes the teacher config's lists: stem Conv2d_BN 3x3 stride 2 to dims[0] / 2, GELU, Conv2d_BN
-3x3 to dims[0] (stride 1 below 112 pixels: 28 -> 14); stage 1 of MBConv blocks (1x1 expand x4,
-3x3 depthwise, 1x1 project with BN weight 0, GELU after each and after the residual sum); patch
-merging between stages (1x1, 3x3 depthwise stride 2, 1x1, GELU after the first two; 14 -> 7 ->
-4 -> 2); later stages of TinyViT blocks (window attention over ws x ws windows, the map zero-
-padded at the bottom/right, with a learned bias per head and offset (|dy|, |dx|); residual;
-3x3 depthwise Conv2d_BN "local conv" without residual; pre-norm MLP with residual); mean pool,
-LayerNorm, linear head. Every Conv2d_BN is a bias-free conv and BatchNorm2d (eps 1e-5, momentum
-0.1); LayerNorm eps 1e-6 and exact GELU, as kdlab; drop_path 0.
+With --arch tinyvit, the hybrid TinyViT of core/models/tinyvit.c instead: tools/torch_tinyvit.py,
+written as TinyViT's own PyTorch code is (microsoft/Cream TinyViT/models/tiny_vit.py: NCHW
+convolutions, (B, L, C) tokens in the attention stages, its module names, so a kdlab export loads
+into it strictly; tests/test_tinyvit_twin.sh checks that both give the same logits and
+gradients). Its defaults are configs/base/tinyvit.yaml's, and the C bench passes the teacher
+config's lists: conv stem to dims[0] (28 -> 14), a stage of MBConv blocks, patch merging between
+stages (14 -> 7 -> 4 -> 2), later stages of TinyViT blocks (window attention with its bias
+table, local depthwise conv, MLP); mean pool, LayerNorm, linear head; drop_path 0.
 Training step = forward + cross-entropy + backward + AdamW step on a fixed random batch.
 With --autocast, forward and loss run under torch.autocast("cpu", dtype=torch.bfloat16), the one
 line a PyTorch user adds for the CPU's bf16 units (oneDNN's AVX512-BF16 or AMX kernels), and
@@ -101,6 +97,7 @@ try:
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
+    from torch_tinyvit import TinyViT  # tools/torch_tinyvit.py, beside this script
 except ImportError as e:
     sys.exit(f"bench_torch: cannot import torch ({e}); run with /usr/bin/python3 "
              "after `apt-get install python3-torch`")
@@ -189,130 +186,6 @@ class ViT(nn.Module):
         return self.head(self.norm(x)[:, 0])
 
 
-class ConvBN(nn.Sequential):
-    """TinyViT's Conv2d_BN: a bias-free convolution (groups=cout: depthwise) and BatchNorm2d."""
-
-    def __init__(self, cin, cout, k=1, stride=1, groups=1, bn_weight_init=1.0):
-        super().__init__(nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
-                         nn.BatchNorm2d(cout))
-        nn.init.constant_(self[1].weight, bn_weight_init)
-
-
-class MBConv(nn.Module):
-    def __init__(self, dim, ratio=4.0):
-        super().__init__()
-        hidden = int(dim * ratio)
-        self.conv1 = ConvBN(dim, hidden)
-        self.act1 = nn.GELU()
-        self.conv2 = ConvBN(hidden, hidden, 3, groups=hidden)
-        self.act2 = nn.GELU()
-        self.conv3 = ConvBN(hidden, dim, bn_weight_init=0.0)
-        self.act3 = nn.GELU()
-
-    def forward(self, x):  # (B, C, H, W)
-        y = self.conv3(self.act2(self.conv2(self.act1(self.conv1(x)))))
-        return self.act3(x + y)
-
-
-class PatchMerging(nn.Module):
-    def __init__(self, side, dim, out_dim):
-        super().__init__()
-        self.side = side
-        self.conv1 = ConvBN(dim, out_dim)
-        self.act = nn.GELU()
-        self.conv2 = ConvBN(out_dim, out_dim, 3, 2, groups=out_dim)
-        self.conv3 = ConvBN(out_dim, out_dim)
-
-    def forward(self, x):  # (B, C, H, W) after the MBConv stage, else (B, L, C)
-        if x.ndim == 3:
-            x = x.view(x.shape[0], self.side, self.side, -1).permute(0, 3, 1, 2)
-        x = self.conv3(self.act(self.conv2(self.act(self.conv1(x)))))
-        return x.flatten(2).transpose(1, 2)  # (B, L / 4, out_dim)
-
-
-class WindowAttention(nn.Module):
-    """TinyViT's Attention on (B * windows, ws * ws, C), LayerNorm inside."""
-
-    def __init__(self, dim, heads, ws):
-        super().__init__()
-        self.heads = heads
-        self.norm = nn.LayerNorm(dim, eps=1e-6)
-        self.qkv = nn.Linear(dim, 3 * dim)
-        self.proj = nn.Linear(dim, dim)
-        pts = [(y, x) for y in range(ws) for x in range(ws)]
-        idx = [abs(a[0] - b[0]) * ws + abs(a[1] - b[1]) for a in pts for b in pts]
-        self.attention_biases = nn.Parameter(torch.zeros(heads, ws * ws))
-        self.register_buffer("bias_idxs", torch.LongTensor(idx).view(ws * ws, ws * ws),
-                             persistent=False)
-
-    def forward(self, x):
-        B, T, C = x.shape
-        qkv = self.qkv(self.norm(x)).reshape(B, T, 3, self.heads, C // self.heads)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # (B, heads, T, C / heads) each
-        att = (q @ k.transpose(-2, -1)) * (C // self.heads) ** -0.5
-        att = F.softmax(att + self.attention_biases[:, self.bias_idxs], dim=-1)
-        return self.proj((att @ v).transpose(1, 2).reshape(B, T, C))
-
-
-class TinyViTBlock(nn.Module):
-    def __init__(self, side, dim, heads, ws, mlp_ratio):
-        super().__init__()
-        self.side, self.ws = side, ws
-        self.attn = WindowAttention(dim, heads, ws)
-        self.local_conv = ConvBN(dim, dim, 3, groups=dim)
-        hidden = int(dim * mlp_ratio)
-        self.mlp = nn.Sequential(nn.LayerNorm(dim, eps=1e-6), nn.Linear(dim, hidden), nn.GELU(),
-                                 nn.Linear(hidden, dim))
-
-    def windowed_attn(self, x):  # (B, L, C): pad to whole windows, attend, crop
-        B, L, C = x.shape
-        H = W = self.side
-        ws = self.ws
-        if H == ws:
-            return self.attn(x)
-        pad = (ws - H % ws) % ws
-        x = F.pad(x.view(B, H, W, C), (0, 0, 0, pad, 0, pad))
-        n = (H + pad) // ws
-        x = x.view(B, n, ws, n, ws, C).transpose(2, 3).reshape(B * n * n, ws * ws, C)
-        x = self.attn(x).view(B, n, n, ws, ws, C).transpose(2, 3).reshape(B, n * ws, n * ws, C)
-        return x[:, :H, :W].reshape(B, L, C)
-
-    def forward(self, x):  # (B, L, C)
-        B, L, C = x.shape
-        x = x + self.windowed_attn(x)
-        x = self.local_conv(x.transpose(1, 2).reshape(B, C, self.side, self.side))
-        x = x.view(B, C, L).transpose(1, 2)
-        return x + self.mlp(x)
-
-
-class TinyViT(nn.Module):
-    def __init__(self, dims, depths, heads, windows, mlp_ratio, img=28, chans=1, classes=10):
-        super().__init__()
-        self.patch_embed = nn.Sequential(ConvBN(chans, dims[0] // 2, 3, 2), nn.GELU(),
-                                         ConvBN(dims[0] // 2, dims[0], 3, 2 if img >= 112 else 1))
-        side = (img - 1) // 2 + 1
-        side = (side - 1) // 2 + 1 if img >= 112 else side
-        layers = []
-        for i, dim in enumerate(dims):
-            if i == 0:
-                layers += [MBConv(dim) for _ in range(depths[0])]
-            else:
-                layers += [TinyViTBlock(side, dim, heads[i], windows[i], mlp_ratio)
-                           for _ in range(depths[i])]
-            if i + 1 < len(dims):
-                layers.append(PatchMerging(side, dim, dims[i + 1]))
-                side = (side - 1) // 2 + 1
-        self.layers = nn.Sequential(*layers)
-        self.norm_head = nn.LayerNorm(dims[-1], eps=1e-6)
-        self.head = nn.Linear(dims[-1], classes)
-
-    def forward(self, x):
-        x = self.layers(self.patch_embed(x))
-        if x.ndim == 4:  # a model of the MBConv stage alone
-            x = x.flatten(2).transpose(1, 2)
-        return self.head(self.norm_head(x.mean(1)))
-
-
 def main():
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
@@ -326,8 +199,9 @@ def main():
         malloc_tune()
     rss_base = maxrss_mb()
     if args.arch == "tinyvit":
-        model = TinyViT(args.stage_dims, args.stage_depths, args.stage_heads, args.windows,
-                        args.mlp_ratio)
+        model = TinyViT(embed_dims=args.stage_dims, depths=args.stage_depths,
+                        num_heads=args.stage_heads, window_sizes=args.windows,
+                        mlp_ratio=args.mlp_ratio)
     else:
         model = ViT(patch=args.patch, dim=args.dim, heads=args.heads)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)

@@ -1,9 +1,11 @@
 /* export: a trained network's weights as safetensors for PyTorch (timm VisionTransformer names
- * and torch shapes, so load_state_dict(strict=True) takes them). The model shape comes from the
- * config stored in the checkpoint; the file keeps those model.* lines in its __metadata__.
- * Checkpoints that hold more or less than that model (MAE, MoCo, SEED, DC-ViT, PRACTISE) go
- * through ckpt_export_vit: the encoder in the same names, decoder.* and head_proj.* beside it,
- * compressed blocks as they are, and a notice when timm cannot load the file strictly.
+ * and torch shapes, so load_state_dict(strict=True) takes them; a TinyViT's in the names and
+ * layouts of TinyViT's own code, tools/torch_tinyvit.py, BatchNorm statistics included). The
+ * model shape comes from the config stored in the checkpoint; the file keeps those model.* lines
+ * in its __metadata__. Checkpoints that hold more or less than that model (MAE, MoCo, SEED,
+ * DC-ViT, PRACTISE) go through ckpt_export_vit: the encoder in the same names, decoder.* and
+ * head_proj.* beside it, compressed blocks as they are, and a notice when timm cannot load the
+ * file strictly.
  *   bin/export CKPT OUT.safetensors
  *   bin/export --config CFG.yaml [--scale S] [--seed N] OUT.safetensors   (initial weights at
  *       scale S, quick by default: tests)
@@ -61,11 +63,12 @@ int main(int argc, char **argv)
     struct kd_err e;
     const char *config = NULL, *scale = "quick", *in = NULL, *out = NULL;
     int seed = 0;
-    kd_help_exit(argc, argv,
-                 "CKPT OUT.safetensors | --config CFG.yaml [--scale S] [--seed N] OUT.safetensors",
-                 "Writes a checkpoint's weights as safetensors under timm's ViT names\n"
-                 "(e.g. make export CKPT=results/quick/teachers/vit_s-s0.ckpt "
-                 "OUT=vit_s.safetensors).\n");
+    kd_help_exit(
+        argc, argv,
+        "CKPT OUT.safetensors | --config CFG.yaml [--scale S] [--seed N] OUT.safetensors",
+        "Writes a checkpoint's weights as safetensors under timm's ViT names, a TinyViT's\n"
+        "under TinyViT's own (e.g. make export CKPT=results/quick/teachers/vit_s-s0.ckpt "
+        "OUT=vit_s.safetensors).\n");
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             config = argv[++i];

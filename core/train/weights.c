@@ -1,24 +1,61 @@
 /* Weights files: kdlab's parameter registry <-> safetensors in torch layout, and checkpoints.
- * Only the ViT patch embedding differs from torch: kdlab keeps it as a (C, P*P*in_ch) matrix
- * over patch pixels in (py, px, ch) order, torch's Conv2d weight is (C, in_ch, P, P). */
+ * Where kdlab's layout is not torch's, a tensor is permuted on the way: the ViT patch embedding
+ * (a (C, P*P*in_ch) matrix over patch pixels in (py, px, ch) order; torch's Conv2d weight is
+ * (C, in_ch, P, P)), a TinyViT dense KxK convolution (NHWC (OC, K, K, IC); torch's (OC, IC, K,
+ * K)) and a TinyViT qkv (rows [Q | K | V] as timm's ViT; TinyViT's Attention splits each head's
+ * [q_h k_h v_h] out of view(B, N, heads, -1)); BatchNorm's num_batches_tracked is a scalar. */
 #include "train/weights.h"
 #include "io/safetensors.h"
 #include "train/ckpt_params.h"
 #include "io/config.h"
 #include "io/config_schema.h"
 #include "models/vit.h"
+#include "models/tinyvit.h"
 #include "base/err.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* How one parameter looks in torch: its shape, and the patch embedding's permutation. */
+enum torch_perm { PERM_NONE, PERM_NHWC, PERM_QKV };
+
+/* How one parameter looks in torch: its shape, and the permutation from kdlab's layout. */
 struct torch_view {
     int ndim;
     int64_t shape[4];
-    int ch, P; /* > 0: a patch embedding of in_ch ch and side P */
+    enum torch_perm perm;
+    int a, b, c; /* NHWC: out channels, in channels, side; QKV: width, heads, floats a row */
 };
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), k = strlen(tail);
+    return n >= k && strcmp(s + n - k, tail) == 0;
+}
+
+static void view_nhwc(struct torch_view *v, int OC, int IC, int K)
+{
+    *v = (struct torch_view){4, {OC, IC, K, K}, PERM_NHWC, OC, IC, K};
+}
+
+/* A TinyViT tensor: dense KxK conv weights are (OC, K, K, IC) here (a depthwise one is already
+ * torch's (C, 1, K, K), a 1x1 one (OC, IC, 1, 1)); qkv takes its stage's head count. */
+static void tinyvit_view(struct torch_view *v, const struct tinyvit *m, const struct param *p)
+{
+    int stage = 0;
+    if (ends_with(p->name, ".c.weight") && p->shape[1] == p->shape[2] && p->shape[1] > 1)
+        view_nhwc(v, p->shape[0], p->shape[3], p->shape[1]);
+    else if (ends_with(p->name, ".bn.num_batches_tracked"))
+        v->ndim = 0;
+    else if ((ends_with(p->name, ".attn.qkv.weight") || ends_with(p->name, ".attn.qkv.bias")) &&
+             sscanf(p->name, "layers.%d.", &stage) == 1 && stage > 0 && stage < m->stages) {
+        v->perm = PERM_QKV;
+        v->a = p->shape[0] / 3;
+        v->b = m->heads[stage];
+        v->c = p->ndim > 1 ? p->shape[1] : 1;
+    }
+}
 
 static void torch_view_of(struct torch_view *v, const struct net *n, const struct param *p)
 {
@@ -28,11 +65,9 @@ static void torch_view_of(struct torch_view *v, const struct net *n, const struc
         v->shape[d] = p->shape[d];
     if (n->arch == ARCH_VIT && strcmp(p->name, "patch_embed.proj.weight") == 0) {
         const struct vit *m = n->impl;
-        v->ch = m->in_ch;
-        v->P = m->patch;
-        v->ndim = 4;
-        v->shape[1] = m->in_ch;
-        v->shape[2] = v->shape[3] = m->patch;
+        view_nhwc(v, p->shape[0], m->in_ch, m->patch);
+    } else if (n->arch == ARCH_TINYVIT) {
+        tinyvit_view(v, n->impl, p);
     }
 }
 
@@ -50,6 +85,31 @@ void weights_patch_permute(float *dst, const float *src, int C, int ch, int P, i
                     else
                         dst[ours] = src[theirs];
                 }
+}
+
+/* qkv rows: kdlab's s * C + h * hd + i (s = q, k, v) is TinyViT's h * 3 hd + s * hd + i. */
+static void qkv_permute(float *dst, const float *src, int C, int heads, int row, int to_torch)
+{
+    int hd = C / heads;
+    for (int s = 0; s < 3; s++)
+        for (int h = 0; h < heads; h++)
+            for (int i = 0; i < hd; i++) {
+                size_t ours = (size_t)s * C + h * hd + i, theirs = (size_t)h * 3 * hd + s * hd + i;
+                const float *from = src + row * (to_torch ? ours : theirs);
+                memcpy(dst + row * (to_torch ? theirs : ours), from, sizeof(float) * row);
+            }
+}
+
+/* dst = src (n floats) in torch's layout (to_torch) or back in kdlab's. */
+static void view_permute(const struct torch_view *v, float *dst, const float *src, size_t n,
+                         int to_torch)
+{
+    if (v->perm == PERM_NHWC)
+        weights_patch_permute(dst, src, v->a, v->b, v->c, to_torch);
+    else if (v->perm == PERM_QKV)
+        qkv_permute(dst, src, v->a, v->b, v->c, to_torch);
+    else
+        memcpy(dst, src, sizeof(float) * n);
 }
 
 static void shape_text(char *buf, size_t cap, int ndim, const int64_t *shape)
@@ -107,7 +167,7 @@ int net_weights_from_st(struct net *n, const struct safetensors *st, struct kd_e
         const struct param *p = &ps->p[i];
         struct torch_view v;
         torch_view_of(&v, n, p);
-        if (!v.P) {
+        if (v.perm == PERM_NONE) {
             rc = st_read_f32(st, st_find(st, p->name), *p->w, e);
             continue;
         }
@@ -116,7 +176,7 @@ int net_weights_from_st(struct net *n, const struct safetensors *st, struct kd_e
             return kd_err_set(e, KD_ERR_NOMEM, st->path, 0, "out of memory");
         rc = st_read_f32(st, st_find(st, p->name), tmp, e);
         if (!rc)
-            weights_patch_permute(*p->w, tmp, p->shape[0], v.ch, v.P, 0);
+            view_permute(&v, *p->w, tmp, p->n, 0);
         free(tmp);
     }
     return rc;
@@ -169,44 +229,64 @@ static char *model_lines(const char *text)
     return out;
 }
 
-int net_weights_save(struct net *n, const char *path, const char *config_text, struct kd_err *e)
+/* Entries t (ps->n) over vals (ps->total floats): each parameter in torch's layout, from its
+ * values, or from its gradients (grads: the frozen ones' values, e.g. BatchNorm's running
+ * statistics, instead). */
+static void torch_entries(struct net *n, struct st_entry *t, float *vals, int grads)
 {
     struct params *ps = n->params;
-    struct st_entry *t = calloc((size_t)ps->n, sizeof *t);
-    float *tmp = NULL;
-    char *model = config_text ? model_lines(config_text) : NULL;
-    if (!t || (config_text && !model)) {
-        free(t);
-        free(model);
-        return kd_err_set(e, KD_ERR_NOMEM, path, 0, "out of memory");
-    }
+    size_t at = 0;
     for (int i = 0; i < ps->n; i++) {
         const struct param *p = &ps->p[i];
         struct torch_view v;
         torch_view_of(&v, n, p);
+        view_permute(&v, vals + at, grads && !p->frozen ? *p->g : *p->w, p->n, 1);
         t[i].name = p->name;
-        t[i].data = *p->w;
+        t[i].data = vals + at;
         t[i].ndim = v.ndim;
         for (int d = 0; d < v.ndim; d++)
             t[i].shape[d] = v.shape[d];
-        if (v.P && !tmp) {
-            if (!(tmp = malloc(sizeof(float) * p->n)))
-                break;
-            weights_patch_permute(tmp, *p->w, p->shape[0], v.ch, v.P, 1);
-            t[i].data = tmp;
+        at += p->n;
+    }
+}
+
+/* n's tensors (torch_entries) at path, with metadata format: pt, the model lines of
+ * config_text and, when given, one more pair. */
+static int torch_write(struct net *n, const char *path, const char *config_text, int grads,
+                       const char *key, const char *val, struct kd_err *e)
+{
+    struct params *ps = n->params;
+    struct st_entry *t = calloc((size_t)ps->n + 1, sizeof *t);
+    float *vals = malloc(sizeof(float) * (ps->total + 1));
+    char *model = config_text ? model_lines(config_text) : NULL;
+    int rc = KD_ERR_NOMEM;
+    if (t && vals && (!config_text || model)) {
+        const char *mk[3] = {"format", WEIGHTS_META_CONFIG}, *mv[3] = {"pt", model};
+        int n_meta = model ? 2 : 1;
+        if (key) {
+            mk[n_meta] = key;
+            mv[n_meta++] = val;
         }
+        torch_entries(n, t, vals, grads);
+        rc = st_write(path, t, ps->n, mk, mv, n_meta, e);
+    } else {
+        kd_err_set(e, KD_ERR_NOMEM, path, 0, "out of memory");
     }
-    if (!tmp && n->arch == ARCH_VIT) {
-        free(t);
-        free(model);
-        return kd_err_set(e, KD_ERR_NOMEM, path, 0, "out of memory");
-    }
-    const char *mk[2] = {"format", WEIGHTS_META_CONFIG}, *mv[2] = {"pt", model};
-    int rc = st_write(path, t, ps->n, mk, mv, model ? 2 : 1, e);
-    free(tmp);
+    free(vals);
     free(t);
     free(model);
     return rc;
+}
+
+int net_weights_save(struct net *n, const char *path, const char *config_text, struct kd_err *e)
+{
+    return torch_write(n, path, config_text, 0, NULL, NULL, e);
+}
+
+int net_grads_save(struct net *n, const char *path, const char *key, const char *val,
+                   struct kd_err *e)
+{
+    return torch_write(n, path, NULL, 1, key, val, e);
 }
 
 /* Schema defaults, then each "model.key: value" line of text through config_set. */

@@ -1,7 +1,7 @@
 /* A network's weights in and out of files other programs read: safetensors in PyTorch's layout
- * (names and shapes of timm's VisionTransformer, so torch's load_state_dict(strict=True) takes
- * them), and kdlab checkpoints. Also the model config a weights file was made with, so that a
- * file alone rebuilds its network. */
+ * (names and shapes of timm's VisionTransformer, or of TinyViT's own code for a TinyViT, so
+ * torch's load_state_dict(strict=True) takes them), and kdlab checkpoints. Also the model config a
+ * weights file was made with, so that a file alone rebuilds its network. */
 #ifndef KD_WEIGHTS_H
 #define KD_WEIGHTS_H
 
@@ -22,6 +22,12 @@ int net_weights_from_st(struct net *n, const struct safetensors *st, struct kd_e
 /* Write n's parameters as F32 safetensors in torch layout at path (atomically). config_text,
  * when not NULL, is a resolved config whose model.* lines go to __metadata__. */
 int net_weights_save(struct net *n, const char *path, const char *config_text, struct kd_err *e);
+/* The state of n after a training step's forward and backward, as net_weights_save writes its
+ * weights: each trainable tensor's gradient, and each frozen tensor's value (BatchNorm's
+ * running statistics, as the forward moved them), under the same names and layout. key/val,
+ * when key is not NULL, go to __metadata__ (e.g. the loss). */
+int net_grads_save(struct net *n, const char *path, const char *key, const char *val,
+                   struct kd_err *e);
 /* The model config a weights file was made with: a checkpoint's stored config, or the
  * __metadata__ of a safetensors file written by net_weights_save. Every other key of x takes
  * its default. Errors: unreadable file, or a file that does not say (PyTorch's own exports:
