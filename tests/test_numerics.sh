@@ -5,6 +5,8 @@
 # per numerics version. A change of the bytes at the same KD_NUMERICS fails: bump KD_NUMERICS
 # in core/base/numerics.h (every result becomes stale) and record the new line with
 #   bash tests/test_numerics.sh --record
+# The weights are hashed as bin/export writes them: a change of the export's layout alone (the
+# checkpoint and CSV of both runs the same bytes as before) is recorded again at the same version.
 set -euo pipefail
 # shellcheck source=tools/need.sh
 . "$(dirname "$0")/../tools/need.sh" && need_commands

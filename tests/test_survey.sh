@@ -32,7 +32,9 @@ ok "same config and seed give the same checkpoint" "cmp -s a.ckpt b.ckpt"
 out=$("$bin/seed" configs/survey/pretrain/seed.yaml "${tiny[@]}" seed.proj_dim=32 --out c 2>&1)
 ok "proj_dim other than the teacher's width: one line naming the fix" \
    "[ \$(echo \"\$out\" | wc -l) -eq 1 ] && echo \"\$out\" | grep -q 'seed.proj_dim'"
-mkdir -p results/smoke/survey/pretrain && cp a.ckpt results/smoke/survey/pretrain/seed-s0.ckpt
+# the pretraining as its reader finds it: made by its config (at the test's size), with its .meta
+shrink configs/survey/pretrain/seed.yaml "${tiny[@]:2}"
+KD_THREADS=1 "$bin/seed" configs/survey/pretrain/seed.yaml --scale smoke 2>/dev/null
 log=$(KD_THREADS=1 "$bin/train" configs/survey/seed.yaml --scale smoke data.train_n=64 \
       data.test_n=64 --out ft 2>&1)
 ok "the fine-tune starts from the SEED checkpoint" "echo \"\$log\" | grep -q 'loaded 56 tensors'"
