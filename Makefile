@@ -248,7 +248,7 @@ publish: bin/report bin/claims ## results/SCALE/REPORT.md and CLAIMS.md from the
 	$(Q){ bin/report $(SCALE) --all $(REPORT_TARGETS) && cat $(PUBLISH_DIR)/CLAIMS.md; } \
 	  >$(PUBLISH_DIR)/REPORT.md.tmp && mv $(PUBLISH_DIR)/REPORT.md.tmp $(PUBLISH_DIR)/REPORT.md
 	@echo "  REPORT  $(PUBLISH_DIR)/REPORT.md, $(PUBLISH_DIR)/CLAIMS.md"
-status: bin/status ## every result at SCALE: up to date, stale (and why) or missing
+status: bin/status ## every result at SCALE: up to date (its hours), stale (and why) or missing; each folder
 	$(Q)bin/status $(SCALE) $(CONFIGS)
 claims: bin/claims ## check every claim of the papers against the results at SCALE
 	$(Q)bin/claims $(SCALE) configs/claims.tsv
