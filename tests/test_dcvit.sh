@@ -2,7 +2,8 @@
 # DC-ViT and PRACTISE end to end through the real binaries at a tiny size, in a scratch folder:
 # PRACTISE fine-tunes once for dcvit.steps (its paper's budget) unless practise_budget is equal
 # (k + 1 times, DC-ViT's total), and both tables carry the feature MSE on held-out images
-# beside the training MSE (0 for the original itself).
+# beside the training MSE (0 for the original itself); both augment the few-shot images as the
+# official DC-ViT run does.
 set -uo pipefail
 root=$(pwd)
 bin=$(cd "${KD_BIN:-bin}" && pwd)
@@ -35,5 +36,14 @@ for t in pa dc; do
          awk -v v=\"\$(col $t.csv heldout_mse | tail -1)\" 'BEGIN {exit !(v > 0)}'"
 done
 ok "dcvit: one row per stage" "[ \$(wc -l < dc.csv) -eq 4 ]"
+# the few-shot images are augmented as the official run (configs/base/dcvit.yaml), for DC-ViT and
+# PRACTISE alike; DC-ViT does not clip, PRACTISE keeps kdlab's clipping
+for t in dc pa; do
+    ok "$t: resized crop, RandAugment 2/9/0.5, no shift" \
+        "grep -qx 'data.rrc_scale_min: 0.08' $t.yaml && grep -qx 'data.randaug_n: 2' $t.yaml &&
+         grep -qx 'data.randaug_m: 9' $t.yaml && grep -qx 'data.crop_pad: 0' $t.yaml"
+done
+ok "dcvit: no clipping, PRACTISE clipped at 5" \
+    "grep -qx 'optim.clip_grad: 0' dc.yaml && grep -qx 'optim.clip_grad: 5' pa.yaml"
 echo "test_dcvit_sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
