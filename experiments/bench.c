@@ -120,38 +120,12 @@ static struct vit_spec model_of(struct shape s)
                              .init = WEIGHT_INIT_TORCH};
 }
 
-static void vit_fwd(void *impl, const float *images, int B, int training, uint64_t seed, int step)
-{
-    vit_forward(impl, images, B, training, seed, step);
-}
-
-static void vit_bwd(void *impl, const float *d_logits, int B)
-{
-    vit_backward(impl, d_logits, NULL, B);
-}
-
-/* The ViT of sh behind struct net, as core/train/net.c wraps one, so that one timing loop serves
- * both models. Not freed: the child exits. */
+/* The ViT of sh behind struct net, as bin/train builds one, so that one timing loop serves both
+ * models. Not freed: the child exits. */
 static int vit_net(struct net *n, struct shape sh, int B, struct kd_err *e)
 {
     struct vit_spec spec = model_of(sh);
-    struct vit *m = calloc(1, sizeof *m);
-    if (!m)
-        return kd_err_set(e, KD_ERR_NOMEM, "", 0, "out of memory");
-    int rc = vit_init(m, &spec, B, e);
-    if (rc)
-        return rc;
-    vit_reset(m, 1);
-    *n = (struct net){.arch = ARCH_VIT,
-                      .impl = m,
-                      .params = &m->params,
-                      .logits = m->logits,
-                      .classes = spec.classes,
-                      .Bmax = B,
-                      .macs = vit_macs(m),
-                      .forward = vit_fwd,
-                      .backward = vit_bwd};
-    return 0;
+    return net_create_vit_spec(n, &spec, B, 1, e);
 }
 
 /* TINYVIT_CONFIG's model keys, loaded once; dies unless it is a TinyViT of the 28x28x1 images and

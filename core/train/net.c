@@ -24,14 +24,16 @@ static void vit_destroy(void *impl)
     free(impl);
 }
 
-static int net_create_vit(struct net *n, const struct model_cfg *cfg, int Bmax, uint64_t seed,
-                          struct kd_err *e)
+int net_create_vit_spec(struct net *n, const struct vit_spec *spec, int Bmax, uint64_t seed,
+                        struct kd_err *e)
 {
+    memset(n, 0, sizeof *n);
+    n->arch = ARCH_VIT;
+    n->Bmax = Bmax;
     struct vit *m = calloc(1, sizeof *m);
     if (!m)
         return kd_err_set(e, KD_ERR_NOMEM, "", 0, "out of memory");
-    struct vit_spec spec = model_spec_vit(cfg);
-    int rc = vit_init(m, &spec, Bmax, e);
+    int rc = vit_init(m, spec, Bmax, e);
     if (rc) {
         vit_free(m);
         free(m);
@@ -47,6 +49,13 @@ static int net_create_vit(struct net *n, const struct model_cfg *cfg, int Bmax, 
     n->backward = vit_bwd;
     n->destroy = vit_destroy;
     return 0;
+}
+
+static int net_create_vit(struct net *n, const struct model_cfg *cfg, int Bmax, uint64_t seed,
+                          struct kd_err *e)
+{
+    struct vit_spec spec = model_spec_vit(cfg);
+    return net_create_vit_spec(n, &spec, Bmax, seed, e);
 }
 
 static void tinyvit_fwd(void *impl, const float *images, int B, int training, uint64_t seed,

@@ -24,6 +24,10 @@ struct net {
 /* Build the network of cfg for batches up to Bmax, with initial values from seed. */
 int net_create(struct net *n, const struct model_cfg *cfg, int Bmax, uint64_t seed,
                struct kd_err *e);
+/* The ViT of spec, for callers that build a shape without a config (the benchmark). */
+struct vit_spec;
+int net_create_vit_spec(struct net *n, const struct vit_spec *spec, int Bmax, uint64_t seed,
+                        struct kd_err *e);
 void net_destroy(struct net *n);
 static inline void net_forward(struct net *n, const float *images, int B, int training,
                                uint64_t seed, int step)
