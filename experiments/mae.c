@@ -95,7 +95,8 @@ int main(int argc, char **argv)
                            .n_sets = 2,
                            .n_trained = 2,
                            .save = &all,
-                           .step = mae_step};
+                           .step = mae_step,
+                           .mid_epoch = 1};
     if (loop_train(&r, &sp, &e))
         die(&e);
     params_view_free(&all);

@@ -240,7 +240,8 @@ int main(int argc, char **argv)
                            .n_sets = n_sets,
                            .n_trained = n_sets,
                            .save = &m.student.params,
-                           .step = tm_step};
+                           .step = tm_step,
+                           .mid_epoch = 1};
     if (loop_train(&r, &sp, &e))
         die(&e);
     tm_free(&m);

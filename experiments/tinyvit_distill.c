@@ -37,7 +37,7 @@ struct distill {
     float *chk_images, *chk_dense; /* (B, h, w, c), (B, C): stored replay beside online */
     int *chk_labels;               /* (B) */
     double stored_s, online_s;     /* this epoch's seconds of label work of each kind */
-    long mismatch;     /* this epoch's online images that differ from the stored replay */
+    double mismatch;   /* this epoch's online images that differ from the stored replay */
     double maxdiff;    /* this epoch's largest |online - stored| dense label entry */
     long mismatch_run; /* mismatch over the whole run (this process's part of it) */
 };
@@ -208,9 +208,9 @@ static void cost_cells(void *ctx, int epoch, char *out, size_t cap)
     size_t rec = D->have_file && !D->online ? softlabel_record_bytes(D->file.info.k) : 0;
     size_t bytes = D->have_file && !D->online ? D->file.len : 0;
     double s = D->have_file ? D->stored_s : NAN, o = D->online ? D->online_s : NAN;
-    snprintf(out, cap, ",%d,%d,%.4f,%.4f,%.4f,%.2f,%zu,%zu,%ld,%.3g", D->online, D->k,
+    snprintf(out, cap, ",%d,%d,%.4f,%.4f,%.4f,%.2f,%zu,%zu,%.0f,%.3g", D->online, D->k,
              D->online ? o : s, s, o, o / s, rec, bytes, D->mismatch, D->maxdiff);
-    D->mismatch_run += D->mismatch;
+    D->mismatch_run += (long)D->mismatch;
     D->stored_s = D->online_s = D->maxdiff = 0;
     D->mismatch = 0;
 }
@@ -228,7 +228,14 @@ int main(int argc, char **argv)
         die(&e);
     if (net_create(&n, &r.x.model, r.x.optim.batch, (uint64_t)r.x.run.seed, &e))
         die(&e);
-    struct fit_hooks hooks = {&D, distill_loss, distill_batch, COST_COLS, cost_cells};
+    struct fit_hooks hooks = {&D,
+                              distill_loss,
+                              distill_batch,
+                              COST_COLS,
+                              cost_cells,
+                              .mid_epoch = 1,
+                              .tally = {&D.stored_s, &D.online_s, &D.mismatch, &D.maxdiff},
+                              .n_tally = 4};
     if (fit(&r, &n, &hooks, &e))
         die(&e);
     if (D.mismatch_run)

@@ -7,6 +7,7 @@
 # sets), self-supervised (bin/moco: key encoder and queue; bin/seed seed_moco: teacher queue,
 # student key encoder and key queue); its stages (bin/dcvit: a model whose shape depends on the
 # stage); and TinyViT's teacher pass (bin/tinyvit_labels: a soft-label file written as it goes).
+# Points fall between epochs and, every KD_RESUME_MINUTES, inside them (set small here).
 # KD_KILL_SEED=N replays one sequence of kill times.
 set -uo pipefail
 # shellcheck source=tools/need.sh
@@ -104,8 +105,8 @@ kill_resume() {
     if [ ! -f "$k.csv" ]; then
         "$@" --out "$k" 2>>"$k.log" || bad "$name: final resume failed: $(tail -n1 "$k.log")"
     fi
-    resumed=$(grep -Eo 'resuming after (epoch|stage) [0-9]+' "$k.log" | awk '{print $4}' |
-        paste -sd,)
+    resumed=$(grep -Eo 'resuming after (epoch|stage|step) [0-9]+( of epoch [0-9]+)?' "$k.log" |
+        awk '{print $3 == "step" ? $7 "." $4 : $4}' | paste -sd,)
     [ -n "$resumed" ] && ok || bad "$name: never resumed"
     if cmp -s <(strip "$ref.csv") <(strip "$k.csv"); then ok; else
         bad "$name: resumed CSV differs from the uninterrupted run:"
@@ -122,6 +123,13 @@ kill_resume() {
 kill_resume train 3 "$bin/train" configs/teachers/vit_t.yaml --scale smoke data.train_n=384 \
     data.test_n=128 optim.epochs=4 optim.batch=32 run.ckpt_every=1 model.dim=32 model.depth=2 \
     model.drop_path=0.1
+# Points inside epochs alone (KD_RESUME_MINUTES: one about every 20 ms; run.ckpt_every 0: none
+# between epochs): the epoch's loss, training accuracy and seconds go on from the point's sums.
+KD_RESUME_MINUTES=0.0003 kill_resume inside 3 "$bin/train" configs/teachers/vit_t.yaml \
+    --scale smoke data.train_n=384 data.test_n=128 optim.epochs=3 optim.batch=16 \
+    run.ckpt_every=0 model.dim=32 model.depth=2 model.drop_path=0.1
+grep -q 'resuming after step [0-9]* of epoch' "$dir/inside.k.log" && ok ||
+    bad "inside: never resumed inside an epoch"
 
 # A resume point made by another numerics version is not resumed: its STEM.part.meta records the
 # key, and the run says why it starts over (KD_NUMERICS pretends the bump).
@@ -188,12 +196,14 @@ shrink configs/tinymim/mae/mae_s.yaml "${tiny[@]:2}"
     bad "MAE teacher: $(tail -n1 "$dir/mae_teacher.log")"
 "$bin/moco" configs/seed/teachers/moco_t.yaml --scale smoke 2>"$dir/moco_teacher.log" ||
     bad "MoCo teacher: $(tail -n1 "$dir/moco_teacher.log")"
+export KD_RESUME_MINUTES=0.0003
 kill_resume mae 1 "$bin/mae" configs/tinymim/mae/mae_s.yaml "${tiny[@]}"
 kill_resume tinymim 1 "$bin/tinymim" configs/tinymim/distill/relation.yaml "${tiny[@]}" \
     tinymim.target=feature
 kill_resume moco 1 "$bin/moco" configs/seed/teachers/moco_t.yaml "${tiny[@]}" "${ssl[@]}"
 kill_resume seed 1 "$bin/seed" configs/seed/table4/seed_moco.yaml "${tiny[@]}" "${ssl[@]}" \
     teacher=configs/seed/teachers/moco_t.yaml
+unset KD_RESUME_MINUTES
 "$bin/train" configs/teachers/vit_s.yaml --scale smoke --out results/smoke/teachers/vit_s-s0 \
     2>"$dir/vit_s_teacher.log" || bad "ViT teacher: $(tail -n1 "$dir/vit_s_teacher.log")"
 "$bin/train" configs/teachers/nols/vit_s.yaml --scale smoke \

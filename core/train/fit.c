@@ -35,7 +35,7 @@ struct fit_method {
     struct net *n;
     const struct fit_hooks *h; /* NULL: supervised */
     float *dlogits;            /* (B, classes) */
-    long correct;              /* training samples classified right this epoch */
+    double correct;            /* training samples classified right this epoch (a loop tally) */
 };
 
 static void fit_batch(void *ctx, float *images, int *labels, const int *idx, int B, int epoch,
@@ -69,7 +69,7 @@ static int fit_epoch_end(void *ctx, int epoch, double loss, struct loop_row *row
     struct fit_method *F = ctx;
     struct run *r = F->r;
     int B = r->x.optim.batch;
-    double ta = (double)F->correct / ((double)(r->n_train / B) * B), vl, va;
+    double ta = F->correct / ((double)(r->n_train / B) * B), vl, va;
     F->correct = 0;
     evaluate(F->n, &r->test, r->test_idx, r->n_test, &vl, &va);
     snprintf(row->cells, sizeof row->cells, ",%.6f,%.6f,%.6f", ta, vl, va);
@@ -94,7 +94,12 @@ int fit(struct run *r, struct net *n, const struct fit_hooks *h, struct kd_err *
                            .tail_cols = h ? h->cols : NULL,
                            .batch = h && h->batch ? fit_batch : NULL,
                            .step = fit_step,
-                           .epoch_end = fit_epoch_end};
+                           .epoch_end = fit_epoch_end,
+                           .mid_epoch = !h || h->mid_epoch,
+                           .tally = {&F.correct},
+                           .n_tally = 1};
+    for (int i = 0; h && i < h->n_tally; i++)
+        sp.tally[sp.n_tally++] = h->tally[i];
     int rc = loop_train(r, &sp, e);
     free(F.dlogits);
     return rc;

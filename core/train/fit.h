@@ -23,6 +23,11 @@ struct fit_hooks {
     const char *cols; /* ",name,...": more CSV columns after fit's */
     /* Their cells for `epoch` (",v,..."), after its steps. */
     void (*cells)(void *ctx, int epoch, char *out, size_t cap);
+    /* Resume points inside an epoch (loop.h): set mid_epoch when the hooks' only state between
+     * steps is their running sums over the epoch, listed in tally. */
+    int mid_epoch;
+    double *tally[4];
+    int n_tally;
 };
 
 /* Train n on r's data with r's optim config (h NULL: plain supervised training). STEM.csv gets

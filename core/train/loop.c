@@ -1,6 +1,7 @@
 /* The steps of the one training loop (see loop.h): batch, the method's step, NaN guard,
  * clipping, schedule, optimizers, progress and trace, over buffers allocated once. */
 #include "train/loop.h"
+#include "train/resume.h"
 #include "train/trace.h"
 #include "io/progress.h"
 
@@ -40,6 +41,7 @@ int loop_init(struct loop *L, const struct run *r, const struct loop_spec *sp, s
 void loop_free(struct loop *L)
 {
     trace_close(L->trace);
+    params_free(&L->sums_set);
     for (int k = 0; k < LOOP_MAX_SETS; k++)
         if (L->opts[k])
             optim_free(L->opts[k]);
@@ -121,6 +123,31 @@ static void loop_batch(struct loop *L, const int *idx, int epoch, long step)
                   epoch);
 }
 
+/* A resume point after `taken` steps of `epoch` (the run's step `step`): the sets with their
+ * optimizers, and the loop's sums so far as one more set without one. */
+static int loop_point_inside(struct loop *L, int epoch, long step, long taken, double total,
+                             struct kd_err *e)
+{
+    const struct loop_spec *sp = L->sp;
+    struct params *sets[LOOP_MAX_SETS + 1];
+    struct optim *opts[LOOP_MAX_SETS + 1];
+    for (int k = 0; k < sp->n_sets; k++)
+        sets[k] = sp->sets[k], opts[k] = L->opts[k];
+    sets[sp->n_sets] = &L->sums_set, opts[sp->n_sets] = NULL;
+    L->sums[0] = total;
+    L->sums[1] = L->resume_secs + now_seconds() - L->epoch_t0;
+    for (int i = 0; i < sp->n_tally; i++)
+        L->sums[2 + i] = *sp->tally[i];
+    /* doubles kept as their bytes in a float tensor: the checkpoint copies bytes */
+    memcpy(L->sums_w, L->sums, sizeof(double) * (2 + sp->n_tally));
+    int rc = resume_save(L->points, sets, opts, sp->n_sets + 1, epoch, step, e);
+    if (!rc)
+        progress_printf("[%s] resume point at step %ld of epoch %d\n", L->points->out, taken,
+                        epoch + 1);
+    L->point_t0 = now_seconds();
+    return rc;
+}
+
 int loop_epoch(struct loop *L, int epoch, double *mean_loss, struct kd_err *e)
 {
     const struct run *r = L->r;
@@ -131,7 +158,12 @@ int loop_epoch(struct loop *L, int epoch, double *mean_loss, struct kd_err *e)
     else
         run_epoch_order(r, L->order, epoch);
     double total = 0;
-    for (long s = 0; s < L->steps; s++) {
+    long s = 0;
+    if (L->resume_steps) { /* a resumed run's first epoch: on from its point, with its sums */
+        s = L->resume_steps, total = L->sums[0];
+        L->resume_steps = 0;
+    }
+    for (; s < L->steps; s++) {
         long step = (long)epoch * L->steps + s;
         const int *idx = L->order + s * B;
         loop_batch(L, idx, epoch, step);
@@ -148,6 +180,9 @@ int loop_epoch(struct loop *L, int epoch, double *mean_loss, struct kd_err *e)
             L->traced = 1;
             return trace_finish(L->trace, sp->net, r->resolved, e);
         }
+        if (L->points && s + 1 < L->steps && now_seconds() - L->point_t0 >= L->point_every &&
+            loop_point_inside(L, epoch, step + 1, s + 1, total, e))
+            return e->code;
     }
     *mean_loss = total / L->steps;
     return 0;

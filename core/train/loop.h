@@ -15,6 +15,7 @@ struct trace;
 struct ckpt_info;
 
 #define LOOP_MAX_SETS 4
+#define LOOP_MAX_TALLY 8
 
 /* What a method adds to an epoch's row and line: each cell preceded by a comma. */
 struct loop_row {
@@ -53,6 +54,13 @@ struct loop_spec {
     /* After the steps of `epoch` (0-based) with their mean loss: evaluate and fill row (zeroed
      * before). NULL: no cells. Returns 0 or fills e. */
     int (*epoch_end)(void *ctx, int epoch, double loss, struct loop_row *row, struct kd_err *e);
+    /* Resume points inside an epoch (every KD_RESUME_MINUTES, loop_train only): set mid_epoch
+     * when all the method's state between two steps is in sets, but for its running sums over the
+     * epoch's steps (what epoch_end makes its cells from, then zeroes), listed in tally; a point
+     * carries them. Unset: points fall between epochs only. */
+    int mid_epoch;
+    double *tally[LOOP_MAX_TALLY];
+    int n_tally;
 };
 
 /* A loop's buffers and optimizers: allocated once by loop_init, nothing inside the steps. */
@@ -71,6 +79,17 @@ struct loop {
     float lr;            /* the last step's learning rate */
     struct trace *trace; /* NULL unless KD_TRACE is set (tests/test_twin.sh) */
     int traced;          /* the trace has all its steps: stop, write nothing */
+    /* Points inside an epoch (loop_train.c): the run they go to (NULL: none), the seconds between
+     * them, when the last one (or the run) began and the epoch began; the sums a point holds
+     * (loss, the epoch's seconds, then sp's tally) in the set it saves them as; and where a
+     * resumed run starts: steps of its first epoch already taken, that epoch's seconds before. */
+    struct run *points;
+    double point_every, point_t0, epoch_t0;
+    double sums[2 + LOOP_MAX_TALLY];
+    struct params sums_set;
+    float *sums_w, *sums_g;
+    long resume_steps;
+    double resume_secs;
 };
 
 /* Buffers and optimizers of sp over r's training data. Returns 0 or fills e (a batch larger than

@@ -26,11 +26,13 @@ static int loop_train_epoch(struct loop *L, struct run *r, int epoch, struct kd_
 {
     const struct loop_spec *sp = L->sp;
     struct loop_row row;
-    double t0 = now_seconds(), loss = 0;
+    double loss = 0;
+    L->epoch_t0 = now_seconds();
     int rc = loop_epoch(L, epoch, &loss, e);
     if (rc || L->traced)
         return rc;
-    double secs = now_seconds() - t0, ips = L->steps * L->B / secs;
+    double secs = L->resume_secs + now_seconds() - L->epoch_t0, ips = L->steps * L->B / secs;
+    L->resume_secs = 0;
     memset(&row, 0, sizeof row);
     if (sp->epoch_end && sp->epoch_end(sp->ctx, epoch, loss, &row, e))
         return e->code;
@@ -40,7 +42,60 @@ static int loop_train_epoch(struct loop *L, struct run *r, int epoch, struct kd_
                     loss, row.note, ips);
     if (!resume_due(r, epoch + 1))
         return 0;
+    L->point_t0 = now_seconds();
     return resume_save(r, sp->sets, L->opts, sp->n_sets, epoch + 1, L->opt[0].step, e);
+}
+
+/* Minutes between resume points inside an epoch: KD_RESUME_MINUTES, else 10 (0: none). A point
+ * changes no result, so this is the environment's, not the config's. */
+static double resume_minutes(void)
+{
+    const char *s = getenv("KD_RESUME_MINUTES");
+    char *end;
+    double m = s && *s ? strtod(s, &end) : 10.0;
+    if (s && *s && (*end || !(m >= 0))) {
+        fprintf(stderr,
+                "kdlab: warning: KD_RESUME_MINUTES='%s' is not a number of minutes; "
+                "using 10\n",
+                s);
+        m = 10.0;
+    }
+    return m;
+}
+
+/* Points inside epochs for a method that allows them (sp->mid_epoch): the set that carries the
+ * loop's sums. Returns 0 or fills e. */
+static int loop_points_init(struct loop *L, struct run *r, const struct loop_spec *sp,
+                            struct kd_err *e)
+{
+    double minutes = resume_minutes();
+    KD_ASSERT(sp->n_tally >= 0 && sp->n_tally <= LOOP_MAX_TALLY);
+    if (!sp->mid_epoch || minutes <= 0)
+        return 0;
+    params_begin(&L->sums_set);
+    params_add(&L->sums_set, &L->sums_w, &L->sums_g, 0, "", "loop.epoch_sums",
+               (int)(sizeof L->sums / (sizeof(float))), 0, 0, 0);
+    if (params_alloc(&L->sums_set, e))
+        return e->code;
+    L->points = r;
+    L->point_every = 60.0 * minutes;
+    L->point_t0 = now_seconds();
+    return 0;
+}
+
+/* Resume from the run's point, when it has one: *first is the epoch to go on with. */
+static int loop_resume(struct loop *L, struct run *r, const struct loop_spec *sp, int *first,
+                       struct kd_err *e)
+{
+    int rc = resume_load_steps(r, sp->sets, L->opts, sp->n_sets, L->points ? L->steps : 0,
+                               L->points ? &L->sums_set : NULL, first, &L->resume_steps, e);
+    if (rc || !L->resume_steps)
+        return rc;
+    memcpy(L->sums, L->sums_w, sizeof L->sums);
+    L->resume_secs = L->sums[1];
+    for (int i = 0; i < sp->n_tally; i++)
+        *sp->tally[i] = L->sums[2 + i];
+    return 0;
 }
 
 int loop_finish(struct run *r, struct params *save, const struct ckpt_info *info, struct kd_err *e)
@@ -62,10 +117,13 @@ int loop_train(struct run *r, const struct loop_spec *sp, struct kd_err *e)
     if (!rc)
         rc = loop_csv_open(r, sp, e);
     if (!rc)
-        rc = resume_load(r, sp->sets, L.opts, sp->n_sets, &first, e);
+        rc = loop_points_init(&L, r, sp, e);
+    if (!rc)
+        rc = loop_resume(&L, r, sp, &first, e);
     if (!rc && sp->net)
         rc = trace_open(&L.trace, sp->net, r->resolved, e);
-    progress_begin(r->out, L.cfg.epochs * L.steps, first * L.steps, r->x.run.log_every);
+    progress_begin(r->out, L.cfg.epochs * L.steps, first * L.steps + L.resume_steps,
+                   r->x.run.log_every);
     for (int epoch = first; !rc && !L.traced && epoch < L.cfg.epochs; epoch++)
         rc = loop_train_epoch(&L, r, epoch, e);
     progress_end();

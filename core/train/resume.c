@@ -1,5 +1,6 @@
 /* Resume points of the one loop and the teacher pass (see resume.h). */
 #include "train/resume.h"
+#include "train/loop.h"
 #include "train/ckpt_params.h"
 #include "train/result_key.h"
 #include "base/fsio.h"
@@ -137,19 +138,46 @@ static int load_point(struct run *r, struct params *const *sets, struct optim *c
     return 0;
 }
 
-int resume_load(struct run *r, struct params *const *sets, struct optim *const *opts, int n_sets,
-                int *done, struct kd_err *e)
+int resume_load_steps(struct run *r, struct params *const *sets, struct optim *const *opts,
+                      int n_sets, long epoch_steps, struct params *sums, int *done, long *in_epoch,
+                      struct kd_err *e)
 {
     struct ckpt_info info;
     *done = 0;
+    *in_epoch = 0;
     if (!point_is_current(r))
         return 0;
-    int rc = load_point(r, sets, opts, n_sets, -1, -1, &info, e);
+    if (ckpt_read_info(run_path(r, ".part.ckpt"), &info, e))
+        return kd_err_fix(e, RESUME_FIX);
+    long inside = epoch_steps > 0 ? info.step - info.epoch * epoch_steps : 0;
+    if (inside < 0 || (epoch_steps > 0 && inside >= epoch_steps) || (inside && !sums))
+        return kd_err_setfix(e, KD_ERR_FORMAT, run_path(r, ".part.ckpt"), 0, RESUME_FIX,
+                             "is at step %ld after epoch %ld, which this run cannot go on from",
+                             info.step, info.epoch);
+    struct params *with[LOOP_MAX_SETS + 1];
+    struct optim *with_opts[LOOP_MAX_SETS + 1];
+    KD_ASSERT(n_sets <= LOOP_MAX_SETS);
+    for (int k = 0; k < n_sets; k++)
+        with[k] = sets[k], with_opts[k] = opts ? opts[k] : NULL;
+    with[n_sets] = sums, with_opts[n_sets] = NULL;
+    int rc = load_point(r, with, with_opts, n_sets + (inside > 0), -1, -1, &info, e);
     if (rc)
         return rc;
     *done = (int)info.epoch;
-    fprintf(stderr, "[%s] resuming after epoch %d\n", r->out, *done);
+    *in_epoch = inside;
+    if (inside)
+        fprintf(stderr, "[%s] resuming after step %ld of epoch %d (%ld steps an epoch)\n", r->out,
+                inside, *done + 1, epoch_steps);
+    else
+        fprintf(stderr, "[%s] resuming after epoch %d\n", r->out, *done);
     return 0;
+}
+
+int resume_load(struct run *r, struct params *const *sets, struct optim *const *opts, int n_sets,
+                int *done, struct kd_err *e)
+{
+    long in_epoch;
+    return resume_load_steps(r, sets, opts, n_sets, 0, NULL, done, &in_epoch, e);
 }
 
 int resume_peek_stage(struct run *r, int *done, struct kd_err *e)

@@ -28,6 +28,13 @@ int resume_save(struct run *r, struct params *const *sets, struct optim *const *
  * instead, and *done is 0. Returns 0 or fills e naming the file and a fix. */
 int resume_load(struct run *r, struct params *const *sets, struct optim *const *opts, int n_sets,
                 int *done, struct kd_err *e);
+/* resume_load for a loop of epoch_steps steps an epoch whose points may also fall inside an
+ * epoch (loop.h: KD_RESUME_MINUTES): such a point holds one more set, sums (no optimizer), and
+ * *in_epoch gets the steps of epoch *done + 1 it had taken (0: a point between epochs, which
+ * holds no sums). The message then says "resuming after step S of epoch N". */
+int resume_load_steps(struct run *r, struct params *const *sets, struct optim *const *opts,
+                      int n_sets, long epoch_steps, struct params *sums, int *done, long *in_epoch,
+                      struct kd_err *e);
 /* Loops whose model depends on how far they got (DC-ViT's progressive compression; rows are
  * stages 0, 1, ..., a point after stage `done` is resume_save(r, &set, NULL, 1, done, 0, e)).
  * resume_peek_stage sets *done to the stage of a current STEM.part.ckpt, or -1 when there is

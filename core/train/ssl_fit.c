@@ -132,6 +132,7 @@ int ssl_fit(struct run *r, struct ssl_enc *s, const struct ssl_method *m, struct
                            .cols = S.cols,
                            .batch = ssl_view,
                            .step = ssl_step,
-                           .epoch_end = ssl_epoch_end};
+                           .epoch_end = ssl_epoch_end,
+                           .mid_epoch = 1}; /* queues and key encoders are in the sets */
     return loop_train(r, &sp, e);
 }
