@@ -70,14 +70,15 @@ static int loop_points_init(struct loop *L, struct run *r, const struct loop_spe
 {
     double minutes = resume_minutes();
     KD_ASSERT(sp->n_tally >= 0 && sp->n_tally <= LOOP_MAX_TALLY);
-    if (!sp->mid_epoch || minutes <= 0)
+    if (!sp->mid_epoch)
         return 0;
+    /* allocated even when this run makes no such points: it may go on from one made before */
     params_begin(&L->sums_set);
     params_add(&L->sums_set, &L->sums_w, &L->sums_g, 0, "", "loop.epoch_sums",
                (int)(sizeof L->sums / (sizeof(float))), 0, 0, 0);
     if (params_alloc(&L->sums_set, e))
         return e->code;
-    L->points = r;
+    L->points = minutes > 0 ? r : NULL;
     L->point_every = 60.0 * minutes;
     L->point_t0 = now_seconds();
     return 0;
@@ -87,8 +88,8 @@ static int loop_points_init(struct loop *L, struct run *r, const struct loop_spe
 static int loop_resume(struct loop *L, struct run *r, const struct loop_spec *sp, int *first,
                        struct kd_err *e)
 {
-    int rc = resume_load_steps(r, sp->sets, L->opts, sp->n_sets, L->points ? L->steps : 0,
-                               L->points ? &L->sums_set : NULL, first, &L->resume_steps, e);
+    int rc = resume_load_steps(r, sp->sets, L->opts, sp->n_sets, sp->mid_epoch ? L->steps : 0,
+                               sp->mid_epoch ? &L->sums_set : NULL, first, &L->resume_steps, e);
     if (rc || !L->resume_steps)
         return rc;
     memcpy(L->sums, L->sums_w, sizeof L->sums);
