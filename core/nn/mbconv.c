@@ -87,8 +87,7 @@ void mbconv_backward(struct mbconv *m, float *dx, float *scratch, const float *d
 {
     size_t px = (size_t)B * H * W, nc = px * m->C, nh = px * m->hidden, M = (size_t)H * W * m->C;
     float *ds = scratch, *dbr = ds + nc, *dp = dbr + nc, *dq = dp + nh, *cs = dq + nh;
-    memset(ds, 0, sizeof(float) * nc);
-    gelu_backward(ds, dy, a->s, nc);
+    gelu_backward_set(ds, dy, a->s, nc);
     add_forward(dx, dx, ds, nc);
     if (a->dp)
         for (int b = 0; b < B; b++)
@@ -98,12 +97,10 @@ void mbconv_backward(struct mbconv *m, float *dx, float *scratch, const float *d
         memcpy(dbr, ds, sizeof(float) * nc);
     memset(dp, 0, sizeof(float) * nh);
     conv_bn_backward(&m->conv3, dp, cs, dbr, a->g2, &a->a3, B, H, W); /* dp = d g2 */
-    memset(dq, 0, sizeof(float) * nh);
-    gelu_backward(dq, dp, a->c2, nh); /* dq = d c2 */
+    gelu_backward_set(dq, dp, a->c2, nh); /* dq = d c2 */
     memset(dp, 0, sizeof(float) * nh);
     conv_bn_backward(&m->conv2, dp, cs, dq, a->g1, &a->a2, B, H, W); /* dp = d g1 */
-    memset(dq, 0, sizeof(float) * nh);
-    gelu_backward(dq, dp, a->c1, nh); /* dq = d c1 */
+    gelu_backward_set(dq, dp, a->c1, nh); /* dq = d c1 */
     conv_bn_backward(&m->conv1, dx, cs, dq, x, &a->a1, B, H, W);
 }
 

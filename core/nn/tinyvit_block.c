@@ -104,8 +104,7 @@ void tinyvit_block_backward(struct tinyvit_block *b, float *dx, float *scratch, 
     droppath_backward_set(dbr, dy, a->dp2, B, M);
     memset(dhg, 0, sizeof(float) * NHd);
     linear_backward(&b->fc2, dhg, dbr, a->hg, (int)N);
-    memset(dh, 0, sizeof(float) * NHd);
-    gelu_backward(dh, dhg, a->h, NHd);
+    gelu_backward_set(dh, dhg, a->h, NHd);
     memset(dln, 0, sizeof(float) * NC);
     linear_backward(&b->fc1, dln, dh, a->ln, (int)N);
     norm_backward(&b->mlp_norm, dx2, dln, a->x2, &a->ln_s, (int)N);
