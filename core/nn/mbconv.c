@@ -97,10 +97,10 @@ void mbconv_backward(struct mbconv *m, float *dx, float *scratch, const float *d
         memcpy(dbr, ds, sizeof(float) * nc);
     memset(dp, 0, sizeof(float) * nh);
     conv_bn_backward(&m->conv3, dp, cs, dbr, a->g2, &a->a3, B, H, W); /* dp = d g2 */
-    gelu_backward_set(dq, dp, a->c2, nh); /* dq = d c2 */
+    gelu_backward_set(dq, dp, a->c2, nh);                             /* dq = d c2 */
     memset(dp, 0, sizeof(float) * nh);
     conv_bn_backward(&m->conv2, dp, cs, dq, a->g1, &a->a2, B, H, W); /* dp = d g1 */
-    gelu_backward_set(dq, dp, a->c1, nh); /* dq = d c1 */
+    gelu_backward_set(dq, dp, a->c1, nh);                            /* dq = d c1 */
     conv_bn_backward(&m->conv1, dx, cs, dq, x, &a->a1, B, H, W);
 }
 
