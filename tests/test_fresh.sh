@@ -5,10 +5,13 @@
 #   touching every file re-runs nothing; an edited value re-runs that point alone, or the point
 #   and its readers; a bumped numerics version makes every result stale; a missing checkpoint
 #   (a fresh clone holds CSVs) is made again only when a reader must run; and a run by hand
-#   written over a table's result is run again by make.
+#   written over a table's result is run again by make; make status names a stopped run's
+#   resume point, between epochs or inside one.
 set -uo pipefail
 # shellcheck source=tools/need.sh
 . "$(dirname "$0")/../tools/need.sh" && need_commands
+# shellcheck source=tests/skip.sh
+. "$(dirname "$0")/skip.sh"
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { echo "test_fresh: FAIL $*"; fail=$((fail + 1)); }
@@ -89,6 +92,24 @@ rm -f "$z.csv" "$z.meta" && : >"$z.part.ckpt" && printf 'epoch,loss\n1,2.0\n2,1.
 out=$(make -C "$S" --no-print-directory SCALE=smoke status 2>&1)
 grep -q '^missing .*zz/c-s0 (resume point after 2 epochs: make resumes it)$' <<<"$out" &&
     grep -q ' missing (1 with a resume point)$' <<<"$out" && ok || bad "make status, c stopped: $out"
+
+# a run stopped at a point inside an epoch (KD_RESUME_MINUTES: one every ~20 ms; no points
+# between epochs): make status names the step and the epoch
+rm -f "$z".part.*
+(cd "$S" && KD_THREADS=1 KD_RESUME_MINUTES=0.0003 exec bin/train configs/zz/c.yaml --scale smoke \
+    run.ckpt_every=0 data.train_n=4096 optim.epochs=3 --out results/smoke/zz/c-s0 >/dev/null \
+    2>&1) &
+pid=$!
+for _ in $(seq 400); do [ -e "$z.part.ckpt" ] && break; sleep 0.01; done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+out=$(make -C "$S" --no-print-directory SCALE=smoke status 2>&1)
+if [ -e "$z.csv" ]; then
+    skip_record - "status inside an epoch: the run ended before its kill"
+else
+    grep -q '^missing .*zz/c-s0 (resume point at step [0-9]* of epoch [0-9]*: make resumes it)$' \
+        <<<"$out" && ok || bad "make status, c stopped inside an epoch: $out"
+fi
 
 echo "test_fresh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

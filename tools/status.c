@@ -8,6 +8,7 @@
 #include "train/result_key.h"
 #include "train/run.h"
 #include "base/fsio.h"
+#include "io/ckpt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,22 @@ static int resume_epochs(const char *stem)
     return rows > 0 ? rows - 1 : 0;
 }
 
+/* Steps of epoch done + 1 a point inside it had taken (its checkpoint's step less the finished
+ * epochs', from STEM.part.meta's epoch_steps), or 0: a point between epochs or stages. */
+static long resume_steps_inside(const char *stem, int done)
+{
+    char file[700], v[64];
+    struct ckpt_info info;
+    struct kd_err ignored;
+    snprintf(file, sizeof file, "%s.part.meta", stem);
+    long per = file_value(file, "epoch_steps", v, sizeof v) ? atol(v) : 0;
+    snprintf(file, sizeof file, "%s.part.ckpt", stem);
+    if (per <= 0 || ckpt_read_info(file, &info, &ignored) || info.epoch != done)
+        return 0;
+    long inside = info.step - info.epoch * per;
+    return inside > 0 && inside < per ? inside : 0;
+}
+
 static void status_seed(const char *path, const char *scale, int seed, struct tally *t,
                         struct kd_err *e)
 {
@@ -97,8 +114,13 @@ static void status_seed(const char *path, const char *scale, int seed, struct ta
             return;
         }
         t->resumable++;
-        printf("missing     %s (resume point after %d epoch%s: make resumes it)\n", stem, done,
-               done == 1 ? "" : "s");
+        long inside = resume_steps_inside(stem, done);
+        if (inside > 0)
+            printf("missing     %s (resume point at step %ld of epoch %d: make resumes it)\n", stem,
+                   inside, done + 1);
+        else
+            printf("missing     %s (resume point after %d epoch%s: make resumes it)\n", stem, done,
+                   done == 1 ? "" : "s");
         return;
     }
     const char *bad = result_key_mismatch(&had, &now, why, sizeof why);

@@ -117,6 +117,7 @@ int loop_train(struct run *r, const struct loop_spec *sp, struct kd_err *e)
     int first = 0, rc = loop_init(&L, r, sp, e);
     if (!rc)
         rc = loop_csv_open(r, sp, e);
+    r->epoch_steps = L.steps;
     if (!rc)
         rc = loop_points_init(&L, r, sp, e);
     if (!rc)

@@ -18,14 +18,17 @@ int resume_due(const struct run *r, int done)
 }
 
 /* STEM.part.meta: the run's key (train/result_key.h), which is the same at every point of one
- * run, so its order against the other two files does not matter, and the wall seconds the run
- * has taken so far (over every stretch it ran in), which a resumed run goes on counting. */
+ * run, so its order against the other two files does not matter, the wall seconds the run has
+ * taken so far (over every stretch it ran in), which a resumed run goes on counting, and the
+ * loop's steps an epoch (the same at every point too). */
 static int point_key_save(const struct run *r, struct kd_err *e)
 {
     struct atomic_file af;
     char text[128 + CONFIG_MAX_REFS * 640];
     int n = snprintf(text, sizeof text, "config_hash: %016llx\nwall_seconds: %.1f\n",
                      (unsigned long long)r->key->config, now_seconds() - r->t_start);
+    if (r->epoch_steps > 0) /* where a point inside an epoch is, for make status */
+        n += snprintf(text + n, sizeof text - n, "epoch_steps: %ld\n", r->epoch_steps);
     result_key_format(r->key, text + n, sizeof text - n);
     if (atomic_open(&af, run_path(r, ".part.meta"), e))
         return e->code;

@@ -28,6 +28,7 @@ struct run {
     double t_start;    /* monotonic seconds at start (a resumed run's: less its time before) */
     time_t wall_start; /* wall clock at start */
     struct csv csv;    /* the result table (io/csv.h) */
+    long epoch_steps;  /* the one loop's steps an epoch, for STEM.part.meta (0: not a loop) */
 };
 
 /* Parse the command line and load the config, which must be of this program's kind (argv[0]).
