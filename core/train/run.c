@@ -200,7 +200,12 @@ static const char run_help[] =
     "  key=value      set one key over the config (run.seed=N picks the seed)\n"
     "  --help-config  every key with its type, default, range and meaning\n"
     "Tables run their experiments through make: make list, make <table>,\n"
-    "make rerun CONFIG=configs/<...>.yaml.\n";
+    "make rerun CONFIG=configs/<...>.yaml.\n"
+    "Environment (neither changes a result):\n"
+    "  KD_THREADS=N          threads (default: Slurm's cpus per task, 1 under make -j,\n"
+    "                        else every core)\n"
+    "  KD_RESUME_MINUTES=M   minutes between resume points inside an epoch (default 10;\n"
+    "                        0: between epochs only)\n";
 
 int run_start(struct run *r, int argc, char **argv, struct kd_err *e)
 {
