@@ -100,7 +100,7 @@ rm -f "$z".part.*
     run.ckpt_every=0 data.train_n=4096 optim.epochs=3 --out results/smoke/zz/c-s0 >/dev/null \
     2>&1) &
 pid=$!
-for _ in $(seq 400); do [ -e "$z.part.ckpt" ] && break; sleep 0.01; done
+for ((i = 0; i < 400; i++)); do [ -e "$z.part.ckpt" ] && break; sleep 0.01; done
 kill -9 "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 out=$(make -C "$S" --no-print-directory SCALE=smoke status 2>&1)
