@@ -314,14 +314,29 @@ int ckpt_read_config(const char *path, char **text, struct kd_err *e)
 
 int ckpt_read_info(const char *path, struct ckpt_info *info, struct kd_err *e)
 {
-    struct ckpt_file f;
-    int rc = ckpt_open(&f, path, "train it first, or check the path", e);
-    if (!rc) {
-        info->epoch = f.epoch;
-        info->step = f.step;
-    }
-    free(f.buf);
-    return rc;
+    /* the header alone: a resume point's step is wanted before its tensors are read (and
+     * checked) once, and a point can be hundreds of megabytes */
+    char head[40], hint[300];
+    uint32_t version;
+    int64_t epoch, step;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return kd_err_setfix(
+            e, KD_ERR_IO, path, 0,
+            file_remake_hint(path, "train it first, or check the path", hint, sizeof hint),
+            "cannot open");
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    if (got < sizeof head || memcmp(head, CKPT_MAGIC, 8) != 0)
+        return kd_err_set(e, KD_ERR_FORMAT, path, 0, "not a kdlab checkpoint (bad magic or size)");
+    memcpy(&version, head + 8, 4);
+    if (version != CKPT_VERSION)
+        return kd_err_set(e, KD_ERR_FORMAT, path, 0, "unsupported checkpoint version %u", version);
+    memcpy(&epoch, head + 20, 8);
+    memcpy(&step, head + 28, 8);
+    info->epoch = epoch;
+    info->step = step;
+    return 0;
 }
 
 /* Tensor records after the config section, matched by name and shape (see ckpt_read_matching). */

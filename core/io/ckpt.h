@@ -46,7 +46,8 @@ int ckpt_read(const char *path, struct ckpt_buf *bufs, int n, const char *expect
 /* The resolved config text a checkpoint was made with, malloc'd and NUL-terminated into *text
  * (caller frees), after the magic, version and checksum checks of ckpt_read. */
 int ckpt_read_config(const char *path, char **text, struct kd_err *e);
-/* The epoch and step a checkpoint records, after the same checks, without its tensors. */
+/* The epoch and step a checkpoint records, from its header alone (magic and version checked;
+ * the checksum is checked when its tensors are read). */
 int ckpt_read_info(const char *path, struct ckpt_info *info, struct kd_err *e);
 
 /* What ckpt_read_matching did: records read, records skipped (name absent from the buffers or

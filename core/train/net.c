@@ -103,11 +103,11 @@ static int net_create_tinyvit(struct net *n, const struct model_cfg *cfg, int Bm
 int net_create(struct net *n, const struct model_cfg *cfg, int Bmax, uint64_t seed,
                struct kd_err *e)
 {
+    if (cfg->arch == ARCH_VIT)
+        return net_create_vit(n, cfg, Bmax, seed, e);
     memset(n, 0, sizeof *n);
     n->arch = cfg->arch;
     n->Bmax = Bmax;
-    if (cfg->arch == ARCH_VIT)
-        return net_create_vit(n, cfg, Bmax, seed, e);
     if (cfg->arch == ARCH_TINYVIT)
         return net_create_tinyvit(n, cfg, Bmax, seed, e);
     return kd_err_setfix(e, KD_ERR_CONFIG, "", 0, "use one of: vit, tinyvit",
