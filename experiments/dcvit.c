@@ -79,25 +79,39 @@ static int trial(struct run *r, struct vit *t, const struct model_cfg *mc, int h
 {
     const struct dcvit_cfg *d = &r->x.dcvit;
     struct csv tc;
+    struct teacher_cache cache = {0};
+    int upto, rc = 0;
+    uint32_t tag;
     if (csv_open(&tc, run_path(r, ".trial.csv"), "block,score,ft_loss", e))
         return e->code;
+    compress_trial_plan(d, 1, &upto, &tag);
+    if (d->trial_shared_batches) {
+        teacher_cache_init(&cache, t, r->x.optim.batch, d->trial_steps, tag);
+        progress_printf("[%s] trial: the original's tokens %s (%.0f MB for %d steps)\n", r->out,
+                        cache.feat ? "computed once for every candidate"
+                                   : "recomputed by each candidate: KD_TEACHER_CACHE_MB too small",
+                        cache.per_step * (double)d->trial_steps * sizeof(float) / (1 << 20),
+                        d->trial_steps);
+    }
     for (int c = 1; c < t->depth - 1; c++) {
         struct vit s;
-        int upto;
-        uint32_t tag;
         compress_trial_plan(d, c, &upto, &tag);
-        if (build_compressed(&s, t, mc, c, hidden, t->Bmax, (uint64_t)r->x.run.seed, e))
-            return e->code;
-        double ft = compress_finetune(&s, t, r, upto, d->trial_steps, tag, e);
-        if (ft < 0)
-            return e->code;
+        if ((rc = build_compressed(&s, t, mc, c, hidden, t->Bmax, (uint64_t)r->x.run.seed, e)))
+            break;
+        double ft = compress_finetune_cached(&s, t, r, upto, d->trial_steps, tag, &cache, e);
+        if (ft < 0) {
+            rc = e->code;
+            vit_free(&s);
+            break;
+        }
         score[c] = as_written(compress_kl(t, &s, metric, n_metric));
         csv_row(&tc, "%d,%.6g,%.6g", c, score[c], ft);
         progress_printf("[%s] trial block %d: KL %.5f after fine-tuning (MSE %.5f)\n", r->out, c,
                         score[c], ft);
         vit_free(&s);
     }
-    int rc = csv_write(&tc, NULL, e);
+    teacher_cache_free(&cache);
+    rc = rc ? rc : csv_write(&tc, NULL, e);
     csv_free(&tc);
     return rc;
 }

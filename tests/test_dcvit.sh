@@ -3,7 +3,7 @@
 # PRACTISE fine-tunes once for dcvit.steps (its paper's budget) unless practise_budget is equal
 # (k + 1 times, DC-ViT's total), and both tables carry the feature MSE on held-out images
 # beside the training MSE (0 for the original itself); both augment the few-shot images as the
-# official DC-ViT run does.
+# official DC-ViT run does; the trial's candidates share the original's tokens.
 set -uo pipefail
 root=$(pwd)
 bin=$(cd "${KD_BIN:-bin}" && pwd)
@@ -36,6 +36,18 @@ for t in pa dc; do
          awk -v v=\"\$(col $t.csv heldout_mse | tail -1)\" 'BEGIN {exit !(v > 0)}'"
 done
 ok "dcvit: one row per stage" "[ \$(wc -l < dc.csv) -eq 4 ]"
+# the trial's candidates share the original's tokens of each step (computed once, kept): the same
+# scores and the same compressed model as when each candidate computes them again
+trial=(configs/dcvit/macs/dcvit_r1.5.yaml "${common[@]}" dcvit.metric=real dcvit.trial_steps=3
+       dcvit.steps=2)
+kept=$("$bin/dcvit" "${trial[@]}" --out kept 2>&1)
+again=$(KD_TEACHER_CACHE_MB=0 "$bin/dcvit" "${trial[@]}" --out again 2>&1)
+ok "trial: the original's tokens computed once ($kept)" \
+    "grep -q 'computed once for every candidate' <<<\"\$kept\""
+ok "trial: without room, recomputed ($again)" "grep -q 'recomputed by each' <<<\"\$again\""
+ok "trial: kept or recomputed, the same scores and model" \
+    "cmp -s kept.trial.csv again.trial.csv && cmp -s kept.ckpt again.ckpt &&
+     cmp -s <(cut -d, -f1-9 kept.csv) <(cut -d, -f1-9 again.csv)"
 # the few-shot images are augmented as the official run (configs/base/dcvit.yaml), for DC-ViT and
 # PRACTISE alike; DC-ViT does not clip, PRACTISE keeps kdlab's clipping
 for t in dc pa; do

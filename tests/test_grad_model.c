@@ -6,6 +6,7 @@
 #include "models/vit.h"
 #include "loss/loss.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 struct block_ctx {
@@ -96,6 +97,44 @@ static double vit_loss(void *p)
     return ce_loss(NULL, c->m->logits, c->labels, 0.1f, 1.0f, c->B, c->m->classes);
 }
 
+/* A backward pass with a frozen block, head and class token gives every trainable parameter the
+ * same gradient, bit for bit, and the frozen ones none (their passes are skipped); thawed again,
+ * all of them get theirs (the layers' flags follow the parameter set, they cannot go stale). */
+static void backward_once(struct vit *m, const float *images, const float *dlogits, int B)
+{
+    vit_forward(m, images, B, 1, 11, 2);
+    params_zero_grad(&m->params);
+    vit_backward(m, dlogits, NULL, B);
+}
+
+static void test_frozen(struct vit *m, const float *images, const float *dlogits, int B)
+{
+    size_t n = m->params.total;
+    float *full = malloc(sizeof(float) * n);
+    backward_once(m, images, dlogits, B);
+    memcpy(full, params_grads(&m->params), sizeof(float) * n);
+    for (int i = 0; i < m->params.n; i++) {
+        const char *name = m->params.p[i].name;
+        m->params.p[i].frozen = strncmp(name, "blocks.1.", 9) == 0 ||
+                                strncmp(name, "head.", 5) == 0 || strcmp(name, "cls_token") == 0;
+    }
+    backward_once(m, images, dlogits, B);
+    const float *g = params_grads(&m->params);
+    for (int i = 0; i < m->params.n; i++) {
+        const struct param *p = &m->params.p[i];
+        size_t at = (size_t)(*p->g - g), bad = 0;
+        for (size_t j = 0; j < p->n; j++)
+            bad += p->frozen ? g[at + j] != 0.0f : memcmp(&g[at + j], &full[at + j], 4) != 0;
+        CHECK(bad == 0, "frozen run: %zu gradients of %s (%s) differ", bad, p->name,
+              p->frozen ? "frozen: none expected" : "trainable: the full run's expected");
+        m->params.p[i].frozen = 0;
+    }
+    backward_once(m, images, dlogits, B);
+    CHECK(memcmp(params_grads(&m->params), full, sizeof(float) * n) == 0,
+          "thawed: every gradient as before freezing");
+    free(full);
+}
+
 static void test_vit(void)
 {
     struct vit_spec spec = {.img = 8,
@@ -131,6 +170,7 @@ static void test_vit(void)
                         m.params.p[i].n, 1e-2, 2e-2) == 0,
               "vit %s", m.params.p[i].name);
     CHECK(strcmp(m.params.p[0].name, "patch_embed.proj.weight") == 0, "timm names");
+    test_frozen(&m, images, dlogits, B);
     vit_free(&m);
 }
 

@@ -166,9 +166,19 @@ void vit_forward(struct vit *m, const float *images, int B, int training, uint64
     linear_forward(&m->head, m->logits, m->pooled, B);
 }
 
+void vit_sync_frozen(struct vit *m)
+{
+    linear_sync_frozen(&m->patch_embed, &m->params);
+    for (int l = 0; l < m->depth; l++)
+        block_sync_frozen(&m->blocks[l], &m->params);
+    norm_sync_frozen(&m->norm, &m->params);
+    linear_sync_frozen(&m->head, &m->params);
+}
+
 void vit_backward(struct vit *m, const float *d_logits, const float *d_feat, int B)
 {
     int T = m->T, C = m->C;
+    vit_sync_frozen(m);
     size_t BTC = (size_t)B * T * C;
     float *d_feat_all = m->d_b; /* gradient w.r.t. feat, then reused */
     if (d_feat)
@@ -192,10 +202,14 @@ void vit_backward(struct vit *m, const float *d_logits, const float *d_feat, int
         dx = t;
     }
     /* dy is now d(resid[0]): tokens = [cls; patch embeddings] + pos */
+    int cls_trains = !params_slot_frozen(&m->params, &m->cls);
+    int pos_trains = !params_slot_frozen(&m->params, &m->pos);
     for (int b = 0; b < B; b++) {
         const float *db = dy + (size_t)b * T * C;
-        add_forward(m->gcls, m->gcls, db, C);
-        add_forward(m->gpos, m->gpos, db, (size_t)T * C);
+        if (cls_trains)
+            add_forward(m->gcls, m->gcls, db, C);
+        if (pos_trains)
+            add_forward(m->gpos, m->gpos, db, (size_t)T * C);
         memcpy(m->emb + (size_t)b * m->NP * C, db + C, sizeof(float) * m->NP * C);
     }
     /* emb is no longer needed in this step: it now holds d(emb). */

@@ -67,12 +67,15 @@ void vit_reset(struct vit *m, uint64_t seed);
 /* Images (B, img, img, in_ch) -> m->logits and m->feat. training: draw drop-path for `step`. */
 void vit_forward(struct vit *m, const float *images, int B, int training, uint64_t seed, int step);
 /* Accumulate parameter gradients from d_logits (B, classes) and/or d_feat (B, T, C), either
- * of which may be NULL. */
+ * of which may be NULL. Frozen parameters (struct param) get none: their gradients stay as they
+ * were, and the passes that would only feed them are skipped. */
 void vit_backward(struct vit *m, const float *d_logits, const float *d_feat, int B);
 /* vit_backward, and also ACCUMULATE d(loss)/d(images) (B, img, img, in_ch) into d_images (for
  * optimizing inputs: DC-ViT's synthetic metric set). Overwrites m->patches. */
 void vit_backward_images(struct vit *m, float *d_images, const float *d_logits, const float *d_feat,
                          int B);
+/* Each layer's frozen flag from m->params; every backward entry calls it first. */
+void vit_sync_frozen(struct vit *m);
 /* Multiply-accumulates of one forward pass for one image (counted from the architecture). */
 double vit_macs(const struct vit *m);
 

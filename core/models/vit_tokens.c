@@ -72,12 +72,14 @@ static void backward_below(struct vit *m, float *dy, int top, const int *keep, i
         dy = dx;
         dx = t;
     }
+    int cls_trains = !params_slot_frozen(&m->params, &m->cls);
+    int pos_trains = !params_slot_frozen(&m->params, &m->pos);
     for (int b = 0; b < B; b++) {
         const float *db = dy + (size_t)b * Tk * C;
-        add_forward(m->gcls, m->gcls, db, C);
-        add_forward(m->gpos, m->gpos, db, C);
-        for (int j = 0; j < n_keep; j++) {
-            float *gp = m->gpos + (size_t)(kept(keep, n_keep, b, j) + 1) * C;
+        if (cls_trains)
+            add_forward(m->gcls, m->gcls, db, C);
+        for (int j = -1; pos_trains && j < n_keep; j++) {
+            float *gp = m->gpos + (size_t)(j < 0 ? 0 : kept(keep, n_keep, b, j) + 1) * C;
             add_forward(gp, gp, db + (size_t)(j + 1) * C, C);
         }
         memcpy(m->emb + (size_t)b * n_keep * C, db + C, sizeof(float) * n_keep * C);
@@ -88,6 +90,7 @@ static void backward_below(struct vit *m, float *dy, int top, const int *keep, i
 
 void vit_backward_tokens(struct vit *m, const float *d_feat, const int *keep, int n_keep, int B)
 {
+    vit_sync_frozen(m);
     size_t BTC = (size_t)B * (n_keep + 1) * m->C;
     memset(m->d_a, 0, sizeof(float) * BTC);
     norm_backward(&m->norm, m->d_a, d_feat, m->resid[m->depth], &m->feat_s, B * (n_keep + 1));
@@ -98,6 +101,7 @@ void vit_backward_from_qkv(struct vit *m, int layer, const float *d_qkv, const i
                            int n_keep, int B)
 {
     int Tk = n_keep + 1;
+    vit_sync_frozen(m);
     memset(m->d_a, 0, sizeof(float) * B * Tk * m->C);
     block_backward_from_qkv(&m->blocks[layer], m->d_a, d_qkv, m->resid[layer], &m->ba[layer],
                             &m->bs, B, Tk);

@@ -31,6 +31,16 @@ void block_init(struct block *b, struct params *ps, const char *name, int C, int
     linear_init(&b->fc2, ps, sub, hidden, C, 1);
 }
 
+void block_sync_frozen(struct block *b, const struct params *ps)
+{
+    norm_sync_frozen(&b->ln1, ps);
+    linear_sync_frozen(&b->qkv, ps);
+    linear_sync_frozen(&b->proj, ps);
+    norm_sync_frozen(&b->ln2, ps);
+    linear_sync_frozen(&b->fc1, ps);
+    linear_sync_frozen(&b->fc2, ps);
+}
+
 void block_reset(struct block *b, struct rng *r)
 {
     if (b->attn) {

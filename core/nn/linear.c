@@ -13,6 +13,7 @@ void linear_init(struct linear *l, struct params *ps, const char *name, int in, 
     l->has_bias = has_bias;
     l->init = ps->init;
     l->b = l->gb = NULL;
+    l->frozen = 0;
     params_add(ps, &l->w, &l->gw, 1, name, "weight", out, in, 0, 0);
     if (has_bias)
         params_add(ps, &l->b, &l->gb, 0, name, "bias", out, 0, 0, 0);
@@ -50,14 +51,23 @@ void linear_forward_residual(const struct linear *l, float *y, const float *x, c
     matmul_forward_residual(y, x, l->w, l->b, res, N, l->in, l->out);
 }
 
+/* A frozen layer's weight and bias gradients would never be read (the optimizer, the gradient
+ * norm and the NaN check skip frozen parameters): their GEMM is a third of a backward pass. */
 void linear_backward(struct linear *l, float *dx, const float *dy, const float *x, int N)
 {
-    matmul_backward(dx, l->gw, l->gb, dy, x, l->w, N, l->in, l->out);
+    matmul_backward(dx, l->frozen ? NULL : l->gw, l->frozen ? NULL : l->gb, dy, x, l->w, N, l->in,
+                    l->out);
 }
 
 void linear_backward_set(struct linear *l, float *dx, const float *dy, const float *x, int N)
 {
-    matmul_backward_set(dx, l->gw, l->gb, dy, x, l->w, N, l->in, l->out);
+    matmul_backward_set(dx, l->frozen ? NULL : l->gw, l->frozen ? NULL : l->gb, dy, x, l->w, N,
+                        l->in, l->out);
+}
+
+void linear_sync_frozen(struct linear *l, const struct params *ps)
+{
+    l->frozen = params_slot_frozen(ps, &l->w) && (!l->b || params_slot_frozen(ps, &l->b));
 }
 
 void init_trunc_normal(float *w, size_t n, float s, struct rng *r)

@@ -12,6 +12,7 @@ struct linear {
     int has_bias;
     enum weight_init init; /* the params set's scheme when registered */
     float *w, *b, *gw, *gb;
+    int frozen; /* 1: backward skips the weight and bias gradients (layer_sync_frozen) */
 };
 void linear_init(struct linear *l, struct params *ps, const char *name, int in, int out,
                  int has_bias);
@@ -26,11 +27,15 @@ void linear_forward_residual(const struct linear *l, float *y, const float *x, c
 void linear_backward(struct linear *l, float *dx, const float *dy, const float *x, int N);
 /* The same with dx overwritten (=) rather than accumulated (no zeroing pass before it). */
 void linear_backward_set(struct linear *l, float *dx, const float *dy, const float *x, int N);
+/* frozen = whether ps has the layer's parameters frozen. A model calls it for its layers at the
+ * start of every backward pass, so the flag cannot go stale when a caller freezes or thaws. */
+void linear_sync_frozen(struct linear *l, const struct params *ps);
 
 /* ---- norm.c: LayerNorm over the last axis of (N, C); eps LAYERNORM_EPS */
 struct norm {
     int C;
     float *w, *b, *gw, *gb;
+    int frozen; /* as struct linear's */
 };
 struct norm_acts {
     float *mean, *rstd; /* (N) saved for backward */
@@ -40,6 +45,7 @@ void norm_reset(struct norm *n);
 void norm_forward(const struct norm *n, float *y, struct norm_acts *a, const float *x, int N);
 void norm_backward(struct norm *n, float *dx, const float *dy, const float *x,
                    const struct norm_acts *a, int N);
+void norm_sync_frozen(struct norm *n, const struct params *ps);
 
 /* Normal of std s cut to [-2, 2] into w[0..n-1]: timm's trunc_normal_(std=s), whose cut is in
  * absolute units, so at s = 0.02 it is a plain normal (a cut at 2 std would narrow it by 12%). */
@@ -82,6 +88,8 @@ struct block_scratch {
 void block_init(struct block *b, struct params *ps, const char *name, int C, int NH, int hidden,
                 int attn, float drop_path);
 void block_reset(struct block *b, struct rng *r);
+/* Each layer's frozen flag from ps (linear_sync_frozen). */
+void block_sync_frozen(struct block *b, const struct params *ps);
 /* Request activation buffers for up to B x T tokens. */
 void block_plan_acts(const struct block *b, struct plan *pl, struct block_acts *a, int B, int T);
 void block_plan_scratch(struct plan *pl, struct block_scratch *s, int C, int hidden, int B, int T);

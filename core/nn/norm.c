@@ -7,6 +7,7 @@
 void norm_init(struct norm *n, struct params *ps, const char *name, int C)
 {
     n->C = C;
+    n->frozen = 0;
     params_add(ps, &n->w, &n->gw, 0, name, "weight", C, 0, 0, 0);
     params_add(ps, &n->b, &n->gb, 0, name, "bias", C, 0, 0, 0);
 }
@@ -26,5 +27,11 @@ void norm_forward(const struct norm *n, float *y, struct norm_acts *a, const flo
 void norm_backward(struct norm *n, float *dx, const float *dy, const float *x,
                    const struct norm_acts *a, int N)
 {
-    layernorm_backward(dx, n->gw, n->gb, dy, x, n->w, a->mean, a->rstd, N, n->C);
+    layernorm_backward(dx, n->frozen ? NULL : n->gw, n->frozen ? NULL : n->gb, dy, x, n->w, a->mean,
+                       a->rstd, N, n->C);
+}
+
+void norm_sync_frozen(struct norm *n, const struct params *ps)
+{
+    n->frozen = params_slot_frozen(ps, &n->w) && params_slot_frozen(ps, &n->b);
 }

@@ -79,6 +79,14 @@ struct param *params_find(struct params *ps, const char *name)
     return NULL;
 }
 
+int params_slot_frozen(const struct params *ps, float *const *slot)
+{
+    for (int i = 0; i < ps->n; i++)
+        if (ps->p[i].w == slot)
+            return ps->p[i].frozen;
+    return 0;
+}
+
 float *params_values(struct params *ps)
 {
     return (float *)ps->values.base;

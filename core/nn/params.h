@@ -56,6 +56,9 @@ void params_free(struct params *ps);
 /* Zero every gradient: one memset over the gradient block. */
 void params_zero_grad(struct params *ps);
 struct param *params_find(struct params *ps, const char *name);
+/* 1 if the parameter whose value pointer lives at `slot` (what the layer registered) is frozen;
+ * 0 if it is trainable or not in ps. */
+int params_slot_frozen(const struct params *ps, float *const *slot);
 /* First float of the value block and of the gradient block (parameters are contiguous). */
 float *params_values(struct params *ps);
 float *params_grads(struct params *ps);

@@ -23,6 +23,27 @@ int compress_load_original(struct vit *m, struct experiment *tx, const struct ru
  * negative code with e filled. */
 double compress_finetune(struct vit *s, struct vit *t, const struct run *r, int upto, int steps,
                          uint32_t tag, struct kd_err *e);
+/* The original's tokens at each step of one batch stream, kept by the first fine-tuning on that
+ * stream for the next ones: DC-ViT's trial candidates all see the same batches, and the
+ * original's forward pass was a quarter of each of their steps. Exact (the forward pass is a
+ * function of the batch); without room (more than KD_TEACHER_CACHE_MB in the environment,
+ * default 2048) nothing is kept and each call recomputes. */
+struct teacher_cache {
+    float *feat;         /* (steps, B, T, C) */
+    unsigned char *have; /* (steps): 1 once feat holds that step */
+    int steps;
+    size_t per_step; /* floats */
+    uint32_t tag;    /* the stream it holds: a call on another one neither reads nor fills it */
+};
+/* A cache for `steps` steps of batch B of t's tokens on the stream `tag`; an empty one (feat
+ * NULL) without room. */
+void teacher_cache_init(struct teacher_cache *c, const struct vit *t, int B, int steps,
+                        uint32_t tag);
+void teacher_cache_free(struct teacher_cache *c);
+/* compress_finetune, reading and filling cache (NULL: none) for its stream's steps. */
+double compress_finetune_cached(struct vit *s, struct vit *t, const struct run *r, int upto,
+                                int steps, uint32_t tag, struct teacher_cache *cache,
+                                struct kd_err *e);
 
 /* Freeze what fine-tuning must not update: upto < 0, the head alone (PRACTISE: everything
  * else trains); else the head and the blocks after upto (DC-ViT's official code), and with

@@ -7,6 +7,7 @@
 #include "loss/loss.h"
 #include "base/rng.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,8 +17,9 @@ struct finetune {
     int steps;
     uint32_t tag; /* its batch stream */
     struct augment_cfg aug;
-    float *tfeat, *dfeat; /* (B, T, C): the original's tokens; the loss gradient */
-    double tail;          /* loss summed over the last tenth of the steps */
+    float *tfeat, *dfeat;        /* (B, T, C): the original's tokens; the loss gradient */
+    struct teacher_cache *cache; /* NULL or empty: none */
+    double tail;                 /* loss summed over the last tenth of the steps */
     int n_tail;
 };
 
@@ -45,6 +47,22 @@ static void finetune_batch(void *ctx, float *images, int *labels, const int *idx
                   (int)step);
 }
 
+/* The original's tokens of this step's batch: from the cache, or computed (and cached). */
+static const float *teacher_feat(struct finetune *F, const float *images, int B, long step)
+{
+    struct teacher_cache *c = F->cache;
+    size_t BTC = (size_t)B * F->t->T * F->t->C;
+    int cached = c && c->feat && c->tag == F->tag && step < c->steps && BTC == c->per_step;
+    float *slot = cached ? c->feat + (size_t)step * c->per_step : F->tfeat;
+    if (cached && c->have[step])
+        return slot;
+    vit_forward(F->t, images, B, 0, 0, 0);
+    memcpy(slot, F->t->feat, sizeof(float) * BTC);
+    if (cached)
+        c->have[step] = 1;
+    return slot;
+}
+
 /* MSE over every final-norm token, its weight ramping up over dcvit.loss_warmup steps. */
 static float finetune_step(void *ctx, const float *images, const int *labels, const int *idx, int B,
                            int epoch, long step)
@@ -53,20 +71,66 @@ static float finetune_step(void *ctx, const float *images, const int *labels, co
     struct vit *s = F->s;
     int warm = F->r->x.dcvit.loss_warmup;
     size_t BTC = (size_t)B * s->T * s->C;
-    vit_forward(F->t, images, B, 0, 0, 0);
-    memcpy(F->tfeat, F->t->feat, sizeof(float) * BTC);
+    const float *tfeat = teacher_feat(F, images, B, step);
     vit_forward(s, images, B, 0, 0, 0);
     float ramp = warm > 0 && step < warm ? (float)(step + 1) / warm : 1.0f;
     memset(F->dfeat, 0, sizeof(float) * BTC);
-    double loss = feature_mse_loss(F->dfeat, s->feat, F->tfeat, ramp, BTC);
+    double loss = feature_mse_loss(F->dfeat, s->feat, tfeat, ramp, BTC);
     vit_backward(s, NULL, F->dfeat, B);
     if (step >= F->steps - (F->steps + 9) / 10)
         F->tail += loss, F->n_tail++;
     return (float)loss;
 }
 
+/* KD_TEACHER_CACHE_MB, else 2048. It changes no result, so it is the environment's. */
+static double cache_limit_mb(void)
+{
+    const char *s = getenv("KD_TEACHER_CACHE_MB");
+    char *end;
+    double mb = s && *s ? strtod(s, &end) : 2048;
+    if (s && *s && (*end || !(mb >= 0))) {
+        fprintf(stderr,
+                "kdlab: warning: KD_TEACHER_CACHE_MB='%s' is not a size in MB; "
+                "using 2048\n",
+                s);
+        mb = 2048;
+    }
+    return mb;
+}
+
+void teacher_cache_init(struct teacher_cache *c, const struct vit *t, int B, int steps,
+                        uint32_t tag)
+{
+    memset(c, 0, sizeof *c);
+    c->tag = tag;
+    c->per_step = (size_t)B * t->T * t->C;
+    if (steps <= 0 || (double)(c->per_step * steps * sizeof(float)) > cache_limit_mb() * (1 << 20))
+        return;
+    c->feat = malloc(sizeof(float) * c->per_step * steps);
+    c->have = calloc((size_t)steps, 1);
+    if (!c->feat || !c->have) {
+        teacher_cache_free(c);
+        return;
+    }
+    c->steps = steps;
+}
+
+void teacher_cache_free(struct teacher_cache *c)
+{
+    free(c->feat);
+    free(c->have);
+    memset(c, 0, sizeof *c);
+}
+
 double compress_finetune(struct vit *s, struct vit *t, const struct run *r, int upto, int steps,
                          uint32_t tag, struct kd_err *e)
+{
+    return compress_finetune_cached(s, t, r, upto, steps, tag, NULL, e);
+}
+
+double compress_finetune_cached(struct vit *s, struct vit *t, const struct run *r, int upto,
+                                int steps, uint32_t tag, struct teacher_cache *cache,
+                                struct kd_err *e)
 {
     const struct experiment *x = &r->x;
     size_t BTC = (size_t)x->optim.batch * s->T * s->C;
@@ -80,6 +144,7 @@ double compress_finetune(struct vit *s, struct vit *t, const struct run *r, int 
                          run_augment_of(x),
                          malloc(sizeof(float) * BTC),
                          malloc(sizeof(float) * BTC),
+                         cache,
                          0,
                          0};
     struct optim_cfg oc = x->optim;

@@ -201,11 +201,13 @@ static const char run_help[] =
     "  --help-config  every key with its type, default, range and meaning\n"
     "Tables run their experiments through make: make list, make <table>,\n"
     "make rerun CONFIG=configs/<...>.yaml.\n"
-    "Environment (neither changes a result):\n"
+    "Environment (none changes a result):\n"
     "  KD_THREADS=N          threads (default: Slurm's cpus per task, 1 under make -j,\n"
     "                        else every core)\n"
     "  KD_RESUME_MINUTES=M   minutes between resume points inside an epoch (default 10;\n"
-    "                        0: between epochs only)\n";
+    "                        0: between epochs only)\n"
+    "  KD_TEACHER_CACHE_MB=N memory for the original's tokens that DC-ViT's trial\n"
+    "                        candidates share (default 2048; 0: recompute them)\n";
 
 int run_start(struct run *r, int argc, char **argv, struct kd_err *e)
 {
