@@ -1,9 +1,11 @@
 /* Runtime setup: the thread choice (KD_THREADS, Slurm, make -j, cores) and the BLAS kernel
  * switch decision, both pure functions of environment strings; then the real setup in this
- * process, which must report a kernel name and a thread count. */
+ * process, which must report a kernel name and a thread count; and settings read as numbers from
+ * the environment. */
 #include "base/runtime.h"
 #include "check.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void test_threads_choose(void)
@@ -46,11 +48,31 @@ static void test_coretype_switch(void)
     CHECK(kd_coretype_should_switch(NULL, NULL, 1, NULL) == 0, "no corename: stay");
 }
 
+/* Settings from the environment: a number, else the default (with a warning when set wrongly). */
+static void test_env_number(void)
+{
+    unsetenv("KD_TEST_NUMBER");
+    CHECK(kd_env_number("KD_TEST_NUMBER", 7, "a count") == 7, "unset: the default");
+    setenv("KD_TEST_NUMBER", "", 1);
+    CHECK(kd_env_number("KD_TEST_NUMBER", 7, "a count") == 7, "empty: the default");
+    setenv("KD_TEST_NUMBER", "0.25", 1);
+    CHECK(kd_env_number("KD_TEST_NUMBER", 7, "a count") == 0.25, "a number");
+    setenv("KD_TEST_NUMBER", "0", 1);
+    CHECK(kd_env_number("KD_TEST_NUMBER", 7, "a count") == 0, "zero");
+    const char *bad[] = {"12MB", "-1", "nan", "x"};
+    for (int i = 0; i < 4; i++) {
+        setenv("KD_TEST_NUMBER", bad[i], 1);
+        CHECK(kd_env_number("KD_TEST_NUMBER", 7, "a count") == 7, "'%s': the default", bad[i]);
+    }
+    unsetenv("KD_TEST_NUMBER");
+}
+
 int main(int argc, char **argv)
 {
     test_threads_choose();
     test_coretype_switch();
 
+    test_env_number();
     kd_runtime_setup(argc, argv);
     const char *core = kd_blas_corename();
     CHECK(core && strlen(core) > 0 && strcmp(core, "unknown") != 0, "corename reported");

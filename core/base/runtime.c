@@ -225,3 +225,17 @@ const char *kd_blas_core_source(void)
 {
     return runtime_core_source;
 }
+
+double kd_env_number(const char *name, double dflt, const char *what)
+{
+    const char *s = getenv(name);
+    char *end;
+    if (!s || !*s)
+        return dflt;
+    double v = strtod(s, &end);
+    if (*end || !(v >= 0)) {
+        fprintf(stderr, "kdlab: warning: %s='%s' is not %s; using %g\n", name, s, what, dflt);
+        return dflt;
+    }
+    return v;
+}

@@ -53,4 +53,9 @@ int kd_make_parallel(const char *makeflags);
 int kd_coretype_should_switch(const char *env_coretype, const char *reexec_marker, int cpu_avx512,
                               const char *corename);
 
+/* The non-negative number in the environment variable `name` (a setting that changes no result,
+ * so the environment's and not a config's), or dflt when it is unset or empty; anything else
+ * gets a one-line warning naming `what` it should be, and dflt. */
+double kd_env_number(const char *name, double dflt, const char *what);
+
 #endif

@@ -6,8 +6,8 @@
 #include "train/loop.h"
 #include "loss/loss.h"
 #include "base/rng.h"
+#include "base/runtime.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,20 +82,10 @@ static float finetune_step(void *ctx, const float *images, const int *labels, co
     return (float)loss;
 }
 
-/* KD_TEACHER_CACHE_MB, else 2048. It changes no result, so it is the environment's. */
+/* KD_TEACHER_CACHE_MB, else 2048. */
 static double cache_limit_mb(void)
 {
-    const char *s = getenv("KD_TEACHER_CACHE_MB");
-    char *end;
-    double mb = s && *s ? strtod(s, &end) : 2048;
-    if (s && *s && (*end || !(mb >= 0))) {
-        fprintf(stderr,
-                "kdlab: warning: KD_TEACHER_CACHE_MB='%s' is not a size in MB; "
-                "using 2048\n",
-                s);
-        mb = 2048;
-    }
-    return mb;
+    return kd_env_number("KD_TEACHER_CACHE_MB", 2048, "a size in MB");
 }
 
 void teacher_cache_init(struct teacher_cache *c, const struct vit *t, int B, int steps,

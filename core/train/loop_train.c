@@ -5,6 +5,7 @@
 #include "train/trace.h"
 #include "train/ckpt_params.h"
 #include "io/progress.h"
+#include "base/runtime.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,21 +47,10 @@ static int loop_train_epoch(struct loop *L, struct run *r, int epoch, struct kd_
     return resume_save(r, sp->sets, L->opts, sp->n_sets, epoch + 1, L->opt[0].step, e);
 }
 
-/* Minutes between resume points inside an epoch: KD_RESUME_MINUTES, else 10 (0: none). A point
- * changes no result, so this is the environment's, not the config's. */
+/* Minutes between resume points inside an epoch: KD_RESUME_MINUTES, else 10 (0: none). */
 static double resume_minutes(void)
 {
-    const char *s = getenv("KD_RESUME_MINUTES");
-    char *end;
-    double m = s && *s ? strtod(s, &end) : 10.0;
-    if (s && *s && (*end || !(m >= 0))) {
-        fprintf(stderr,
-                "kdlab: warning: KD_RESUME_MINUTES='%s' is not a number of minutes; "
-                "using 10\n",
-                s);
-        m = 10.0;
-    }
-    return m;
+    return kd_env_number("KD_RESUME_MINUTES", 10.0, "a number of minutes");
 }
 
 /* Points inside epochs for a method that allows them (sp->mid_epoch): the set that carries the
