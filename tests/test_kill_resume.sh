@@ -221,6 +221,24 @@ if kill_one "$dir/cut" 0 1000 "${labels[@]}" && [ -e "$dir/cut.bin.tmp" ]; then
 else
     skip_record - "cut labels file: the run ended before its kill, nothing to cut"
 fi
+# Stopped after committing its labels file but before clearing its resume point, a run goes on
+# from the committed file (its records up to the point) and ends as the uninterrupted run.
+if kill_one "$dir/late" 0 0 "${labels[@]}"; then
+    mkdir "$dir/late.points" && cp "$dir"/late.part.* "$dir/late.points/"
+    "${labels[@]}" --out "$dir/late" 2>>"$dir/late.log" ||
+        bad "late: resume failed: $(tail -n1 "$dir/late.log")"
+    cp "$dir"/late.points/* "$dir/" # the point back beside the committed file
+    [ -e "$dir/late.bin" ] && [ ! -e "$dir/late.bin.tmp" ] && ok || bad "late: not the window"
+    "${labels[@]}" --out "$dir/late" 2>>"$dir/late.log" ||
+        bad "late: resume beside the committed file failed: $(tail -n1 "$dir/late.log")"
+    cmp -s "$dir/labels.ref.bin" "$dir/late.bin" && ok ||
+        bad "late: labels file differs from the uninterrupted run"
+    cmp -s <(strip "$dir/labels.ref.csv") <(strip "$dir/late.csv") && ok ||
+        bad "late: CSV differs from the uninterrupted run"
+    for f in "$dir"/late.part.*; do [ -e "$f" ] && bad "late: leftover $(basename "$f")"; done
+else
+    skip_record - "committed labels file: the run ended before its kill"
+fi
 kill_resume dcvit 1 "$bin/dcvit" configs/dcvit/macs/dcvit_r2.yaml --scale smoke dcvit.metric=real \
     data.test_n=64 dcvit.trial_steps=20 dcvit.steps=30
 

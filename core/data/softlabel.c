@@ -167,6 +167,10 @@ int softlabel_writer_resume(struct softlabel_writer *w, const char *path,
     size_t prefix = prefix_bytes(info);
     size_t keep = prefix + records * softlabel_record_bytes(info->k);
     uint8_t *want = malloc(prefix), *have = malloc(keep);
+    /* A run stopped after its file was committed but before its point was cleared left the file
+     * under its final name: it holds the point's records (its header is checked below). */
+    if (access(w->af.tmp, F_OK) != 0 && access(path, F_OK) == 0)
+        rename(path, w->af.tmp);
     FILE *f = fopen(w->af.tmp, "r+b");
     int ok = want && have && f && fread(have, 1, keep, f) == keep;
     if (ok) { /* the same header and subset as this run would write */

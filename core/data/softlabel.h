@@ -65,7 +65,8 @@ struct softlabel_writer {
 /* Open path and write the header and the sample index table (info->samples entries). */
 int softlabel_writer_open(struct softlabel_writer *w, const char *path,
                           const struct softlabel_info *info, const int *index, struct kd_err *e);
-/* Continue the unfinished file of a stopped run (path's .tmp) after its first `records`
+/* Continue the unfinished file of a stopped run (path's .tmp; or path itself when the run was
+ * stopped between committing it and clearing its resume point) after its first `records`
  * records: its header and index table must be the ones softlabel_writer_open would write; any
  * record after those is dropped. Returns 0 or KD_ERR_FORMAT naming the file. */
 int softlabel_writer_resume(struct softlabel_writer *w, const char *path,
