@@ -5,7 +5,8 @@
 # scale's results/<scale>/figures/, names its scale, seeds and revision, shows the paper's value
 # the folder's paper.csv gives, and each scale's REPORT.md links its own figure; the table's wall
 # time names the CPU its runs' .meta record (or that they differ); drawing smoke
-# leaves the quick figure's bytes alone and plots/ gets no image. Last, every table the real
+# leaves the quick figure's bytes alone and plots/ gets no image; a table not made yet lists the
+# runs it has so far (valid ones only). Last, every table the real
 # catalogue marks verified has a paper value on every line of its paper.csv.
 set -uo pipefail
 root=$(pwd)
@@ -103,6 +104,22 @@ grep -qF "min on several CPUs" "$tmp/results/smoke/tables/$t.md" && ok ||
 beside=$(cd "$tmp" && "$tmp/bin/report" smoke --beside quick "$t" 2>&1)
 [[ $beside == *"| d16 | "*"| 70.5 | "[0-9]*.[0-9][0-9]" ± "[0-9]*.[0-9][0-9]" (n=1) | "[0-9]*.[0-9][0-9]" ± "*"(n=1) |"* ]] &&
     ok || bad "report --beside does not show d16 at both scales: $beside"
+
+# a table not made yet lists its runs that are finished and valid by content, with their metric
+# and no mean; a run by hand with overrides at a point's stem is not one of them
+rm "$tmp/results/smoke/tables/$t.md"
+sed 's/16/8/g' "$tmp/configs/teachers/d16.yaml" >"$tmp/configs/teachers/d8.yaml" # not run
+acc=$(awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "test_acc") k = i}
+               END {printf "%.2f", 100 * $k}' "$tmp/results/smoke/teachers/d16-s0.csv")
+partial=$(cd "$tmp" && bin/report smoke --all "$t" 2>&1)
+grep -qF "| d16-s0 | ViT dim 16, depth 1 | $acc |" <<<"$partial" &&
+    grep -qF "2 of the table's 3 runs finished" <<<"$partial" && ok ||
+    bad "an unfinished table does not list its finished runs (d16 at $acc): $partial"
+(cd "$tmp" && bin/train configs/teachers/d32.yaml --scale smoke optim.lr=7e-4 \
+    --out results/smoke/teachers/d32-s0 >/dev/null 2>&1)
+partial=$(cd "$tmp" && bin/report smoke --all "$t" 2>&1)
+! grep -q "d32-s0" <<<"$partial" && grep -qF "1 of the table's 3 runs finished" <<<"$partial" &&
+    ok || bad "a run with overrides is listed as a finished run of its table: $partial"
 
 while IFS=$'\t' read -r target _ _ verified folder _; do
     [ "$verified" = yes ] || continue

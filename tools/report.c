@@ -1,6 +1,7 @@
 /* report: one table from its points' CSVs, beside the paper's published numbers.
  *   bin/report SCALE TARGET RESULT.csv...  -> results/SCALE/tables/TARGET.{csv,md}
- *   bin/report SCALE --all TARGET...       -> all tables' markdown on stdout (REPORT.md)
+ *   bin/report SCALE --all TARGET...       -> all tables' markdown on stdout (REPORT.md); a
+ *                                            table not made yet lists its finished runs
  *   bin/report SCALE --beside OTHER TARGET... -> each table beside its results at scale OTHER
  *                                            (the published full scale: make demo)
  * A table with a figure script (plots/TARGET.gp) links its figure, results/SCALE/figures/
@@ -16,6 +17,7 @@
 #include "train/run.h"
 #include "train/net.h"
 
+#include <dirent.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -429,6 +431,64 @@ static void print_beside(const char *scale, const char *other, const char *targe
         csv_table_free(&pub);
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A table not made yet at this scale: the runs of its points that are finished (valid by
+ * content, as the table would take them), each with its metric. No mean and no verdict: a
+ * reader sees how far the table is and what its runs say so far. Returns the runs listed. */
+static int print_partial(const char *scale, const struct catalogue_row *t)
+{
+    static struct experiment x;
+    char *names[MAX_POINTS];
+    int n_names = 0, total = 0, done = 0;
+    DIR *d = opendir(t->folder);
+    struct dirent *de;
+    while (d && (de = readdir(d)) && n_names < MAX_POINTS) {
+        size_t len = strlen(de->d_name);
+        if (len > 5 && strcmp(de->d_name + len - 5, ".yaml") == 0)
+            names[n_names++] = strdup(de->d_name);
+    }
+    if (d)
+        closedir(d);
+    qsort(names, n_names, sizeof *names, cmp_name);
+    for (int i = 0; i < n_names; i++) {
+        char path[600], stem[700], csv[720], side[720], title[256] = "", wall[64] = "0";
+        struct kd_err e;
+        snprintf(path, sizeof path, "%s/%s", t->folder, names[i]);
+        if (config_load(&x, path, scale, 0, NULL, &e))
+            continue;
+        int n_seeds = x.run.n_seeds > 0 ? x.run.n_seeds : 1;
+        for (int s = 0; s < n_seeds; s++) {
+            int seed = x.run.n_seeds > 0 ? x.run.seeds[s] : x.run.seed;
+            total++;
+            run_stem_of(stem, sizeof stem, path, scale, seed);
+            snprintf(csv, sizeof csv, "%s.csv", stem);
+            if (access(csv, F_OK) != 0 || run_result_check(stem, path, scale, seed, &e))
+                continue;
+            if (done++ == 0)
+                printf("| run | setting | %s%s | wall time |\n|---|---|---|---|\n", t->metric,
+                       strstr(t->metric, "acc") ? " (%)" : "");
+            snprintf(side, sizeof side, "%s.yaml", stem);
+            file_value(side, "title", title, sizeof title);
+            snprintf(side, sizeof side, "%s.meta", stem);
+            file_value(side, "wall_seconds", wall, sizeof wall);
+            const char *base = strrchr(stem, '/');
+            printf("| %s | %s | %.2f | %.1f h |\n", base ? base + 1 : stem, title,
+                   shown(t->metric, csv_last(csv, t->metric)), atof(wall) / 3600);
+        }
+    }
+    for (int i = 0; i < n_names; i++)
+        free(names[i]);
+    if (done)
+        printf("\n%d of the table's %d runs finished (`make %s SCALE=%s` makes the rest); "
+               "single runs of an unfinished table: no mean, no verdict.\n\n",
+               done, total, t->target, scale);
+    return done;
+}
+
 int main(int argc, char **argv)
 {
     struct kd_err e;
@@ -463,8 +523,10 @@ int main(int argc, char **argv)
                 printf("\n");
                 free(text);
             } else {
-                printf("### %s\n\nnot yet run at this scale (`make %s SCALE=%s`)\n\n", argv[i],
-                       argv[i], argv[1]);
+                const struct catalogue_row *t = catalogue_find(&cat, argv[i]);
+                printf("### %s\n\n", argv[i]);
+                if (!t || !print_partial(argv[1], t))
+                    printf("not yet run at this scale (`make %s SCALE=%s`)\n\n", argv[i], argv[1]);
             }
         }
         return 0;
