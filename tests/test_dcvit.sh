@@ -57,5 +57,11 @@ for t in dc pa; do
 done
 ok "dcvit: no clipping, PRACTISE clipped at 5" \
     "grep -qx 'optim.clip_grad: 0' dc.yaml && grep -qx 'optim.clip_grad: 5' pa.yaml"
+# the synthetic metric set not made: one line naming it and the command that makes it
+err=$("$bin/dcvit" configs/dcvit/macs/dcvit_r1.5.yaml "${common[@]}" dcvit.trial_steps=2 \
+      dcvit.steps=2 --out nosyn 2>&1 | grep -v '^\[')
+want="results/smoke/dcvit/synthetic-s0.syn: error: cannot open the synthetic metric set"
+want+=" (fix: make rerun CONFIG=configs/dcvit/synthetic.yaml SCALE=smoke)"
+ok "dcvit: the synthetic set missing ($err)" "[ \"\$err\" = \"\$want\" ] && [ ! -e nosyn.csv ]"
 echo "test_dcvit_sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

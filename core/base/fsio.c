@@ -123,6 +123,17 @@ const char *file_remake_hint(const char *path, const char *otherwise, char *out,
     return out;
 }
 
+FILE *file_open_made(const char *path, const char *mode, const char *what, const char *otherwise,
+                     struct kd_err *e)
+{
+    char hint[300];
+    FILE *f = fopen(path, mode);
+    if (!f)
+        kd_err_setfix(e, KD_ERR_IO, path, 0, file_remake_hint(path, otherwise, hint, sizeof hint),
+                      "cannot open %s", what);
+    return f;
+}
+
 uint64_t fnv1a(uint64_t h, const void *p, size_t n)
 {
     for (const unsigned char *b = p, *end = b + n; b < end; b++)

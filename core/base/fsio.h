@@ -40,5 +40,10 @@ int file_fnv1a(const char *path, uint64_t *h);
  * SCALE=<scale>" into out: Make does not remake a lost or broken file whose CSV exists, so
  * "delete it and run make" would be a dead end. Else `otherwise`. Returns out. */
 const char *file_remake_hint(const char *path, const char *otherwise, char *out, size_t cap);
+/* fopen(path, mode) of a file that a run makes (a checkpoint, a layout, a synthetic set). NULL
+ * when it cannot be opened, with the error "cannot open <what>" and as fix the hint that makes it
+ * again (file_remake_hint), else `otherwise`. */
+FILE *file_open_made(const char *path, const char *mode, const char *what, const char *otherwise,
+                     struct kd_err *e);
 
 #endif

@@ -316,15 +316,12 @@ int ckpt_read_info(const char *path, struct ckpt_info *info, struct kd_err *e)
 {
     /* the header alone: a resume point's step is wanted before its tensors are read (and
      * checked) once, and a point can be hundreds of megabytes */
-    char head[40], hint[300];
+    char head[40];
     uint32_t version;
     int64_t epoch, step;
-    FILE *f = fopen(path, "rb");
+    FILE *f = file_open_made(path, "rb", "the checkpoint", "train it first, or check the path", e);
     if (!f)
-        return kd_err_setfix(
-            e, KD_ERR_IO, path, 0,
-            file_remake_hint(path, "train it first, or check the path", hint, sizeof hint),
-            "cannot open");
+        return e->code;
     size_t got = fread(head, 1, sizeof head, f);
     fclose(f);
     if (got < sizeof head || memcmp(head, CKPT_MAGIC, 8) != 0)

@@ -155,13 +155,11 @@ int compress_save_layout(const struct run *r, struct vit *m, struct kd_err *e)
 int compress_read_layout(const char *path, struct vit_layout *lay, int *depth, struct kd_err *e)
 {
     char hint[300];
-    FILE *f = fopen(path, "r");
     memset(lay, 0, sizeof *lay);
+    FILE *f = file_open_made(path, "r", "the layout of a compressed model",
+                             "run the reused config first", e);
     if (!f)
-        return kd_err_setfix(
-            e, KD_ERR_IO, path, 0,
-            file_remake_hint(path, "run the reused config first", hint, sizeof hint),
-            "cannot open the layout of a compressed model");
+        return e->code;
     int ok = fscanf(f, "%d", depth) == 1 && *depth > 0 && *depth <= VIT_MAX_DEPTH;
     for (int l = 0; ok && l < *depth; l++) {
         int attn, hidden;
@@ -203,12 +201,10 @@ int compress_read_synthetic(const char *path, float **images, int **targets, int
     *images = NULL;
     *targets = NULL;
     char hint[300];
-    FILE *f = fopen(path, "rb");
+    FILE *f = file_open_made(path, "rb", "the synthetic metric set",
+                             "run the dcvit.synthetic config first", e);
     if (!f)
-        return kd_err_setfix(
-            e, KD_ERR_IO, path, 0,
-            file_remake_hint(path, "run the dcvit.synthetic config first", hint, sizeof hint),
-            "cannot open the synthetic metric set");
+        return e->code;
     int ok = fread(magic, 1, 8, f) == 8 && memcmp(magic, "KDSYN001", 8) == 0 &&
              fread(hdr, sizeof hdr, 1, f) == 1 && hdr[0] > 0 && hdr[1] == h && hdr[2] == w &&
              hdr[3] == c;
