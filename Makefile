@@ -121,6 +121,13 @@ define run_experiment
 	$(Q)$(RUN) bin/$1 $2 --scale $(SCALE) --out $3 run.seed=$4
 endef
 
+# $(call same_run,FROM,CONFIG,STEM,SEED): STEM is the same run as FROM (bin/plan found the same
+# key: a point two tables share), so FROM's result is copied, not computed again.
+define same_run
+	@echo "  SAME $3 (the run of $1)"
+	$(Q)bin/same_run $1 $2 --scale $(SCALE) --out $3 run.seed=$4
+endef
+
 # $(call key_stamp,STEM,KEY): STEM.key holds KEY, and is no newer than STEM.csv while STEM.meta
 # records that key; else it is new and Make runs the experiment. '+': under make -n too, so
 # that a dry run plans what a real one does.

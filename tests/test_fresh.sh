@@ -24,8 +24,9 @@ trap 'rm -rf "$S"' EXIT
 scratch_tree "$S" "$root/$bin"
 scratch_point "$S" t
 scratch_point "$S" a "init: configs/zz/t.yaml"
-scratch_point "$S" b "init: configs/zz/t.yaml"
-scratch_point "$S" c
+scratch_point "$S" b "init: configs/zz/t.yaml
+optim.lr: 2e-3"
+scratch_point "$S" c "optim.lr: 2e-3"
 # runs [MAKE ARGS]: the points make runs (or would, under -n) for the table, sorted, on one line
 runs() {
     KD_THREADS=1 make -C "$S" --no-print-directory SCALE=smoke "$@" zz-points 2>&1 |

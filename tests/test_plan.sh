@@ -40,11 +40,21 @@ n_two=$(grep -c '^results/full/dcvit/macs/' <<<"$two")
 [ "$(runs SCALE=full tinymim-table10)" = "$(runs SCALE=full tinymim-layer)" ] && ok ||
     bad "tinymim-table10 and tinymim-layer plan different runs"
 
+# A point several tables share is one run: TinyMIM's relation student (the same config in five
+# tables) runs once at seed 0, the four others copy it.
+shared='(targets/relation|relations/qk_vv|layer/layer8|droppath/dp_t0_s01|sequential/t_from_mae_s)-s0'
+out=$(make -n -C "$fresh" --no-print-directory SCALE=full SEEDS=0 tinymim-targets \
+      tinymim-relations tinymim-layer tinymim-droppath tinymim-sequential 2>&1)
+n_run=$(grep -cE "RUN [0-9?/]* results/full/tinymim/$shared\"" <<<"$out")
+n_same=$(grep -cE "SAME results/full/tinymim/$shared " <<<"$out")
+[ "$n_run" = 1 ] && [ "$n_same" = 4 ] && ok ||
+    bad "TinyMIM's shared relation point: $n_run runs and $n_same copies, want 1 and 4"
+
 # Seeds pair along a chain: fine-tuning seed 1 reads pretraining seed 1, DC-ViT's seed 3 its
 # synthetic set 3; a one-seed teacher serves every student seed.
 plan=$(ls "$fresh"/build/plan-full-n*.mk)
 reads() { grep -m1 "^results/full/$1.csv:" "$plan" | grep -q " results/full/$2.csv"; }
-reads tinymim/targets/relation-s1 tinymim/distill/relation-s1 && ok ||
+reads tinymim/targets/feature-s1 tinymim/distill/feature-s1 && ok ||
     bad "fine-tuning seed 1 does not read pretraining seed 1"
 reads tinymim/distill/relation-s2 tinymim/mae/mae_s-s0 && ok ||
     bad "pretraining seed 2 does not read the MAE teacher's one seed"

@@ -130,8 +130,14 @@ static void status_seed(const char *path, const char *scale, int seed, struct ta
         printf("stale       %s: %s\n", stem, bad);
         return;
     }
-    double secs = meta_seconds(file);
+    char from[600];
     t->fresh++;
+    if (file_value(file, "same_run", from, sizeof from)) {
+        /* a copy of another config's run (bin/same_run): its hours are counted there */
+        printf("up to date  %s (the run of %s)\n", stem, from);
+        return;
+    }
+    double secs = meta_seconds(file);
     t->seconds += secs;
     printf("up to date  %s (%.1f h)\n", stem, secs / 3600);
 }
