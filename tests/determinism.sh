@@ -39,11 +39,20 @@ for folder in "${papers[@]}"; do
     first=$(find "$folder" -maxdepth 1 -name '*.yaml' | sort | head -n1)
     [ -n "$first" ] && points+=("$first")
 done
-# the command make smoke ran, from its plan: run_experiment,<kind>,<yaml>,<stem>,<seed>
+# the command make smoke ran, from its plan: run_experiment,<kind>,<yaml>,<stem>,<seed>; for a
+# point that is a copy of another config's run (same_run,<from>,<yaml>,<stem>,<seed>), the kind
+# of that run: its own config run again must give the copy's CSV too
 plan=build/plan-smoke-n$(sed -n 's/^#define KD_NUMERICS \([0-9]*\).*/\1/p' core/base/numerics.h).mk
 for yaml in "${points[@]}"; do
+    kind='' stem='' seed=''
     IFS=, read -r kind stem seed < <(grep -o "run_experiment,[^,]*,$yaml,[^,]*,[0-9]*" "$plan" \
         2>/dev/null | head -n1 | cut -d, -f2,4,5)
+    if [ -z "$stem" ]; then
+        IFS=, read -r from stem seed < <(grep -o "same_run,[^,]*,$yaml,[^,]*,[0-9]*" "$plan" \
+            2>/dev/null | head -n1 | cut -d, -f2,4,5)
+        kind=$(grep -o "run_experiment,[^,]*,[^,]*,${from:-none}," "$plan" 2>/dev/null |
+            head -n1 | cut -d, -f2)
+    fi
     if [ -z "${stem:-}" ] || [ ! -f "$stem.csv" ] || [ ! -x "bin/$kind" ]; then
         skip_record - "$yaml: no result of make smoke to compare with"
         continue
