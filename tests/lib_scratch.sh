@@ -10,6 +10,12 @@ scratch_tree() {
     printf 'zz-points\tkdlab\t-\t-\tconfigs/zz\ttest_acc\t-\tscratch table\ttest\t-\t-\n' \
         >>"$1/configs/catalogue.tsv"
 }
+# scratch_new BIN: S becomes a new scratch tree (removed when the test exits), its bin/ BIN.
+scratch_new() {
+    S=$(mktemp -d)
+    trap 'rm -rf "$S"' EXIT
+    scratch_tree "$S" "$1"
+}
 # scratch_point DIR NAME [YAML LINE]: a point of zz-points (seconds at smoke), with one more line.
 scratch_point() {
     cat >"$1/configs/zz/$2.yaml" <<EOF

@@ -17,11 +17,9 @@ ok() { pass=$((pass + 1)); }
 bad() { echo "test_fresh: FAIL $*"; fail=$((fail + 1)); }
 root=$PWD
 bin=${KD_BIN:-bin}
-S=$(mktemp -d)
-trap 'rm -rf "$S"' EXIT
 # shellcheck source=tests/lib_scratch.sh
 . tests/lib_scratch.sh
-scratch_tree "$S" "$root/$bin"
+scratch_new "$root/$bin"
 scratch_point "$S" t
 scratch_point "$S" a "init: configs/zz/t.yaml"
 scratch_point "$S" b "init: configs/zz/t.yaml

@@ -16,11 +16,9 @@ ok() { pass=$((pass + 1)); }
 bad() { echo "test_same_run: FAIL $*"; fail=$((fail + 1)); }
 root=$PWD
 bin=${KD_BIN:-bin}
-S=$(mktemp -d)
-trap 'rm -rf "$S"' EXIT
 # shellcheck source=tests/lib_scratch.sh
 . tests/lib_scratch.sh
-scratch_tree "$S" "$root/$bin"
+scratch_new "$root/$bin"
 scratch_point "$S" a
 scratch_point "$S" b # a's twin but for the title
 scratch_point "$S" c "optim.lr: 2e-3"

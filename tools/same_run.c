@@ -63,17 +63,15 @@ static int link_file(const char *from, const char *to, struct kd_err *e)
     return 0;
 }
 
-/* A file of FROM's that the copy takes: not its .meta and .yaml (written for CONFIG), its key
- * stamp, lock, resume point or temporary files. */
+/* A file of FROM's that the copy takes beside its CSV (copied last): not its .meta and .yaml
+ * (written for CONFIG), key stamp, lock, resume point or temporary files. */
 static int is_result_file(const char *ext)
 {
-    static const char *const skip[] = {"meta", "yaml", "key", "lock", "csv"};
+    static const char *const skip[] = {"csv", "meta", "yaml", "key", "lock"};
     for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
         if (strcmp(ext, skip[i]) == 0)
             return 0;
-    size_t n = strlen(ext);
-    return strncmp(ext, "part.", 5) != 0 && !strstr(ext, ".tmp") &&
-           !(n >= 3 && strcmp(ext + n - 3, "tmp") == 0);
+    return strncmp(ext, "part.", 5) != 0 && !strstr(ext, "tmp");
 }
 
 /* Every file FROM.<ext> beside FROM's CSV (a checkpoint, soft labels, a DC-ViT layout and
