@@ -7,7 +7,7 @@
 #   for the timing columns) and a .meta naming its own config; make again runs nothing and make
 #   status counts its hours once. A reader of the copy's checkpoint gets it back after a fresh
 #   clone (checkpoints gone) through the run it copies. An edited copy leaves the pair and runs;
-#   bin/same_run refuses a result that is not the same run, in one line.
+#   bin/same_run refuses a result that is not the same run, in one line (as every reader does).
 set -uo pipefail
 # shellcheck source=tools/need.sh
 . "$(dirname "$0")/../tools/need.sh" && need_commands
@@ -67,7 +67,7 @@ out=$(mk zz-points)
     ok || bad "b edited: runs '$(lines RUN <<<"$out")', copies '$(lines SAME <<<"$out")': $out"
 err=$(cd "$S" && bin/same_run results/smoke/zz/a-s0 configs/zz/b.yaml --scale smoke --out x run.seed=0 2>&1)
 [ $? -ne 0 ] && [ "$(wc -l <<<"$err")" = 1 ] &&
-    grep -q "a-s0.meta: error: is not the same run as configs/zz/b.yaml at seed 0: .*(fix: " <<<"$err" &&
+    grep -q "a-s0.meta: error: is not the result of configs/zz/b.yaml at scale smoke, seed 0: .*(fix: " <<<"$err" &&
     [ ! -e "$S/x.csv" ] && ok || bad "same_run across different keys: $err"
 echo "test_same_run: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -62,33 +62,39 @@ static void print_recipe(const struct entry *r)
     printf("\t$(call run_experiment,%s,%s,%s,%d)\n", r->kind, r->path, r->stem, r->seed);
 }
 
+/* The rules of a result that is the same run as entry a: its CSV is copied from a's once a's is
+ * made; its .again first makes a's file that readers open again where it is missing. */
+static void plan_copy(const struct entry *r, const struct entry *a)
+{
+    printf("%s.csv: %s.key | bin/same_run %s.csv\n", r->stem, r->stem, a->stem);
+    printf("\t$(call same_run,%s,%s,%s,%d)\n", a->stem, r->path, r->stem, r->seed);
+    printf(".PHONY: %s.again\n%s.again: | bin/same_run %s.csv\n", r->stem, r->stem, a->stem);
+    printf("\t$(call need_input,%s,%s)\n", a->stem, artifact_of(a->kind));
+    printf("\t$(call same_run,%s,%s,%s,%d)\n", a->stem, r->path, r->stem, r->seed);
+}
+
 /* The rules of one seed's result: STEM.csv is remade when its key stamp is newer (its .meta
- * records another key, or none), after the results it reads (or after the entry whose run it
- * is, whose files it copies); STEM.again makes it regardless. */
-static void plan_seed(const struct entry *r)
+ * records another key, or none), after the results it reads; STEM.again runs it regardless. */
+static void plan_run(const struct entry *r)
 {
     char inputs[CONFIG_MAX_REFS * 610] = "";
     for (int i = 0; i < r->k.n_refs; i++) {
         strcat(inputs, " ");
         strcat(strcat(inputs, r->k.ref_stem[i]), ".csv");
     }
-    if (r->same_as >= 0) {
-        const struct entry *a = &entries[r->same_as];
-        for (int again = 0; again < 2; again++) {
-            if (again)
-                printf(".PHONY: %s.again\n%s.again: | bin/same_run %s.csv\n"
-                       "\t$(call need_input,%s,%s)\n",
-                       r->stem, r->stem, a->stem, a->stem, artifact_of(a->kind));
-            else
-                printf("%s.csv: %s.key | bin/same_run %s.csv\n", r->stem, r->stem, a->stem);
-            printf("\t$(call same_run,%s,%s,%s,%d)\n", a->stem, r->path, r->stem, r->seed);
-        }
-    } else {
-        printf("%s.csv: %s.key | bin/%s%s\n", r->stem, r->stem, r->kind, inputs);
-        print_recipe(r);
-        printf(".PHONY: %s.again\n%s.again: | bin/%s%s\n", r->stem, r->stem, r->kind, inputs);
-        print_recipe(r);
-    }
+    printf("%s.csv: %s.key | bin/%s%s\n", r->stem, r->stem, r->kind, inputs);
+    print_recipe(r);
+    printf(".PHONY: %s.again\n%s.again: | bin/%s%s\n", r->stem, r->stem, r->kind, inputs);
+    print_recipe(r);
+}
+
+/* Its rules, its key stamp, and its place in the lists. */
+static void plan_seed(const struct entry *r)
+{
+    if (r->same_as >= 0)
+        plan_copy(r, &entries[r->same_as]);
+    else
+        plan_run(r);
     printf("%s.key: FORCE\n\t$(call key_stamp,%s,%016llx)\n", r->stem, r->stem,
            (unsigned long long)r->k.key);
     printf("ALL_RESULTS += %s.csv\n", r->stem);

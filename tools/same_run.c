@@ -3,12 +3,11 @@
  * student stands in five) have the same key (train/result_key.h), so their runs would write the
  * same bytes; bin/plan makes one of them and this copies its files to the others' stems, after
  * checking that FROM's .meta records the very key CONFIG gives now.
- *   bin/same_run FROM_STEM CONFIG.yaml --scale S --out STEM [key=value ...]
+ *   bin/same_run FROM_STEM CONFIG.yaml --scale S --out STEM [run.seed=N]
  * Writes STEM's files as a run would: FROM's CSV and files beside it (a checkpoint, soft labels,
  * a layout: hard links when they are large), CONFIG's resolved YAML, and FROM's .meta naming
  * CONFIG, with a line `same_run: FROM_STEM`. */
 #include "kd.h"
-#include "train/result_key.h"
 #include "train/run.h"
 #include "base/fsio.h"
 
@@ -141,30 +140,21 @@ static int write_yaml(const struct experiment *x, const char *out, struct kd_err
     return atomic_commit(&af, e);
 }
 
-/* FROM is made, unedited, and computed what CONFIG computes now. */
+/* FROM is made, unedited, and computed what CONFIG computes now at seed (the check every reader
+ * of a result makes). */
 static int check_same(const char *from, const struct experiment *x, struct kd_err *e)
 {
-    static struct result_key had, now;
-    char meta[700], csv[700], why[700], fix[700];
-    snprintf(meta, sizeof meta, "%s.meta", from);
+    char csv[700], fix[720];
     snprintf(csv, sizeof csv, "%s.csv", from);
     snprintf(fix, sizeof fix, "make %s", csv);
-    if (access(csv, F_OK) != 0 || result_key_read(&had, meta) != 0)
+    if (access(csv, F_OK) != 0)
         return kd_err_setfix(e, KD_ERR_IO, csv, 0, fix, "not made yet: nothing to copy");
-    if (result_key_of(&now, x, x->scale, x->run.seed, e))
-        return e->code;
-    const char *bad = result_key_mismatch(&had, &now, why, sizeof why);
-    if (bad)
-        return kd_err_setfix(e, KD_ERR_MISMATCH, meta, 0, "run it with its own config",
-                             "is not the same run as %s at seed %d: %s", x->path, x->run.seed, bad);
-    if ((bad = run_csv_changed(from)))
-        return kd_err_setfix(e, KD_ERR_MISMATCH, csv, 0, fix, "%s", bad);
-    return 0;
+    return run_result_check(from, x->path, x->scale, x->run.seed, e);
 }
 
 static int usage(const char *prog)
 {
-    fprintf(stderr, "usage: %s FROM_STEM CONFIG.yaml --scale S --out STEM [key=value ...]\n", prog);
+    fprintf(stderr, "usage: %s FROM_STEM CONFIG.yaml --scale S --out STEM [run.seed=N]\n", prog);
     return 2;
 }
 
@@ -181,7 +171,7 @@ int main(int argc, char **argv)
 {
     struct kd_err e;
     static struct experiment x;
-    kd_help_exit(argc, argv, "FROM_STEM CONFIG.yaml --scale S --out STEM [key=value ...]",
+    kd_help_exit(argc, argv, "FROM_STEM CONFIG.yaml --scale S --out STEM [run.seed=N]",
                  "Makes STEM the result of CONFIG by copying FROM_STEM's, the same run (the same "
                  "key): bin/plan's rule for a config that another one already computes.\n");
     if (argc < 3)
@@ -194,7 +184,7 @@ int main(int argc, char **argv)
             scale = argv[++i];
         else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
             out = argv[++i];
-        else if (strchr(argv[i], '=') && argv[i][0] != '-')
+        else if (strncmp(argv[i], "run.seed=", 9) == 0)
             over[n_over++] = argv[i];
         else
             scale = out = NULL, i = argc;
