@@ -51,6 +51,8 @@ try() {
     msg=${msg//$root\//}
     msg=${msg//$bin\//bin/}
     msg=${msg//\`/\'}
+    msg=${msg//process $$ /process <pid> }
+    msg=${msg//kill $$)/kill <pid>)}
     printf '| %s | `%s` | %s | `%s` |\n' "$what" "$cmd" "$rc" "$msg" >>"$table"
 }
 
@@ -140,6 +142,20 @@ try ckptflip "corrupted checkpoint (one byte)" flip.part.ckpt "corrupted" "$dir/
     "$bin/train" "$cfg" "${small[@]}" --out "$dir/flip"
 try ckptother "checkpoint of another config" other.part.ckpt "model.dim" "$dir/other" -- \
     "$bin/train" "$cfg" "${small[@]}" model.dim=64 --out "$dir/other"
+# A second process on a stem being made (this shell holds its lock, as a run does) must stop
+# before it touches the stem's files: both would write the same STEM.<ext>.tmp.
+cp "$dir/nan.part.ckpt" "$dir/busy.part.ckpt"
+cp "$dir/nan.part.csv" "$dir/busy.part.csv"
+exec 8>"$dir/busy.run.lock"
+flock 8 && echo $$ >&8
+try busy "a stem another process is making" busy.run.lock "process $$ is making" "$dir/busy" -- \
+    "$bin/train" "$cfg" "${small[@]}" --out "$dir/busy"
+exec 8>&-
+if cmp -s "$dir/nan.part.ckpt" "$dir/busy.part.ckpt" && cmp -s "$dir/nan.part.csv" "$dir/busy.part.csv"
+then pass=$((pass + 1)); else
+    fail=$((fail + 1))
+    echo "test_bad_inputs: FAIL busy: the resume point of the stem being made was changed"
+fi
 
 # --- a resume point of several parameter sets (bin/mae: encoder and decoder, two optimizers).
 # A folder where the final checkpoint goes stops the run after epoch 1's resume point.

@@ -66,7 +66,7 @@ static int link_file(const char *from, const char *to, struct kd_err *e)
  * (written for CONFIG), key stamp, lock, resume point or temporary files. */
 static int is_result_file(const char *ext)
 {
-    static const char *const skip[] = {"csv", "meta", "yaml", "key", "lock"};
+    static const char *const skip[] = {"csv", "meta", "yaml", "key", "lock", "run.lock"};
     for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
         if (strcmp(ext, skip[i]) == 0)
             return 0;
@@ -193,9 +193,9 @@ int main(int argc, char **argv)
         free(over);
         return usage(argv[0]);
     }
-    if (config_load(&x, config, scale, n_over, over, &e) || check_same(from, &x, &e) ||
-        copy_beside(from, out, &e) || copy_csv(from, out, &e) || write_yaml(&x, out, &e) ||
-        write_meta(from, out, x.path, &e))
+    if (config_load(&x, config, scale, n_over, over, &e) || run_lock(out, &e) ||
+        check_same(from, &x, &e) || copy_beside(from, out, &e) || copy_csv(from, out, &e) ||
+        write_yaml(&x, out, &e) || write_meta(from, out, x.path, &e))
         die(&e);
     fprintf(stderr, "[%s] the same run as %s: its result copied\n", out, from);
     free(over);

@@ -16,6 +16,7 @@ enum kd_err_code {
     KD_ERR_NUMERIC = -5,  /* NaN or Inf in training */
     KD_ERR_NOMEM = -6,
     KD_ERR_USAGE = -7, /* bad command line */
+    KD_ERR_BUSY = -8,  /* another process is making the same result */
 };
 
 struct kd_err {

@@ -7,6 +7,7 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +24,36 @@ int mkdir_parents(const char *path)
         *p = '/';
     }
     return 0;
+}
+
+int file_lock_hold(const char *path, const char *what, struct kd_err *e)
+{
+    if (mkdir_parents(path) != 0)
+        return kd_err_set(e, KD_ERR_IO, path, 0, "cannot create the folder: %s", strerror(errno));
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return kd_err_set(e, KD_ERR_IO, path, 0, "cannot open the lock: %s", strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        char id[32];
+        int n = snprintf(id, sizeof id, "%ld\n", (long)getpid());
+        /* the id only names the holder in another process's message: not writing it is no error */
+        int named = ftruncate(fd, 0) == 0 && pwrite(fd, id, n, 0) == n;
+        (void)named;
+        return 0; /* fd stays open: the kernel drops the lock when the process ends */
+    }
+    int saved = errno;
+    char id[32] = "";
+    ssize_t n = pread(fd, id, sizeof id - 1, 0);
+    close(fd);
+    if (saved != EWOULDBLOCK)
+        return kd_err_set(e, KD_ERR_IO, path, 0, "cannot lock: %s", strerror(saved));
+    long pid = n > 0 ? strtol(id, NULL, 10) : 0;
+    if (pid > 0) {
+        kd_err_set(e, KD_ERR_BUSY, path, 0, "process %ld is making %s now", pid, what);
+        return kd_err_fix(e, "let it finish, or stop it (kill %ld) and run again", pid);
+    }
+    return kd_err_setfix(e, KD_ERR_BUSY, path, 0, "let it finish, or stop it and run again",
+                         "another process is making %s now", what);
 }
 
 int atomic_open(struct atomic_file *af, const char *path, struct kd_err *e)

@@ -22,6 +22,11 @@ int atomic_commit(struct atomic_file *af, struct kd_err *e);
 /* Close and remove the .tmp: the old file, if any, stays. */
 void atomic_abort(struct atomic_file *af);
 
+/* Hold an exclusive lock on path (created, with its parent folders) until the process exits,
+ * and write this process's id into it. Two processes must not make one result: both would write
+ * the same "<file>.tmp". Returns 0, or KD_ERR_BUSY naming the process that holds it (when it
+ * wrote its id) and the fix, or KD_ERR_IO. */
+int file_lock_hold(const char *path, const char *what, struct kd_err *e);
 /* Create every folder on the way to path's parent (mkdir -p of dirname). */
 int mkdir_parents(const char *path);
 /* Read a whole file into a malloc'd buffer (NUL-terminated). Returns 0 or KD_ERR_IO. */

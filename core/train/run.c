@@ -209,6 +209,13 @@ static const char run_help[] =
     "  KD_TEACHER_CACHE_MB=N memory for the original's tokens that DC-ViT's trial\n"
     "                        candidates share (default 2048; 0: recompute them)\n";
 
+int run_lock(const char *stem, struct kd_err *e)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s.run.lock", stem);
+    return file_lock_hold(path, stem, e);
+}
+
 int run_start(struct run *r, int argc, char **argv, struct kd_err *e)
 {
     memset(r, 0, sizeof *r);
@@ -247,7 +254,7 @@ int run_start(struct run *r, int argc, char **argv, struct kd_err *e)
     else if (!rc)
         stem_overridden(r->out, sizeof r->out, config, scale, r->x.run.seed, over, n_over);
     free(over);
-    if (rc)
+    if (rc || (rc = run_lock(r->out, e)))
         return rc;
     r->key = malloc(sizeof *r->key);
     if (!r->key)

@@ -4,7 +4,8 @@
  * (--help: the usage). STEM defaults to results/<scale>/<path>-s<seed>, with "+key=value" per
  * override (run.seed aside) so that a run by hand never replaces a table's result.
  * Outputs: STEM.csv (complete runs only), STEM.yaml (resolved config), STEM.meta, and while
- * running STEM.part.csv / STEM.part.ckpt (resume points). */
+ * running STEM.part.csv / STEM.part.ckpt (resume points); STEM.run.lock keeps a second process
+ * from making the same stem at once. */
 #ifndef KD_RUN_H
 #define KD_RUN_H
 
@@ -34,6 +35,9 @@ struct run {
 /* Parse the command line and load the config, which must be of this program's kind (argv[0]).
  * Returns 0, or fills e (usage, config error, or another program's config). */
 int run_start(struct run *r, int argc, char **argv, struct kd_err *e);
+/* Make stem this process's until it ends (STEM.run.lock), or KD_ERR_BUSY naming the process
+ * that is making it: two runs of one stem would write the same files. run_start takes it. */
+int run_lock(const char *stem, struct kd_err *e);
 /* Load the data set named by the config and build the train/test subsets. */
 int run_load_data(struct run *r, struct kd_err *e);
 /* "<stem><suffix>", e.g. run_path(r, ".ckpt"). Returns a static buffer (one of four). */
