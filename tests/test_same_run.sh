@@ -8,6 +8,7 @@
 #   status counts its hours once. A reader of the copy's checkpoint gets it back after a fresh
 #   clone (checkpoints gone) through the run it copies. An edited copy leaves the pair and runs;
 #   bin/same_run refuses a result that is not the same run, in one line (as every reader does).
+#   Once both are made, the one its own run made stays the run, whatever their paths.
 set -uo pipefail
 # shellcheck source=tools/need.sh
 . "$(dirname "$0")/../tools/need.sh" && need_commands
@@ -69,5 +70,26 @@ err=$(cd "$S" && bin/same_run results/smoke/zz/a-s0 configs/zz/b.yaml --scale sm
 [ $? -ne 0 ] && [ "$(wc -l <<<"$err")" = 1 ] &&
     grep -q "a-s0.meta: error: is not the result of configs/zz/b.yaml at scale smoke, seed 0: .*(fix: " <<<"$err" &&
     [ ! -e "$S/x.csv" ] && ok || bad "same_run across different keys: $err"
+# a pair whose run is not the first by path (g: h reads it) stays so once h is gone and both are
+# made: the result made by its own run is the home, not the copy that sorts first
+scratch_point "$S" f "optim.lr: 3e-3"
+scratch_point "$S" g "optim.lr: 3e-3" # f's twin but for the title
+scratch_point "$S" h "init: configs/zz/g.yaml
+optim.lr: 5e-4"
+out=$(mk zz-points)
+[ "$(lines RUN <<<"$out")" = "g h " ] && [ "$(lines SAME <<<"$out")" = "f " ] && ok ||
+    bad "f, g, h: runs '$(lines RUN <<<"$out")', copies '$(lines SAME <<<"$out")': $out"
+rm "$S/configs/zz/h.yaml"
+out=$(mk zz-points)
+[ -z "$(lines RUN <<<"$out")$(lines SAME <<<"$out")" ] &&
+    grep -q '^up to date .*zz/f-s0 (the run of results/smoke/zz/g-s0)$' <<<"$(mk status)" && ok ||
+    bad "h gone: the run of f and g moved: $out $(mk status | grep 'zz/[fg]-s0')"
+rm "$R"/*.ckpt # a fresh clone, and h back (edited): g's checkpoint comes back through g's run
+scratch_point "$S" h "init: configs/zz/g.yaml
+optim.lr: 6e-4"
+out=$(mk zz-points)
+[ "$(lines RUN <<<"$out")" = "g h " ] && ! grep -q same_run "$R/g-s0.meta" &&
+    grep -qx 'same_run: results/smoke/zz/g-s0' "$R/f-s0.meta" && ok ||
+    bad "checkpoints gone, h back: runs '$(lines RUN <<<"$out")', copies '$(lines SAME <<<"$out")': $out"
 echo "test_same_run: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

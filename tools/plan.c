@@ -145,24 +145,27 @@ static int plan_one(const char *path, const char *scale, struct kd_err *e)
     return 0;
 }
 
-/* How good a home entry r is for the run of its key: its result is made (3), a stopped run of
- * it has a resume point (2), other results read it (1), none of these (0). */
+/* How good a home entry r is for the run of its key: its result is made by its own run (3), made
+ * as a copy of another's (2: the run it copies ranks higher), a stopped run of it has a resume
+ * point (1), none of these (0); twice that, plus 1 when other results read it. */
 static int home_rank(const struct entry *r, const char *scale)
 {
-    char file[700];
+    char file[700], from[600];
     struct kd_err ignored;
+    int made = 0, read = 0;
     snprintf(file, sizeof file, "%s.csv", r->stem);
     if (access(file, F_OK) == 0 &&
-        run_result_check(r->stem, r->path, scale, r->seed, &ignored) == 0)
-        return 3;
-    snprintf(file, sizeof file, "%s.part.ckpt", r->stem);
-    if (access(file, F_OK) == 0)
-        return 2;
-    for (int i = 0; i < n_entries; i++)
+        run_result_check(r->stem, r->path, scale, r->seed, &ignored) == 0) {
+        snprintf(file, sizeof file, "%s.meta", r->stem);
+        made = file_value(file, "same_run", from, sizeof from) ? 2 : 3;
+    } else {
+        snprintf(file, sizeof file, "%s.part.ckpt", r->stem);
+        made = access(file, F_OK) == 0;
+    }
+    for (int i = 0; i < n_entries && !read; i++)
         for (int j = 0; j < entries[i].k.n_refs; j++)
-            if (strcmp(entries[i].k.ref_stem[j], r->stem) == 0)
-                return 1;
-    return 0;
+            read |= strcmp(entries[i].k.ref_stem[j], r->stem) == 0;
+    return 2 * made + read;
 }
 
 /* Entries with the same key are one run: the best home makes it (the first in path order among
