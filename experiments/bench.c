@@ -7,7 +7,8 @@
  * the autocast run's bf16 matmul rate is printed as the bf16 path's limit. Each measurement
  * runs in a fresh process so that peak memory is its own. CPU time per image is printed too: on
  * a machine shared with other jobs it moves much less than wall-clock rates do. The load
- * average at the start and end is printed beside the table.
+ * average at the start and end is printed beside the table. kdlab also runs with KD_GEMM=blas
+ * (row kdlab-blas: attention's products by OpenBLAS), for ops_sgemm_small's gain.
  *   bin/bench [--steps N] [--threads "1 2"] [--no-torch]       -> stdout, results/bench.csv
  *   bin/bench --scaling [--steps N]     img/s against tokens (patch 7, 4, 2) and width (96,
  *                                       192, 384) at kd_threads() -> results/bench-scaling.csv
@@ -286,14 +287,17 @@ static struct sample measure(const char *cmd, double *macs)
     return s;
 }
 
-static struct sample run_kdlab(int threads, int steps, struct shape sh, double *macs)
+/* kdlab's step in a child process; blas: with KD_GEMM=blas (attention's products by OpenBLAS,
+ * not ops_sgemm_small). */
+static struct sample run_kdlab(int threads, int steps, struct shape sh, int blas, double *macs)
 {
     char cmd[512];
+    const char *gemm = blas ? "KD_GEMM=blas " : "";
     if (sh.tinyvit)
-        snprintf(cmd, sizeof cmd, "KD_THREADS=%d /proc/%d/exe --child-tinyvit %d", threads,
+        snprintf(cmd, sizeof cmd, "%sKD_THREADS=%d /proc/%d/exe --child-tinyvit %d", gemm, threads,
                  (int)getpid(), steps);
     else
-        snprintf(cmd, sizeof cmd, "KD_THREADS=%d /proc/%d/exe --child %d %d %d %d", threads,
+        snprintf(cmd, sizeof cmd, "%sKD_THREADS=%d /proc/%d/exe --child %d %d %d %d", gemm, threads,
                  (int)getpid(), steps, sh.patch, sh.dim, sh.heads);
     return measure(cmd, macs);
 }
@@ -384,9 +388,15 @@ static void bench_threads(FILE *csv, struct shape ref, int threads, int steps, i
     double macs = 0, gf_cpu = 0;
     openblas_set_num_threads(threads);
     double gf = sgemm_gflops(1024, 5, 4, threads, &gf_cpu);
-    struct sample k = run_kdlab(threads, steps, ref, &macs), t[TORCH_WAYS];
+    struct sample k = run_kdlab(threads, steps, ref, 0, &macs), t[TORCH_WAYS];
     memset(t, 0, sizeof t);
     print_row(csv, "kdlab", threads, gf, gf_cpu, macs, &k);
+    struct sample kb = run_kdlab(threads, steps, ref, 1, &macs);
+    print_row(csv, "kdlab-blas", threads, gf, gf_cpu, macs, &kb);
+    if (k.ok && kb.ok) /* CPU time: the kernel's own gain, whatever else the machine runs */
+        printf("%-12s %3d  attention's products by ops_sgemm_small, not OpenBLAS: CPU per "
+               "image %.2fx less in training, %.2fx in inference\n",
+               "small gemm", threads, kb.cpu_ms / k.cpu_ms, kb.infer_cpu_ms / k.infer_cpu_ms);
     int best = -1;
     for (int w = 0; torch && w < TORCH_WAYS; w++) {
         if (w == TORCH_BF16 && !cpu_has_bf16()) {
@@ -508,7 +518,7 @@ static int bench_scaling(int steps)
         int tokens = (28 / sh.patch) * (28 / sh.patch) + 1;
         double macs = 0;
         struct sample s[2];
-        s[0] = run_kdlab(th, steps, sh, &macs);
+        s[0] = run_kdlab(th, steps, sh, 0, &macs);
         s[1] = run_torch(th, steps, 1, sh, TORCH_MALLOC_TUNE);
         const char *names[2] = {"kdlab", "pytorch-mt"};
         for (int j = 0; j < 2; j++) {

@@ -196,6 +196,51 @@ static void test_softmax(int N, int C, float scale, float spread)
     free(x), free(y), free(yr), free(ly), free(lyr), free(dy), free(dx), free(dxr);
 }
 
+/* ops_sgemm_small against ops_sgemm_ref: every transpose, beta 0 (C holding NaN, never read),
+ * 1 and 0.5, strides wider than the rows, tails of the 4 x 16 tile and shapes past 64 (OpenBLAS).
+ * Rows computed apart are the same bits as within the whole (the tiling changes no rounding). */
+static void test_gemm_small(int M, int N, int K)
+{
+    static const float betas[] = {0.0f, 1.0f, 0.5f};
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (int bi = 0; bi < 3; bi++) {
+                float beta = betas[bi];
+                int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 2, ldc = N + 5;
+                float *A = check_randn(&R, (size_t)(ta ? K : M) * lda + 1, 1);
+                float *B = check_randn(&R, (size_t)(tb ? N : K) * ldb + 1, 1);
+                float *C = check_randn(&R, (size_t)M * ldc, 1);
+                if (beta == 0.0f)
+                    for (size_t i = 0; i < (size_t)M * ldc; i++)
+                        C[i] = NAN;
+                float *Cr = fcopy(C, (size_t)M * ldc), *Cp = fcopy(C, (size_t)M * ldc);
+                ops_sgemm_small(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, beta, C, ldc);
+                ops_sgemm_ref(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, beta, Cr, ldc);
+                int kept = 1; /* the columns past N are left as they were */
+                for (int i = 0; i < M; i++)
+                    for (int j = N; j < ldc; j++) {
+                        size_t at = (size_t)i * ldc + j;
+                        kept &= memcmp(C + at, Cp + at, sizeof(float)) == 0;
+                        C[at] = Cr[at] = 0.0f;
+                    }
+                char what[96];
+                snprintf(what, sizeof what, "gemm_small %dx%dx%d ta %d tb %d beta %g", M, N, K, ta,
+                         tb, beta);
+                CLOSE(C, Cr, (size_t)M * ldc, what);
+                CHECK(kept, "%s: wrote past column N", what);
+                for (int i = 0; i < M; i++) /* one row at a time: the 1-row tile */
+                    ops_sgemm_small(ta, tb, 1, N, K, 0.7f, ta ? A + i : A + (size_t)i * lda, lda, B,
+                                    ldb, beta, Cp + (size_t)i * ldc, ldc);
+                /* (OpenBLAS's are not: past 64 rows, and under KD_GEMM=blas) */
+                int same = 1, small = M <= 64 && !ops_gemm_blas_only();
+                for (int i = 0; i < M && small; i++)
+                    same &=
+                        memcmp(C + (size_t)i * ldc, Cp + (size_t)i * ldc, sizeof(float) * N) == 0;
+                CHECK(same, "%s: rows computed one at a time differ in their bits", what);
+                free(A), free(B), free(C), free(Cr), free(Cp);
+            }
+}
+
 static void test_attention(int B, int T, int C, int NH, int with_bias)
 {
     size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C, na = (size_t)B * NH * T * T;
@@ -447,6 +492,16 @@ int main(void)
     test_attention(2, 5, 12, 3, 1);
     test_attention(3, 7, 18, 3, 1);
     test_attention(1, 17, 32, 2, 0);
+    test_attention(2, 50, 64, 2, 1); /* a ViT-t's pairs: T 50, hd 32 */
+    test_attention(1, 65, 64, 1, 0); /* past ops_sgemm_small's 64: OpenBLAS */
+    test_gemm_small(50, 50, 32);
+    test_gemm_small(50, 32, 50);
+    test_gemm_small(7, 9, 5);
+    test_gemm_small(4, 16, 1);
+    test_gemm_small(1, 17, 64);
+    test_gemm_small(64, 64, 64);
+    test_gemm_small(65, 20, 30);       /* OpenBLAS */
+    test_gemm_small(3, 5, 0);          /* K 0: C = beta C */
     test_conv(2, 7, 6, 3, 5, 3, 2, 1); /* stride 2, pad 1, odd sizes */
     test_conv(2, 7, 7, 4, 5, 3, 1, 1);
     test_conv(1, 8, 12, 3, 7, 4, 4, 0); /* patch embedding */

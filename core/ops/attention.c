@@ -1,9 +1,10 @@
 /* Multi-head self-attention core, softmax(Q K^T * scale + bias) V, without the projections.
  * Q, K and V are read in place from the packed qkv activation (row stride 3C), so the fast path
- * is two sgemm calls per (batch, head) forward and four backward, with no head-split copies.
+ * is two products per (batch, head) forward and four backward, with no head-split copies.
  * These products are small (T x T x hd), so the (batch, head) pairs are spread over the ops'
- * threads (parallel.h), each calling single-threaded OpenBLAS: one pair's work is never split,
- * so the result does not depend on the thread count. */
+ * threads (parallel.h), each computing its own (ops_sgemm_small: its kernel up to 64, else
+ * single-threaded OpenBLAS): one pair's work is never split, so the result does not depend on
+ * the thread count. */
 #include "ops.h"
 #include "parallel.h"
 
@@ -37,9 +38,9 @@ static void attention_forward_pair(float *o, float *a, const float *q, const flo
         memcpy(a, bias, sizeof(float) * TT);
         beta = 1.0f;
     }
-    ops_sgemm_serial(0, 1, T, T, hd, scale, q, ld, q + C, ld, beta, a, T);
+    ops_sgemm_small(0, 1, T, T, hd, scale, q, ld, q + C, ld, beta, a, T);
     softmax_forward_serial(a, a, 1.0f, T, T);
-    ops_sgemm_serial(0, 0, T, hd, T, 1.0f, a, T, q + 2 * C, ld, 0.0f, o, C);
+    ops_sgemm_small(0, 0, T, hd, T, 1.0f, a, T, q + 2 * C, ld, 0.0f, o, C);
 }
 
 /* out (B, T, C), att (B, NH, T, T), qkv (B, T, 3C), bias (NH, T, T) or NULL. */
@@ -111,9 +112,9 @@ static void attention_backward_pair(float *dq, float *db, float *ds, const float
     int ld = 3 * C;
     const float *k = q + C, *v = q + 2 * C;
     size_t TT = (size_t)T * T;
-    ops_sgemm_serial(0, 1, T, T, hd, 1.0f, dO, C, v, ld, 0.0f, ds, T);
+    ops_sgemm_small(0, 1, T, T, hd, 1.0f, dO, C, v, ld, 0.0f, ds, T);
     if (dq)
-        ops_sgemm_serial(1, 0, T, hd, T, 1.0f, p, T, dO, C, beta, dq + 2 * C, ld);
+        ops_sgemm_small(1, 0, T, hd, T, 1.0f, p, T, dO, C, beta, dq + 2 * C, ld);
     for (int i = 0; i < T; i++) {
         const float *pi = p + (size_t)i * T;
         float *di = ds + (size_t)i * T;
@@ -128,8 +129,8 @@ static void attention_backward_pair(float *dq, float *db, float *ds, const float
             db[j] += ds[j];
     if (!dq)
         return;
-    ops_sgemm_serial(0, 0, T, hd, T, scale, ds, T, k, ld, beta, dq, ld);
-    ops_sgemm_serial(1, 0, T, hd, T, scale, ds, T, q, ld, beta, dq + C, ld);
+    ops_sgemm_small(0, 0, T, hd, T, scale, ds, T, k, ld, beta, dq, ld);
+    ops_sgemm_small(1, 0, T, hd, T, scale, ds, T, q, ld, beta, dq + C, ld);
 }
 
 /* dqkv (B, T, 3C) and dbias (NH, T, T) accumulate; either may be NULL. Per (b, h), with P = att:

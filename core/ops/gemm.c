@@ -50,23 +50,38 @@ __attribute__((section(".preinit_array"),
 /* Rows of C per slice: a multiple of 16 (AVX-512 kernels) and of 24 (Haswell, Zen kernels). */
 #define GEMM_SPLIT_ROWS 48
 
-/* KD_GEMM=ref in the environment: every sgemm by ops_sgemm_ref, whose bytes are the same on
+/* KD_GEMM in the environment: "ref", every sgemm by ops_sgemm_ref, whose bytes are the same on
  * every CPU (OpenBLAS's differ from one kernel family to the next); slow, for tests that pin
- * results (tests/test_numerics.sh). */
-static int gemm_reference(void)
+ * results (tests/test_numerics.sh). "blas": OpenBLAS for attention's small products too
+ * (ops_sgemm_small), the rounding of results made before it; make bench times both ways. */
+enum { GEMM_FAST, GEMM_REF, GEMM_BLAS };
+static int gemm_mode(void)
 {
-    static int ref = -1;
-    if (ref < 0) {
+    static int mode = -1;
+    if (mode < 0) {
         const char *s = getenv("KD_GEMM");
-        ref = s && strcmp(s, "ref") == 0;
+        mode = !s                   ? GEMM_FAST
+               : !strcmp(s, "ref")  ? GEMM_REF
+               : !strcmp(s, "blas") ? GEMM_BLAS
+                                    : GEMM_FAST;
     }
-    return ref;
+    return mode;
+}
+
+int ops_gemm_reference(void)
+{
+    return gemm_mode() == GEMM_REF;
+}
+
+int ops_gemm_blas_only(void)
+{
+    return gemm_mode() == GEMM_BLAS;
 }
 
 void ops_sgemm_serial(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                       const float *B, int ldb, float beta, float *C, int ldc)
 {
-    if (gemm_reference()) {
+    if (ops_gemm_reference()) {
         ops_sgemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
@@ -79,7 +94,7 @@ void ops_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
 {
     if (M <= 0 || N <= 0)
         return;
-    if (gemm_reference()) {
+    if (ops_gemm_reference()) {
         ops_sgemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
