@@ -209,7 +209,9 @@ int resume_load_stage(struct run *r, struct params *set, int done, struct kd_err
 
 void resume_clear(const struct run *r)
 {
-    unlink(run_path(r, ".part.ckpt"));
-    unlink(run_path(r, ".part.csv"));
-    unlink(run_path(r, ".part.meta"));
+    /* with the .tmp a run killed while writing a point left (the run holds the stem's lock) */
+    static const char *const parts[] = {".part.ckpt",     ".part.csv",     ".part.meta",
+                                        ".part.ckpt.tmp", ".part.csv.tmp", ".part.meta.tmp"};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        unlink(run_path(r, parts[i]));
 }

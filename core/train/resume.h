@@ -43,7 +43,8 @@ int resume_load_steps(struct run *r, struct params *const *sets, struct optim *c
  * or fill e naming the file and a fix. */
 int resume_peek_stage(struct run *r, int *done, struct kd_err *e);
 int resume_load_stage(struct run *r, struct params *set, int done, struct kd_err *e);
-/* Remove STEM.part.ckpt, .part.csv and .part.meta, once the results are written. */
+/* Remove STEM.part.ckpt, .part.csv and .part.meta (and their .tmp), once the results are written.
+ */
 void resume_clear(const struct run *r);
 
 #endif
