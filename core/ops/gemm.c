@@ -68,20 +68,20 @@ static int gemm_mode(void)
     return mode;
 }
 
-int ops_gemm_reference(void)
+static int gemm_reference(void)
 {
     return gemm_mode() == GEMM_REF;
 }
 
-int ops_gemm_blas_only(void)
+int ops_gemm_small_on(void)
 {
-    return gemm_mode() == GEMM_BLAS;
+    return gemm_mode() == GEMM_FAST;
 }
 
 void ops_sgemm_serial(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                       const float *B, int ldb, float beta, float *C, int ldc)
 {
-    if (ops_gemm_reference()) {
+    if (gemm_reference()) {
         ops_sgemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
@@ -94,7 +94,7 @@ void ops_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
 {
     if (M <= 0 || N <= 0)
         return;
-    if (ops_gemm_reference()) {
+    if (gemm_reference()) {
         ops_sgemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }

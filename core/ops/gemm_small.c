@@ -160,8 +160,8 @@ void ops_sgemm_small(int ta, int tb, int M, int N, int K, float alpha, const flo
 #if OPS_SIMD
     /* B^T of one product, per thread: attention calls this from every thread of its pool */
     static _Thread_local float bt[SMALL_MAX * SMALL_MAX] __attribute__((aligned(32)));
-    if (!ops_gemm_reference() && !ops_gemm_blas_only() && M <= SMALL_MAX && N <= SMALL_MAX &&
-        K <= SMALL_MAX && M > 0 && N > 0) {
+    if (ops_gemm_small_on() && M <= SMALL_MAX && N <= SMALL_MAX && K <= SMALL_MAX && M > 0 &&
+        N > 0) {
         if (tb) {
             transpose(bt, N, B, N, K, ldb);
             B = bt, ldb = N;

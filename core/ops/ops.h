@@ -72,10 +72,9 @@ void ops_sgemm_ref(int ta, int tb, int M, int N, int K, float alpha, const float
  * take ops_sgemm_ref's path when KD_GEMM=ref is set (the same bytes on every CPU). */
 void ops_sgemm_serial(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                       const float *B, int ldb, float beta, float *C, int ldc);
-/* 1 when KD_GEMM=ref is set: every product by ops_sgemm_ref. */
-int ops_gemm_reference(void);
-/* 1 when KD_GEMM=blas is set: every product by OpenBLAS, ops_sgemm_small's too. */
-int ops_gemm_blas_only(void);
+/* 0 when KD_GEMM is ref (every product by ops_sgemm_ref) or blas (every product by OpenBLAS,
+ * ops_sgemm_small's too), else 1. */
+int ops_gemm_small_on(void);
 /* ---- gemm_small.c: ops_sgemm_serial for products whose M, N and K are at most 64 (attention's
  * pairs), without OpenBLAS's packing; another order of rounding than OpenBLAS's, the same at any
  * tiling. Other shapes, KD_GEMM=ref or blas and CPUs without AVX2 go to ops_sgemm_serial. */
